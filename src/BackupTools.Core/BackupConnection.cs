@@ -1,0 +1,49 @@
+using System;
+
+namespace BackupTools
+{
+    /// <summary>
+    /// A connection to one service endpoint: which provider, where, in which project or scope, and how it authenticates.
+    /// The secret itself lives inside a non-public credential object that is never serialized or shown.
+    /// </summary>
+    public sealed class BackupConnection
+    {
+        internal BackupConnection(string provider, Uri endpoint, string region, string scope, BackupCredential credential,
+            bool skipCertificateCheck)
+        {
+            Provider = provider;
+            Endpoint = endpoint;
+            Region = region;
+            Scope = scope;
+            Credential = credential ?? throw new ArgumentNullException(nameof(credential));
+            SkipCertificateCheck = skipCertificateCheck;
+            ConnectedAt = DateTimeOffset.UtcNow;
+        }
+
+        /// <summary>The provider name.</summary>
+        public string Provider { get; }
+        /// <summary>The service's base address.</summary>
+        public Uri Endpoint { get; }
+        /// <summary>The region the endpoint was derived from, if one was named.</summary>
+        public string Region { get; }
+        /// <summary>Project id (TaurusDB, DDS); null for services without one.</summary>
+        public string Scope { get; }
+        /// <summary>How requests are authenticated (for example <c>AccessToken</c>); never the secret.</summary>
+        public string AuthenticationMethod => Credential.Method;
+        /// <summary>True when certificate validation is switched off for this endpoint.</summary>
+        public bool SkipCertificateCheck { get; }
+        /// <summary>When the connection was made.</summary>
+        public DateTimeOffset ConnectedAt { get; }
+
+        internal BackupCredential Credential { get; }
+
+        /// <summary>The key used to match jobs to connections: provider and endpoint.</summary>
+        internal string Key => MakeKey(Provider, Endpoint.ToString());
+
+        internal static string MakeKey(string provider, string endpoint) =>
+            provider.ToUpperInvariant() + "|" + (endpoint ?? string.Empty).TrimEnd('/').ToLowerInvariant();
+
+        /// <summary>Provider, endpoint and scope; never a secret.</summary>
+        public override string ToString() => $"{Provider} {Endpoint}" + (Scope != null ? $" ({Scope})" : string.Empty);
+    }
+}

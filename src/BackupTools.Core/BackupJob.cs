@@ -1,0 +1,207 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+
+namespace BackupTools
+{
+    /// <summary>
+    /// A backup job: the handle that finds it again (provider, endpoint, job id or status URL) and its last known state.
+    /// Plain data with no connection or secret in it, so it survives Export-Clixml, ConvertTo-Json, thread jobs and
+    /// other processes, and can be waited on again from any of them.
+    /// </summary>
+    public sealed class BackupJob
+    {
+        /// <summary>
+        /// Creates a job. Providers use it; so can scripts that need a realistic job in their own tests
+        /// (for example as the result of <c>Mock New-InstanceBackup</c>).
+        /// </summary>
+        public BackupJob(
+            string provider,
+            string endpoint,
+            string jobId,
+            string statusUrl = null,
+            string instanceId = null,
+            string backupName = null,
+            string backupId = null,
+            string scope = null,
+            BackupKind kind = BackupKind.Instance,
+            BackupJobState state = BackupJobState.Running,
+            string rawStatus = null,
+            int? percentComplete = null,
+            DateTimeOffset? createdAt = null,
+            DateTimeOffset? endedAt = null,
+            DateTimeOffset? lastCheckedAt = null,
+            IEnumerable<BackupJobMessage> errors = null,
+            IEnumerable<BackupJobMessage> warnings = null)
+        {
+            if (string.IsNullOrWhiteSpace(provider)) throw new ArgumentException("A job needs its provider name.", nameof(provider));
+            if (string.IsNullOrWhiteSpace(jobId) && string.IsNullOrWhiteSpace(statusUrl))
+                throw new ArgumentException("A job needs a job id or a status URL.", nameof(jobId));
+            Provider = provider;
+            Endpoint = endpoint ?? string.Empty;
+            JobId = jobId;
+            StatusUrl = statusUrl;
+            InstanceId = instanceId;
+            BackupName = backupName;
+            BackupId = backupId;
+            Scope = scope;
+            Kind = kind;
+            State = state;
+            RawStatus = rawStatus;
+            PercentComplete = percentComplete is int p ? Math.Max(0, Math.Min(100, p)) : (int?)null;
+            CreatedAt = createdAt ?? DateTimeOffset.UtcNow;
+            EndedAt = endedAt;
+            LastCheckedAt = lastCheckedAt;
+            Errors = (errors ?? Enumerable.Empty<BackupJobMessage>()).ToArray();
+            Warnings = (warnings ?? Enumerable.Empty<BackupJobMessage>()).ToArray();
+        }
+
+        /// <summary>The provider name (<c>TaurusDB</c>, <c>DDS</c>, <c>Dataverse</c>, <c>ArcGIS</c>, <c>CloudFoundry</c>).</summary>
+        public string Provider { get; }
+        /// <summary>The service endpoint the job belongs to; with <see cref="Provider"/> it selects the connection.</summary>
+        public string Endpoint { get; }
+        /// <summary>The service's job id (or operation id).</summary>
+        public string JobId { get; }
+        /// <summary>The URL the job's status is read from, when the service gave one.</summary>
+        public string StatusUrl { get; }
+        /// <summary>The backed-up instance (for ArcGIS, the deployment).</summary>
+        public string InstanceId { get; }
+        /// <summary>The backup's name (Dataverse label).</summary>
+        public string BackupName { get; }
+        /// <summary>The backup's id, when the service gives one.</summary>
+        public string BackupId { get; }
+        /// <summary>Project id (TaurusDB, DDS) or backup store (ArcGIS) the backup lives in.</summary>
+        public string Scope { get; }
+        /// <summary>Instance or disaster-recovery backup.</summary>
+        public BackupKind Kind { get; }
+        /// <summary>The normalised state.</summary>
+        public BackupJobState State { get; }
+        /// <summary>The status exactly as the service last reported it.</summary>
+        public string RawStatus { get; }
+        /// <summary>Percent complete, where the service reports it.</summary>
+        public int? PercentComplete { get; }
+        /// <summary>When the backup was started.</summary>
+        public DateTimeOffset CreatedAt { get; }
+        /// <summary>When the job ended, where known.</summary>
+        public DateTimeOffset? EndedAt { get; }
+        /// <summary>When the status was last read.</summary>
+        public DateTimeOffset? LastCheckedAt { get; }
+        /// <summary>Errors the service reported, with its own codes.</summary>
+        public BackupJobMessage[] Errors { get; }
+        /// <summary>Warnings and information items the service reported.</summary>
+        public BackupJobMessage[] Warnings { get; }
+
+        /// <summary>True when the job will not change any more.</summary>
+        public bool IsFinal => State.IsFinal();
+
+        /// <summary>Time from start to end, or to the last status read while running.</summary>
+        public TimeSpan Elapsed
+        {
+            get
+            {
+                var until = EndedAt ?? (IsFinal ? LastCheckedAt : null) ?? DateTimeOffset.UtcNow;
+                var d = until - CreatedAt;
+                return d < TimeSpan.Zero ? TimeSpan.Zero : d;
+            }
+        }
+
+        /// <summary>A one-line description.</summary>
+        public override string ToString() =>
+            $"{Provider} backup '{BackupName ?? BackupId ?? JobId}' of {InstanceId ?? Scope ?? "?"}: {State}" +
+            (PercentComplete is int p && !IsFinal ? $" ({p}%)" : string.Empty);
+
+        /// <summary>The same job with a newer status applied.</summary>
+        internal BackupJob With(JobStatus status)
+        {
+            return new BackupJob(Provider, Endpoint, JobId, StatusUrl, InstanceId,
+                status.BackupName ?? BackupName, status.BackupId ?? BackupId, Scope, Kind,
+                status.State, status.RawStatus ?? RawStatus,
+                status.PercentComplete ?? (status.State == BackupJobState.Succeeded ? 100 : PercentComplete),
+                CreatedAt, status.EndedAt ?? EndedAt ?? (status.State.IsFinal() ? status.CheckedAt : (DateTimeOffset?)null),
+                status.CheckedAt, status.Errors ?? Errors, status.Warnings ?? Warnings);
+        }
+
+        /// <summary>
+        /// Rebuilds a job from a bag of properties, as a deserialized job arrives (Import-Clixml, a thread job,
+        /// ConvertFrom-Json). Nested messages may be dictionaries or <see cref="BackupJobMessage"/>s.
+        /// </summary>
+        public static BackupJob FromProperties(IDictionary<string, object> p)
+        {
+            if (p == null) throw new ArgumentNullException(nameof(p));
+            var bag = new Dictionary<string, object>(p, StringComparer.OrdinalIgnoreCase);
+            string S(string name) => bag.TryGetValue(name, out var v) && v != null ? Convert.ToString(v, CultureInfo.InvariantCulture) : null;
+
+            var provider = S(nameof(Provider));
+            var jobId = S(nameof(JobId));
+            var statusUrl = S(nameof(StatusUrl));
+            if (string.IsNullOrWhiteSpace(provider) || (string.IsNullOrWhiteSpace(jobId) && string.IsNullOrWhiteSpace(statusUrl)))
+                throw new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.InvalidArgument,
+                    "The object is not a backup job: it needs a Provider and a JobId or StatusUrl.");
+
+            return new BackupJob(provider, S(nameof(Endpoint)), jobId, statusUrl, S(nameof(InstanceId)), S(nameof(BackupName)),
+                S(nameof(BackupId)), S(nameof(Scope)),
+                ParseEnum(S(nameof(Kind)), BackupKind.Instance),
+                ParseEnum(S(nameof(State)), BackupJobState.Running),
+                S(nameof(RawStatus)),
+                int.TryParse(S(nameof(PercentComplete)), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pc) ? pc : (int?)null,
+                ParseTime(bag, nameof(CreatedAt)), ParseTime(bag, nameof(EndedAt)), ParseTime(bag, nameof(LastCheckedAt)),
+                ParseMessages(bag, nameof(Errors)), ParseMessages(bag, nameof(Warnings)));
+        }
+
+        private static T ParseEnum<T>(string text, T fallback) where T : struct =>
+            text != null && Enum.TryParse<T>(text, true, out var v) ? v : fallback;
+
+        private static DateTimeOffset? ParseTime(IDictionary<string, object> bag, string name)
+        {
+            if (!bag.TryGetValue(name, out var v) || v == null) return null;
+            switch (v)
+            {
+                case DateTimeOffset dto: return dto;
+                case DateTime dt: return dt.Kind == DateTimeKind.Unspecified ? new DateTimeOffset(dt, TimeSpan.Zero) : new DateTimeOffset(dt);
+                default:
+                    return DateTimeOffset.TryParse(Convert.ToString(v, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture,
+                        DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : (DateTimeOffset?)null;
+            }
+        }
+
+        private static IEnumerable<BackupJobMessage> ParseMessages(IDictionary<string, object> bag, string name)
+        {
+            if (!bag.TryGetValue(name, out var v) || v == null || v is string) yield break;
+            if (!(v is IEnumerable items)) yield break;
+            foreach (var item in items)
+            {
+                switch (item)
+                {
+                    case BackupJobMessage m: yield return m; break;
+                    case IDictionary<string, object> d:
+                        var dd = new Dictionary<string, object>(d, StringComparer.OrdinalIgnoreCase);
+                        dd.TryGetValue("Code", out var c); dd.TryGetValue("Message", out var msg); dd.TryGetValue("Subject", out var s);
+                        yield return new BackupJobMessage(c?.ToString(), msg?.ToString(), s?.ToString());
+                        break;
+                    case null: break;
+                    default: yield return new BackupJobMessage(null, item.ToString()); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>One status read of a job, as a provider returns it.</summary>
+    internal sealed class JobStatus
+    {
+        public BackupJobState State { get; set; }
+        public string RawStatus { get; set; }
+        public int? PercentComplete { get; set; }
+        public DateTimeOffset? EndedAt { get; set; }
+        public DateTimeOffset CheckedAt { get; set; } = DateTimeOffset.UtcNow;
+        public string BackupId { get; set; }
+        public string BackupName { get; set; }
+        public BackupJobMessage[] Errors { get; set; }
+        public BackupJobMessage[] Warnings { get; set; }
+        /// <summary>The service asked us to wait this long before asking again.</summary>
+        public TimeSpan? RetryAfter { get; set; }
+        /// <summary>The service said it does not know the job (yet).</summary>
+        public bool NotFound { get; set; }
+    }
+}

@@ -1,0 +1,30 @@
+using System;
+using System.Security;
+
+namespace BackupTools
+{
+    /// <summary>What a creating cmdlet asks a provider to start. Plain data; the provider checks it against its rules.</summary>
+    public sealed class BackupRequest
+    {
+        /// <summary>Instance or disaster-recovery backup.</summary>
+        public BackupKind Kind { get; set; }
+        /// <summary>The instance (or service instance, environment) to back up.</summary>
+        public string InstanceId { get; set; }
+        /// <summary>The backup's name (Dataverse: label).</summary>
+        public string Name { get; set; }
+        /// <summary>Free text (Dataverse: notes).</summary>
+        public string Description { get; set; }
+        /// <summary>ArcGIS backup store; null for the default store.</summary>
+        public string StoreName { get; set; }
+        /// <summary>ArcGIS passcode that encrypts the backup. A secret: never logged, never echoed.</summary>
+        public SecureString Passcode { get; set; }
+        /// <summary>When the backup may be cleaned up (ArcGIS).</summary>
+        public DateTimeOffset? RetentionDate { get; set; }
+
+        /// <summary>The text a confirmation prompt or -WhatIf shows as the target.</summary>
+        public override string ToString() =>
+            Kind == BackupKind.DisasterRecovery
+                ? $"store '{StoreName ?? "(default)"}', backup '{Name}'"
+                : $"instance '{InstanceId}', backup '{Name}'";
+    }
+}

@@ -1,0 +1,70 @@
+using System;
+
+namespace BackupTools
+{
+    /// <summary>
+    /// The categories BackupTools errors fall in. The names match PowerShell's <c>ErrorCategory</c> one to one,
+    /// so the cmdlets map them without the core knowing PowerShell.
+    /// </summary>
+    public enum BackupErrorCategory
+    {
+        NotSpecified,
+        InvalidArgument,
+        InvalidData,
+        InvalidOperation,
+        ObjectNotFound,
+        ResourceExists,
+        ResourceBusy,
+        ResourceUnavailable,
+        AuthenticationError,
+        PermissionDenied,
+        SecurityError,
+        ConnectionError,
+        OperationTimeout,
+        OperationStopped,
+        ProtocolError,
+        LimitsExceeded,
+        QuotaExceeded,
+    }
+
+    /// <summary>
+    /// The one exception the core throws. It carries a stable error id, a category, the failing item as target,
+    /// and, when the service answered, the service's own code and message.
+    /// </summary>
+    [Serializable]
+    public sealed class BackupToolsException : Exception
+    {
+        /// <summary>Creates the exception.</summary>
+        public BackupToolsException(string errorId, BackupErrorCategory category, string message, object target = null, Exception inner = null)
+            : base(message, inner)
+        {
+            ErrorId = errorId;
+            Category = category;
+            Target = target;
+        }
+
+        /// <summary>A stable id from <see cref="ErrorIds"/>, never message text.</summary>
+        public string ErrorId { get; }
+
+        /// <summary>Where the error belongs.</summary>
+        public BackupErrorCategory Category { get; }
+
+        /// <summary>The failing item: a job, a request, an endpoint; never a secret.</summary>
+        public object Target { get; }
+
+        /// <summary>The provider that raised it, when one did.</summary>
+        public string Provider { get; set; }
+
+        /// <summary>The service's own error code (<c>DBS.200001</c>, <c>CF-UnprocessableEntity</c>, <c>498</c>).</summary>
+        public string ServiceCode { get; set; }
+
+        /// <summary>The service's own error message.</summary>
+        public string ServiceMessage { get; set; }
+
+        /// <summary>The HTTP status of the answer, when there was one.</summary>
+        public int? HttpStatus { get; set; }
+
+        /// <summary>What the user can do about it; shown as the error record's recommended action.</summary>
+        public string RecommendedAction { get; set; }
+    }
+}

@@ -1,0 +1,250 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace BackupTools.Http
+{
+    /// <summary>
+    /// What a provider uses to talk to its service during one operation: the connection, the shared client, the
+    /// caller's log and cancellation. It sends, times out, reads the body and turns transport failures into
+    /// <see cref="BackupToolsException"/>s that say whether a create may have reached the service.
+    /// </summary>
+    internal sealed class ServiceCall
+    {
+        /// <summary>Answers larger than this are not read whole (a hostile or broken server cannot exhaust memory).</summary>
+        internal const int MaxBodyChars = 4 * 1024 * 1024;
+
+        public ServiceCall(BackupConnection connection, IOperationLog log, CancellationToken cancellationToken, HttpClient client = null)
+        {
+            Connection = connection ?? throw new ArgumentNullException(nameof(connection));
+            Log = log ?? NullOperationLog.Instance;
+            CancellationToken = cancellationToken;
+            Client = client ?? BackupHttp.ClientFor(connection);
+        }
+
+        public BackupConnection Connection { get; }
+        public IOperationLog Log { get; }
+        public CancellationToken CancellationToken { get; }
+        public HttpClient Client { get; }
+
+        /// <summary>How long one request may take before it is abandoned.</summary>
+        public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+        /// <summary>
+        /// Sends a request and reads the whole answer. <paramref name="isCreate"/> marks a call that starts something:
+        /// when its outcome is unknown the error says so instead of looking like a plain failure.
+        /// </summary>
+        public async Task<ServiceResponse> SendAsync(HttpRequestMessage request, bool isCreate, object target)
+        {
+            request.Properties[LoggingHandler.LogProperty] = Log;
+            if (!request.Headers.Accept.Any()) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            var provider = Connection.Provider;
+            var what = $"{provider} {request.Method} {Redact.Url(request.RequestUri)}";
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken))
+            {
+                timeout.CancelAfter(RequestTimeout);
+                try
+                {
+                    using (var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false))
+                    {
+                        var body = await ReadBodyAsync(response, timeout.Token).ConfigureAwait(false);
+                        return new ServiceResponse(provider, what, response, body);
+                    }
+                }
+                catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (OperationCanceledException ex)
+                {
+                    throw Transport(isCreate, reached: true, what, target,
+                        $"no answer within {RequestTimeout.TotalSeconds:0.#} s", BackupErrorCategory.OperationTimeout, ex);
+                }
+                catch (HttpRequestException ex)
+                {
+                    throw Transport(isCreate, reached: !CertainlyNotSent(ex), what, target, ex.InnerException?.Message ?? ex.Message,
+                        BackupErrorCategory.ConnectionError, ex);
+                }
+                catch (IOException ex)
+                {
+                    throw Transport(isCreate, reached: true, what, target, ex.Message, BackupErrorCategory.ConnectionError, ex);
+                }
+            }
+        }
+
+        private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct)
+        {
+            if (response.Content == null) return string.Empty;
+            using (var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
+            using (var reader = new StreamReader(stream, Encoding.UTF8))
+            {
+                var buffer = new char[8192];
+                var sb = new StringBuilder();
+                int n;
+                while ((n = await reader.ReadAsync(buffer, 0, buffer.Length).ConfigureAwait(false)) > 0)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    sb.Append(buffer, 0, n);
+                    if (sb.Length > MaxBodyChars) break;
+                }
+                return sb.ToString();
+            }
+        }
+
+        /// <summary>True when the failure happened before a single byte of the request could have reached the service.</summary>
+        internal static bool CertainlyNotSent(Exception ex)
+        {
+            for (var e = ex; e != null; e = e.InnerException)
+            {
+                if (e is SocketException se &&
+                    (se.SocketErrorCode == SocketError.ConnectionRefused || se.SocketErrorCode == SocketError.HostNotFound ||
+                     se.SocketErrorCode == SocketError.NoData || se.SocketErrorCode == SocketError.HostUnreachable ||
+                     se.SocketErrorCode == SocketError.NetworkUnreachable || se.SocketErrorCode == SocketError.TryAgain))
+                    return true;
+            }
+            return false;
+        }
+
+        private static BackupToolsException Transport(bool isCreate, bool reached, string what, object target, string detail,
+            BackupErrorCategory category, Exception inner)
+        {
+            if (isCreate && reached)
+            {
+                return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, category,
+                    $"{what}: {detail}. The request may have reached the service, so the backup may have started. " +
+                    $"It was not sent again. Request: {target}.", target, inner)
+                {
+                    RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
+                };
+            }
+            return new BackupToolsException(ErrorIds.BackupServiceUnreachable, category,
+                $"{what}: {detail}." + (isCreate ? " Nothing was created." : string.Empty), target, inner)
+            {
+                RecommendedAction = "Check the endpoint, the network and the service's health, then try again.",
+            };
+        }
+    }
+
+    /// <summary>A fully read answer.</summary>
+    internal sealed class ServiceResponse
+    {
+        private JsonDocument _json;
+        private bool _parsed;
+
+        public ServiceResponse(string provider, string call, HttpResponseMessage response, string body)
+        {
+            Provider = provider;
+            Call = call;
+            Status = (int)response.StatusCode;
+            Body = body ?? string.Empty;
+            Location = response.Headers.Location;
+            RetryAfter = ParseRetryAfter(response.Headers.RetryAfter, DateTimeOffset.UtcNow);
+            Headers = response.Headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
+            ContentType = response.Content?.Headers?.ContentType?.MediaType;
+        }
+
+        public string Provider { get; }
+        /// <summary>"TaurusDB POST https://…/backups/create", for error messages.</summary>
+        public string Call { get; }
+        public int Status { get; }
+        public string Body { get; }
+        public Uri Location { get; }
+        public TimeSpan? RetryAfter { get; }
+        public System.Collections.Generic.IReadOnlyDictionary<string, string> Headers { get; }
+        public string ContentType { get; }
+        public bool IsSuccess => Status >= 200 && Status < 300;
+
+        /// <summary>The body as JSON, or null when it is empty or not JSON.</summary>
+        public JsonElement? Json
+        {
+            get
+            {
+                if (!_parsed)
+                {
+                    _parsed = true;
+                    try
+                    {
+                        if (!string.IsNullOrWhiteSpace(Body))
+                            _json = JsonDocument.Parse(Body, new JsonDocumentOptions { MaxDepth = 64, AllowTrailingCommas = true });
+                    }
+                    catch (JsonException)
+                    {
+                        _json = null;
+                    }
+                }
+                return _json?.RootElement;
+            }
+        }
+
+        /// <summary>The JSON object body, or a <see cref="ErrorIds.BackupResponseInvalid"/> error naming the service and call.</summary>
+        public JsonElement RequireJsonObject(object target)
+        {
+            var json = Json;
+            if (json is JsonElement e && e.ValueKind == JsonValueKind.Object) return e;
+            var what = string.IsNullOrWhiteSpace(Body) ? "an empty body" :
+                json == null ? "a body that is not JSON" + (ContentType != null ? $" ({ContentType})" : string.Empty) : $"JSON {json.Value.ValueKind}, not an object";
+            throw Invalid($"answered HTTP {Status} with {what}", target);
+        }
+
+        public BackupToolsException Invalid(string detail, object target, Exception inner = null) =>
+            new BackupToolsException(ErrorIds.BackupResponseInvalid, BackupErrorCategory.ProtocolError,
+                $"{Call} {detail}.", target, inner)
+            {
+                Provider = Provider,
+                HttpStatus = Status,
+                RecommendedAction = "The service's answer could not be read. Try again; if it persists, check the endpoint is the right service.",
+            };
+
+        internal static TimeSpan? ParseRetryAfter(RetryConditionHeaderValue value, DateTimeOffset now)
+        {
+            if (value == null) return null;
+            if (value.Delta is TimeSpan d) return d < TimeSpan.Zero ? TimeSpan.Zero : d;
+            if (value.Date is DateTimeOffset at)
+            {
+                var wait = at - now;
+                return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+            }
+            return null;
+        }
+
+        /// <summary>Maps an HTTP status to the category its error belongs in.</summary>
+        public static BackupErrorCategory CategoryFor(int status)
+        {
+            switch (status)
+            {
+                case 400: case 422: return BackupErrorCategory.InvalidArgument;
+                case 401: case 498: case 499: return BackupErrorCategory.AuthenticationError;
+                case 403: return BackupErrorCategory.PermissionDenied;
+                case 404: return BackupErrorCategory.ObjectNotFound;
+                case 409: return BackupErrorCategory.ResourceBusy;
+                case 408: case 504: return BackupErrorCategory.OperationTimeout;
+                case 429: return BackupErrorCategory.LimitsExceeded;
+                case 502: case 503: return BackupErrorCategory.ResourceUnavailable;
+                default: return status >= 500 ? BackupErrorCategory.ResourceUnavailable : BackupErrorCategory.NotSpecified;
+            }
+        }
+
+        /// <summary>A service error carrying the service's code and message.</summary>
+        public BackupToolsException ServiceError(string code, string message, object target, BackupErrorCategory? category = null)
+        {
+            var text = $"{Call} answered HTTP {Status}" +
+                       (string.IsNullOrEmpty(code) ? string.Empty : $" {code}") +
+                       (string.IsNullOrEmpty(message) ? "." : $": {message}");
+            return new BackupToolsException(ErrorIds.BackupServiceError, category ?? CategoryFor(Status), text, target)
+            {
+                Provider = Provider,
+                ServiceCode = code,
+                ServiceMessage = message,
+                HttpStatus = Status,
+            };
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System;
+using System.Collections.Generic;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using BackupTools.Json;
+using BackupTools.Providers.HuaweiCloud;
+using BackupTools.Validation;
+
+namespace BackupTools.Providers.DDS
+{
+    /// <summary>
+    /// Open Telekom Cloud DDS (Document Database Service): <c>POST /v3/{project_id}/backups</c> with
+    /// <c>{"backup":{…}}</c> → 200 <c>{job_id, backup_id}</c>, followed on the jobs API. See shared/api/dds.md.
+    /// </summary>
+    internal sealed class DdsProvider : HuaweiCloudProvider
+    {
+        private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
+            "DDS", "Open Telekom Cloud Document Database Service", new[] { BackupKind.Instance },
+            new Dictionary<string, Uri>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["eu-de"] = new Uri("https://dds.eu-de.otc.t-systems.com/"),
+                ["eu-nl"] = new Uri("https://dds.eu-nl.otc.t-systems.com/"),
+                ["eu-ch2"] = new Uri("https://dds.eu-ch2.sc.otc.t-systems.com/"),
+            },
+            "ProjectId", new[] { "AccessToken" },
+            "https://docs.otc.t-systems.com/document-database-service/api-ref/");
+
+        // The page says only "ends in in02"; DDS ids are 32 characters plus that suffix, as TaurusDB's are [I].
+        private static readonly Rule InstanceRule = Rule.Pattern("InstanceId", @"^[A-Za-z0-9]{32}in02\z",
+            "36 characters ending in 'in02', letters and digits only");
+
+        private static readonly Rule DescRule = Rule.MaxLengthWithout("Description", 256, ">!<\"&'=",
+            "at most 256 characters, without any of > ! < \" & ' =");
+
+        public override BackupProviderInfo Info => InfoValue;
+        protected override Rule InstanceIdRule => InstanceRule;
+        protected override Rule DescriptionRule => DescRule;
+        protected override string[] CreatePath { get; } = { "backups" };
+
+        protected override byte[] CreateBody(BackupRequest request) =>
+            JsonSerializer.SerializeToUtf8Bytes(
+                new DdsCreateBody { Backup = new DdsBackup { InstanceId = request.InstanceId, Name = request.Name, Description = request.Description } },
+                DdsJson.Default.DdsCreateBody);
+
+        protected override CreatedBackup ReadCreated(JsonElement body) => new CreatedBackup
+        {
+            JobId = body.Str("job_id", "jobId"),
+            BackupId = body.Str("backup_id", "backupId"),
+        };
+    }
+
+    internal sealed class DdsCreateBody
+    {
+        [JsonPropertyName("backup")] public DdsBackup Backup { get; set; }
+    }
+
+    internal sealed class DdsBackup
+    {
+        [JsonPropertyName("instance_id")] public string InstanceId { get; set; }
+        [JsonPropertyName("name")] public string Name { get; set; }
+        [JsonPropertyName("description")] public string Description { get; set; }
+    }
+
+    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSerializable(typeof(DdsCreateBody))]
+    internal sealed partial class DdsJson : JsonSerializerContext
+    {
+    }
+}

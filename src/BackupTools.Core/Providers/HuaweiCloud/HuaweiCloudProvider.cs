@@ -1,0 +1,213 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net.Http;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Json;
+using BackupTools.Validation;
+
+namespace BackupTools.Providers.HuaweiCloud
+{
+    /// <summary>
+    /// What Huawei Cloud's database services share (TaurusDB on Huawei Cloud, DDS on Open Telekom Cloud, which runs the
+    /// same stack): project-scoped paths, <c>X-Auth-Token</c>, the <c>{error_code, error_msg}</c> error body and the
+    /// <c>/v3/{project_id}/jobs?id=</c> jobs API. Each service supplies its rules, create body and create answer.
+    /// </summary>
+    internal abstract class HuaweiCloudProvider : IBackupProvider
+    {
+        internal static readonly Rule ProjectIdRule =
+            Rule.Pattern("ProjectId", @"^[A-Za-z0-9]{32}\z", "32 characters, letters and digits only");
+
+        internal static readonly Rule NameRule = Rule.Pattern("Name", @"^[A-Za-z][A-Za-z0-9_-]{3,63}\z",
+            "4 to 64 characters, starting with a letter; letters, digits, '-' and '_' only");
+
+        public abstract BackupProviderInfo Info { get; }
+
+        /// <summary>The instance id rule (each service has its own suffix).</summary>
+        protected abstract Rule InstanceIdRule { get; }
+
+        /// <summary>The description rule (the forbidden characters differ).</summary>
+        protected abstract Rule DescriptionRule { get; }
+
+        public TimeSpan MinimumPollInterval => TimeSpan.Zero;
+
+        /// <summary>Huawei: a new job id is not queryable "for the first few seconds" [V]; allow a minute.</summary>
+        public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromSeconds(60);
+
+        public void ValidateScope(string scope) => ProjectIdRule.Check(Info.Name, scope);
+
+        public void Validate(BackupConnection connection, BackupRequest request)
+        {
+            if (request.Kind != BackupKind.Instance)
+                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
+                    $"{Info.Name} offers instance backups only; use New-InstanceBackup.", request) { Provider = Info.Name };
+            ValidateScope(connection.Scope);
+            InstanceIdRule.Check(Info.Name, request.InstanceId, request);
+            NameRule.Check(Info.Name, request.Name, request);
+            DescriptionRule.Check(Info.Name, request.Description, request);
+        }
+
+        /// <summary>The create call's path below the project, e.g. <c>backups/create</c>.</summary>
+        protected abstract string[] CreatePath { get; }
+
+        /// <summary>The JSON body of the create call.</summary>
+        protected abstract byte[] CreateBody(BackupRequest request);
+
+        /// <summary>Reads backup id, name, start time and job id from a successful create answer.</summary>
+        protected abstract CreatedBackup ReadCreated(JsonElement body);
+
+        public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
+        {
+            var connection = call.Connection;
+            var url = Url.Combine(connection.Endpoint, new[] { "v3", connection.Scope }.Concat(CreatePath).ToArray());
+            var http = new HttpRequestMessage(HttpMethod.Post, url)
+            {
+                Content = new ByteArrayContent(CreateBody(request)),
+            };
+            http.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            await AuthenticateAsync(call, http).ConfigureAwait(false);
+
+            var response = await call.SendAsync(http, isCreate: true, request).ConfigureAwait(false);
+            if (!response.IsSuccess) throw Error(response, request);
+            var body = response.RequireJsonObject(request);
+            var created = ReadCreated(body);
+            if (string.IsNullOrEmpty(created.JobId))
+                throw response.Invalid("accepted the backup but its answer has no job_id", request);
+
+            var statusUrl = JobsUrl(connection, created.JobId);
+            return new BackupJob(Info.Name, connection.Endpoint.ToString(), created.JobId, statusUrl.ToString(), request.InstanceId,
+                created.Name ?? request.Name, created.BackupId, connection.Scope, BackupKind.Instance, BackupJobState.Running,
+                created.Status, null, created.StartedAt ?? DateTimeOffset.UtcNow);
+        }
+
+        public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
+        {
+            var url = JobUrl.Resolve(call.Connection, job, () => JobsUrl(call.Connection, job.JobId));
+            var http = new HttpRequestMessage(HttpMethod.Get, url);
+            await AuthenticateAsync(call, http).ConfigureAwait(false);
+            var response = await call.SendAsync(http, isCreate: false, job).ConfigureAwait(false);
+
+            if (!response.IsSuccess)
+            {
+                var error = Error(response, job);
+                if (IsNotFound(response, error)) return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response.RetryAfter };
+                throw error;
+            }
+
+            var root = response.RequireJsonObject(job);
+            var j = root.Obj("job") ?? root;
+            var raw = j.Str("status");
+            if (raw == null)
+            {
+                // Some gateways answer 200 with an error body.
+                if (root.Str("error_code", "errorCode") != null) throw Error(response, job);
+                throw response.Invalid("answered without a job status", job);
+            }
+            var state = MapState(raw);
+            var failReason = j.Str("fail_reason", "failReason");
+            return new JobStatus
+            {
+                State = state,
+                RawStatus = raw,
+                PercentComplete = j.Percent("progress", "process"),
+                EndedAt = j.Time("ended"),
+                Errors = string.IsNullOrEmpty(failReason) ? (state == BackupJobState.Failed ? new[] { new BackupJobMessage(raw, "The service reported the job failed without a reason.") } : null)
+                                                          : new[] { new BackupJobMessage(ErrorCodeIn(failReason), failReason) },
+                RetryAfter = response.RetryAfter,
+            };
+        }
+
+        /// <summary>Maps the jobs API status words (TaurusDB's superset of DDS's) to the normalised state.</summary>
+        internal static BackupJobState MapState(string status)
+        {
+            switch ((status ?? string.Empty).Trim().ToUpperInvariant())
+            {
+                case "PENDING":
+                case "RUNNING":
+                case "UNAUTHORIZED": // waiting for approval [V]
+                    return BackupJobState.Running;
+                case "COMPLETED":
+                    return BackupJobState.Succeeded;
+                case "FAILED":
+                    return BackupJobState.Failed;
+                case "CANCELED":
+                case "CANCELLED":
+                    return BackupJobState.Cancelled;
+                default:
+                    return BackupJobState.Unknown;
+            }
+        }
+
+        internal static Uri JobsUrl(BackupConnection connection, string jobId) =>
+            Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "jobs"), ("id", jobId));
+
+        protected static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
+        {
+            request.Headers.TryAddWithoutValidation("X-Language", "en-us");
+            var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
+            request.Headers.TryAddWithoutValidation("X-Auth-Token", token);
+        }
+
+        /// <summary>Turns a Huawei error answer (either spelling) into an error carrying the service's code.</summary>
+        internal BackupToolsException Error(ServiceResponse response, object target)
+        {
+            string code = null, message = null;
+            if (response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object)
+            {
+                code = e.Str("error_code", "errorCode", "code");
+                message = e.Str("error_msg", "errorMessage", "message", "msg");
+                if (code == null && e.Obj("error") is JsonElement inner)
+                {
+                    code = inner.Str("code", "error_code");
+                    message = inner.Str("message", "error_msg");
+                }
+            }
+            if (code == null && message == null)
+            {
+                if (response.IsSuccess) return response.Invalid("answered in an unexpected shape", target);
+                message = string.IsNullOrWhiteSpace(response.Body) ? null : "the answer was not a service error body";
+            }
+            var category = code != null && ConflictCodes.Contains(code) ? BackupErrorCategory.ResourceBusy : (BackupErrorCategory?)null;
+            var error = response.ServiceError(code, message, target, category);
+            if (code == "APIG.0301" || response.Status == 401)
+                error.RecommendedAction = "Check the token or access key; Huawei Cloud locks an access key after five failed signatures, so do not retry blindly.";
+            else if (category == BackupErrorCategory.ResourceBusy)
+                error.RecommendedAction = "Another operation is running on the instance; try again when it has finished.";
+            return error;
+        }
+
+        /// <summary>"Another operation in progress" codes [V].</summary>
+        internal static readonly HashSet<string> ConflictCodes = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            "DBS.200019", "DBS.201014", "DBS.201015", "DBS.200047", "DBS.05000084",
+        };
+
+        private static bool IsNotFound(ServiceResponse response, BackupToolsException error) =>
+            response.Status == 404 ||
+            (error.ServiceMessage != null &&
+             (error.ServiceMessage.IndexOf("not found", StringComparison.OrdinalIgnoreCase) >= 0 ||
+              error.ServiceMessage.IndexOf("does not exist", StringComparison.OrdinalIgnoreCase) >= 0) &&
+             response.Status < 500);
+
+        private static string ErrorCodeIn(string text)
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(text, @"\b(DBS\.\d+)\b");
+            return m.Success ? m.Groups[1].Value : null;
+        }
+
+        protected static byte[] Utf8(string json) => Encoding.UTF8.GetBytes(json);
+
+        /// <summary>What a create answer says.</summary>
+        protected internal struct CreatedBackup
+        {
+            public string JobId;
+            public string BackupId;
+            public string Name;
+            public string Status;
+            public DateTimeOffset? StartedAt;
+        }
+    }
+}

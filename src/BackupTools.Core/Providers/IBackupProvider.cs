@@ -1,0 +1,33 @@
+using System;
+using System.Threading.Tasks;
+using BackupTools.Http;
+
+namespace BackupTools.Providers
+{
+    /// <summary>
+    /// The one abstraction every service implements. A provider checks its service's rules, starts a backup and
+    /// returns a <see cref="BackupJob"/> handle, and reads a job's current state. It never sees PowerShell.
+    /// </summary>
+    internal interface IBackupProvider
+    {
+        BackupProviderInfo Info { get; }
+
+        /// <summary>Checks the connection's scope (project id, …) against the service's rules.</summary>
+        void ValidateScope(string scope);
+
+        /// <summary>Checks every documented rule of the request; throws <see cref="ErrorIds.BackupParameterInvalid"/> on the first breach.</summary>
+        void Validate(BackupConnection connection, BackupRequest request);
+
+        /// <summary>Starts the backup. Returns the job handle as soon as the service accepted the request.</summary>
+        Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request);
+
+        /// <summary>Reads the job's state once.</summary>
+        Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job);
+
+        /// <summary>Shortest time between two status reads this service wants (zero when it states none).</summary>
+        TimeSpan MinimumPollInterval { get; }
+
+        /// <summary>How long after creation a "job not found" still means "starting".</summary>
+        TimeSpan NotFoundGrace { get; }
+    }
+}

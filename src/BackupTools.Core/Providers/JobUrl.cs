@@ -1,0 +1,31 @@
+using System;
+
+namespace BackupTools.Providers
+{
+    /// <summary>
+    /// Chooses the URL a job's status is read from. A job may have come from a file or another process, so a status
+    /// URL is followed only when it lies under the connection's endpoint: a token is never sent to another host.
+    /// </summary>
+    internal static class JobUrl
+    {
+        public static Uri Resolve(BackupConnection connection, BackupJob job, Func<Uri> fallback)
+        {
+            if (string.IsNullOrWhiteSpace(job.StatusUrl))
+            {
+                if (string.IsNullOrWhiteSpace(job.JobId))
+                    throw new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.InvalidArgument,
+                        "The job has neither a job id nor a status URL.", job) { Provider = job.Provider };
+                return fallback();
+            }
+            if (!Uri.TryCreate(job.StatusUrl, UriKind.Absolute, out var url) || !IsUnder(connection.Endpoint, url))
+                throw new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.SecurityError,
+                    $"The job's status URL '{job.StatusUrl}' is not on the connection's endpoint {connection.Endpoint}; it was not followed.", job)
+                { Provider = job.Provider, RecommendedAction = "Wait on the job with a connection to the endpoint it was created on." };
+            return url;
+        }
+
+        public static bool IsUnder(Uri endpoint, Uri url) =>
+            string.Equals(endpoint.Scheme, url.Scheme, StringComparison.OrdinalIgnoreCase) &&
+            string.Equals(endpoint.Authority, url.Authority, StringComparison.OrdinalIgnoreCase);
+    }
+}

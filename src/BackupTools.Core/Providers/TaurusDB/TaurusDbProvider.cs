@@ -1,0 +1,73 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using BackupTools.Json;
+using BackupTools.Providers.HuaweiCloud;
+using BackupTools.Validation;
+
+namespace BackupTools.Providers.TaurusDB
+{
+    /// <summary>
+    /// Huawei Cloud TaurusDB (formerly GaussDB for MySQL): <c>POST /v3/{project_id}/backups/create</c> → 201
+    /// <c>{backup, job_id}</c>, followed on <c>/v3/{project_id}/jobs?id=</c>. See shared/api/taurusdb.md.
+    /// </summary>
+    internal sealed class TaurusDbProvider : HuaweiCloudProvider
+    {
+        internal static readonly string[] RegionNames =
+        {
+            "cn-north-4", "cn-north-1", "cn-north-9", "cn-east-3", "cn-east-2", "cn-south-1", "cn-southwest-2",
+            "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "af-south-1", "la-north-2",
+            "la-south-2", "sa-brazil-1", "na-mexico-1", "tr-west-1", "me-east-1", "eu-west-101",
+        };
+
+        private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
+            "TaurusDB", "Huawei Cloud TaurusDB (GaussDB for MySQL)", new[] { BackupKind.Instance },
+            RegionNames.ToDictionary(r => r, r => new Uri($"https://gaussdb.{r}.myhuaweicloud.com/"), StringComparer.OrdinalIgnoreCase),
+            "ProjectId", new[] { "AccessToken" },
+            "https://support.huaweicloud.com/intl/en-us/api-taurusdb/CreateGaussMySqlBackup.html");
+
+        private static readonly Rule InstanceRule = Rule.Pattern("InstanceId", @"^[A-Za-z0-9]{32}in07\z",
+            "36 characters ending in 'in07', letters and digits only");
+
+        private static readonly Rule DescRule = Rule.MaxLengthWithout("Description", 256, "\r!<\"='>&",
+            "at most 256 characters, without a carriage return or any of ! < \" = ' > &");
+
+        public override BackupProviderInfo Info => InfoValue;
+        protected override Rule InstanceIdRule => InstanceRule;
+        protected override Rule DescriptionRule => DescRule;
+        protected override string[] CreatePath { get; } = { "backups", "create" };
+
+        protected override byte[] CreateBody(BackupRequest request) =>
+            JsonSerializer.SerializeToUtf8Bytes(
+                new TaurusDbCreateBody { InstanceId = request.InstanceId, Name = request.Name, Description = request.Description },
+                TaurusDbJson.Default.TaurusDbCreateBody);
+
+        protected override CreatedBackup ReadCreated(JsonElement body)
+        {
+            var backup = body.Obj("backup");
+            return new CreatedBackup
+            {
+                JobId = body.Str("job_id", "jobId"),
+                BackupId = backup?.Str("id"),
+                Name = backup?.Str("name"),
+                Status = backup?.Str("status"),
+                StartedAt = backup?.Time("begin_time", "beginTime"),
+            };
+        }
+    }
+
+    internal sealed class TaurusDbCreateBody
+    {
+        [JsonPropertyName("instance_id")] public string InstanceId { get; set; }
+        [JsonPropertyName("name")] public string Name { get; set; }
+        [JsonPropertyName("description")] public string Description { get; set; }
+    }
+
+    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSerializable(typeof(TaurusDbCreateBody))]
+    internal sealed partial class TaurusDbJson : JsonSerializerContext
+    {
+    }
+}

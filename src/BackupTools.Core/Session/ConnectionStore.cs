@@ -1,0 +1,68 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace BackupTools.Session
+{
+    /// <summary>
+    /// The default connections of one PowerShell session state. The cmdlets keep one instance per runspace (in a
+    /// session-state variable), never in a static, so parallel runspaces do not see each other's connections.
+    /// </summary>
+    public sealed class ConnectionStore
+    {
+        private readonly object _gate = new object();
+        private readonly List<BackupConnection> _connections = new List<BackupConnection>();
+
+        /// <summary>Makes the connection the default for its provider and endpoint (and the newest for its provider).</summary>
+        public void SetDefault(BackupConnection connection)
+        {
+            if (connection == null) throw new ArgumentNullException(nameof(connection));
+            lock (_gate)
+            {
+                _connections.RemoveAll(c => c.Key == connection.Key);
+                _connections.Add(connection);
+            }
+        }
+
+        /// <summary>All default connections, oldest first.</summary>
+        public IReadOnlyList<BackupConnection> All
+        {
+            get { lock (_gate) return _connections.ToArray(); }
+        }
+
+        /// <summary>The connection for a job: same provider and endpoint.</summary>
+        public BackupConnection ForJob(BackupJob job)
+        {
+            var key = BackupConnection.MakeKey(job.Provider, job.Endpoint);
+            lock (_gate) return _connections.LastOrDefault(c => c.Key == key);
+        }
+
+        /// <summary>
+        /// The default connection for a new backup: of the named provider when one is named, else the only connection
+        /// there is. Throws <see cref="ErrorIds.ConnectionNotFound"/> with a message saying what to do.
+        /// </summary>
+        public BackupConnection ForNewBackup(string provider)
+        {
+            lock (_gate)
+            {
+                if (!string.IsNullOrEmpty(provider))
+                {
+                    var match = _connections.LastOrDefault(c => string.Equals(c.Provider, provider, StringComparison.OrdinalIgnoreCase));
+                    if (match != null) return match;
+                    throw NotFound($"There is no connection to {provider} in this session. Run Connect-BackupService -Provider {provider} first, or pass -Connection.");
+                }
+                if (_connections.Count == 1) return _connections[0];
+                if (_connections.Count == 0)
+                    throw NotFound("There is no connection in this session. Run Connect-BackupService first, or pass -Connection.");
+                var providers = string.Join(", ", _connections.Select(c => c.Provider).Distinct());
+                throw NotFound($"This session has connections to several services ({providers}). Pass -Provider or -Connection to choose one.");
+            }
+        }
+
+        private static BackupToolsException NotFound(string message) =>
+            new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound, message)
+            {
+                RecommendedAction = "Run Connect-BackupService, or pass -Connection.",
+            };
+    }
+}

@@ -1,0 +1,117 @@
+using System;
+using System.Linq;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace BackupTools.Validation
+{
+    /// <summary>
+    /// A documented input rule of a service. Checking happens before anything is sent; a breach is an error whose
+    /// message names the parameter and the rule, so the user knows what to change.
+    /// </summary>
+    internal sealed class Rule
+    {
+        private readonly Func<string, bool> _test;
+
+        public Rule(string parameter, string text, Func<string, bool> test, bool required = true)
+        {
+            Parameter = parameter;
+            Text = text;
+            _test = test;
+            Required = required;
+        }
+
+        public string Parameter { get; }
+        /// <summary>The rule in words, as the service's page states it.</summary>
+        public string Text { get; }
+        public bool Required { get; }
+
+        public static Rule Pattern(string parameter, string pattern, string text, bool required = true)
+        {
+            var regex = new Regex(pattern, RegexOptions.CultureInvariant);
+            return new Rule(parameter, text, v => regex.IsMatch(v), required);
+        }
+
+        public static Rule MaxLengthWithout(string parameter, int max, string forbidden, string text) =>
+            new Rule(parameter, text, v => v.Length <= max && v.IndexOfAny(forbidden.ToCharArray()) < 0, required: false);
+
+        /// <summary>Throws when the value breaks the rule. Secrets must not be checked with this (it quotes the value).</summary>
+        public void Check(string provider, string value, object target = null)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                if (Required) throw Breach(provider, $"{Parameter} is required ({Text}).", target);
+                return;
+            }
+            if (!_test(value))
+                throw Breach(provider, $"{Parameter} '{Printable(value)}' breaks the {provider} rule: {Text}.", target);
+        }
+
+        public static BackupToolsException Breach(string provider, string message, object target) =>
+            new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument,
+                message + " Nothing was sent.", target)
+            {
+                Provider = provider,
+                RecommendedAction = "Change the value to meet the rule and run the command again.",
+            };
+
+        /// <summary>Shows control characters as escapes so the message itself cannot be garbled.</summary>
+        internal static string Printable(string value)
+        {
+            var shown = value.Length > 80 ? value.Substring(0, 80) + "…" : value;
+            return new string(shown.SelectMany(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()).ToArray());
+        }
+    }
+
+    /// <summary>Transport rules every endpoint must meet: HTTPS, or plain HTTP to this machine only.</summary>
+    internal static class EndpointRule
+    {
+        public static Uri Check(string provider, Uri endpoint)
+        {
+            if (endpoint == null || !endpoint.IsAbsoluteUri)
+                throw Invalid(provider, "Endpoint must be an absolute https:// address.", endpoint);
+            if (!string.IsNullOrEmpty(endpoint.UserInfo))
+                throw Invalid(provider, "Endpoint must not carry a user name or password; use -AccessToken or -Credential.", null);
+            if (!string.IsNullOrEmpty(endpoint.Query) || !string.IsNullOrEmpty(endpoint.Fragment))
+                throw Invalid(provider, $"Endpoint '{endpoint}' must not have a query or fragment.", endpoint);
+            if (endpoint.Scheme == Uri.UriSchemeHttps) return Normalize(endpoint);
+            if (endpoint.Scheme == Uri.UriSchemeHttp && IsLoopback(endpoint)) return Normalize(endpoint);
+            if (endpoint.Scheme == Uri.UriSchemeHttp)
+                throw new BackupToolsException(ErrorIds.ConnectionEndpointInvalid, BackupErrorCategory.SecurityError,
+                    $"Endpoint '{endpoint}' uses plain http:// to a host that is not this machine. BackupTools sends credentials only over https:// (plain http:// is allowed for loopback addresses, such as the simulator).",
+                    endpoint)
+                { Provider = provider, RecommendedAction = "Use the service's https:// address." };
+            throw Invalid(provider, $"Endpoint '{endpoint}' must use https://.", endpoint);
+        }
+
+        public static bool IsLoopback(Uri uri)
+        {
+            if (uri.IsLoopback) return true;
+            var host = uri.DnsSafeHost;
+            return IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip);
+        }
+
+        private static Uri Normalize(Uri endpoint)
+        {
+            var text = endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped).TrimEnd('/');
+            return new Uri(text + "/");
+        }
+
+        private static BackupToolsException Invalid(string provider, string message, object target) =>
+            new BackupToolsException(ErrorIds.ConnectionEndpointInvalid, BackupErrorCategory.InvalidArgument, message, target)
+            { Provider = provider };
+    }
+
+    /// <summary>Builds service URLs from an endpoint and path segments, each segment escaped so no value can change the path.</summary>
+    internal static class Url
+    {
+        public static Uri Combine(Uri endpoint, params string[] segments)
+        {
+            var baseText = endpoint.ToString().TrimEnd('/');
+            return new Uri(baseText + "/" + string.Join("/", segments.Select(Uri.EscapeDataString)));
+        }
+
+        public static Uri WithQuery(Uri uri, params (string Name, string Value)[] query) =>
+            new Uri(uri + "?" + string.Join("&", query.Select(q => Uri.EscapeDataString(q.Name) + "=" + Uri.EscapeDataString(q.Value ?? string.Empty))));
+    }
+}
