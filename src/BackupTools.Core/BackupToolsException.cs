@@ -12,6 +12,7 @@ namespace BackupTools
         InvalidArgument,
         InvalidData,
         InvalidOperation,
+        InvalidResult,
         ObjectNotFound,
         ResourceExists,
         ResourceBusy,

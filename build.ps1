@@ -1,0 +1,103 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, packages and demonstrates BackupTools.
+.DESCRIPTION
+    Build    dotnet build of the solution.
+    Test     the xunit suite (dotnet test), then the Pester suite in a child pwsh against the packaged module,
+             so the module DLL is never loaded into this session.
+    Package  out/BackupTools/<version>/: a folder Import-Module takes as it is.
+    Demo     starts the simulator, runs demo/Demo.ps1 against the packaged module, stops the simulator.
+.EXAMPLE
+    ./build.ps1 -Task Test
+.EXAMPLE
+    ./build.ps1 -Task Demo
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Package', 'Demo')]
+    [string] $Task = 'Build',
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+    # Skip the xunit run (CI runs it before calling this script).
+    [switch] $SkipDotnetTest
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$root = $PSScriptRoot
+
+function Invoke-Native([string] $File, [string[]] $Arguments) {
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Get-ModuleVersion {
+    ([xml](Get-Content -Raw (Join-Path $root 'Directory.Build.props'))).Project.PropertyGroup.ModuleVersion | Where-Object { $_ } | Select-Object -First 1
+}
+
+function Invoke-Build { Invoke-Native dotnet @('build', (Join-Path $root 'BackupTools.sln'), '-c', $Configuration) }
+
+function Invoke-Package {
+    $helpTool = Join-Path $root 'tools/HelpCompiler/HelpCompiler.csproj'
+    if (Test-Path $helpTool) {
+        Invoke-Native dotnet @('run', '--project', $helpTool, '-c', $Configuration, '--', (Join-Path $root 'en-US'), (Join-Path $root 'out/help/en-US'))
+    }
+    Invoke-Native dotnet @('publish', (Join-Path $root 'src/BackupTools/BackupTools.csproj'), '-c', $Configuration)
+    $package = Join-Path $root "out/BackupTools/$(Get-ModuleVersion)"
+    foreach ($file in 'BackupTools.psd1', 'BackupTools.dll', 'BackupTools.Format.ps1xml', 'BackupTools.Types.ps1xml') {
+        if (-not (Test-Path (Join-Path $package $file))) { throw "Package is missing $file" }
+    }
+    $package
+}
+
+function Start-Simulator {
+    $simulator = Join-Path $root 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
+    Invoke-Native dotnet @('build', $simulator, '-c', $Configuration)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet', @('run', '--no-build', '-c', $Configuration, '--project', $simulator, '--', '--port', '0', '--job-seconds', '3'))
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($psi)
+    $line = $process.StandardOutput.ReadLine()
+    if ($line -notmatch '(http://127\.0\.0\.1:\d+/)') { $process.Kill($true); throw "Simulator did not start: $line" }
+    [pscustomobject]@{ Process = $process; BaseUri = $Matches[1] }
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Package' { Invoke-Package }
+    'Test' {
+        if (-not $SkipDotnetTest) { Invoke-Native dotnet @('test', (Join-Path $root 'BackupTools.sln'), '-c', $Configuration) }
+        $package = Invoke-Package
+        if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge '5.5.0')) {
+            Install-Module Pester -MinimumVersion 5.5.0 -Scope CurrentUser -Force -SkipPublisherCheck
+        }
+        $simulator = Start-Simulator
+        try {
+            # A child pwsh: the module DLL is loaded there, never into this session.
+            $script = @"
+`$env:BACKUPTOOLS_MODULE = '$package'
+`$env:BACKUPTOOLS_SIMULATOR = '$($simulator.BaseUri)'
+Import-Module Pester -MinimumVersion 5.5.0
+`$config = New-PesterConfiguration
+`$config.Run.Path = '$(Join-Path $root 'tests/Pester')'
+`$config.Run.Exit = `$true
+`$config.Output.Verbosity = 'Detailed'
+Invoke-Pester -Configuration `$config
+"@
+            Invoke-Native pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+        }
+        finally {
+            $simulator.Process.Kill($true)
+        }
+    }
+    'Demo' {
+        $package = Invoke-Package
+        $simulator = Start-Simulator
+        try {
+            Invoke-Native pwsh @('-NoProfile', '-File', (Join-Path $root 'demo/Demo.ps1'), '-ModulePath', $package, '-SimulatorUri', $simulator.BaseUri)
+        }
+        finally {
+            $simulator.Process.Kill($true)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Security;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Jobs;
+using BackupTools.Providers;
+using BackupTools.Validation;
+
+namespace BackupTools
+{
+    /// <summary>What Connect-BackupService asks for.</summary>
+    public sealed class ConnectRequest
+    {
+        /// <summary>Provider name.</summary>
+        public string Provider { get; set; }
+        /// <summary>The service's base address; or give <see cref="Region"/>.</summary>
+        public Uri Endpoint { get; set; }
+        /// <summary>A region name the provider knows; or give <see cref="Endpoint"/>.</summary>
+        public string Region { get; set; }
+        /// <summary>Project id (TaurusDB, DDS).</summary>
+        public string Scope { get; set; }
+        /// <summary>A ready token.</summary>
+        public SecureString AccessToken { get; set; }
+        /// <summary>Switch off certificate validation (self-signed on-premises servers).</summary>
+        public bool SkipCertificateCheck { get; set; }
+    }
+
+    /// <summary>
+    /// The operations the cmdlets call: connect, start a backup, read a job, wait for jobs. Everything a cmdlet does
+    /// beyond binding and writing to the pipeline lives here, where xunit reaches it.
+    /// </summary>
+    public static class BackupService
+    {
+        /// <summary>The providers, as Get-BackupProvider lists them.</summary>
+        public static IEnumerable<BackupProviderInfo> Providers => ProviderRegistry.All.Select(p => p.Info);
+
+        /// <summary>Provider names, for completion.</summary>
+        public static IEnumerable<string> ProviderNames => ProviderRegistry.Names;
+
+        /// <summary>Region names of one provider, for completion (empty for an unknown provider).</summary>
+        public static IEnumerable<string> RegionsOf(string provider) =>
+            ProviderRegistry.All.FirstOrDefault(p => string.Equals(p.Info.Name, provider, StringComparison.OrdinalIgnoreCase))?.Info.Regions
+            ?? Enumerable.Empty<string>();
+
+        /// <summary>Checks a connection request and builds the connection. Sends nothing.</summary>
+        public static BackupConnection Connect(ConnectRequest request)
+        {
+            var provider = ProviderRegistry.Get(request.Provider);
+            var info = provider.Info;
+            Uri endpoint;
+            string region = null;
+            if (request.Endpoint != null && !string.IsNullOrEmpty(request.Region))
+                throw ConnectError($"Give either -Endpoint or -Region for {info.Name}, not both.");
+            if (request.Endpoint != null)
+            {
+                endpoint = request.Endpoint;
+            }
+            else if (!string.IsNullOrEmpty(request.Region))
+            {
+                if (!info.RegionEndpoints.TryGetValue(request.Region.Trim(), out endpoint))
+                    throw new BackupToolsException(ErrorIds.ConnectionEndpointInvalid, BackupErrorCategory.InvalidArgument,
+                        $"{info.Name} has no region '{request.Region}'. Known regions: {string.Join(", ", info.Regions)}. For another region or a private deployment, pass -Endpoint.",
+                        request.Region) { Provider = info.Name };
+                region = info.RegionEndpoints.Keys.First(k => string.Equals(k, request.Region.Trim(), StringComparison.OrdinalIgnoreCase));
+            }
+            else
+            {
+                throw ConnectError(info.Regions.Length > 0
+                    ? $"{info.Name} needs -Endpoint or -Region (one of {string.Join(", ", info.Regions)})."
+                    : $"{info.Name} needs -Endpoint.");
+            }
+            endpoint = EndpointRule.Check(info.Name, endpoint);
+
+            if (info.ScopeName != null) provider.ValidateScope(request.Scope);
+            else if (!string.IsNullOrEmpty(request.Scope))
+                throw ConnectError($"{info.Name} has no project id; leave -ProjectId out.");
+
+            if (request.AccessToken == null)
+                throw ConnectError($"{info.Name} needs a credential: pass -AccessToken.");
+            var credential = new AccessTokenCredential(request.AccessToken);
+            return new BackupConnection(info.Name, endpoint, region, request.Scope, credential, request.SkipCertificateCheck);
+        }
+
+        private static BackupToolsException ConnectError(string message) =>
+            new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, message);
+
+        /// <summary>Checks a backup request against the provider's rules. Sends nothing.</summary>
+        public static void Validate(BackupConnection connection, BackupRequest request)
+        {
+            if (connection == null) throw new ArgumentNullException(nameof(connection));
+            var provider = ProviderRegistry.Get(connection.Provider);
+            if (!provider.Info.Kinds.Contains(request.Kind))
+                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
+                    $"{provider.Info.Name} does not offer {(request.Kind == BackupKind.DisasterRecovery ? "disaster-recovery" : "instance")} backups.",
+                    request) { Provider = provider.Info.Name };
+            provider.Validate(connection, request);
+        }
+
+        /// <summary>Checks the request, then starts the backup. Returns the job handle.</summary>
+        public static Task<BackupJob> StartAsync(BackupConnection connection, BackupRequest request, IOperationLog log, CancellationToken cancellationToken)
+        {
+            Validate(connection, request);
+            var provider = ProviderRegistry.Get(connection.Provider);
+            return provider.StartAsync(new ServiceCall(connection, log, cancellationToken), request);
+        }
+
+        /// <summary>Reads a job's status once and returns the job with it applied.</summary>
+        public static async Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken)
+        {
+            var provider = ProviderRegistry.Get(job.Provider);
+            CheckMatches(connection, job);
+            var status = await provider.GetStatusAsync(new ServiceCall(connection, log, cancellationToken), job).ConfigureAwait(false);
+            if (status.NotFound)
+            {
+                if (DateTimeOffset.UtcNow - job.CreatedAt > provider.NotFoundGrace)
+                    throw new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
+                        $"{job.Provider} does not know job {job.JobId}.", job) { Provider = job.Provider };
+                status.RawStatus = "NotFound (starting)";
+            }
+            return job.With(status);
+        }
+
+        /// <summary>Follows jobs until each is final, the timeout passes, or the wait is cancelled.</summary>
+        public static Task WaitAsync(IReadOnlyList<BackupJob> jobs, Func<BackupJob, BackupConnection> connectionFor, WaitOptions options,
+            IJobWaitEvents events, IOperationLog log, CancellationToken cancellationToken)
+        {
+            var engine = new JobEngine(job =>
+            {
+                var c = connectionFor(job);
+                CheckMatches(c, job);
+                return c;
+            }, log, options);
+            return engine.RunAsync(jobs, events, cancellationToken);
+        }
+
+        /// <summary>A job may be read only through a connection of its own provider.</summary>
+        internal static void CheckMatches(BackupConnection connection, BackupJob job)
+        {
+            if (connection == null)
+                throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound,
+                    $"There is no connection to {job.Provider} at {job.Endpoint} in this session. Run Connect-BackupService for it, or pass -Connection.",
+                    job) { Provider = job.Provider, RecommendedAction = "Run Connect-BackupService, or pass -Connection." };
+            if (!string.Equals(connection.Provider, job.Provider, StringComparison.OrdinalIgnoreCase))
+                throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
+                    $"The job belongs to {job.Provider}, but the connection is to {connection.Provider}.", job) { Provider = job.Provider };
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Linq;
+
+namespace BackupTools.Jobs
+{
+    /// <summary>The error a final or abandoned job adds to the error stream, carrying the service's own codes.</summary>
+    public static class JobOutcome
+    {
+        /// <summary>
+        /// <see cref="ErrorIds.BackupJobFailed"/> or <see cref="ErrorIds.BackupJobCancelled"/> for a job that ended so;
+        /// null for a job that succeeded or is not final.
+        /// </summary>
+        public static BackupToolsException ErrorFor(BackupJob job)
+        {
+            if (job.State != BackupJobState.Failed && job.State != BackupJobState.Cancelled) return null;
+            var failed = job.State == BackupJobState.Failed;
+            var first = job.Errors.FirstOrDefault();
+            var reasons = job.Errors.Length == 0 ? $"the service reported '{job.RawStatus}'" : string.Join("; ", job.Errors.Select(e => e.ToString()));
+            return new BackupToolsException(failed ? ErrorIds.BackupJobFailed : ErrorIds.BackupJobCancelled,
+                failed ? BackupErrorCategory.InvalidResult : BackupErrorCategory.OperationStopped,
+                $"{Describe(job)} {(failed ? "failed" : "was cancelled")}: {reasons}.", job)
+            {
+                Provider = job.Provider,
+                ServiceCode = first?.Code,
+                ServiceMessage = first?.Message,
+                RecommendedAction = failed ? "Read the service's reason above, fix its cause and start the backup again." : null,
+            };
+        }
+
+        /// <summary><see cref="ErrorIds.BackupJobTimeout"/> for a job still running when the wait ended.</summary>
+        public static BackupToolsException TimeoutFor(BackupJob job) =>
+            new BackupToolsException(ErrorIds.BackupJobTimeout, BackupErrorCategory.OperationTimeout,
+                $"{Describe(job)} had not finished when the wait timed out; its last known state is {job.State}" +
+                (job.RawStatus != null ? $" ('{job.RawStatus}')" : string.Empty) + ". The backup goes on; the job is written out so the wait can be resumed.",
+                job)
+            {
+                Provider = job.Provider,
+                RecommendedAction = "Pipe the job to Wait-BackupJob again (it can be saved with Export-Clixml), or use a longer -Timeout.",
+            };
+
+        internal static string Describe(BackupJob job) =>
+            $"{job.Provider} backup '{job.BackupName ?? job.BackupId ?? job.JobId}'" +
+            (job.InstanceId != null ? $" of {job.InstanceId}" : string.Empty) + $" (job {job.JobId})";
+    }
+}

@@ -1,0 +1,21 @@
+using System;
+
+namespace BackupTools.Jobs
+{
+    /// <summary>How a wait behaves. Defaults suit an interactive session; runbooks usually set <see cref="Timeout"/>.</summary>
+    public sealed class WaitOptions
+    {
+        /// <summary>Overall limit; null waits until every job is final.</summary>
+        public TimeSpan? Timeout { get; set; }
+        /// <summary>The floor between two status reads of one job, and the delay before the first.</summary>
+        public TimeSpan PollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+        /// <summary>The longest pause between two status reads of one job.</summary>
+        public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromSeconds(30);
+        /// <summary>Return as soon as the first job is final.</summary>
+        public bool Any { get; set; }
+        /// <summary>Status requests in flight at once to one endpoint.</summary>
+        public int MaxConcurrentRequestsPerEndpoint { get; set; } = 32;
+        /// <summary>Consecutive failed status reads of one job (network, 5xx, unreadable answers) before it is reported as failed to follow.</summary>
+        public int MaxConsecutiveReadFailures { get; set; } = 20;
+    }
+}

@@ -1,0 +1,109 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Threading;
+using BackupTools.Jobs;
+
+namespace BackupTools.Commands
+{
+    public abstract partial class BackupCmdletBase
+    {
+        private static int _nextActivityId = 1000;
+
+        /// <summary>Starts one backup through the pump; a failure becomes a non-terminating error for that item.</summary>
+        protected void StartBackup(BackupConnection connection, BackupRequest request, Action<BackupJob> onCreated)
+        {
+            try
+            {
+                Pump(async sink =>
+                {
+                    var job = await BackupService.StartAsync(connection, request, sink, Stopping).ConfigureAwait(false);
+                    sink.Post(() => onCreated(job));
+                });
+            }
+            catch (BackupToolsException ex)
+            {
+                WriteError(ex);
+            }
+        }
+
+        /// <summary>Wait options from the cmdlet's bound -Timeout, -PollingInterval and -Any.</summary>
+        protected WaitOptions WaitOptionsFrom(TimeSpan timeout, TimeSpan pollingInterval, bool any)
+        {
+            var options = new WaitOptions { Any = any };
+            if (MyInvocation.BoundParameters.ContainsKey("Timeout")) options.Timeout = timeout;
+            if (MyInvocation.BoundParameters.ContainsKey("PollingInterval"))
+            {
+                if (pollingInterval <= TimeSpan.Zero)
+                    ThrowTerminatingError(new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument,
+                        "PollingInterval must be greater than zero.", pollingInterval));
+                options.PollingInterval = pollingInterval;
+                if (options.MaxPollingInterval < pollingInterval) options.MaxPollingInterval = pollingInterval;
+            }
+            return options;
+        }
+
+        /// <summary>
+        /// Waits for the jobs: each written once when final, in completion order; failed and cancelled ones also as
+        /// errors; on timeout every unfinished job written with its last state and a timeout error; progress meanwhile.
+        /// </summary>
+        protected void WaitForJobs(IReadOnlyList<BackupJob> jobs, WaitOptions options, BackupConnection connection)
+        {
+            var store = Connections;
+            var showProgress = !(GetVariableValue("ProgressPreference") is ActionPreference pref && pref == ActionPreference.SilentlyContinue);
+            var progress = new WaitProgress(Interlocked.Increment(ref _nextActivityId) * 1000, jobs.Count, showProgress, WriteProgress);
+            try
+            {
+                Pump(sink => BackupService.WaitAsync(jobs, job => connection ?? store.ForJob(job), options,
+                    new PumpEvents(sink, this, progress), sink, Stopping));
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C: PowerShell is stopping the pipeline; the backups go on.
+            }
+            finally
+            {
+                progress.Complete();
+            }
+        }
+
+        /// <summary>Routes engine events to the pipeline thread.</summary>
+        private sealed class PumpEvents : IJobWaitEvents
+        {
+            private readonly PumpSink _sink;
+            private readonly BackupCmdletBase _cmdlet;
+            private readonly WaitProgress _progress;
+
+            public PumpEvents(PumpSink sink, BackupCmdletBase cmdlet, WaitProgress progress)
+            {
+                _sink = sink;
+                _cmdlet = cmdlet;
+                _progress = progress;
+            }
+
+            public void Updated(BackupJob job) => _sink.Post(() => _progress.Update(job));
+
+            public void Finished(BackupJob job) => _sink.Post(() =>
+            {
+                _progress.Done(job);
+                _cmdlet.WriteObject(job);
+                var error = JobOutcome.ErrorFor(job);
+                if (error != null) _cmdlet.WriteError(error);
+            });
+
+            public void TimedOut(BackupJob job) => _sink.Post(() =>
+            {
+                _progress.Done(job);
+                _cmdlet.WriteObject(job);
+                _cmdlet.WriteError(JobOutcome.TimeoutFor(job));
+            });
+
+            public void CouldNotFollow(BackupJob job, BackupToolsException error) => _sink.Post(() =>
+            {
+                _progress.Done(job);
+                _cmdlet.WriteObject(job);
+                _cmdlet.WriteError(error);
+            });
+        }
+    }
+}

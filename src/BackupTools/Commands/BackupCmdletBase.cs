@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Session;
+
+namespace BackupTools.Commands
+{
+    /// <summary>
+    /// What every BackupTools cmdlet shares: the cancellation that StopProcessing (Ctrl+C) triggers, the session's
+    /// connections, turning core exceptions into error records, and the pump that runs async core work while writing
+    /// its messages on the pipeline thread as they arrive.
+    /// </summary>
+    public abstract partial class BackupCmdletBase : PSCmdlet, IDisposable
+    {
+        private const string StoreVariable = "global:BackupToolsConnectionStore";
+        private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
+
+        /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+        protected CancellationToken Stopping => _stopping.Token;
+
+        /// <inheritdoc />
+        protected override void StopProcessing() => _stopping.Cancel();
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            _stopping.Dispose();
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>The default connections of this runspace, kept in its session state.</summary>
+        protected ConnectionStore Connections
+        {
+            get
+            {
+                if (SessionState.PSVariable.GetValue(StoreVariable) is ConnectionStore store) return store;
+                if (SessionState.PSVariable.GetValue(StoreVariable) is PSObject wrapped && wrapped.BaseObject is ConnectionStore inner) return inner;
+                store = new ConnectionStore();
+                SessionState.PSVariable.Set(StoreVariable, store);
+                return store;
+            }
+        }
+
+        /// <summary>
+        /// Runs <paramref name="work"/> off the pipeline thread and drains what it posts (output, verbose lines,
+        /// progress, errors) on this thread until it completes. Rethrows the work's exception.
+        /// </summary>
+        protected void Pump(Func<PumpSink, Task> work)
+        {
+            using (var queue = new BlockingCollection<Action>())
+            {
+                var sink = new PumpSink(queue) { OnVerbose = WriteVerbose, OnDebug = WriteDebug };
+                var task = Task.Run(() => work(sink));
+                task.ContinueWith(_ => queue.CompleteAdding(), TaskScheduler.Default);
+                try
+                {
+                    foreach (var action in queue.GetConsumingEnumerable())
+                        action();
+                }
+                catch
+                {
+                    // -ErrorAction Stop, a stopped pipeline: the work must not go on behind the user's back.
+                    _stopping.Cancel();
+                    throw;
+                }
+                task.GetAwaiter().GetResult();
+            }
+        }
+
+        /// <summary>An error record for a core exception: its id, category, target, message and recommended action.</summary>
+        protected internal static ErrorRecord ToErrorRecord(BackupToolsException ex)
+        {
+            var category = Enum.TryParse(ex.Category.ToString(), out ErrorCategory c) ? c : ErrorCategory.NotSpecified;
+            return new ErrorRecord(ex, ex.ErrorId, category, ex.Target)
+            {
+                ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = ex.RecommendedAction },
+            };
+        }
+
+        /// <summary>Writes a non-terminating error for one failed item.</summary>
+        protected void WriteError(BackupToolsException ex) => WriteError(ToErrorRecord(ex));
+
+        /// <summary>Stops the command with an error when nothing more can proceed.</summary>
+        protected void ThrowTerminatingError(BackupToolsException ex) => ThrowTerminatingError(ToErrorRecord(ex));
+
+        /// <summary>The log the core writes to: verbose and debug lines posted to the pump.</summary>
+        protected sealed class PumpSink : IOperationLog
+        {
+            private readonly BlockingCollection<Action> _queue;
+
+            internal PumpSink(BlockingCollection<Action> queue) => _queue = queue;
+
+            internal Action<string> OnVerbose { get; set; }
+            internal Action<string> OnDebug { get; set; }
+
+            /// <summary>Queues an action to run on the pipeline thread; dropped once the pump has ended.</summary>
+            public void Post(Action action)
+            {
+                try
+                {
+                    if (!_queue.IsAddingCompleted) _queue.Add(action);
+                }
+                catch (InvalidOperationException)
+                {
+                    // The pump ended between the check and the add, or the pipeline stopped and the queue is gone
+                    // (ObjectDisposedException is one of these).
+                }
+            }
+
+            /// <inheritdoc />
+            public void Verbose(string message) => Post(() => OnVerbose?.Invoke(message));
+
+            /// <inheritdoc />
+            public void Debug(string message) => Post(() => OnDebug?.Invoke(message));
+        }
+    }
+}

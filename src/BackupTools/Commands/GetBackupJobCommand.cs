@@ -1,0 +1,43 @@
+using System.Management.Automation;
+
+namespace BackupTools.Commands
+{
+    /// <summary>Reads each job's current state from its service once and writes the refreshed job.</summary>
+    [Cmdlet(VerbsCommon.Get, "BackupJob")]
+    [OutputType(typeof(BackupJob))]
+    public sealed class GetBackupJobCommand : BackupCmdletBase
+    {
+        /// <summary>The jobs to refresh.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [BackupJobTransformation]
+        [ValidateNotNull]
+        public BackupJob[] Job { get; set; }
+
+        /// <summary>The connection to read the jobs with, instead of the session's default for each job.</summary>
+        [Parameter]
+        public BackupConnection Connection { get; set; }
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            var store = Connections;
+            foreach (var job in Job)
+            {
+                if (job == null) continue;
+                try
+                {
+                    var connection = Connection ?? store.ForJob(job);
+                    Pump(async sink =>
+                    {
+                        var refreshed = await BackupService.RefreshAsync(connection, job, sink, Stopping).ConfigureAwait(false);
+                        sink.Post(() => WriteObject(refreshed));
+                    });
+                }
+                catch (BackupToolsException ex)
+                {
+                    WriteError(ex);
+                }
+            }
+        }
+    }
+}

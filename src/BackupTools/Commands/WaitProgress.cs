@@ -1,0 +1,86 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Management.Automation;
+
+namespace BackupTools.Commands
+{
+    /// <summary>
+    /// Progress of a wait: one parent activity (jobs done of total) and one child per running job, percent where the
+    /// service reports it; throttled so thousands of jobs do not flood the host; a final Completed record for each.
+    /// Used only on the pipeline thread.
+    /// </summary>
+    internal sealed class WaitProgress
+    {
+        private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+        private readonly int _parentId;
+        private readonly int _total;
+        private readonly bool _enabled;
+        private readonly Action<ProgressRecord> _write;
+        private readonly Dictionary<string, int> _childIds = new Dictionary<string, int>();
+        private readonly Stopwatch _sinceParent = Stopwatch.StartNew();
+        private int _done;
+        private bool _started;
+
+        public WaitProgress(int parentId, int total, bool enabled, Action<ProgressRecord> write)
+        {
+            _parentId = parentId;
+            _total = total;
+            _enabled = enabled;
+            _write = write;
+        }
+
+        private static string Key(BackupJob job) => job.Provider + "|" + job.Endpoint + "|" + job.JobId + "|" + job.StatusUrl;
+
+        public void Update(BackupJob job)
+        {
+            if (!_enabled) return;
+            Parent(force: false);
+            var key = Key(job);
+            if (!_childIds.TryGetValue(key, out var id))
+            {
+                id = _parentId + 1 + _childIds.Count;
+                _childIds[key] = id;
+            }
+            var record = new ProgressRecord(id, $"{job.Provider} {job.BackupName ?? job.JobId}", $"{job.RawStatus ?? job.State.ToString()}")
+            {
+                ParentActivityId = _parentId,
+            };
+            if (job.PercentComplete is int p) record.PercentComplete = p;
+            _write(record);
+        }
+
+        public void Done(BackupJob job)
+        {
+            _done++;
+            if (!_enabled) return;
+            if (_childIds.TryGetValue(Key(job), out var id))
+            {
+                _write(new ProgressRecord(id, $"{job.Provider} {job.BackupName ?? job.JobId}", job.State.ToString())
+                {
+                    ParentActivityId = _parentId,
+                    RecordType = ProgressRecordType.Completed,
+                });
+                _childIds.Remove(Key(job));
+            }
+            Parent(force: _done == _total);
+        }
+
+        private void Parent(bool force)
+        {
+            if (!force && _started && _sinceParent.Elapsed < Interval) return;
+            _started = true;
+            _sinceParent.Restart();
+            _write(new ProgressRecord(_parentId, "Waiting for backup jobs", $"{_done} of {_total} finished")
+            {
+                PercentComplete = _total == 0 ? 100 : Math.Min(100, _done * 100 / _total),
+            });
+        }
+
+        public void Complete()
+        {
+            if (!_enabled || !_started) return;
+            _write(new ProgressRecord(_parentId, "Waiting for backup jobs", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+}

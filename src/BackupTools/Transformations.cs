@@ -1,0 +1,94 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Management.Automation;
+
+namespace BackupTools.Commands
+{
+    /// <summary>
+    /// Lets -Job take jobs that went through serialization (Import-Clixml, a thread job, remoting, ConvertFrom-Json):
+    /// their properties are read back into a <see cref="BackupJob"/>.
+    /// </summary>
+    public sealed class BackupJobTransformationAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            var value = inputData is PSObject pso && !(pso.BaseObject is PSCustomObject) ? pso.BaseObject : inputData;
+            if (value is BackupJob || value == null) return value;
+            if (value is BackupJob[]) return value;
+            if (value is IEnumerable list && !(value is string) && !(value is IDictionary))
+                return list.Cast<object>().Select(ToJob).ToArray();
+            return ToJob(inputData);
+        }
+
+        private static BackupJob ToJob(object item)
+        {
+            var unwrapped = item is PSObject p && !(p.BaseObject is PSCustomObject) ? p.BaseObject : item;
+            if (unwrapped is BackupJob job) return job;
+            try
+            {
+                return BackupJob.FromProperties(PropertyBag.From(item));
+            }
+            catch (BackupToolsException ex)
+            {
+                throw new ArgumentTransformationMetadataException(ex.Message, ex);
+            }
+        }
+    }
+
+    /// <summary>Accepts a number of seconds wherever a TimeSpan is expected (PowerShell would read a bare number as ticks).</summary>
+    public sealed class SecondsToTimeSpanAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            switch (value)
+            {
+                case int i: return TimeSpan.FromSeconds(i);
+                case long l: return TimeSpan.FromSeconds(l);
+                case double d: return TimeSpan.FromSeconds(d);
+                case decimal m: return TimeSpan.FromSeconds((double)m);
+                case string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var secs):
+                    return TimeSpan.FromSeconds(secs);
+                default: return inputData;
+            }
+        }
+    }
+
+    /// <summary>Reads the properties of a PowerShell object (or hashtable) into a dictionary, nested objects included.</summary>
+    internal static class PropertyBag
+    {
+        public static IDictionary<string, object> From(object item)
+        {
+            var bag = new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase);
+            if (item is PSObject pso && pso.BaseObject is IDictionary dict0) item = dict0;
+            if (item is IDictionary dict)
+            {
+                foreach (DictionaryEntry e in dict) bag[e.Key.ToString()] = Simplify(e.Value);
+                return bag;
+            }
+            var obj = item as PSObject ?? new PSObject(item);
+            foreach (var property in obj.Properties)
+            {
+                object v;
+                try { v = property.Value; }
+                catch (GetValueException) { continue; }
+                bag[property.Name] = Simplify(v);
+            }
+            return bag;
+        }
+
+        private static object Simplify(object value)
+        {
+            var v = value is PSObject p && !(p.BaseObject is PSCustomObject) ? p.BaseObject : value;
+            if (v is string || v == null || v.GetType().IsPrimitive || v is DateTime || v is DateTimeOffset || v is decimal) return v;
+            if (v is IEnumerable e && !(v is IDictionary)) return e.Cast<object>().Select(Simplify).ToList();
+            if (v is PSObject || v is IDictionary) return From(v);
+            return v;
+        }
+    }
+}

@@ -1,0 +1,214 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>The cmdlets as a PowerShell user meets them, in a real hosted PowerShell 7.6 pipeline, against the simulator.</summary>
+    public sealed class CmdletTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private readonly BackupSimulator _sim;
+        private readonly PowerShellHost _ps = new PowerShellHost();
+        private const string Secret = "sim-token";
+
+        public CmdletTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            _ps.Set("token", TestData.Secure(Secret));
+            _ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
+            _ps.Set("dds", _sim.EndpointFor("DDS").ToString());
+            _ps.Set("project", TestData.ProjectId);
+            _ps.Set("ti", TestData.TaurusInstance);
+            _ps.Set("di", TestData.DdsInstance);
+        }
+
+        public void Dispose() => _ps.Dispose();
+
+        private const string ConnectBoth =
+            "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token;" +
+            "$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;";
+
+        [Fact]
+        public void Connect_returns_a_connection_and_makes_it_the_default()
+        {
+            var r = _ps.Run("Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            Assert.Null(r.Terminating);
+            var c = Assert.Single(r.Objects<BackupConnection>());
+            Assert.Equal("TaurusDB", c.Provider);
+            Assert.Equal("AccessToken", c.AuthenticationMethod);
+            var job = _ps.Run($"New-InstanceBackup -InstanceId $ti -Name first-backup").Objects<BackupJob>().Single();
+            Assert.Equal("TaurusDB", job.Provider);
+        }
+
+        [Fact]
+        public void Backups_on_both_services_flow_through_Wait_BackupJob_to_success()
+        {
+            var r = _ps.Run(ConnectBoth +
+                "@([pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='csv-taurus' }," +
+                "  [pscustomobject]@{ Provider='DDS'; InstanceId=$di; Name='csv-dds'; Description='from csv' }) |" +
+                " New-InstanceBackup | Wait-BackupJob -PollingInterval 0.05 -Timeout 30");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var jobs = r.Objects<BackupJob>().ToList();
+            Assert.Equal(2, jobs.Count);
+            Assert.All(jobs, j => Assert.Equal(BackupJobState.Succeeded, j.State));
+            Assert.Equal(new[] { "DDS", "TaurusDB" }, jobs.Select(j => j.Provider).OrderBy(x => x));
+            Assert.Equal(1, _sim.Counters.CreatesFor("DDS", TestData.DdsInstance));
+            Assert.Equal(1, _sim.Counters.CreatesFor("TaurusDB", TestData.TaurusInstance));
+        }
+
+        [Fact]
+        public void WhatIf_sends_nothing()
+        {
+            var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name whatif-run -WhatIf");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Output);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public void Bad_input_is_an_error_record_naming_the_rule_and_nothing_is_sent()
+        {
+            var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name 'no spaces allowed'");
+            var error = Assert.Single(r.Errors);
+            Assert.Equal("BackupParameterInvalid,BackupTools.Commands.NewInstanceBackupCommand", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+            Assert.Contains("starting with a letter", error.ToString());
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public void A_failed_job_is_written_and_also_raised_as_an_error_that_try_catch_sees()
+        {
+            var r = _ps.Run(ConnectBoth +
+                "try { New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name fail-on-purpose | Wait-BackupJob -PollingInterval 0.05 -ErrorAction Stop } " +
+                "catch { $caught = $_ }; $caught");
+            var caught = r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().Single();
+            Assert.Equal("BackupJobFailed,BackupTools.Commands.WaitBackupJobCommand", caught.FullyQualifiedErrorId);
+            var ex = Assert.IsType<BackupToolsException>(caught.Exception);
+            Assert.Equal("TaurusDB", ex.Provider);
+            var job = Assert.IsType<BackupJob>(caught.TargetObject);
+            Assert.Equal(BackupJobState.Failed, job.State);
+        }
+
+        [Fact]
+        public void A_timeout_writes_the_job_and_a_timeout_error()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name long-runner | Wait-BackupJob -Timeout 0.5 -PollingInterval 0.05");
+            var job = Assert.Single(r.Objects<BackupJob>());
+            Assert.Equal(BackupJobState.Running, job.State);
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith("BackupJobTimeout,", error.FullyQualifiedErrorId);
+            Assert.Same(job, error.TargetObject);
+        }
+
+        [Fact]
+        public void A_job_serialized_as_clixml_can_be_waited_on_again()
+        {
+            var created = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name saved-job").Objects<BackupJob>().Single();
+            // What Export-Clixml writes and Import-Clixml reads in another process.
+            var xml = PSSerializer.Serialize(created);
+            var deserialized = PSSerializer.Deserialize(xml);
+            Assert.IsNotType<BackupJob>(((PSObject)deserialized).BaseObject);
+            _ps.Set("saved", deserialized);
+            var r = _ps.Run("$saved | Wait-BackupJob -PollingInterval 0.05 -Timeout 30");
+            Assert.Empty(r.Errors);
+            var job = Assert.Single(r.Objects<BackupJob>());
+            Assert.Equal(created.JobId, job.JobId);
+            Assert.Equal(BackupJobState.Succeeded, job.State);
+        }
+
+        [Fact]
+        public void Get_BackupJob_refreshes_a_job_once()
+        {
+            var r = _ps.Run(ConnectBoth + "$j = New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name refresh-me; Start-Sleep -Milliseconds 600; $j | Get-BackupJob");
+            Assert.Empty(r.Errors);
+            var jobs = r.Objects<BackupJob>().ToList();
+            Assert.Equal(BackupJobState.Succeeded, jobs.Last().State);
+            Assert.Equal(1, _sim.Counters.StatusReadsFor("TaurusDB", jobs.Last().JobId));
+        }
+
+        [Fact]
+        public void Verbose_shows_http_calls_and_no_output_shows_the_token()
+        {
+            var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name verbose-run -Verbose | Wait-BackupJob -PollingInterval 0.05 -Verbose");
+            Assert.Contains(r.Verbose, v => v.StartsWith("HTTP POST "));
+            Assert.Contains(r.Verbose, v => v.StartsWith("HTTP GET "));
+            Assert.DoesNotContain(Secret, r.AllText());
+            var connections = _ps.Run("Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token");
+            var c = connections.Output.Single();
+            Assert.DoesNotContain(Secret, PSSerializer.Serialize(c));
+            Assert.DoesNotContain(Secret, c.ToString());
+        }
+
+        [Fact]
+        public void Without_a_connection_the_error_says_what_to_do()
+        {
+            var r = _ps.Run("New-InstanceBackup -InstanceId $ti -Name lonely");
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith("ConnectionNotFound,", error.FullyQualifiedErrorId);
+            Assert.Contains("Connect-BackupService", error.ToString());
+        }
+
+        [Fact]
+        public void Plain_http_to_a_remote_host_is_refused_before_any_connection()
+        {
+            var r = _ps.Run("Connect-BackupService -Provider DDS -Endpoint http://dds.eu-de.otc.t-systems.com -ProjectId $project -AccessToken $token");
+            Assert.NotNull(r.Terminating);
+            var record = ((IContainsErrorRecord)r.Terminating).ErrorRecord;
+            Assert.StartsWith("ConnectionEndpointInvalid,", record.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.SecurityError, record.CategoryInfo.Category);
+        }
+
+        [Fact]
+        public void A_region_maps_to_the_documented_endpoint()
+        {
+            var r = _ps.Run("Connect-BackupService -Provider DDS -Region eu-de -ProjectId $project -AccessToken $token");
+            Assert.Equal(new Uri("https://dds.eu-de.otc.t-systems.com/"), Assert.Single(r.Objects<BackupConnection>()).Endpoint);
+        }
+
+        [Fact]
+        public void Connections_in_another_runspace_are_not_shared()
+        {
+            _ps.Run(ConnectBoth);
+            using var other = new PowerShellHost();
+            other.Set("ti", TestData.TaurusInstance);
+            var r = other.Run("New-InstanceBackup -InstanceId $ti -Name other-runspace");
+            Assert.StartsWith("ConnectionNotFound,", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        }
+
+        [Fact]
+        public void Get_BackupProvider_lists_the_table_and_completes_names()
+        {
+            var r = _ps.Run("Get-BackupProvider");
+            var names = r.Objects<BackupProviderInfo>().Select(p => p.Name).ToList();
+            Assert.Contains("TaurusDB", names);
+            Assert.Contains("DDS", names);
+            var completion = _ps.Run("(TabExpansion2 -inputScript 'Connect-BackupService -Provider Tau' -cursorColumn 35).CompletionMatches.CompletionText");
+            Assert.Contains("TaurusDB", completion.Output.Select(o => o.ToString()));
+            var regions = _ps.Run("(TabExpansion2 -inputScript 'Connect-BackupService -Provider DDS -Region eu-' -cursorColumn 48).CompletionMatches.CompletionText");
+            Assert.Equal(new[] { "eu-ch2", "eu-de", "eu-nl" }, regions.Output.Select(o => o.ToString()).OrderBy(x => x));
+        }
+
+        [Fact]
+        public void Progress_has_a_parent_and_ends_with_completed_records()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(800);
+            var r = _ps.Run(ConnectBoth + "$ProgressPreference = 'Continue'; New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name progress-run | Wait-BackupJob -PollingInterval 0.05");
+            Assert.NotEmpty(r.Progress);
+            var parentId = r.Progress.First(p => p.ParentActivityId < 0).ActivityId;
+            Assert.Contains(r.Progress, p => p.ParentActivityId == parentId);
+            Assert.Equal(ProgressRecordType.Completed, r.Progress.Last().RecordType);
+            var silent = _ps.Run("$ProgressPreference = 'SilentlyContinue'; New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name silent-run | Wait-BackupJob -PollingInterval 0.05");
+            Assert.Empty(silent.Progress);
+        }
+    }
+}

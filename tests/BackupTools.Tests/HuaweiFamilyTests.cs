@@ -1,0 +1,360 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Jobs;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// TaurusDB and DDS end to end against the simulator over loopback: create, follow, fail, validate, map errors.
+    /// The two services share a jobs API and error shape, so the same facts run for both; their rules differ.
+    /// </summary>
+    public abstract class HuaweiFamilyTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        protected HuaweiFamilyTests(SimulatorFixture fixture)
+        {
+            Sim = fixture.Sim;
+            Sim.Reset();
+            Sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
+            Sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        protected BackupSimulator Sim { get; }
+        protected abstract string Provider { get; }
+        protected abstract string InstanceId { get; }
+
+        public void Dispose() => Sim.Reset();
+
+        protected BackupConnection Connection(string token = TestData.Token) => TestData.Connect(Sim, Provider, token);
+
+        protected static BackupRequest Request(string instance, string name = null, string description = null) =>
+            new BackupRequest { InstanceId = instance, Name = name ?? TestData.UniqueName(), Description = description };
+
+        internal static readonly WaitOptions Fast = new WaitOptions
+        {
+            PollingInterval = TimeSpan.FromMilliseconds(50),
+            MaxPollingInterval = TimeSpan.FromMilliseconds(200),
+            Timeout = TimeSpan.FromSeconds(20),
+        };
+
+        internal static async Task<RecordingEvents> WaitAll(BackupConnection c, IReadOnlyList<BackupJob> jobs, WaitOptions options = null)
+        {
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(jobs, _ => c, options ?? Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            return events;
+        }
+
+        [Fact]
+        public async Task A_backup_is_created_and_followed_to_success()
+        {
+            var c = Connection();
+            var job = await BackupService.StartAsync(c, Request(InstanceId, "nightly-01", "before upgrade"), NullOperationLog.Instance, CancellationToken.None);
+
+            Assert.Equal(Provider, job.Provider);
+            Assert.Equal(BackupJobState.Running, job.State);
+            Assert.False(string.IsNullOrEmpty(job.JobId));
+            Assert.False(string.IsNullOrEmpty(job.BackupId));
+            Assert.Equal("nightly-01", job.BackupName);
+            Assert.Equal(InstanceId, job.InstanceId);
+            Assert.Equal(TestData.ProjectId, job.Scope);
+            Assert.Equal(1, Sim.Counters.CreatesFor(Provider, InstanceId));
+
+            var events = await WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            Assert.Equal(BackupJobState.Succeeded, done.State);
+            Assert.Equal("Completed", done.RawStatus);
+            Assert.Equal(100, done.PercentComplete);
+            Assert.Null(JobOutcome.ErrorFor(done));
+            Assert.Empty(events.TimedOut);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Fact]
+        public async Task A_failing_job_is_reported_failed_with_the_service_reason()
+        {
+            var c = Connection();
+            var job = await BackupService.StartAsync(c, Request(InstanceId, "fail-" + TestData.UniqueName()), NullOperationLog.Instance, CancellationToken.None);
+            var events = await WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            Assert.Equal(BackupJobState.Failed, done.State);
+            Assert.NotEmpty(done.Errors);
+            var error = JobOutcome.ErrorFor(done);
+            Assert.Equal(ErrorIds.BackupJobFailed, error.ErrorId);
+            Assert.Equal(BackupErrorCategory.InvalidResult, error.Category);
+            Assert.Contains(done.Errors[0].Message, error.Message);
+            Assert.Same(done, error.Target);
+        }
+
+        [Fact]
+        public async Task A_job_not_found_at_first_is_treated_as_starting()
+        {
+            Sim.Options.NotFoundWindow = TimeSpan.FromMilliseconds(300);
+            var c = Connection();
+            var job = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+
+            var first = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Running, first.State);
+            Assert.Equal("NotFound (starting)", first.RawStatus);
+
+            var events = await WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.True(Sim.Counters.StatusReadsFor(Provider, job.JobId) >= 2);
+        }
+
+        [Fact]
+        public async Task An_unknown_status_is_kept_raw_and_followed_to_the_end()
+        {
+            Sim.Options.JobDuration = TimeSpan.FromMilliseconds(800);
+            var c = Connection();
+            var job = await BackupService.StartAsync(c, Request(InstanceId, "weird-" + TestData.UniqueName()), NullOperationLog.Instance, CancellationToken.None);
+            var events = await WaitAll(c, new[] { job });
+            Assert.Contains(events.Updated, j => j.State == BackupJobState.Unknown && j.RawStatus == "Frobnicating");
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+        }
+
+        [Fact]
+        public async Task A_wrong_token_is_an_authentication_error_with_the_gateway_code()
+        {
+            var c = Connection("not-a-valid-token");
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
+            Assert.Equal(401, ex.HttpStatus);
+            Assert.StartsWith("APIG", ex.ServiceCode);
+            Assert.DoesNotContain("not-a-valid-token", ex.Message);
+            Assert.Equal(0, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Theory]
+        [InlineData("error_code", "error_msg")]
+        [InlineData("errorCode", "errorMessage")]
+        public async Task Service_errors_in_either_spelling_carry_the_service_code(string codeField, string messageField)
+        {
+            Sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, Method = "POST", StatusCode = 400,
+                Body = $"{{\"{codeField}\":\"DBS.200001\",\"{messageField}\":\"Invalid parameter: name.\"}}",
+            });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal("DBS.200001", ex.ServiceCode);
+            Assert.Equal("Invalid parameter: name.", ex.ServiceMessage);
+            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Assert.Contains("DBS.200001", ex.Message);
+            Assert.Contains(Provider, ex.Message);
+        }
+
+        [Theory]
+        [InlineData("DBS.200019")]
+        [InlineData("DBS.201014")]
+        [InlineData("DBS.201015")]
+        [InlineData("DBS.200047")]
+        [InlineData("DBS.05000084")]
+        public async Task Another_operation_in_progress_is_a_busy_resource(string code)
+        {
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 409, Body = $"{{\"error_code\":\"{code}\",\"error_msg\":\"Another operation is in progress.\"}}" });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(BackupErrorCategory.ResourceBusy, ex.Category);
+            Assert.Equal(code, ex.ServiceCode);
+        }
+
+        [Fact]
+        public async Task A_duplicate_name_is_refused_by_the_service_with_its_code()
+        {
+            var c = Connection();
+            var name = TestData.UniqueName();
+            await BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal("DBS.201201", ex.ServiceCode);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Fact]
+        public async Task An_html_page_instead_of_json_is_a_clear_error_naming_the_service()
+        {
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.HtmlPage });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupResponseInvalid, ex.ErrorId);
+            Assert.Contains(Provider, ex.Message);
+            Assert.Contains("not JSON", ex.Message);
+        }
+
+        [Fact]
+        public async Task Verbose_shows_each_call_without_the_token()
+        {
+            var log = new ListLog();
+            const string token = "sim-token";
+            var job = await BackupService.StartAsync(Connection(token), Request(InstanceId), log, CancellationToken.None);
+            Assert.Contains(log.Lines, l => l.Contains("HTTP POST") && l.Contains("/v3/" + TestData.ProjectId + "/backups"));
+            Assert.Contains(log.Lines, l => l.Contains("-> 20"));
+            Assert.DoesNotContain(log.Lines, l => l.Contains(token));
+        }
+
+        protected async Task AssertRefusedBeforeSending(BackupRequest request, string parameter, string ruleFragment, BackupConnection connection = null)
+        {
+            var before = Sim.Counters.TotalRequests;
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(connection ?? Connection(), request, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Assert.Contains(parameter, ex.Message);
+            Assert.Contains(ruleFragment, ex.Message);
+            Assert.Contains("Nothing was sent", ex.Message);
+            Assert.Equal(before, Sim.Counters.TotalRequests);
+        }
+
+        public static IEnumerable<object[]> NameCases() => new[]
+        {
+            new object[] { "abcd", true }, new object[] { "a" + new string('b', 63), true }, new object[] { "A1_-", true },
+            new object[] { "abc", false }, new object[] { "a" + new string('b', 64), false }, new object[] { "1abc", false },
+            new object[] { "_abc", false }, new object[] { "ab c", false }, new object[] { "abc.d", false }, new object[] { "abc/../x", false },
+            new object[] { "аbcd", false } /* Cyrillic а */, new object[] { "abcd\n", false }, new object[] { "abc%2F", false },
+        };
+
+        [Theory]
+        [MemberData(nameof(NameCases))]
+        public async Task The_name_rule_is_checked_before_sending(string name, bool accepted)
+        {
+            var request = Request(InstanceId, name);
+            if (accepted)
+            {
+                var job = await BackupService.StartAsync(Connection(), request, NullOperationLog.Instance, CancellationToken.None);
+                Assert.Equal(name, job.BackupName);
+            }
+            else
+            {
+                await AssertRefusedBeforeSending(request, "Name", "starting with a letter");
+            }
+        }
+
+        [Fact]
+        public async Task A_missing_name_is_refused_before_sending() =>
+            await AssertRefusedBeforeSending(new BackupRequest { InstanceId = InstanceId, Name = "" }, "Name", "required");
+
+        [Theory]
+        [InlineData("0123456789abcdef0123456789abcde")]   // 31
+        [InlineData("0123456789abcdef0123456789abcdef0")] // 33
+        [InlineData("0123456789abcdef0123456789abcde-")]
+        [InlineData("")]
+        public void The_project_id_rule_is_checked_when_connecting(string projectId)
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => TestData.Connect(Sim, Provider, scope: projectId));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Contains("ProjectId", ex.Message);
+            Assert.Contains("32 characters", ex.Message);
+        }
+
+        [Fact]
+        public async Task Description_at_256_characters_is_accepted_and_257_refused()
+        {
+            var ok = await BackupService.StartAsync(Connection(), Request(InstanceId, description: new string('d', 256)), NullOperationLog.Instance, CancellationToken.None);
+            Assert.NotNull(ok.JobId);
+            await AssertRefusedBeforeSending(Request(InstanceId, description: new string('d', 257)), "Description", "at most 256 characters");
+        }
+
+        [Theory]
+        [InlineData("!")] [InlineData("<")] [InlineData("\"")] [InlineData("=")] [InlineData("'")] [InlineData(">")] [InlineData("&")]
+        public async Task Forbidden_description_characters_are_refused(string bad) =>
+            await AssertRefusedBeforeSending(Request(InstanceId, description: "nightly " + bad + " run"), "Description", "without");
+    }
+
+    public sealed class TaurusDbTests : HuaweiFamilyTests
+    {
+        public TaurusDbTests(SimulatorFixture fixture) : base(fixture) { }
+        protected override string Provider => "TaurusDB";
+        protected override string InstanceId => TestData.TaurusInstance;
+
+        [Theory]
+        [InlineData("0123456789abcdef0123456789abcdefin02")] // DDS suffix
+        [InlineData("0123456789abcdef0123456789abcdein07")]  // 35
+        [InlineData("0123456789abcdef0123456789abcdef0in07")] // 37
+        [InlineData("0123456789abcdef0123456789abcde-in07")]
+        [InlineData("../../v3/other/backups/createin07xxxx")]
+        public async Task The_instance_id_rule_is_checked_before_sending(string instance) =>
+            await AssertRefusedBeforeSending(Request(instance), "InstanceId", "ending in 'in07'");
+
+        [Fact]
+        public async Task A_carriage_return_in_the_description_is_refused() =>
+            await AssertRefusedBeforeSending(Request(InstanceId, description: "line\rbreak"), "Description", "carriage return");
+
+        [Fact]
+        public async Task The_create_request_is_the_documented_one()
+        {
+            await BackupService.StartAsync(Connection(), Request(InstanceId, "shape-check", "d1"), NullOperationLog.Instance, CancellationToken.None);
+            var post = Sim.Counters.Requests.Last(r => r.Method == "POST");
+            Assert.Equal($"/v3/{TestData.ProjectId}/backups/create", post.Path);
+            Assert.Contains("\"instance_id\":\"" + TestData.TaurusInstance + "\"", post.Body);
+            Assert.Contains("\"name\":\"shape-check\"", post.Body);
+            Assert.Contains("\"description\":\"d1\"", post.Body);
+        }
+
+        [Fact]
+        public async Task Begin_time_with_a_compact_offset_becomes_the_jobs_start()
+        {
+            var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+            var job = await BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            Assert.InRange(job.CreatedAt, before, DateTimeOffset.UtcNow.AddSeconds(5));
+            Assert.Equal(new DateTimeOffset(2026, 11, 23, 7, 20, 1, TimeSpan.Zero), BackupTools.Json.JsonRead.ParseTime("2026-11-23T15:20:01+0800"));
+        }
+    }
+
+    public sealed class DdsTests : HuaweiFamilyTests
+    {
+        public DdsTests(SimulatorFixture fixture) : base(fixture) { }
+        protected override string Provider => "DDS";
+        protected override string InstanceId => TestData.DdsInstance;
+
+        [Theory]
+        [InlineData("0123456789abcdef0123456789abcdefin07")] // TaurusDB suffix
+        [InlineData("0123456789abcdef0123456789abcdein02")]
+        [InlineData("0123456789abcdef0123456789abcde?in02")]
+        public async Task The_instance_id_rule_is_checked_before_sending(string instance) =>
+            await AssertRefusedBeforeSending(Request(instance), "InstanceId", "ending in 'in02'");
+
+        [Fact]
+        public async Task A_carriage_return_is_allowed_in_a_DDS_description()
+        {
+            // The DDS page forbids only > ! < " & ' = ; TaurusDB also forbids a carriage return.
+            var job = await BackupService.StartAsync(Connection(), Request(InstanceId, description: "line\rbreak"), NullOperationLog.Instance, CancellationToken.None);
+            Assert.NotNull(job.JobId);
+        }
+
+        [Fact]
+        public async Task The_create_request_is_wrapped_in_backup()
+        {
+            await BackupService.StartAsync(Connection(), Request(InstanceId, "shape-check"), NullOperationLog.Instance, CancellationToken.None);
+            var post = Sim.Counters.Requests.Last(r => r.Method == "POST");
+            Assert.Equal($"/v3/{TestData.ProjectId}/backups", post.Path);
+            Assert.StartsWith("{\"backup\":{", post.Body);
+            Assert.Contains("\"instance_id\":\"" + TestData.DdsInstance + "\"", post.Body);
+        }
+    }
+
+    /// <summary>Records engine events in order.</summary>
+    internal sealed class RecordingEvents : IJobWaitEvents
+    {
+        private readonly ConcurrentQueue<(string Kind, BackupJob Job)> _all = new ConcurrentQueue<(string, BackupJob)>();
+        public List<BackupJob> Finished => _all.Where(e => e.Kind == "finished").Select(e => e.Job).ToList();
+        public List<BackupJob> Updated => _all.Where(e => e.Kind == "updated").Select(e => e.Job).ToList();
+        public List<BackupJob> TimedOut => _all.Where(e => e.Kind == "timeout").Select(e => e.Job).ToList();
+        public ConcurrentQueue<BackupToolsException> Errors { get; } = new ConcurrentQueue<BackupToolsException>();
+        void IJobWaitEvents.Updated(BackupJob job) => _all.Enqueue(("updated", job));
+        void IJobWaitEvents.Finished(BackupJob job) => _all.Enqueue(("finished", job));
+        void IJobWaitEvents.TimedOut(BackupJob job) => _all.Enqueue(("timeout", job));
+        void IJobWaitEvents.CouldNotFollow(BackupJob job, BackupToolsException error)
+        {
+            _all.Enqueue(("error", job));
+            Errors.Enqueue(error);
+        }
+    }
+}

@@ -1,0 +1,201 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Net.Http.Headers;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Jobs;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    public sealed class PollScheduleTests
+    {
+        private static readonly TimeSpan Floor = TimeSpan.FromSeconds(1);
+        private static readonly TimeSpan Cap = TimeSpan.FromSeconds(30);
+
+        [Fact]
+        public void Without_progress_the_pause_is_a_fifth_of_the_jobs_age()
+        {
+            var d = PollSchedule.Next(TimeSpan.FromSeconds(50), null, null, Floor, Cap, TimeSpan.Zero, 0.5);
+            Assert.Equal(10, d.TotalSeconds, 3);
+        }
+
+        [Fact]
+        public void The_pause_never_goes_below_the_floor_or_above_the_cap()
+        {
+            Assert.Equal(Floor, PollSchedule.Next(TimeSpan.FromSeconds(1), null, null, Floor, Cap, TimeSpan.Zero, 0));
+            Assert.Equal(Cap, PollSchedule.Next(TimeSpan.FromHours(5), null, null, Floor, Cap, TimeSpan.Zero, 1));
+        }
+
+        [Fact]
+        public void With_progress_the_next_read_is_near_the_expected_end()
+        {
+            // 25 % after 10 s: about 30 s to go, capped at 30.
+            var d = PollSchedule.Next(TimeSpan.FromSeconds(10), 25, null, Floor, Cap, TimeSpan.Zero, 0.5);
+            Assert.Equal(30, d.TotalSeconds, 3);
+            // 80 % after 20 s: about 5 s to go.
+            d = PollSchedule.Next(TimeSpan.FromSeconds(20), 80, null, Floor, Cap, TimeSpan.Zero, 0.5);
+            Assert.Equal(5, d.TotalSeconds, 3);
+        }
+
+        [Fact]
+        public void Retry_after_is_a_minimum_even_above_the_cap()
+        {
+            var d = PollSchedule.Next(TimeSpan.FromSeconds(2), null, TimeSpan.FromSeconds(45), Floor, Cap, TimeSpan.Zero, 0.5);
+            Assert.Equal(45, d.TotalSeconds, 3);
+        }
+
+        [Fact]
+        public void A_providers_minimum_interval_holds()
+        {
+            var d = PollSchedule.Next(TimeSpan.FromSeconds(1), null, null, TimeSpan.FromMilliseconds(10), Cap, TimeSpan.FromSeconds(5), 0.5);
+            Assert.Equal(5, d.TotalSeconds, 3);
+        }
+
+        [Theory]
+        [InlineData(0.0)]
+        [InlineData(1.0)]
+        public void Jitter_stays_within_ten_percent(double random)
+        {
+            var d = PollSchedule.Next(TimeSpan.FromSeconds(50), null, null, Floor, Cap, TimeSpan.Zero, random);
+            Assert.InRange(d.TotalSeconds, 9, 11);
+            Assert.NotEqual(10, d.TotalSeconds, 3);
+        }
+
+        [Fact]
+        public void Retry_after_in_seconds_and_as_an_http_date_are_both_read()
+        {
+            var now = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+            Assert.Equal(TimeSpan.FromSeconds(7), ServiceResponse.ParseRetryAfter(RetryConditionHeaderValue.Parse("7"), now));
+            Assert.Equal(TimeSpan.FromSeconds(90), ServiceResponse.ParseRetryAfter(RetryConditionHeaderValue.Parse("Mon, 23 Nov 2026 12:01:30 GMT"), now));
+            Assert.Equal(TimeSpan.Zero, ServiceResponse.ParseRetryAfter(RetryConditionHeaderValue.Parse("Mon, 23 Nov 2026 11:00:00 GMT"), now));
+            Assert.Null(ServiceResponse.ParseRetryAfter(null, now));
+        }
+    }
+
+    public sealed class JobEngineTests : IClassFixture<SimulatorFixture>
+    {
+        private readonly BackupSimulator _sim;
+
+        public JobEngineTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        private async Task<BackupJob> Start(BackupConnection c, string name = null) =>
+            await BackupService.StartAsync(c, new BackupRequest { InstanceId = TestData.TaurusInstance, Name = name ?? TestData.UniqueName() },
+                NullOperationLog.Instance, CancellationToken.None);
+
+        [Fact]
+        public async Task Jobs_are_reported_in_completion_order()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(600);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var early = await Start(c, "early-job");
+            await Task.Delay(400);
+            var late = await Start(c, "late-job");
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { late, early });
+            Assert.Equal(new[] { "early-job", "late-job" }, events.Finished.Select(j => j.BackupName).ToArray());
+        }
+
+        [Fact]
+        public async Task On_timeout_every_unfinished_job_is_reported_with_its_last_state()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var jobs = new[] { await Start(c), await Start(c), await Start(c) };
+            var options = new WaitOptions { Timeout = TimeSpan.FromMilliseconds(400), PollingInterval = TimeSpan.FromMilliseconds(50) };
+            var events = await HuaweiFamilyTests.WaitAll(c, jobs, options);
+            Assert.Empty(events.Finished);
+            Assert.Equal(jobs.Select(j => j.JobId).OrderBy(x => x), events.TimedOut.Select(j => j.JobId).OrderBy(x => x));
+            Assert.All(events.TimedOut, j => Assert.Equal(BackupJobState.Running, j.State));
+            Assert.All(events.TimedOut, j => Assert.NotNull(j.LastCheckedAt));
+            var error = JobOutcome.TimeoutFor(events.TimedOut[0]);
+            Assert.Equal(ErrorIds.BackupJobTimeout, error.ErrorId);
+            Assert.Equal(BackupErrorCategory.OperationTimeout, error.Category);
+        }
+
+        [Fact]
+        public async Task Cancelling_stops_the_wait_within_200_ms_and_leaves_the_backup_running()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            using var cts = new CancellationTokenSource();
+            var events = new RecordingEvents();
+            var wait = BackupService.WaitAsync(new[] { job }, _ => c, new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(50) },
+                events, NullOperationLog.Instance, cts.Token);
+            await Task.Delay(300);
+            var watch = Stopwatch.StartNew();
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait);
+            Assert.True(watch.ElapsedMilliseconds < 200, $"took {watch.ElapsedMilliseconds} ms");
+            Assert.Empty(events.Finished);
+            Assert.Empty(events.TimedOut);
+            var still = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Running, still.State);
+        }
+
+        [Fact]
+        public async Task Any_returns_when_the_first_job_is_final()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var quick = await Start(c, "quick-job");
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var slow = await Start(c, "slow-job");
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { slow, quick },
+                new WaitOptions { Any = true, PollingInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) });
+            Assert.Equal("quick-job", Assert.Single(events.Finished).BackupName);
+            Assert.Empty(events.TimedOut);
+        }
+
+        [Fact]
+        public async Task Transient_status_failures_are_survived()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 503, Times = 2 });
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 429, RetryAfter = "1", Times = 1 });
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+        }
+
+        [Fact]
+        public async Task A_job_that_disappears_after_the_grace_period_is_reported_not_found()
+        {
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var ghost = new BackupJob("TaurusDB", c.Endpoint.ToString(), "00000000000000000000000000000000",
+                createdAt: DateTimeOffset.UtcNow.AddHours(-2), scope: TestData.ProjectId);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { ghost });
+            var error = Assert.Single(events.Errors);
+            Assert.Equal(ErrorIds.BackupJobNotFound, error.ErrorId);
+        }
+
+        [Fact]
+        public async Task A_job_without_a_connection_is_reported_not_silently_dropped()
+        {
+            var job = new BackupJob("DDS", "https://dds.eu-de.otc.t-systems.com/", "abc", scope: TestData.ProjectId);
+            var events = new RecordingEvents();
+            var store = new BackupTools.Session.ConnectionStore();
+            await BackupService.WaitAsync(new[] { job }, store.ForJob, new WaitOptions(), events, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(ErrorIds.ConnectionNotFound, Assert.Single(events.Errors).ErrorId);
+        }
+
+        [Fact]
+        public async Task A_status_url_on_another_host_is_never_followed()
+        {
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = new BackupJob("TaurusDB", c.Endpoint.ToString(), "j1", statusUrl: "https://evil.example/v3/x/jobs?id=j1");
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupJobInvalid, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.SecurityError, ex.Category);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// A real PowerShell 7.6 engine (the System.Management.Automation package) hosted in the test process, with the
+    /// module imported from the test output folder: the cmdlets run in real pipelines, with real parameter binding,
+    /// ShouldProcess, error records and formatting data. Only the Core cmdlets ship in that package (no
+    /// Microsoft.PowerShell.Utility), so the tests build secure strings and serialize in C# where a script would not.
+    /// </summary>
+    internal sealed class PowerShellHost : IDisposable
+    {
+        private readonly Runspace _runspace;
+
+        public static string ModuleManifest => Path.Combine(AppContext.BaseDirectory, "BackupTools.psd1");
+
+        public PowerShellHost()
+        {
+            var iss = InitialSessionState.CreateDefault2();
+            iss.ImportPSModule(new[] { ModuleManifest });
+            _runspace = RunspaceFactory.CreateRunspace(iss);
+            _runspace.Open();
+        }
+
+        public void Set(string name, object value) => _runspace.SessionStateProxy.SetVariable(name, value);
+
+        public object Get(string name) => _runspace.SessionStateProxy.GetVariable(name);
+
+        public Result Run(string script, IDictionary<string, object> variables = null)
+        {
+            if (variables != null)
+                foreach (var kv in variables) Set(kv.Key, kv.Value);
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            var result = new Result();
+            try
+            {
+                result.Output = ps.Invoke().ToList();
+            }
+            catch (RuntimeException ex)
+            {
+                result.Terminating = ex;
+                result.Output = new List<PSObject>();
+            }
+            result.Errors = ps.Streams.Error.ToList();
+            result.Verbose = ps.Streams.Verbose.Select(v => v.Message).ToList();
+            result.Debug = ps.Streams.Debug.Select(v => v.Message).ToList();
+            result.Warnings = ps.Streams.Warning.Select(v => v.Message).ToList();
+            result.Progress = ps.Streams.Progress.ToList();
+            return result;
+        }
+
+        public void Dispose() => _runspace.Dispose();
+
+        internal sealed class Result
+        {
+            public List<PSObject> Output { get; set; }
+            public List<ErrorRecord> Errors { get; set; }
+            public List<string> Verbose { get; set; }
+            public List<string> Debug { get; set; }
+            public List<string> Warnings { get; set; }
+            public List<ProgressRecord> Progress { get; set; }
+            public RuntimeException Terminating { get; set; }
+
+            public IEnumerable<T> Objects<T>() => Output.Select(o => o.BaseObject).OfType<T>();
+
+            /// <summary>Everything this run showed, as text, for secret scans.</summary>
+            public string AllText() => string.Join("\n",
+                Output.Select(o => o.ToString())
+                    .Concat(Errors.Select(e => e.ToString() + " " + e.Exception + " " + e.ErrorDetails?.Message + " " + e.TargetObject))
+                    .Concat(Verbose).Concat(Debug).Concat(Warnings)
+                    .Concat(Progress.Select(p => p.Activity + " " + p.StatusDescription + " " + p.CurrentOperation))
+                    .Concat(new[] { Terminating?.ToString() ?? string.Empty }));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System;
+using System.Security;
+using System.Threading.Tasks;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>One simulator on loopback per test class; each test resets it.</summary>
+    public sealed class SimulatorFixture : IAsyncLifetime
+    {
+        public BackupSimulator Sim { get; private set; }
+
+        public async Task InitializeAsync() => Sim = await BackupSimulator.StartAsync(new SimulatorOptions());
+
+        public async Task DisposeAsync()
+        {
+            if (Sim != null) await Sim.DisposeAsync();
+        }
+    }
+
+    internal static class TestData
+    {
+        public const string Token = "sim-token";
+        public const string ProjectId = "0123456789abcdef0123456789abcdef";
+        public const string TaurusInstance = "0123456789abcdef0123456789abcdefin07";
+        public const string DdsInstance = "0123456789abcdef0123456789abcdefin02";
+
+        public static SecureString Secure(string s)
+        {
+            var secure = new SecureString();
+            foreach (var c in s) secure.AppendChar(c);
+            secure.MakeReadOnly();
+            return secure;
+        }
+
+        public static BackupConnection Connect(BackupSimulator sim, string provider, string token = Token, string scope = ProjectId) =>
+            BackupService.Connect(new ConnectRequest
+            {
+                Provider = provider,
+                Endpoint = sim.EndpointFor(provider),
+                Scope = scope,
+                AccessToken = Secure(token),
+            });
+
+        public static string UniqueName(string prefix = "bk") => prefix + Guid.NewGuid().ToString("N").Substring(0, 12);
+    }
+
+    /// <summary>Collects log lines for assertions.</summary>
+    internal sealed class ListLog : IOperationLog
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        public void Verbose(string message) => Lines.Enqueue("V: " + message);
+        public void Debug(string message) => Lines.Enqueue("D: " + message);
+    }
+}

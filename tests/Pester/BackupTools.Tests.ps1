@@ -1,0 +1,162 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
+# The module as a PowerShell user meets it, against the simulator. Pester 5 syntax.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    $script:ModulePath = Get-TestModulePath
+    $script:Sim = Start-TestSimulator
+    Import-Module (Join-Path $script:ModulePath 'BackupTools.psd1') -Force
+    $script:Token = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
+    $script:Project = '0123456789abcdef0123456789abcdef'
+    $script:Taurus = '0123456789abcdef0123456789abcdefin07'
+    $script:Dds = '0123456789abcdef0123456789abcdefin02'
+}
+
+AfterAll {
+    Remove-Module BackupTools -ErrorAction SilentlyContinue
+    Stop-TestSimulator $script:Sim
+}
+
+Describe 'BackupTools' {
+    BeforeEach {
+        Reset-Simulator $script:Sim.BaseUri
+        $null = Connect-BackupService -Provider TaurusDB -Endpoint "$($script:Sim.BaseUri)taurusdb/" -ProjectId $script:Project -AccessToken $script:Token
+        $null = Connect-BackupService -Provider DDS -Endpoint "$($script:Sim.BaseUri)dds/" -ProjectId $script:Project -AccessToken $script:Token
+    }
+
+    Context 'Connect-BackupService' {
+        It 'returns a connection that shows no secret' {
+            $c = Connect-BackupService -Provider DDS -Endpoint "$($script:Sim.BaseUri)dds/" -ProjectId $script:Project -AccessToken $script:Token
+            $c.Provider | Should -Be 'DDS'
+            $c.AuthenticationMethod | Should -Be 'AccessToken'
+            ($c | ConvertTo-Json -Depth 5) | Should -Not -Match 'sim-token'
+            $file = Join-Path $TestDrive 'connection.xml'
+            $c | Export-Clixml -Path $file
+            Get-Content -Raw $file | Should -Not -Match 'sim-token'
+        }
+
+        It 'refuses plain http to a remote host' {
+            { Connect-BackupService -Provider DDS -Endpoint 'http://dds.eu-de.otc.t-systems.com' -ProjectId $script:Project -AccessToken $script:Token } |
+                Should -Throw -ErrorId 'ConnectionEndpointInvalid,BackupTools.Commands.ConnectBackupServiceCommand'
+        }
+    }
+
+    Context 'New-InstanceBackup and Wait-BackupJob' {
+        It 'backs up instances from a CSV and waits for them' {
+            $csv = Join-Path $TestDrive 'instances.csv'
+            @(
+                [pscustomobject]@{ Provider = 'TaurusDB'; InstanceId = $script:Taurus; Name = 'csv-taurus'; Description = 'from csv' }
+                [pscustomobject]@{ Provider = 'DDS'; InstanceId = $script:Dds; Name = 'csv-dds'; Description = 'from csv' }
+            ) | Export-Csv -Path $csv -NoTypeInformation
+            $out = Join-Path $TestDrive 'results.csv'
+            Import-Csv $csv | New-InstanceBackup | Wait-BackupJob -PollingInterval 0.1 -Timeout 60 |
+                Select-Object Provider, BackupName, State | Export-Csv -Path $out -NoTypeInformation
+            $rows = Import-Csv $out
+            $rows.Count | Should -Be 2
+            $rows.State | Should -Be @('Succeeded', 'Succeeded')
+        }
+
+        It '-WhatIf sends nothing' {
+            New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'whatif-run' -WhatIf | Should -BeNullOrEmpty
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 0
+        }
+
+        It 'refuses a name that breaks the rule, naming it, before sending' {
+            { New-InstanceBackup -Provider TaurusDB -InstanceId $script:Taurus -Name '1-starts-with-digit' -ErrorAction Stop } |
+                Should -Throw -ErrorId 'BackupParameterInvalid,BackupTools.Commands.NewInstanceBackupCommand'
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalRequests | Should -Be 0
+        }
+
+        It 'raises a failed job as an error that try/catch sees' {
+            $caught = $null
+            try {
+                New-InstanceBackup -Provider TaurusDB -InstanceId $script:Taurus -Name 'fail-pester' |
+                    Wait-BackupJob -PollingInterval 0.1 -ErrorAction Stop
+            }
+            catch { $caught = $_ }
+            $caught | Should -Not -BeNullOrEmpty
+            $caught.FullyQualifiedErrorId | Should -BeLike 'BackupJobFailed,*'
+            $caught.TargetObject.State | Should -Be 'Failed'
+        }
+
+        It 'writes the job and a timeout error when time runs out' {
+            Invoke-RestMethod -Method Post -Uri "$($script:Sim.BaseUri)_sim/options" -ContentType 'application/json' -Body '{"jobDurationMs":600000}' | Out-Null
+            try {
+                $job = New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'long-runner' |
+                    Wait-BackupJob -Timeout 1 -PollingInterval 0.1 -ErrorVariable waitErrors -ErrorAction SilentlyContinue
+                $job.State | Should -Be 'Running'
+                $waitErrors[0].FullyQualifiedErrorId | Should -BeLike 'BackupJobTimeout,*'
+            }
+            finally {
+                Invoke-RestMethod -Method Post -Uri "$($script:Sim.BaseUri)_sim/options" -ContentType 'application/json' -Body '{"jobDurationMs":1000}' | Out-Null
+            }
+        }
+
+        It 'waits on a job exported to Clixml and imported again' {
+            $file = Join-Path $TestDrive 'job.xml'
+            New-InstanceBackup -Provider TaurusDB -InstanceId $script:Taurus -Name 'saved-job' | Export-Clixml -Path $file
+            $done = Import-Clixml -Path $file | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+            $done.State | Should -Be 'Succeeded'
+            $done | Should -BeOfType ([BackupTools.BackupJob])
+        }
+
+        It 'waits on a job in another process' {
+            $file = Join-Path $TestDrive 'job2.xml'
+            New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'other-process' | Export-Clixml -Path $file
+            $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
+            $command = "Import-Module '$manifest'; `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force; " +
+                "`$null = Connect-BackupService -Provider DDS -Endpoint '$($script:Sim.BaseUri)dds/' -ProjectId '$($script:Project)' -AccessToken `$t; " +
+                "(Import-Clixml '$file' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60).State"
+            $state = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command
+            $state | Should -Be 'Succeeded'
+        }
+
+        It 'works inside ForEach-Object -Parallel with a connection passed in' -Skip:($PSVersionTable.PSVersion.Major -lt 7) {
+            $connection = Connect-BackupService -Provider DDS -Endpoint "$($script:Sim.BaseUri)dds/" -ProjectId $script:Project -AccessToken $script:Token
+            $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
+            $instance = $script:Dds
+            $states = 1..3 | ForEach-Object -ThrottleLimit 3 -Parallel {
+                Import-Module $using:manifest
+                New-InstanceBackup -Connection $using:connection -InstanceId $using:instance -Name "parallel-$_" |
+                    Wait-BackupJob -Connection $using:connection -PollingInterval 0.1 -Timeout 60 |
+                    ForEach-Object State
+            }
+            $states | Should -Be @('Succeeded', 'Succeeded', 'Succeeded')
+        }
+
+        It 'works in a thread job with a connection passed in' -Skip:(-not (Get-Command Start-ThreadJob -ErrorAction SilentlyContinue)) {
+            $connection = Connect-BackupService -Provider TaurusDB -Endpoint "$($script:Sim.BaseUri)taurusdb/" -ProjectId $script:Project -AccessToken $script:Token
+            $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
+            $instance = $script:Taurus
+            $state = Start-ThreadJob {
+                Import-Module $using:manifest
+                (New-InstanceBackup -Connection $using:connection -InstanceId $using:instance -Name 'thread-job' |
+                    Wait-BackupJob -Connection $using:connection -PollingInterval 0.1 -Timeout 60).State
+            } | Receive-Job -Wait -AutoRemoveJob
+            $state | Should -Be 'Succeeded'
+        }
+
+        It 'shows HTTP calls with -Verbose and never the token' {
+            $verbose = New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'verbose-run' -Verbose 4>&1 |
+                Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+            ($verbose.Message -join "`n") | Should -Match 'HTTP POST'
+            ($verbose.Message -join "`n") | Should -Not -Match 'sim-token'
+        }
+    }
+
+    Context 'Views' {
+        It 'formats a job as a table that fits 80 columns' {
+            $job = New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'view-check'
+            $text = $job | Format-Table | Out-String -Width 200
+            $text | Should -Match 'Provider'
+            ($text -split "`n" | ForEach-Object { $_.TrimEnd().Length } | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 80
+        }
+    }
+
+    Context 'Get-BackupProvider' {
+        It 'lists the providers' {
+            (Get-BackupProvider).Name | Should -Contain 'TaurusDB'
+            (Get-BackupProvider).Name | Should -Contain 'DDS'
+        }
+    }
+}

@@ -1,0 +1,38 @@
+# Shared by the Pester files: finds the packaged module and a running simulator (build.ps1 -Task Test provides both
+# through environment variables; run alone, this builds the package and starts the simulator itself).
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+
+function Get-TestModulePath {
+    if ($env:BACKUPTOOLS_MODULE) { return $env:BACKUPTOOLS_MODULE }
+    $version = ([xml](Get-Content -Raw (Join-Path $script:RepoRoot 'Directory.Build.props'))).Project.PropertyGroup.ModuleVersion |
+        Where-Object { $_ } | Select-Object -First 1
+    $path = Join-Path $script:RepoRoot "out/BackupTools/$version"
+    if (-not (Test-Path (Join-Path $path 'BackupTools.psd1'))) {
+        & dotnet publish (Join-Path $script:RepoRoot 'src/BackupTools/BackupTools.csproj') -c Release | Out-Null
+    }
+    $path
+}
+
+function Start-TestSimulator {
+    if ($env:BACKUPTOOLS_SIMULATOR) { return [pscustomobject]@{ BaseUri = $env:BACKUPTOOLS_SIMULATOR; Process = $null } }
+    $project = Join-Path $script:RepoRoot 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet', [string[]]@('run', '-c', 'Release', '--project', $project, '--', '--port', '0', '--job-seconds', '1'))
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($psi)
+    $line = $process.StandardOutput.ReadLine()
+    if ($line -notmatch '(http://127\.0\.0\.1:\d+/)') { throw "Simulator did not start: $line" }
+    [pscustomobject]@{ BaseUri = $Matches[1]; Process = $process }
+}
+
+function Stop-TestSimulator($Simulator) {
+    if ($Simulator -and $Simulator.Process -and -not $Simulator.Process.HasExited) { $Simulator.Process.Kill($true) }
+}
+
+function Get-SimulatorCounters([string] $BaseUri) {
+    Invoke-RestMethod -Uri "${BaseUri}_sim/counters"
+}
+
+function Reset-Simulator([string] $BaseUri) {
+    Invoke-RestMethod -Method Post -Uri "${BaseUri}_sim/reset" | Out-Null
+}
