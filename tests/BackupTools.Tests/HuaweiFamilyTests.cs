@@ -109,11 +109,14 @@ namespace BackupTools.Tests
         [Fact]
         public async Task An_unknown_status_is_kept_raw_and_followed_to_the_end()
         {
-            Sim.Options.JobDuration = TimeSpan.FromMilliseconds(800);
+            // Long enough that a cold, busy test host still reads the job while it runs.
+            Sim.Options.JobDuration = TimeSpan.FromSeconds(3);
             var c = Connection();
             var job = await BackupService.StartAsync(c, Request(InstanceId, "weird-" + TestData.UniqueName()), NullOperationLog.Instance, CancellationToken.None);
             var events = await WaitAll(c, new[] { job });
-            Assert.Contains(events.Updated, j => j.State == BackupJobState.Unknown && j.RawStatus == "Frobnicating");
+            Assert.True(events.Updated.Any(j => j.State == BackupJobState.Unknown && j.RawStatus == "Frobnicating"),
+                "updates seen: " + string.Join(", ", events.Updated.Select(j => j.State + "/" + j.RawStatus)) + "; requests: " +
+                string.Join(" | ", Sim.Counters.Requests.Select(r => r.Method + " " + r.Status)));
             Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
         }
 

@@ -17,7 +17,7 @@ namespace BackupTools.Commands
             {
                 Pump(async sink =>
                 {
-                    var job = await BackupService.StartAsync(connection, request, sink, Stopping).ConfigureAwait(false);
+                    var job = await BackupService.StartAsync(connection, request, sink, CancelToken).ConfigureAwait(false);
                     sink.Post(() => onCreated(job));
                 });
             }
@@ -55,7 +55,7 @@ namespace BackupTools.Commands
             try
             {
                 Pump(sink => BackupService.WaitAsync(jobs, job => connection ?? store.ForJob(job), options,
-                    new PumpEvents(sink, this, progress), sink, Stopping));
+                    new PumpEvents(sink, this, progress), sink, CancelToken));
             }
             catch (OperationCanceledException)
             {

@@ -18,7 +18,7 @@ namespace BackupTools.Commands
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
 
         /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
-        protected CancellationToken Stopping => _stopping.Token;
+        protected CancellationToken CancelToken => _stopping.Token;
 
         /// <inheritdoc />
         protected override void StopProcessing() => _stopping.Cancel();

@@ -29,7 +29,7 @@ namespace BackupTools.Commands
                     var connection = Connection ?? store.ForJob(job);
                     Pump(async sink =>
                     {
-                        var refreshed = await BackupService.RefreshAsync(connection, job, sink, Stopping).ConfigureAwait(false);
+                        var refreshed = await BackupService.RefreshAsync(connection, job, sink, CancelToken).ConfigureAwait(false);
                         sink.Post(() => WriteObject(refreshed));
                     });
                 }

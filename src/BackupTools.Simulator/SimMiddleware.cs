@@ -1,0 +1,146 @@
+using System.Text;
+using BackupTools.Simulator.Services;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace BackupTools.Simulator;
+
+/// <summary>
+/// Runs for every request under a provider prefix: counts and logs it, applies the first matching fault, reads the
+/// body for the handlers, and answers the service's own error shape for unknown routes and handler crashes.
+/// </summary>
+internal sealed class SimMiddleware
+{
+    private const string HtmlErrorPage =
+        "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>" +
+        "<p>The proxy server received an invalid response from an upstream server.</p><hr><address>sim-gateway</address></body></html>";
+
+    private readonly SimState _state;
+
+    public SimMiddleware(SimState state) => _state = state;
+
+    public async Task InvokeAsync(HttpContext ctx, RequestDelegate next)
+    {
+        var service = _state.ServiceFor(ctx.Request.Path.Value, out var path);
+        if (service == null)
+        {
+            await next(ctx);
+            return;
+        }
+
+        var at = DateTimeOffset.UtcNow;
+        _state.Counters.CountRequest();
+        var call = new SimCall { Service = service, Path = path };
+        ctx.Features.Set(call);
+        int status;
+        try
+        {
+            status = await RunAsync(ctx, service, call, next);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested || _state.Stopping.IsCancellationRequested)
+        {
+            ctx.Abort();
+            status = 0;
+        }
+        catch (IOException)
+        {
+            ctx.Abort(); // the client went away while we read or wrote
+            status = 0;
+        }
+        _state.Counters.Log(new SimRequest(service.Name, ctx.Request.Method, path, ctx.Request.QueryString.Value ?? string.Empty, status, at, call.Body));
+    }
+
+    private async Task<int> RunAsync(HttpContext ctx, SimService service, SimCall call, RequestDelegate next)
+    {
+        service.OnRequest(ctx);
+        var rule = _state.Faults.Take(service.Name, ctx.Request.Method, call.Path);
+        if (rule != null && rule.Delay > TimeSpan.Zero)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _state.Stopping);
+            await Task.Delay(rule.Delay, cts.Token);
+        }
+        if (rule?.Kind == FaultKind.DropBeforeRead)
+        {
+            ctx.Abort();
+            return 0;
+        }
+
+        call.Body = await ReadBodyAsync(ctx);
+        if (rule == null)
+        {
+            await HandleAsync(ctx, service, call, next);
+            return ctx.Response.StatusCode;
+        }
+
+        if (!string.IsNullOrEmpty(rule.RetryAfter)) ctx.Response.Headers.RetryAfter = rule.RetryAfter;
+        switch (rule.Kind)
+        {
+            case FaultKind.Status when rule.StatusCode is int code:
+                await SimService.Raw(ctx, code, rule.Body != null ? rule.ContentType : service.ErrorContentType, rule.Body ?? service.ErrorBody(code, call.Path));
+                return code;
+            case FaultKind.MalformedJson:
+                await SimService.Raw(ctx, rule.StatusCode ?? 200, "application/json", rule.Body ?? "{\"job\": {");
+                return ctx.Response.StatusCode;
+            case FaultKind.HtmlPage:
+                await SimService.Raw(ctx, rule.StatusCode ?? 200, "text/html; charset=utf-8", rule.Body ?? HtmlErrorPage);
+                return ctx.Response.StatusCode;
+            case FaultKind.EmptyBody:
+                await SimService.Raw(ctx, rule.StatusCode ?? 200, rule.ContentType, string.Empty);
+                return ctx.Response.StatusCode;
+            case FaultKind.DropAfterRead:
+                await BufferedAsync(ctx, () => HandleAsync(ctx, service, call, next));
+                ctx.Abort();
+                return 0;
+            case FaultKind.TruncatedBody:
+                var answer = await BufferedAsync(ctx, () => HandleAsync(ctx, service, call, next));
+                var half = answer.Length / 2;
+                ctx.Response.ContentLength = half;
+                await ctx.Response.Body.WriteAsync(answer.AsMemory(0, half), ctx.RequestAborted);
+                return ctx.Response.StatusCode;
+            default: // Status without a status code: only the delay (and Retry-After) applies
+                await HandleAsync(ctx, service, call, next);
+                return ctx.Response.StatusCode;
+        }
+    }
+
+    private static async Task HandleAsync(HttpContext ctx, SimService service, SimCall call, RequestDelegate next)
+    {
+        if (ctx.GetEndpoint() == null)
+        {
+            await service.UnknownRouteAsync(ctx, call.Path);
+            return;
+        }
+        try
+        {
+            await next(ctx);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && e is not IOException && !ctx.Response.HasStarted)
+        {
+            ctx.Response.Clear();
+            await SimService.Raw(ctx, 500, service.ErrorContentType, service.ErrorBody(500, call.Path));
+        }
+    }
+
+    /// <summary>Runs the handler with its answer captured instead of sent; returns the captured body.</summary>
+    private static async Task<byte[]> BufferedAsync(HttpContext ctx, Func<Task> handler)
+    {
+        var original = ctx.Features.Get<IHttpResponseBodyFeature>();
+        using var buffer = new MemoryStream();
+        ctx.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(buffer));
+        try
+        {
+            await handler();
+        }
+        finally
+        {
+            ctx.Features.Set(original);
+        }
+        return buffer.ToArray();
+    }
+
+    private static async Task<string> ReadBodyAsync(HttpContext ctx)
+    {
+        if (ctx.Request.ContentLength == 0) return string.Empty;
+        using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 4096, leaveOpen: true);
+        return await reader.ReadToEndAsync(ctx.RequestAborted);
+    }
+}

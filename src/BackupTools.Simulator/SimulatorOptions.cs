@@ -1,0 +1,97 @@
+namespace BackupTools.Simulator;
+
+/// <summary>
+/// How the simulator behaves. May be changed while the simulator runs: every scalar is read and written atomically
+/// (volatile fields), and the simulator reads the two sets under a lock on the set itself, so change them while
+/// requests are in flight only inside <c>lock (options.Tokens) { ... }</c> / <c>lock (options.FailingInstances) { ... }</c>.
+/// </summary>
+public sealed class SimulatorOptions
+{
+    private long _jobDurationTicks = TimeSpan.FromSeconds(2).Ticks;
+    private long _notFoundWindowTicks;
+    private long _tokenLifetimeTicks = -1; // -1 = null (never expires)
+    private volatile string _failNamePrefix = "fail";
+    private volatile string _unknownStatusNamePrefix = "weird";
+    private volatile bool _reportProgress = true;
+    private volatile bool _arcGisUseJobsProperty;
+    private volatile bool _dataverseUsePascalCase;
+    private volatile string _userName = "admin";
+    private volatile string _password = "sim-password";
+    private volatile string _clientId = "sim-client";
+    private volatile string _clientSecret = "sim-secret";
+
+    /// <summary>TCP port on 127.0.0.1; 0 picks a free one. Read once, at start.</summary>
+    public int Port { get; set; }
+
+    /// <summary>Time from create to the final state (captured per job when it is created).</summary>
+    public TimeSpan JobDuration
+    {
+        get => new TimeSpan(Volatile.Read(ref _jobDurationTicks));
+        set => Volatile.Write(ref _jobDurationTicks, Math.Max(0, value.Ticks));
+    }
+
+    /// <summary>TaurusDB/DDS: a new job id answers "not found" for this long after create.</summary>
+    public TimeSpan NotFoundWindow
+    {
+        get => new TimeSpan(Volatile.Read(ref _notFoundWindowTicks));
+        set => Volatile.Write(ref _notFoundWindowTicks, Math.Max(0, value.Ticks));
+    }
+
+    /// <summary>Accepted bearer / X-Auth-Token / ArcGIS tokens (never expire). Tokens the simulator issues are kept apart.</summary>
+    public HashSet<string> Tokens { get; } = new(StringComparer.Ordinal) { "sim-token" };
+
+    /// <summary>A backup whose name (label) starts with this (case-insensitive) ends Failed. Null or empty: off.</summary>
+    public string FailNamePrefix { get => _failNamePrefix; set => _failNamePrefix = value; }
+
+    /// <summary>Instance ids / store names / CF guids whose backups end Failed.</summary>
+    public HashSet<string> FailingInstances { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>A backup whose name starts with this reports "Frobnicating" while running, then ends Succeeded. Null or empty: off.</summary>
+    public string UnknownStatusNamePrefix { get => _unknownStatusNamePrefix; set => _unknownStatusNamePrefix = value; }
+
+    /// <summary>TaurusDB/DDS jobs report "progress": "NN%" while running.</summary>
+    public bool ReportProgress { get => _reportProgress; set => _reportProgress = value; }
+
+    /// <summary>ArcGIS create answers <c>jobs</c> (newer releases) instead of <c>jobsUrl</c>.</summary>
+    public bool ArcGisUseJobsProperty { get => _arcGisUseJobsProperty; set => _arcGisUseJobsProperty = value; }
+
+    /// <summary>Dataverse answers in PascalCase (its schema) instead of camelCase (its examples).</summary>
+    public bool DataverseUsePascalCase { get => _dataverseUsePascalCase; set => _dataverseUsePascalCase = value; }
+
+    /// <summary>Lifetime of tokens issued by the simulator's token endpoints; null = never expire.</summary>
+    public TimeSpan? TokenLifetime
+    {
+        get { var t = Volatile.Read(ref _tokenLifetimeTicks); return t < 0 ? null : new TimeSpan(t); }
+        set => Volatile.Write(ref _tokenLifetimeTicks, value is TimeSpan v ? Math.Max(0, v.Ticks) : -1);
+    }
+
+    /// <summary>User accepted by IAM (TaurusDB/DDS), ArcGIS generateToken and the UAA password grant.</summary>
+    public string UserName { get => _userName; set => _userName = value; }
+
+    /// <summary>Password for <see cref="UserName"/>.</summary>
+    public string Password { get => _password; set => _password = value; }
+
+    /// <summary>UAA client_credentials client id.</summary>
+    public string ClientId { get => _clientId; set => _clientId = value; }
+
+    /// <summary>UAA client_credentials client secret.</summary>
+    public string ClientSecret { get => _clientSecret; set => _clientSecret = value; }
+
+    internal bool HasStaticToken(string token)
+    {
+        lock (Tokens) return Tokens.Contains(token);
+    }
+
+    internal bool IsFailingInstance(string id)
+    {
+        if (string.IsNullOrEmpty(id)) return false;
+        lock (FailingInstances) return FailingInstances.Contains(id);
+    }
+
+    internal bool NameFails(string name) => HasPrefix(name, FailNamePrefix);
+
+    internal bool NameIsWeird(string name) => HasPrefix(name, UnknownStatusNamePrefix);
+
+    private static bool HasPrefix(string name, string prefix) =>
+        !string.IsNullOrEmpty(prefix) && name != null && name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+}
