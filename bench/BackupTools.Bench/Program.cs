@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Net.Http;
+using System.Security;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools;
+using BackupTools.Jobs;
+using BackupTools.Simulator;
+
+// The engine against the simulator on loopback, in one run:
+//   throughput  1,000 mixed backups, done at their first status read, vs a plain HttpClient loop (the raw ceiling)
+//   script      2 s jobs: the engine on 1,000 vs a one-at-a-time create-then-poll-every-1-s script on a sample
+//   politeness  30 s jobs without Retry-After: status reads per job, delay between finishing and being seen
+//   memory      peak working set while waiting on 10,000 concurrent jobs (simulator in the same process: an upper bound)
+// Usage: dotnet run -c Release --project bench/BackupTools.Bench -- [--quick]
+var quick = args.Contains("--quick");
+const string project = "0123456789abcdef0123456789abcdef";
+var sim = await BackupSimulator.StartAsync(new SimulatorOptions());
+var token = new SecureString();
+foreach (var ch in "sim-token") token.AppendChar(ch);
+var connections = new[] { "TaurusDB", "DDS" }.Select(p => BackupService.Connect(new ConnectRequest
+{
+    Provider = p, Endpoint = sim.EndpointFor(p), Scope = project, AccessToken = token,
+})).ToArray();
+BackupConnection ConnectionFor(BackupJob job) => connections.First(c => c.Provider == job.Provider);
+string Instance(BackupConnection c, int i) => i.ToString("x32").Substring(0, 32) + (c.Provider == "TaurusDB" ? "in07" : "in02");
+var concurrency = 64;
+
+async Task<List<BackupJob>> CreateMany(int count, string prefix)
+{
+    var jobs = new ConcurrentBag<BackupJob>();
+    using var gate = new SemaphoreSlim(concurrency);
+    await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+    {
+        await gate.WaitAsync();
+        try
+        {
+            var c = connections[i % connections.Length];
+            jobs.Add(await BackupService.StartAsync(c, new BackupRequest { InstanceId = Instance(c, i), Name = $"{prefix}-bk{i:D5}" },
+                NullOperationLog.Instance, CancellationToken.None));
+        }
+        finally { gate.Release(); }
+    }));
+    return jobs.ToList();
+}
+
+async Task<(TimeSpan Elapsed, Events Events)> Wait(IReadOnlyList<BackupJob> jobs, WaitOptions options)
+{
+    var events = new Events();
+    var watch = Stopwatch.StartNew();
+    await BackupService.WaitAsync(jobs, ConnectionFor, options, events, NullOperationLog.Instance, CancellationToken.None);
+    return (watch.Elapsed, events);
+}
+
+Console.WriteLine($"BackupTools benchmark — {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+
+// Warm-up (JIT, connections).
+sim.Options.JobDuration = TimeSpan.Zero;
+await Wait(await CreateMany(100, "warm"), new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(5) });
+sim.Reset();
+
+// 1. Throughput.
+{
+    const int n = 1000;
+    sim.Options.JobDuration = TimeSpan.Zero;
+    var watch = Stopwatch.StartNew();
+    var jobs = await CreateMany(n, "tp");
+    var (_, events) = await Wait(jobs, new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(5), MaxConcurrentRequestsPerEndpoint = concurrency });
+    var engine = watch.Elapsed;
+    var ok = events.Finished.Count(j => j.State == BackupJobState.Succeeded);
+    sim.Reset();
+
+    using var http = new HttpClient();
+    watch.Restart();
+    using (var gate = new SemaphoreSlim(concurrency))
+    {
+        await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var c = connections[i % connections.Length];
+                var path = c.Provider == "TaurusDB" ? "backups/create" : "backups";
+                var body = c.Provider == "TaurusDB"
+                    ? $"{{\"instance_id\":\"{Instance(c, i)}\",\"name\":\"raw{i}\"}}"
+                    : $"{{\"backup\":{{\"instance_id\":\"{Instance(c, i)}\",\"name\":\"raw{i}\"}}}}";
+                var post = new HttpRequestMessage(HttpMethod.Post, new Uri(c.Endpoint, $"v3/{project}/{path}")) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                post.Headers.Add("X-Auth-Token", "sim-token");
+                using var created = await http.SendAsync(post);
+                var json = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+                var jobId = json.RootElement.GetProperty("job_id").GetString();
+                var get = new HttpRequestMessage(HttpMethod.Get, new Uri(c.Endpoint, $"v3/{project}/jobs?id={jobId}"));
+                get.Headers.Add("X-Auth-Token", "sim-token");
+                using var status = await http.SendAsync(get);
+                await status.Content.ReadAsStringAsync();
+            }
+            finally { gate.Release(); }
+        }));
+    }
+    var raw = watch.Elapsed;
+    Console.WriteLine($"throughput: engine {n / engine.TotalSeconds:0} jobs/s ({ok}/{n} succeeded, {engine.TotalSeconds:0.00} s); raw ceiling {n / raw.TotalSeconds:0} jobs/s ({raw.TotalSeconds:0.00} s); ratio engine/raw = {raw.TotalSeconds / engine.TotalSeconds:0.00}");
+    sim.Reset();
+}
+
+// 2. Against a script.
+{
+    var n = quick ? 200 : 1000;
+    var sample = quick ? 5 : 50;
+    sim.Options.JobDuration = TimeSpan.FromSeconds(2);
+    var watch = Stopwatch.StartNew();
+    var jobs = await CreateMany(n, "eng");
+    var (_, events) = await Wait(jobs, new WaitOptions());
+    var engine = watch.Elapsed.TotalSeconds / n;
+    sim.Reset();
+
+    watch.Restart();
+    for (var i = 0; i < sample; i++)
+    {
+        var c = connections[i % connections.Length];
+        var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = Instance(c, i), Name = $"script-{i:D5}" }, NullOperationLog.Instance, CancellationToken.None);
+        while (!job.IsFinal)
+        {
+            await Task.Delay(1000);
+            job = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+        }
+    }
+    var script = watch.Elapsed.TotalSeconds / sample;
+    Console.WriteLine($"script: engine {engine * 1000:0.0} ms per job over {n} ({events.Finished.Count} finished); script {script * 1000:0} ms per job over {sample}; ratio script/engine = {script / engine:0}x");
+    sim.Reset();
+}
+
+// 3. Politeness.
+{
+    var n = quick ? 50 : 200;
+    var duration = TimeSpan.FromSeconds(30);
+    sim.Options.JobDuration = duration;
+    var jobs = await CreateMany(n, "pol");
+    var (_, events) = await Wait(jobs, new WaitOptions());
+    var reads = events.Finished.Select(j => sim.Counters.StatusReadsFor(j.Provider, j.JobId)).OrderBy(x => x).ToList();
+    var delays = events.SeenAt.Select(kv => (kv.Value - (kv.Key.CreatedAt + duration)).TotalSeconds).OrderBy(x => x).ToList();
+    Console.WriteLine($"politeness (30 s jobs, no Retry-After, progress reported): median {reads[reads.Count / 2]} status reads per job (max {reads.Last()}); " +
+                      $"completion seen after median {delays[delays.Count / 2]:0.00} s, max {delays.Last():0.00} s ({delays.Last() / duration.TotalSeconds:P0} of the duration)");
+    sim.Reset();
+}
+
+// 4. Memory.
+{
+    var n = quick ? 2000 : 10000;
+    sim.Options.JobDuration = TimeSpan.FromSeconds(20);
+    GC.Collect();
+    var before = Process.GetCurrentProcess().WorkingSet64;
+    var jobs = await CreateMany(n, "mem");
+    var (elapsed, events) = await Wait(jobs, new WaitOptions());
+    var peak = Process.GetCurrentProcess().PeakWorkingSet64;
+    Console.WriteLine($"memory: {n} concurrent jobs waited in {elapsed.TotalSeconds:0.0} s ({events.Finished.Count} finished); peak working set {peak / 1048576.0:0} MB (process incl. in-process simulator; {before / 1048576.0:0} MB before creating them)");
+}
+
+await sim.DisposeAsync();
+
+sealed class Events : IJobWaitEvents
+{
+    public ConcurrentQueue<BackupJob> Finished { get; } = new();
+    public ConcurrentDictionary<BackupJob, DateTimeOffset> SeenAt { get; } = new();
+    public void Updated(BackupJob job) { }
+    void IJobWaitEvents.Finished(BackupJob job) { Finished.Enqueue(job); SeenAt[job] = DateTimeOffset.UtcNow; }
+    public void TimedOut(BackupJob job) { }
+    public void CouldNotFollow(BackupJob job, BackupToolsException error) => Console.Error.WriteLine($"could not follow {job.JobId}: {error.Message}");
+}
