@@ -83,10 +83,18 @@ namespace BackupTools.Http
         private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct)
         {
             if (response.Content == null) return string.Empty;
+            var length = response.Content.Headers.ContentLength;
+            if (length is long known && known <= MaxBodyChars)
+            {
+                // The common case: a small answer of known size, read in one go.
+                var whole = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
+                return whole;
+            }
             using (var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
             using (var reader = new StreamReader(stream, Encoding.UTF8))
             {
-                var buffer = new char[8192];
+                var buffer = new char[4096];
                 var sb = new StringBuilder();
                 int n;
                 while ((n = await reader.ReadAsync(buffer, 0, buffer.Length).ConfigureAwait(false)) > 0)

@@ -32,6 +32,7 @@ namespace BackupTools.Jobs
         private readonly IOperationLog _log;
         private readonly WaitOptions _options;
         private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new ConcurrentDictionary<string, SemaphoreSlim>();
+        private readonly ConcurrentDictionary<string, ServiceCall> _calls = new ConcurrentDictionary<string, ServiceCall>();
         private readonly Func<IBackupProvider, BackupConnection, CancellationToken, ServiceCall> _callFactory;
 
         public JobEngine(Func<BackupJob, BackupConnection> connectionFor, IOperationLog log, WaitOptions options,
@@ -93,7 +94,8 @@ namespace BackupTools.Jobs
 
             var random = new Random(Guid.NewGuid().GetHashCode());
             var gate = _gates.GetOrAdd(connection.Key, _ => new SemaphoreSlim(Math.Max(1, _options.MaxConcurrentRequestsPerEndpoint)));
-            var call = _callFactory(provider, connection, token);
+            // One call context per connection for the whole wait: thousands of jobs share it (and its HttpClient).
+            var call = _calls.GetOrAdd(connection.Key, _ => _callFactory(provider, connection, token));
             var delay = Max(_options.PollingInterval, provider.MinimumPollInterval);
             var failures = 0;
             try
