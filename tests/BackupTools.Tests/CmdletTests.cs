@@ -202,7 +202,8 @@ namespace BackupTools.Tests
         [Fact]
         public void Progress_has_a_parent_and_ends_with_completed_records()
         {
-            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(800);
+            // Long enough that a busy test host still reads the job while it runs.
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(3);
             var r = _ps.Run(ConnectBoth + "$ProgressPreference = 'Continue'; New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name progress-run | Wait-BackupJob -PollingInterval 0.05");
             Assert.NotEmpty(r.Progress);
             var parentId = r.Progress.First(p => p.ParentActivityId < 0).ActivityId;
