@@ -212,5 +212,35 @@ namespace BackupTools.Tests
             var silent = _ps.Run("$ProgressPreference = 'SilentlyContinue'; New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name silent-run | Wait-BackupJob -PollingInterval 0.05");
             Assert.Empty(silent.Progress);
         }
+
+        [Fact]
+        public void ThrottleLimit_sends_creates_concurrently_and_writes_every_job_once()
+        {
+            // Every create takes 200 ms on the service: 20 of them one after another take at least 4 s.
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Delay = TimeSpan.FromMilliseconds(200), Times = int.MaxValue });
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var r = _ps.Run(ConnectBoth +
+                "0..19 | ForEach-Object { [pscustomobject]@{ Provider = 'TaurusDB'; InstanceId = ('{0:x32}in07' -f $_); Name = ('many-{0:d3}' -f $_) } } |" +
+                " New-InstanceBackup -ThrottleLimit 8");
+            watch.Stop();
+            Assert.Empty(r.Errors);
+            var jobs = r.Objects<BackupJob>().ToList();
+            Assert.Equal(20, jobs.Count);
+            Assert.Equal(20, jobs.Select(j => j.BackupName).Distinct().Count());
+            for (var i = 0; i < 20; i++)
+                Assert.Equal(1, _sim.Counters.CreatesFor("TaurusDB", i.ToString("x32") + "in07"));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3.5), $"20 creates of 200 ms took {watch.Elapsed.TotalSeconds:0.0} s: they were not concurrent");
+        }
+
+        [Fact]
+        public void ThrottleLimit_with_a_bad_item_writes_its_error_and_goes_on()
+        {
+            var r = _ps.Run(ConnectBoth +
+                "@([pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='good-one' }, [pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='1bad' }," +
+                "  [pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='good-two' }) | New-InstanceBackup -ThrottleLimit 4 -Wait -PollingInterval 0.05");
+            Assert.StartsWith("BackupParameterInvalid,", Assert.Single(r.Errors).FullyQualifiedErrorId);
+            Assert.Equal(new[] { "good-one", "good-two" }, r.Objects<BackupJob>().Select(j => j.BackupName).OrderBy(x => x));
+            Assert.All(r.Objects<BackupJob>(), j => Assert.Equal(BackupJobState.Succeeded, j.State));
+        }
     }
 }

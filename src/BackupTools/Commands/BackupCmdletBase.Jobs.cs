@@ -10,9 +10,31 @@ namespace BackupTools.Commands
     {
         private static int _nextActivityId = 1000;
 
-        /// <summary>Starts one backup through the pump; a failure becomes a non-terminating error for that item.</summary>
-        protected void StartBackup(BackupConnection connection, BackupRequest request, Action<BackupJob> onCreated)
+        /// <summary>
+        /// Starts one backup; a failure becomes a non-terminating error for that item. With a throttle limit above 1,
+        /// up to that many creates are in flight at once across pipeline input, their results written as they come
+        /// (call <see cref="FinishStarts"/> from EndProcessing).
+        /// </summary>
+        protected void StartBackup(BackupConnection connection, BackupRequest request, Action<BackupJob> onCreated, int throttleLimit = 1)
         {
+            if (throttleLimit > 1)
+            {
+                if (_starts == null)
+                {
+                    _starts = new ConcurrentStarts();
+                    _startSink = _starts.CreateSink(WriteVerbose, WriteDebug);
+                }
+                RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, async sink =>
+                {
+                    var job = await BackupService.StartAsync(connection, request, sink, CancelToken).ConfigureAwait(false);
+                    sink.Post(() => onCreated(job));
+                }, ex =>
+                {
+                    if (ex is BackupToolsException bte) WriteError(bte);
+                    else if (!(ex is OperationCanceledException)) throw ex;
+                }));
+                return;
+            }
             try
             {
                 Pump(async sink =>
@@ -24,6 +46,26 @@ namespace BackupTools.Commands
             catch (BackupToolsException ex)
             {
                 WriteError(ex);
+            }
+        }
+
+        /// <summary>Writes the results of every create still in flight (EndProcessing of a cmdlet that uses a throttle limit).</summary>
+        protected void FinishStarts()
+        {
+            if (_starts != null) RunOnPipeline(_starts.DrainAll);
+        }
+
+        private void RunOnPipeline(Action action)
+        {
+            try
+            {
+                action();
+            }
+            catch
+            {
+                // -ErrorAction Stop or a stopped pipeline: the creates still in flight must not go on unseen.
+                _stopping.Cancel();
+                throw;
             }
         }
 

@@ -16,6 +16,8 @@ namespace BackupTools.Commands
     {
         private const string StoreVariable = "global:BackupToolsConnectionStore";
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
+        private ConcurrentStarts _starts;
+        private PumpSink _startSink;
 
         /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
         protected CancellationToken CancelToken => _stopping.Token;
@@ -26,6 +28,7 @@ namespace BackupTools.Commands
         /// <inheritdoc />
         public void Dispose()
         {
+            _starts?.Dispose();
             _stopping.Dispose();
             GC.SuppressFinalize(this);
         }
@@ -86,7 +89,7 @@ namespace BackupTools.Commands
         protected void ThrowTerminatingError(BackupToolsException ex) => ThrowTerminatingError(ToErrorRecord(ex));
 
         /// <summary>The log the core writes to: verbose and debug lines posted to the pump.</summary>
-        protected sealed class PumpSink : IOperationLog
+        protected internal sealed class PumpSink : IOperationLog
         {
             private readonly BlockingCollection<Action> _queue;
 

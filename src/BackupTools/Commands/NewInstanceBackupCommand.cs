@@ -54,6 +54,11 @@ namespace BackupTools.Commands
         [SecondsToTimeSpan]
         public TimeSpan PollingInterval { get; set; }
 
+        /// <summary>How many creates may be in flight at once when many instances come from the pipeline (default 1: one after another).</summary>
+        [Parameter]
+        [ValidateRange(1, 256)]
+        public int ThrottleLimit { get; set; } = 1;
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
@@ -74,12 +79,13 @@ namespace BackupTools.Commands
             {
                 if (Wait) _created.Add(job);
                 else WriteObject(job);
-            });
+            }, ThrottleLimit);
         }
 
         /// <inheritdoc />
         protected override void EndProcessing()
         {
+            FinishStarts();
             if (Wait && _created.Count > 0)
                 WaitForJobs(_created, WaitOptionsFrom(Timeout, PollingInterval, any: false), Connection);
         }
