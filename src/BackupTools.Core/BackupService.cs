@@ -99,12 +99,41 @@ namespace BackupTools
             provider.Validate(connection, request);
         }
 
-        /// <summary>Checks the request, then starts the backup. Returns the job handle.</summary>
-        public static Task<BackupJob> StartAsync(BackupConnection connection, BackupRequest request, IOperationLog log, CancellationToken cancellationToken)
+        /// <summary>
+        /// Checks the request, then starts the backup, repeating the create only where that cannot make a second backup
+        /// (see <see cref="CreateRetryOptions"/>). Returns the job handle.
+        /// </summary>
+        public static async Task<BackupJob> StartAsync(BackupConnection connection, BackupRequest request, IOperationLog log,
+            CancellationToken cancellationToken, CreateRetryOptions retry = null)
         {
             Validate(connection, request);
+            log = log ?? NullOperationLog.Instance;
             var provider = ProviderRegistry.Get(connection.Provider);
-            return provider.StartAsync(new ServiceCall(connection, log, cancellationToken), request);
+            var reconciler = provider as IReconcilesCreates;
+            retry = retry ?? new CreateRetryOptions();
+            var call = new ServiceCall(connection, log, cancellationToken) { RequestTimeout = retry.RequestTimeout };
+            var pipeline = Resilience.Creates(retry, log, uniqueNames: reconciler != null);
+            var attempts = 0;
+            try
+            {
+                var (job, _) = await Resilience.ExecuteAsync(pipeline, ct =>
+                {
+                    Interlocked.Increment(ref attempts);
+                    return provider.StartAsync(call, request);
+                }, cancellationToken).ConfigureAwait(false);
+                return job;
+            }
+            catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
+            {
+                // An earlier attempt got through after all: report that backup, never a second one.
+                var existing = await reconciler.FindExistingAsync(call, request).ConfigureAwait(false);
+                if (existing != null)
+                {
+                    log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
+                    return existing;
+                }
+                throw;
+            }
         }
 
         /// <summary>Reads a job's status once and returns the job with it applied.</summary>
@@ -112,7 +141,9 @@ namespace BackupTools
         {
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
-            var status = await provider.GetStatusAsync(new ServiceCall(connection, log, cancellationToken), job).ConfigureAwait(false);
+            var call = new ServiceCall(connection, log, cancellationToken);
+            var (status, _) = await Resilience.ExecuteAsync(Resilience.Reads(new CreateRetryOptions(), log ?? NullOperationLog.Instance),
+                ct => provider.GetStatusAsync(call, job), cancellationToken).ConfigureAwait(false);
             if (status.NotFound)
             {
                 if (DateTimeOffset.UtcNow - job.CreatedAt > provider.NotFoundGrace)

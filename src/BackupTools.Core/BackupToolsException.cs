@@ -65,6 +65,9 @@ namespace BackupTools
         /// <summary>The HTTP status of the answer, when there was one.</summary>
         public int? HttpStatus { get; set; }
 
+        /// <summary>How long the service asked the client to wait before trying again (Retry-After), when it said.</summary>
+        public TimeSpan? RetryAfter { get; set; }
+
         /// <summary>What the user can do about it; shown as the error record's recommended action.</summary>
         public string RecommendedAction { get; set; }
     }

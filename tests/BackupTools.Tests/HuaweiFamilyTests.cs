@@ -160,13 +160,24 @@ namespace BackupTools.Tests
         [InlineData("DBS.201015")]
         [InlineData("DBS.200047")]
         [InlineData("DBS.05000084")]
-        public async Task Another_operation_in_progress_is_a_busy_resource(string code)
+        public async Task Another_operation_in_progress_is_retried_up_to_the_limit_then_a_busy_error(string code)
         {
-            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 409, Body = $"{{\"error_code\":\"{code}\",\"error_msg\":\"Another operation is in progress.\"}}" });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 409, Times = int.MaxValue, Body = $"{{\"error_code\":\"{code}\",\"error_msg\":\"Another operation is in progress.\"}}" });
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
-                BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None));
+                BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry(busy: 2)));
             Assert.Equal(BackupErrorCategory.ResourceBusy, ex.Category);
             Assert.Equal(code, ex.ServiceCode);
+            Assert.Equal(3, Sim.Counters.Requests.Count(r => r.Method == "POST"));
+            Assert.Equal(0, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Fact]
+        public async Task Another_operation_in_progress_once_then_free_makes_exactly_one_backup()
+        {
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 409, Times = 2, Body = "{\"error_code\":\"DBS.201015\",\"error_msg\":\"busy\"}" });
+            var job = await BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.NotNull(job.JobId);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
         }
 
         [Fact]
@@ -178,15 +189,18 @@ namespace BackupTools.Tests
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
                 BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None));
             Assert.Equal("DBS.201201", ex.ServiceCode);
+            Assert.Equal(BackupErrorCategory.ResourceExists, ex.Category);
             Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+            // A name reused by the user is not mistaken for an earlier attempt of ours: one create, refused.
+            Assert.Equal(2, Sim.Counters.Requests.Count(r => r.Method == "POST"));
         }
 
         [Fact]
         public async Task An_html_page_instead_of_json_is_a_clear_error_naming_the_service()
         {
-            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.HtmlPage });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.HtmlPage, Times = int.MaxValue });
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
-                BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None));
+                BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
             Assert.Equal(ErrorIds.BackupResponseInvalid, ex.ErrorId);
             Assert.Contains(Provider, ex.Message);
             Assert.Contains("not JSON", ex.Message);

@@ -42,6 +42,14 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_tiny_percentage_is_not_extrapolated()
+        {
+            // 1 % after 0.5 s would predict 50 s to go; the age rule applies instead.
+            var d = PollSchedule.Next(TimeSpan.FromSeconds(0.5), 1, null, TimeSpan.FromMilliseconds(50), Cap, TimeSpan.Zero, 0.5);
+            Assert.Equal(0.1, d.TotalSeconds, 3);
+        }
+
+        [Fact]
         public void Retry_after_is_a_minimum_even_above_the_cap()
         {
             var d = PollSchedule.Next(TimeSpan.FromSeconds(2), null, TimeSpan.FromSeconds(45), Floor, Cap, TimeSpan.Zero, 0.5);

@@ -43,6 +43,13 @@ namespace BackupTools.Tests
                 AccessToken = Secure(token),
             });
 
+        /// <summary>The production retry rules with test-sized pauses.</summary>
+        public static BackupTools.Http.CreateRetryOptions FastRetry(int busy = 5, int notProcessed = 3) => new BackupTools.Http.CreateRetryOptions
+        {
+            BusyRetries = busy, NotProcessedRetries = notProcessed, BaseDelay = TimeSpan.FromMilliseconds(20),
+            MaxDelay = TimeSpan.FromMilliseconds(200), RequestTimeout = TimeSpan.FromSeconds(10),
+        };
+
         public static string UniqueName(string prefix = "bk") => prefix + Guid.NewGuid().ToString("N").Substring(0, 12);
     }
 

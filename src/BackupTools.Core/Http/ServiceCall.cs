@@ -252,6 +252,7 @@ namespace BackupTools.Http
                 ServiceCode = code,
                 ServiceMessage = message,
                 HttpStatus = Status,
+                RetryAfter = RetryAfter,
             };
         }
     }

@@ -114,7 +114,7 @@ namespace BackupTools.Jobs
                     catch (BackupToolsException ex) when (IsTransient(ex) && ++failures < _options.MaxConsecutiveReadFailures)
                     {
                         _log.Verbose($"{job.Provider} job {job.JobId}: status read failed ({ex.ErrorId}: {ex.Message}); trying again.");
-                        retryAfter = BackoffAfterFailure(failures);
+                        retryAfter = ex.RetryAfter ?? BackoffAfterFailure(failures);
                     }
                     finally
                     {
@@ -173,12 +173,7 @@ namespace BackupTools.Jobs
             TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(failures, 5)) * 0.5));
 
         /// <summary>Failures worth another status read: the job itself is unaffected by them.</summary>
-        internal static bool IsTransient(BackupToolsException ex)
-        {
-            if (ex.ErrorId == ErrorIds.BackupServiceUnreachable || ex.ErrorId == ErrorIds.BackupResponseInvalid) return true;
-            if (ex.ErrorId != ErrorIds.BackupServiceError || !(ex.HttpStatus is int s)) return false;
-            return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
-        }
+        internal static bool IsTransient(BackupToolsException ex) => Resilience.IsTransientRead(ex);
 
         private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
     }

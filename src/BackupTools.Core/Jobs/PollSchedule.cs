@@ -12,13 +12,15 @@ namespace BackupTools.Jobs
     {
         internal const double AgeFraction = 0.2;
         internal const double Jitter = 0.1;
+        internal const int MinPercentForEstimate = 5;
 
         public static TimeSpan Next(TimeSpan age, int? percent, TimeSpan? retryAfter, TimeSpan floor, TimeSpan cap,
             TimeSpan providerMinimum, double random01)
         {
             if (cap < floor) cap = floor;
             double seconds;
-            if (percent is int p && p > 0 && p < 100)
+            // A percentage under 5 is too coarse to extrapolate from (1 % after 0.5 s could mean anything up to a minute).
+            if (percent is int p && p >= MinPercentForEstimate && p < 100)
             {
                 var remaining = age.TotalSeconds * (100 - p) / p;
                 seconds = remaining;

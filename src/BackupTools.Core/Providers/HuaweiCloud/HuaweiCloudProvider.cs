@@ -16,7 +16,7 @@ namespace BackupTools.Providers.HuaweiCloud
     /// same stack): project-scoped paths, <c>X-Auth-Token</c>, the <c>{error_code, error_msg}</c> error body and the
     /// <c>/v3/{project_id}/jobs?id=</c> jobs API. Each service supplies its rules, create body and create answer.
     /// </summary>
-    internal abstract class HuaweiCloudProvider : IBackupProvider
+    internal abstract class HuaweiCloudProvider : IBackupProvider, IReconcilesCreates
     {
         internal static readonly Rule ProjectIdRule =
             Rule.Pattern("ProjectId", @"^[A-Za-z0-9]{32}\z", "32 characters, letters and digits only");
@@ -98,6 +98,7 @@ namespace BackupTools.Providers.HuaweiCloud
             }
 
             var root = response.RequireJsonObject(job);
+            if (root.Prop("backups") is JsonElement list && list.ValueKind == JsonValueKind.Array) return BackupStatus(response, list, job);
             var j = root.Obj("job") ?? root;
             var raw = j.Str("status");
             if (raw == null)
@@ -118,6 +119,56 @@ namespace BackupTools.Providers.HuaweiCloud
                                                           : new[] { new BackupJobMessage(ErrorCodeIn(failReason), failReason) },
                 RetryAfter = response.RetryAfter,
             };
+        }
+
+        /// <summary>Backup names are unique per project: "already exists" after a repeat means the first attempt got through.</summary>
+        public bool IsAlreadyExists(BackupToolsException error) =>
+            string.Equals(error.ServiceCode, "DBS.201201", StringComparison.OrdinalIgnoreCase) ||
+            (error.ServiceMessage ?? string.Empty).IndexOf("already exist", StringComparison.OrdinalIgnoreCase) >= 0;
+
+        /// <summary>Finds the backup by instance and name in <c>GET /v3/{project_id}/backups</c>; it is then followed there.</summary>
+        public async Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request)
+        {
+            var connection = call.Connection;
+            var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId), ("limit", "100"));
+            var http = new HttpRequestMessage(HttpMethod.Get, list);
+            await AuthenticateAsync(call, http).ConfigureAwait(false);
+            var response = await call.SendAsync(http, isCreate: false, request).ConfigureAwait(false);
+            if (!response.IsSuccess) throw Error(response, request);
+            foreach (var backup in response.RequireJsonObject(request).Items("backups"))
+            {
+                if (!string.Equals(backup.Str("name"), request.Name, StringComparison.Ordinal)) continue;
+                var id = backup.Str("id");
+                var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
+                return new BackupJob(Info.Name, connection.Endpoint.ToString(), null, statusUrl.ToString(), request.InstanceId, request.Name, id,
+                    connection.Scope, BackupKind.Instance, MapBackupState(backup.Str("status")), backup.Str("status"), null,
+                    backup.Time("begin_time") ?? DateTimeOffset.UtcNow);
+            }
+            return null;
+        }
+
+        /// <summary>A job followed through the backups list (the cross-check the pages document).</summary>
+        private JobStatus BackupStatus(ServiceResponse response, JsonElement list, BackupJob job)
+        {
+            foreach (var backup in list.EnumerateArray())
+            {
+                if (job.BackupId != null && !string.Equals(backup.Str("id"), job.BackupId, StringComparison.OrdinalIgnoreCase)) continue;
+                var raw = backup.Str("status");
+                return new JobStatus { State = MapBackupState(raw), RawStatus = raw, EndedAt = backup.Time("end_time"), RetryAfter = response.RetryAfter };
+            }
+            return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound" };
+        }
+
+        /// <summary>Backup (not job) status words: BUILDING; COMPLETED and AVAILABLE are success; FAILED; DISABLED is being deleted.</summary>
+        internal static BackupJobState MapBackupState(string status)
+        {
+            switch ((status ?? string.Empty).Trim().ToUpperInvariant())
+            {
+                case "BUILDING": return BackupJobState.Running;
+                case "COMPLETED": case "AVAILABLE": return BackupJobState.Succeeded;
+                case "FAILED": case "DISABLED": return BackupJobState.Failed;
+                default: return BackupJobState.Unknown;
+            }
         }
 
         /// <summary>Maps the jobs API status words (TaurusDB's superset of DDS's) to the normalised state.</summary>
@@ -170,7 +221,9 @@ namespace BackupTools.Providers.HuaweiCloud
                 if (response.IsSuccess) return response.Invalid("answered in an unexpected shape", target);
                 message = string.IsNullOrWhiteSpace(response.Body) ? null : "the answer was not a service error body";
             }
-            var category = code != null && ConflictCodes.Contains(code) ? BackupErrorCategory.ResourceBusy : (BackupErrorCategory?)null;
+            var category = code != null && ConflictCodes.Contains(code) ? BackupErrorCategory.ResourceBusy
+                : string.Equals(code, "DBS.201201", StringComparison.OrdinalIgnoreCase) ? BackupErrorCategory.ResourceExists
+                : (BackupErrorCategory?)null;
             var error = response.ServiceError(code, message, target, category);
             if (code == "APIG.0301" || response.Status == 401)
                 error.RecommendedAction = "Check the token or access key; Huawei Cloud locks an access key after five failed signatures, so do not retry blindly.";

@@ -1,0 +1,107 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Polly;
+using Polly.Retry;
+
+namespace BackupTools.Http
+{
+    /// <summary>How creates are retried. Defaults suit runbooks; tests shorten the delays.</summary>
+    public sealed class CreateRetryOptions
+    {
+        /// <summary>Retries when the service answers "another operation is in progress" (TaurusDB/DDS <c>DBS.200019</c> …).</summary>
+        public int BusyRetries { get; set; } = 5;
+        /// <summary>Retries when the create certainly did not reach or was not processed by the service (refused connection, DNS, 429, 503).</summary>
+        public int NotProcessedRetries { get; set; } = 3;
+        /// <summary>First pause between attempts; doubles with jitter.</summary>
+        public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+        /// <summary>Longest pause between attempts (a service's Retry-After may ask for longer, and is honoured).</summary>
+        public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(60);
+        /// <summary>How long one request may take before it is abandoned (its outcome then unknown).</summary>
+        public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+        /// <summary>Retries of a status read that failed on the way (network, timeouts, 408, 429, 5xx).</summary>
+        public int ReadRetries { get; set; } = 3;
+    }
+
+    /// <summary>
+    /// The retry rules of the HTTP pipeline, in Polly. Reads are repeated on transient failures. Creates are never
+    /// repeated blindly: only when the request certainly did not reach the service or the service said it did not
+    /// process it, or when it reported another operation in progress (which means it refused this one).
+    /// </summary>
+    internal static class Resilience
+    {
+        public static ResiliencePipeline Reads(CreateRetryOptions options, IOperationLog log) =>
+            new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<BackupToolsException>(IsTransientRead),
+                MaxRetryAttempts = Math.Max(1, options.ReadRetries),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.BaseDelay,
+                MaxDelay = options.MaxDelay,
+                DelayGenerator = RetryAfterFirst,
+                OnRetry = args => Log(log, "status read", args),
+            }).Build();
+
+        /// <param name="uniqueNames">The service refuses a second backup of the same name, so a create whose outcome is
+        /// unknown may be repeated: the repeat either creates it or answers "already exists".</param>
+        public static ResiliencePipeline Creates(CreateRetryOptions options, IOperationLog log, bool uniqueNames) =>
+            new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is BackupToolsException ex && ShouldRepeatCreate(ex, args.AttemptNumber, options, uniqueNames)),
+                MaxRetryAttempts = Math.Max(1, Math.Max(options.BusyRetries, options.NotProcessedRetries)),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.BaseDelay,
+                MaxDelay = options.MaxDelay,
+                DelayGenerator = RetryAfterFirst,
+                OnRetry = args => Log(log, "create", args),
+            }).Build();
+
+        /// <summary>A status read worth repeating: the job is unaffected by it.</summary>
+        internal static bool IsTransientRead(BackupToolsException ex)
+        {
+            if (ex.ErrorId == ErrorIds.BackupServiceUnreachable || ex.ErrorId == ErrorIds.BackupResponseInvalid) return true;
+            if (ex.ErrorId != ErrorIds.BackupServiceError || !(ex.HttpStatus is int s)) return false;
+            return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+        }
+
+        /// <summary>True only when repeating the create cannot make a second backup.</summary>
+        internal static bool ShouldRepeatCreate(BackupToolsException ex, int attempt, CreateRetryOptions options, bool uniqueNames)
+        {
+            // No answer, or one that cannot be read: repeat only where a repeat cannot make a second backup.
+            if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || ex.ErrorId == ErrorIds.BackupResponseInvalid)
+                return uniqueNames && attempt < options.NotProcessedRetries;
+            // Transport failure before the request left (refused, DNS): ServiceCall reports these as unreachable for a
+            // create; anything that may have reached the service is BackupCreateOutcomeUnknown and never repeated.
+            if (ex.ErrorId == ErrorIds.BackupServiceUnreachable) return attempt < options.NotProcessedRetries;
+            if (ex.ErrorId != ErrorIds.BackupServiceError) return false;
+            if (ex.HttpStatus == 429 || ex.HttpStatus == 503) return attempt < options.NotProcessedRetries;
+            if (ex.Category == BackupErrorCategory.ResourceBusy) return attempt < options.BusyRetries;
+            return false;
+        }
+
+        private static ValueTask<TimeSpan?> RetryAfterFirst(RetryDelayGeneratorArguments<object> args) =>
+            new ValueTask<TimeSpan?>(args.Outcome.Exception is BackupToolsException ex && ex.RetryAfter is TimeSpan wait ? wait : (TimeSpan?)null);
+
+        private static ValueTask Log(IOperationLog log, string what, OnRetryArguments<object> args)
+        {
+            var ex = args.Outcome.Exception as BackupToolsException;
+            log.Verbose($"{ex?.Provider} {what} attempt {args.AttemptNumber + 1} failed ({ex?.ServiceCode ?? ex?.ErrorId}); trying again in {args.RetryDelay.TotalSeconds:0.#} s.");
+            return default;
+        }
+
+        /// <summary>Runs <paramref name="action"/> through <paramref name="pipeline"/>, counting the attempts.</summary>
+        public static async Task<(T Result, int Attempts)> ExecuteAsync<T>(ResiliencePipeline pipeline, Func<CancellationToken, Task<T>> action,
+            CancellationToken cancellationToken)
+        {
+            var attempts = 0;
+            var result = await pipeline.ExecuteAsync(async ct =>
+            {
+                Interlocked.Increment(ref attempts);
+                return await action(ct).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+            return (result, attempts);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Jobs;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// The fault matrix: every transient fault on the create and on the status reads, for each service, with the
+    /// expected outcome (survived, or a clear error with the service's code) and the simulator's count of backups
+    /// made for the instance, which is never more than one.
+    /// </summary>
+    public abstract class FaultMatrixTests : IClassFixture<SimulatorFixture>
+    {
+        protected FaultMatrixTests(SimulatorFixture fixture)
+        {
+            Sim = fixture.Sim;
+            Sim.Reset();
+            Sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            Sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        protected BackupSimulator Sim { get; }
+        protected abstract string Provider { get; }
+        protected abstract string InstanceId { get; }
+
+        private static string HttpDate(TimeSpan ahead) => DateTimeOffset.UtcNow.Add(ahead).ToString("r");
+
+        public static IEnumerable<object[]> SurvivedCreateFaults() => new[]
+        {
+            new object[] { "429 with Retry-After seconds", new FaultRule { Method = "POST", StatusCode = 429, RetryAfter = "1" } },
+            new object[] { "429 with Retry-After as an HTTP date", new FaultRule { Method = "POST", StatusCode = 429, RetryAfter = "DATE+1" } },
+            new object[] { "503 not processed", new FaultRule { Method = "POST", StatusCode = 503 } },
+            new object[] { "connection reset before the request is read", new FaultRule { Method = "POST", Kind = FaultKind.DropBeforeRead } },
+            new object[] { "connection reset after the request is read (backup made)", new FaultRule { Method = "POST", Kind = FaultKind.DropAfterRead } },
+            new object[] { "truncated answer (backup made)", new FaultRule { Method = "POST", Kind = FaultKind.TruncatedBody } },
+            new object[] { "malformed JSON", new FaultRule { Method = "POST", Kind = FaultKind.MalformedJson } },
+            new object[] { "HTML page with 200", new FaultRule { Method = "POST", Kind = FaultKind.HtmlPage } },
+            new object[] { "empty body", new FaultRule { Method = "POST", Kind = FaultKind.EmptyBody } },
+            new object[] { "an answer that never comes", new FaultRule { Method = "POST", Delay = TimeSpan.FromSeconds(3) } },
+        };
+
+        [Theory]
+        [MemberData(nameof(SurvivedCreateFaults))]
+        public async Task A_create_fault_once_is_survived_with_exactly_one_backup(string fault, FaultRule rule)
+        {
+            rule.Provider = Provider;
+            if (rule.RetryAfter == "DATE+1") rule.RetryAfter = HttpDate(TimeSpan.FromSeconds(1));
+            Sim.Faults.Add(rule);
+            var retry = TestData.FastRetry();
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            var c = TestData.Connect(Sim, Provider);
+            var name = TestData.UniqueName();
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = InstanceId, Name = name }, NullOperationLog.Instance,
+                CancellationToken.None, retry);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.True(BackupJobState.Succeeded == Assert.Single(events.Finished).State, fault);
+            Assert.Equal(name, job.BackupName);
+            // The delayed request may still land on the service after the repeat: give it the time to.
+            if (rule.Delay > TimeSpan.Zero) await Task.Delay(rule.Delay + TimeSpan.FromMilliseconds(500));
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Theory]
+        [InlineData(500)]
+        [InlineData(502)]
+        [InlineData(504)]
+        public async Task A_server_error_on_create_is_a_clear_error_with_the_code_and_no_backup(int status)
+        {
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = status, Times = int.MaxValue });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(Sim, Provider),
+                new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(status, ex.HttpStatus);
+            Assert.False(string.IsNullOrEmpty(ex.ServiceCode));
+            Assert.Contains(Provider, ex.Message);
+            Assert.True(Sim.Counters.BackupsFor(Provider, InstanceId) <= 1);
+        }
+
+        [Fact]
+        public async Task A_create_whose_outcome_stays_unknown_says_so_and_how_to_check()
+        {
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.DropBeforeRead, Times = int.MaxValue });
+            var name = TestData.UniqueName();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(Sim, Provider),
+                new BackupRequest { InstanceId = InstanceId, Name = name }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry(notProcessed: 2)));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Contains("may have started", ex.Message);
+            Assert.Contains(name, ex.Message);
+            Assert.Contains("List the instance's backups", ex.RecommendedAction);
+            Assert.Equal(0, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        public static IEnumerable<object[]> SurvivedReadFaults() => new[]
+        {
+            new object[] { new FaultRule { Method = "GET", StatusCode = 429, RetryAfter = "1" } },
+            new object[] { new FaultRule { Method = "GET", StatusCode = 500 } },
+            new object[] { new FaultRule { Method = "GET", StatusCode = 502 } },
+            new object[] { new FaultRule { Method = "GET", StatusCode = 503, RetryAfter = "DATE+1" } },
+            new object[] { new FaultRule { Method = "GET", StatusCode = 504 } },
+            new object[] { new FaultRule { Method = "GET", Kind = FaultKind.DropBeforeRead } },
+            new object[] { new FaultRule { Method = "GET", Kind = FaultKind.MalformedJson } },
+            new object[] { new FaultRule { Method = "GET", Kind = FaultKind.TruncatedBody } },
+            new object[] { new FaultRule { Method = "GET", Kind = FaultKind.HtmlPage } },
+            new object[] { new FaultRule { Method = "GET", Kind = FaultKind.EmptyBody } },
+        };
+
+        [Theory]
+        [MemberData(nameof(SurvivedReadFaults))]
+        public async Task A_status_read_fault_is_survived(FaultRule rule)
+        {
+            var c = TestData.Connect(Sim, Provider);
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None);
+            rule.Provider = Provider;
+            rule.Times = 2;
+            if (rule.RetryAfter == "DATE+1") rule.RetryAfter = HttpDate(TimeSpan.FromSeconds(1));
+            Sim.Faults.Add(rule);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Empty(events.Errors);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Fact]
+        public async Task A_token_that_stops_working_mid_wait_is_reported_not_retried_forever()
+        {
+            lock (Sim.Options.Tokens) Sim.Options.Tokens.Add("short-lived");
+            Sim.Options.JobDuration = TimeSpan.FromSeconds(5);
+            var c = TestData.Connect(Sim, Provider, "short-lived");
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None);
+            var wait = HuaweiFamilyTests.WaitAll(c, new[] { job });
+            await Task.Delay(300);
+            lock (Sim.Options.Tokens) Sim.Options.Tokens.Remove("short-lived");
+            var events = await wait;
+            var error = Assert.Single(events.Errors);
+            Assert.Equal(BackupErrorCategory.AuthenticationError, error.Category);
+            Assert.Equal(401, error.HttpStatus);
+            Assert.True(Sim.Counters.StatusReadsFor(Provider, job.JobId) < 20);
+        }
+    }
+
+    public sealed class TaurusDbFaultMatrixTests : FaultMatrixTests
+    {
+        public TaurusDbFaultMatrixTests(SimulatorFixture f) : base(f) { }
+        protected override string Provider => "TaurusDB";
+        protected override string InstanceId => TestData.TaurusInstance;
+    }
+
+    public sealed class DdsFaultMatrixTests : FaultMatrixTests
+    {
+        public DdsFaultMatrixTests(SimulatorFixture f) : base(f) { }
+        protected override string Provider => "DDS";
+        protected override string InstanceId => TestData.DdsInstance;
+    }
+}
