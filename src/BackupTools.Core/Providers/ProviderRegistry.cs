@@ -15,6 +15,8 @@ namespace BackupTools.Providers
             {
                 new TaurusDB.TaurusDbProvider(),
                 new DDS.DdsProvider(),
+                new Dataverse.DataverseProvider(),
+                new CloudFoundry.CloudFoundryProvider(),
             }.ToDictionary(p => p.Info.Name, StringComparer.OrdinalIgnoreCase));
 
         public static IEnumerable<IBackupProvider> All => Table.Value.Values;

@@ -1,0 +1,195 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Json;
+using BackupTools.Validation;
+
+namespace BackupTools.Providers.CloudFoundry
+{
+    /// <summary>
+    /// Cloud Foundry v3 service instance backups (Tanzu's OSMAPI backup extension):
+    /// <c>POST /v3/service_instances/{guid}/backups</c> with no body → 202 and a <c>Location</c> of <c>/v3/jobs/{guid}</c>,
+    /// whose <c>state</c> is the only success signal. See shared/api/cloudfoundry.md.
+    /// </summary>
+    internal sealed class CloudFoundryProvider : IBackupProvider
+    {
+        private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
+            "CloudFoundry", "Cloud Foundry v3 service instance backups", new[] { BackupKind.Instance },
+            new Dictionary<string, Uri>(StringComparer.OrdinalIgnoreCase),
+            null, new[] { "AccessToken" },
+            "https://v3-apidocs.cloudfoundry.org/");
+
+        internal static readonly Rule InstanceIdRule = new Rule("InstanceId",
+            "a service instance GUID such as 00000000-0000-0000-0000-000000000000", v => Guid.TryParseExact(v, "D", out _));
+
+        internal const string NamesItself = "Cloud Foundry names backups itself; leave -Name and -Description out";
+
+        public BackupProviderInfo Info => InfoValue;
+
+        public TimeSpan MinimumPollInterval => TimeSpan.Zero;
+
+        /// <summary>The controller creates the job before it answers 202, so an unknown job is gone, not starting.</summary>
+        public TimeSpan NotFoundGrace => TimeSpan.Zero;
+
+        public void ValidateScope(string scope)
+        {
+            if (!string.IsNullOrEmpty(scope))
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    $"{Info.Name} has no project id; leave -ProjectId out.") { Provider = Info.Name };
+        }
+
+        public void Validate(BackupConnection connection, BackupRequest request)
+        {
+            if (request.Kind != BackupKind.Instance)
+                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
+                    $"{Info.Name} offers instance backups only; use New-InstanceBackup.", request) { Provider = Info.Name };
+            ValidateScope(connection.Scope);
+            InstanceIdRule.Check(Info.Name, request.InstanceId, request);
+            if (!string.IsNullOrEmpty(request.Name))
+                throw Rule.Breach(Info.Name, $"Name '{Rule.Printable(request.Name)}' was given, but {NamesItself}.", request);
+            if (!string.IsNullOrEmpty(request.Description))
+                throw Rule.Breach(Info.Name, $"Description was given, but {NamesItself}.", request);
+        }
+
+        public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
+        {
+            var connection = call.Connection;
+            var url = Url.Combine(connection.Endpoint, "v3", "service_instances", request.InstanceId, "backups");
+            var http = new HttpRequestMessage(HttpMethod.Post, url);
+            await AuthenticateAsync(call, http).ConfigureAwait(false);
+
+            var response = await call.SendAsync(http, isCreate: true, request).ConfigureAwait(false);
+            if (!response.IsSuccess) throw Error(response, request);
+            if (response.Location == null)
+            {
+                var invalid = response.Invalid($"answered HTTP {response.Status} without the Location of the backup job", request);
+                invalid.RecommendedAction = "The backup may have started: list the service instance's backups before starting another one.";
+                throw invalid;
+            }
+
+            var location = response.Location.IsAbsoluteUri ? response.Location : new Uri(connection.Endpoint, response.Location);
+            var jobId = LastSegment(location);
+            return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId, location.ToString(), request.InstanceId,
+                null, null, null, BackupKind.Instance, BackupJobState.Running, null, null, DateTimeOffset.UtcNow);
+        }
+
+        public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
+        {
+            var url = JobUrl.Resolve(call.Connection, job, () => Url.Combine(call.Connection.Endpoint, "v3", "jobs", job.JobId));
+            var http = new HttpRequestMessage(HttpMethod.Get, url);
+            await AuthenticateAsync(call, http).ConfigureAwait(false);
+            var response = await call.SendAsync(http, isCreate: false, job).ConfigureAwait(false);
+
+            if (response.Status == 404)
+                return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response.RetryAfter };
+            if (!response.IsSuccess) throw Error(response, job);
+
+            var body = response.RequireJsonObject(job);
+            var raw = body.Str("state");
+            if (raw == null) throw response.Invalid("answered without a job state", job);
+            var state = MapState(raw);
+            return new JobStatus
+            {
+                State = state,
+                RawStatus = raw,
+                EndedAt = state == BackupJobState.Running || state == BackupJobState.Unknown ? null : body.Time("updated_at"),
+                Errors = body.Items("errors").Where(i => i.ValueKind == JsonValueKind.Object)
+                    .Select(i => new BackupJobMessage(i.Str("title") ?? i.Str("code"), i.Str("detail"))).ToArray(),
+                Warnings = body.Items("warnings").Where(i => i.ValueKind == JsonValueKind.Object)
+                    .Select(i => new BackupJobMessage(i.Str("title"), i.Str("detail"))).ToArray(),
+                RetryAfter = response.RetryAfter,
+            };
+        }
+
+        /// <summary>Maps the v3 job states [V].</summary>
+        internal static BackupJobState MapState(string state)
+        {
+            switch ((state ?? string.Empty).Trim().ToUpperInvariant())
+            {
+                case "PROCESSING":
+                case "POLLING": // the controller is polling the broker
+                    return BackupJobState.Running;
+                case "COMPLETE":
+                    return BackupJobState.Succeeded;
+                case "FAILED":
+                    return BackupJobState.Failed;
+                default:
+                    return BackupJobState.Unknown;
+            }
+        }
+
+        private static string LastSegment(Uri location)
+        {
+            var segment = location.Segments.LastOrDefault()?.TrimEnd('/');
+            return string.IsNullOrEmpty(segment) ? null : Uri.UnescapeDataString(segment);
+        }
+
+        private static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
+        {
+            var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
+            request.Headers.Authorization = new AuthenticationHeaderValue("bearer", token);
+        }
+
+        /// <summary>Titles that mean "another operation is running on the instance".</summary>
+        internal static readonly HashSet<string> BusyTitles = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            "CF-AsyncServiceInstanceOperationInProgress",
+        };
+
+        /// <summary>
+        /// Turns a v3 error body <c>{"errors":[{code, title, detail}]}</c> into an error whose service code is the title
+        /// (<c>CF-…</c>) and whose message names the numeric code and detail of every item.
+        /// </summary>
+        internal BackupToolsException Error(ServiceResponse response, object target)
+        {
+            var body = response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
+            var items = body is JsonElement b
+                ? b.Items("errors").Where(i => i.ValueKind == JsonValueKind.Object)
+                    .Select(i => (Code: i.Str("code"), Title: i.Str("title"), Detail: i.Str("detail"))).ToList()
+                : new List<(string Code, string Title, string Detail)>();
+
+            BackupToolsException error;
+            string title = null;
+            if (items.Count > 0)
+            {
+                title = items[0].Title;
+                var text = string.Join("; ", items.Select((i, n) =>
+                    (i.Code != null ? $"code {i.Code}" : "no code") + (i.Detail != null ? $": {i.Detail}" : string.Empty) +
+                    (n > 0 && i.Title != null ? $" ({i.Title})" : string.Empty)));
+                var category = response.Status == 409 || (title != null && BusyTitles.Contains(title))
+                    ? BackupErrorCategory.ResourceBusy : (BackupErrorCategory?)null;
+                error = response.ServiceError(title, text, target, category);
+                error.ServiceMessage = items[0].Detail;
+            }
+            else
+            {
+                // UAA and gateways answer in their own shapes.
+                string code = null, message = null;
+                if (body is JsonElement o)
+                {
+                    code = o.Str("error", "code");
+                    message = o.Str("error_description", "message", "description");
+                }
+                if (code == null && message == null && !string.IsNullOrWhiteSpace(response.Body))
+                    message = "the answer was not a Cloud Foundry error body";
+                error = response.ServiceError(code, message, target, response.Status == 409 ? BackupErrorCategory.ResourceBusy : (BackupErrorCategory?)null);
+            }
+
+            if (response.Status == 401)
+                error.RecommendedAction = "Get a fresh UAA token (for example with 'cf oauth-token') and connect again.";
+            else if (response.Status == 403)
+                error.RecommendedAction = "The token's user or client may not back up this service instance; check its space roles.";
+            else if (error.Category == BackupErrorCategory.ResourceBusy)
+                error.RecommendedAction = "Another operation is running on the service instance; try again when it has finished.";
+            else if (response.Status == 429)
+                error.RecommendedAction = "The Cloud Controller is rate limiting; wait" +
+                    (response.RetryAfter is TimeSpan wait ? $" {Math.Ceiling(wait.TotalSeconds)} s" : string.Empty) + " and try again.";
+            return error;
+        }
+    }
+}

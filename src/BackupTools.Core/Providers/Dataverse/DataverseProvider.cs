@@ -1,0 +1,251 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Json;
+using BackupTools.Validation;
+
+namespace BackupTools.Providers.Dataverse
+{
+    /// <summary>
+    /// Dataverse instance backups through the Online Management API: <c>POST {ServiceUrl}api/v1.2/InstanceBackups</c>
+    /// → 202 OperationStatus with <c>Operation-Location</c>, followed on <c>api/v1.2/Operation/{OperationId}</c>.
+    /// JSON casing varies between the docs' examples and schema, so every answer is read case-insensitively.
+    /// See shared/api/dataverse.md.
+    /// </summary>
+    internal sealed class DataverseProvider : IBackupProvider
+    {
+        /// <summary>The documented service URLs [V]; crm10 is not on the page.</summary>
+        internal static readonly (string Region, string Host)[] ServiceUrls =
+        {
+            ("crm", "crm"), ("crm2", "crm2"), ("crm3", "crm3"), ("crm4", "crm4"), ("crm5", "crm5"), ("crm6", "crm6"),
+            ("crm7", "crm7"), ("crm8", "crm8"), ("crm9", "crm9"), ("crm11", "crm11"), ("crm12", "crm12"),
+        };
+
+        /// <summary>Friendly names for the same service URLs, as the page describes the regions.</summary>
+        internal static readonly (string Name, string Host)[] FriendlyNames =
+        {
+            ("NorthAmerica", "crm"), ("SouthAmerica", "crm2"), ("Canada", "crm3"), ("EMEA", "crm4"), ("APAC", "crm5"),
+            ("Oceania", "crm6"), ("Japan", "crm7"), ("India", "crm8"), ("NorthAmerica2", "crm9"), ("UK", "crm11"), ("France", "crm12"),
+        };
+
+        private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
+            "Dataverse", "Power Platform admin API (Dataverse instance backups)", new[] { BackupKind.Instance },
+            ServiceUrls.Concat(FriendlyNames)
+                .ToDictionary(r => r.Item1, r => new Uri($"https://admin.services.{r.Item2}.dynamics.com/"), StringComparer.OrdinalIgnoreCase),
+            null, new[] { "AccessToken" },
+            "https://learn.microsoft.com/en-us/rest/api/admin.services.crm.dynamics.com/");
+
+        internal static readonly Rule InstanceIdRule = new Rule("InstanceId",
+            "a GUID such as 00000000-0000-0000-0000-000000000000", v => Guid.TryParseExact(v, "D", out _));
+
+        // The create call states no limit on labels; the restore API accepts at most 100 characters [V], and a backup
+        // that cannot be restored by its label is of little use.
+        internal static readonly Rule NameRule = new Rule("Name",
+            "a label of at most 100 characters (the restore API's limit), not blank, without control characters",
+            v => v.Length <= 100 && !string.IsNullOrWhiteSpace(v) && !v.Any(char.IsControl));
+
+        // The service states no limit on notes; 2000 is ours [I], to keep a runaway value from being sent.
+        internal static readonly Rule DescriptionRule = new Rule("Description",
+            "notes of at most 2000 characters (a BackupTools limit; the service states none), without control characters other than tab and line breaks",
+            v => v.Length <= 2000 && !v.Any(c => char.IsControl(c) && c != '\t' && c != '\n' && c != '\r'), required: false);
+
+        public BackupProviderInfo Info => InfoValue;
+
+        public TimeSpan MinimumPollInterval => TimeSpan.Zero;
+
+        /// <summary>The operation is created before the 202 is sent; allow a little replication lag.</summary>
+        public TimeSpan NotFoundGrace => TimeSpan.FromSeconds(30);
+
+        public void ValidateScope(string scope)
+        {
+            if (!string.IsNullOrEmpty(scope))
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    $"{Info.Name} has no project id; leave -ProjectId out.") { Provider = Info.Name };
+        }
+
+        public void Validate(BackupConnection connection, BackupRequest request)
+        {
+            if (request.Kind != BackupKind.Instance)
+                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
+                    $"{Info.Name} offers instance backups only; use New-InstanceBackup.", request) { Provider = Info.Name };
+            ValidateScope(connection.Scope);
+            InstanceIdRule.Check(Info.Name, request.InstanceId, request);
+            NameRule.Check(Info.Name, request.Name, request);
+            DescriptionRule.Check(Info.Name, request.Description, request);
+        }
+
+        public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
+        {
+            var connection = call.Connection;
+            var http = new HttpRequestMessage(HttpMethod.Post, Url.Combine(connection.Endpoint, "api", "v1.2", "InstanceBackups"))
+            {
+                // Only the documented public fields: IsAzureBackup and AzureStorageInformation are internal-only.
+                Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(
+                    new DataverseCreateBody { InstanceId = request.InstanceId, Label = request.Name, Notes = request.Description },
+                    DataverseJson.Default.DataverseCreateBody)),
+            };
+            http.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            await AuthenticateAsync(call, http).ConfigureAwait(false);
+
+            var response = await call.SendAsync(http, isCreate: true, request).ConfigureAwait(false);
+            if (!response.IsSuccess) throw Error(response, request);
+            var body = response.RequireJsonObject(request);
+
+            var operationId = body.Str("OperationId");
+            var statusUrl = OperationLocation(connection, response, body);
+            if (string.IsNullOrEmpty(operationId) && statusUrl == null)
+                throw response.Invalid("accepted the backup but its answer has neither an OperationId nor an Operation-Location", request);
+            statusUrl = statusUrl ?? OperationUrl(connection, operationId);
+
+            var raw = body.Str("Status");
+            return new BackupJob(Info.Name, connection.Endpoint.ToString(), operationId, statusUrl.ToString(), request.InstanceId,
+                request.Name, BackupIdIn(body), null, BackupKind.Instance,
+                raw == null ? BackupJobState.Running : MapState(raw), raw, null, DateTimeOffset.UtcNow,
+                errors: Messages(body, "Errors"), warnings: Messages(body, "Information"));
+        }
+
+        public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
+        {
+            var url = JobUrl.Resolve(call.Connection, job, () => OperationUrl(call.Connection, job.JobId));
+            var http = new HttpRequestMessage(HttpMethod.Get, url);
+            await AuthenticateAsync(call, http).ConfigureAwait(false);
+            var response = await call.SendAsync(http, isCreate: false, job).ConfigureAwait(false);
+
+            if (response.Status == 404)
+                return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response.RetryAfter };
+            if (!response.IsSuccess) throw Error(response, job);
+
+            var body = response.RequireJsonObject(job);
+            var raw = body.Str("Status");
+            if (raw == null) throw response.Invalid("answered without an operation Status", job);
+            return new JobStatus
+            {
+                State = MapState(raw),
+                RawStatus = raw,
+                BackupId = BackupIdIn(body),
+                Errors = Messages(body, "Errors"),
+                Warnings = Messages(body, "Information"),
+                RetryAfter = response.RetryAfter,
+            };
+        }
+
+        /// <summary>Maps the 17 OperationState values [V]; the running/success/failure split is ours [T].</summary>
+        internal static BackupJobState MapState(string status)
+        {
+            switch ((status ?? string.Empty).Trim().ToUpperInvariant())
+            {
+                case "NONE":
+                case "NOTSTARTED":
+                case "READY":
+                case "PENDING":
+                case "RUNNING":
+                case "CANCELLING":
+                case "ABORTING":
+                case "DELETING":
+                    return BackupJobState.Running;
+                case "SUCCEEDED":
+                    return BackupJobState.Succeeded;
+                case "CANCELLED":
+                case "ABORTED":
+                    return BackupJobState.Cancelled;
+                case "FAILEDTOCREATE":
+                case "FAILED":
+                case "NOTFOUND":
+                case "CONFLICT":
+                case "TOMBSTONE":
+                case "DELETED":
+                    return BackupJobState.Failed;
+                default:
+                    return BackupJobState.Unknown;
+            }
+        }
+
+        internal static Uri OperationUrl(BackupConnection connection, string operationId) =>
+            Url.Combine(connection.Endpoint, "api", "v1.2", "Operation", operationId);
+
+        /// <summary>The <c>Operation-Location</c> header, else the body's <c>OperationLocation</c>; relative ones resolved against the endpoint.</summary>
+        private static Uri OperationLocation(BackupConnection connection, ServiceResponse response, JsonElement body)
+        {
+            foreach (var text in new[] { response.Headers.TryGetValue("Operation-Location", out var h) ? h : null, body.Str("OperationLocation") })
+            {
+                if (string.IsNullOrWhiteSpace(text)) continue;
+                if (Uri.TryCreate(text.Trim(), UriKind.Absolute, out var absolute) && (absolute.Scheme == Uri.UriSchemeHttps || absolute.Scheme == Uri.UriSchemeHttp))
+                    return absolute;
+                if (Uri.TryCreate(connection.Endpoint, text.Trim(), out var resolved)) return resolved;
+            }
+            return null;
+        }
+
+        private static string BackupIdIn(JsonElement body) =>
+            body.Obj("Context")?.Obj("Items")?.Str("InstanceBackupId", "BackupId");
+
+        /// <summary>ItemDescription items <c>{Code, Description, Subject}</c> as job messages.</summary>
+        internal static BackupJobMessage[] Messages(JsonElement body, string name) =>
+            body.Items(name)
+                .Where(i => i.ValueKind == JsonValueKind.Object)
+                .Select(i => new BackupJobMessage(i.Str("Code"), i.Str("Description", "Message"), i.Str("Subject")))
+                .ToArray();
+
+        private static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
+        {
+            var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        /// <summary>
+        /// An OperationStatus with Errors (the documented 400) gives the first item's code and text and lists them all;
+        /// any other body gives whatever code and message it has (<c>{error:{code,message}}</c> or <c>{code,message}</c>).
+        /// </summary>
+        internal BackupToolsException Error(ServiceResponse response, object target)
+        {
+            BackupToolsException error;
+            var body = response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
+            var items = body is JsonElement b ? Messages(b, "Errors") : BackupJobMessage.None;
+            if (items.Length > 0)
+            {
+                var all = string.Join("; ", items.Select(i => i + (string.IsNullOrEmpty(i.Subject) ? string.Empty : $" (subject: {i.Subject})")));
+                error = response.ServiceError(null, all, target);
+                error.ServiceCode = string.IsNullOrEmpty(items[0].Code) ? null : items[0].Code;
+                error.ServiceMessage = items[0].Message;
+            }
+            else
+            {
+                string code = null, message = null;
+                if (body is JsonElement o)
+                {
+                    var inner = o.Obj("error") ?? o;
+                    code = inner.Str("code", "errorCode");
+                    message = inner.Str("message", "description", "error_description");
+                }
+                if (code == null && message == null && !string.IsNullOrWhiteSpace(response.Body))
+                    message = "the answer was not a service error body";
+                error = response.ServiceError(code, message, target);
+            }
+            if (response.Status == 401)
+                error.RecommendedAction = "Get a new access token for the service's resource (it is named by {ServiceUrl}/api/aad/challenge) and connect again.";
+            else if (response.Status == 429)
+                error.RecommendedAction = "The service is throttling requests; wait and try again.";
+            return error;
+        }
+    }
+
+    /// <summary>The public fields of the create body; the internal-only Azure storage fields are deliberately absent.</summary>
+    internal sealed class DataverseCreateBody
+    {
+        [JsonPropertyName("InstanceId")] public string InstanceId { get; set; }
+        [JsonPropertyName("Label")] public string Label { get; set; }
+        [JsonPropertyName("Notes")] public string Notes { get; set; }
+    }
+
+    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSerializable(typeof(DataverseCreateBody))]
+    internal sealed partial class DataverseJson : JsonSerializerContext
+    {
+    }
+}

@@ -1,0 +1,343 @@
+using System;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Jobs;
+using BackupTools.Providers.CloudFoundry;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>Cloud Foundry v3 service instance backups end to end against the simulator.</summary>
+    public sealed class CloudFoundryTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string Provider = "CloudFoundry";
+        private readonly BackupSimulator _sim;
+
+        public CloudFoundryTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        public void Dispose()
+        {
+            lock (_sim.Options.FailingInstances) _sim.Options.FailingInstances.Clear();
+            _sim.Reset();
+        }
+
+        /// <summary>A fresh guid per test: the controller allows one operation per service instance at a time.</summary>
+        private static string NewInstance() => Guid.NewGuid().ToString();
+
+        private BackupConnection Connection(string token = TestData.Token) => TestData.Connect(_sim, Provider, token, scope: null);
+
+        private static BackupRequest Request(string instance) => new BackupRequest { InstanceId = instance };
+
+        private static Task<BackupJob> Start(BackupConnection c, BackupRequest r) =>
+            BackupService.StartAsync(c, r, NullOperationLog.Instance, CancellationToken.None);
+
+        [Fact]
+        public async Task A_backup_is_created_and_followed_to_success()
+        {
+            var instance = NewInstance();
+            var c = Connection();
+            var job = await Start(c, Request(instance));
+
+            Assert.Equal(Provider, job.Provider);
+            Assert.Equal(BackupJobState.Running, job.State);
+            Assert.Equal(instance, job.InstanceId);
+            Assert.Null(job.Scope);
+            Assert.False(string.IsNullOrEmpty(job.JobId));
+            Assert.Equal(c.Endpoint + "v3/jobs/" + job.JobId, job.StatusUrl);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, instance));
+
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            Assert.Equal(BackupJobState.Succeeded, done.State);
+            Assert.Equal("COMPLETE", done.RawStatus);
+            Assert.Empty(done.Errors);
+            Assert.Null(JobOutcome.ErrorFor(done));
+            Assert.True(_sim.Counters.StatusReadsFor(Provider, job.JobId) >= 1);
+        }
+
+        [Fact]
+        public async Task The_create_request_is_the_documented_one()
+        {
+            var instance = NewInstance();
+            await Start(Connection(), Request(instance));
+            var post = _sim.Counters.Requests.Last(r => r.Method == "POST");
+            Assert.Equal($"/v3/service_instances/{instance}/backups", post.Path);
+            Assert.Equal(string.Empty, post.Body);
+        }
+
+        [Fact]
+        public async Task A_failing_job_is_reported_failed_with_the_service_code()
+        {
+            var instance = NewInstance();
+            lock (_sim.Options.FailingInstances) _sim.Options.FailingInstances.Add(instance);
+            var c = Connection();
+            var job = await Start(c, Request(instance));
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            Assert.Equal(BackupJobState.Failed, done.State);
+            Assert.Equal("FAILED", done.RawStatus);
+            var reason = Assert.Single(done.Errors);
+            Assert.Equal("CF-UnableToPerform", reason.Code);
+            Assert.Contains("simulated broker failure", reason.Message);
+            var error = JobOutcome.ErrorFor(done);
+            Assert.Equal(ErrorIds.BackupJobFailed, error.ErrorId);
+            Assert.Equal("CF-UnableToPerform", error.ServiceCode);
+            Assert.Contains("simulated broker failure", error.Message);
+        }
+
+        [Theory]
+        [InlineData("PROCESSING", BackupJobState.Running)]
+        [InlineData("POLLING", BackupJobState.Running)]
+        [InlineData("COMPLETE", BackupJobState.Succeeded)]
+        [InlineData("FAILED", BackupJobState.Failed)]
+        [InlineData("complete", BackupJobState.Succeeded)]
+        [InlineData("PAUSED", BackupJobState.Unknown)]
+        [InlineData("", BackupJobState.Unknown)]
+        public void Every_job_state_is_mapped(string raw, BackupJobState expected) =>
+            Assert.Equal(expected, CloudFoundryProvider.MapState(raw));
+
+        // ---- errors ----
+
+        [Fact]
+        public async Task A_wrong_token_is_401_with_the_cf_code()
+        {
+            var instance = NewInstance();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection("not-a-valid-token"), Request(instance)));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
+            Assert.Equal(401, ex.HttpStatus);
+            Assert.Equal("CF-InvalidAuthToken", ex.ServiceCode);
+            Assert.Equal("Invalid Auth Token", ex.ServiceMessage);
+            Assert.Contains("1000", ex.Message);
+            Assert.DoesNotContain("not-a-valid-token", ex.Message);
+            Assert.Contains("cf oauth-token", ex.RecommendedAction);
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider, instance));
+        }
+
+        [Fact]
+        public async Task An_unknown_service_instance_is_404_with_the_cf_code()
+        {
+            // The rules refuse a malformed guid before sending, so call the provider directly: the simulator's real
+            // handler answers 404 CF-ResourceNotFound for an instance it cannot know.
+            var c = Connection();
+            var call = new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                new CloudFoundryProvider().StartAsync(call, Request(Guid.NewGuid().ToString("N"))));
+            Assert.Equal(404, ex.HttpStatus);
+            Assert.Equal(BackupErrorCategory.ObjectNotFound, ex.Category);
+            Assert.Equal("CF-ResourceNotFound", ex.ServiceCode);
+            Assert.Equal("Service instance not found", ex.ServiceMessage);
+            Assert.Contains("10010", ex.Message);
+        }
+
+        [Fact]
+        public async Task A_second_backup_while_one_runs_is_409_busy_with_the_cf_code()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            var instance = NewInstance();
+            var c = Connection();
+            await Start(c, Request(instance));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(instance)));
+            Assert.Equal(409, ex.HttpStatus);
+            Assert.Equal(BackupErrorCategory.ResourceBusy, ex.Category);
+            Assert.Equal("CF-AsyncServiceInstanceOperationInProgress", ex.ServiceCode);
+            Assert.Contains("60016", ex.Message);
+            Assert.Contains(instance, ex.ServiceMessage);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, instance));
+        }
+
+        [Theory]
+        [InlineData(403, 10003, "CF-NotAuthorized", BackupErrorCategory.PermissionDenied)]
+        [InlineData(422, 10008, "CF-UnprocessableEntity", BackupErrorCategory.InvalidArgument)]
+        [InlineData(429, 10013, "CF-RateLimitExceeded", BackupErrorCategory.LimitsExceeded)]
+        public async Task Other_documented_errors_carry_the_cf_code(int status, int code, string title, BackupErrorCategory category)
+        {
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, Method = "POST", StatusCode = status,
+                Body = $"{{\"errors\":[{{\"code\":{code},\"title\":\"{title}\",\"detail\":\"the detail of {title}\"}}]}}",
+            });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(NewInstance())));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(category, ex.Category);
+            Assert.Equal(status, ex.HttpStatus);
+            Assert.Equal(title, ex.ServiceCode);
+            Assert.Equal("the detail of " + title, ex.ServiceMessage);
+            Assert.Contains(code.ToString(), ex.Message);
+            Assert.Contains("the detail of " + title, ex.Message);
+            Assert.Contains(Provider, ex.Message);
+        }
+
+        [Fact]
+        public async Task The_simulators_own_403_and_422_bodies_carry_the_cf_code()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 403 });
+            var forbidden = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(NewInstance())));
+            Assert.Equal("CF-NotAuthorized", forbidden.ServiceCode);
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 422 });
+            var unprocessable = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(NewInstance())));
+            Assert.Equal("CF-UnprocessableEntity", unprocessable.ServiceCode);
+        }
+
+        [Fact]
+        public async Task A_broker_rate_limit_answers_retry_after_as_a_date_and_it_is_read()
+        {
+            var at = DateTimeOffset.UtcNow.AddSeconds(45).ToString("r");
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, Method = "POST", StatusCode = 429, RetryAfter = at,
+                Body = "{\"errors\":[{\"code\":10016,\"title\":\"CF-ServiceBrokerRateLimitExceeded\",\"detail\":\"Service broker concurrent request limit exceeded\"}]}",
+            });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(NewInstance())));
+            Assert.Equal("CF-ServiceBrokerRateLimitExceeded", ex.ServiceCode);
+            Assert.Equal(BackupErrorCategory.LimitsExceeded, ex.Category);
+            Assert.Contains("wait", ex.RecommendedAction);
+        }
+
+        [Fact]
+        public async Task Retry_after_on_a_job_read_is_passed_to_the_engine()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            var c = Connection();
+            var job = await Start(c, Request(NewInstance()));
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/v3/jobs/", RetryAfter = "3" });
+            var status = await new CloudFoundryProvider().GetStatusAsync(new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None), job);
+            Assert.Equal(BackupJobState.Running, status.State);
+            Assert.Equal(TimeSpan.FromSeconds(3), status.RetryAfter);
+        }
+
+        [Fact]
+        public async Task An_unknown_job_is_not_found()
+        {
+            var c = Connection();
+            var job = new BackupJob(Provider, c.Endpoint.ToString(), Guid.NewGuid().ToString(), createdAt: DateTimeOffset.UtcNow.AddSeconds(-1));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupJobNotFound, ex.ErrorId);
+        }
+
+        // ---- Location ----
+
+        private sealed class StubHandler : HttpMessageHandler
+        {
+            private readonly Func<HttpRequestMessage, HttpResponseMessage> _answer;
+            public StubHandler(Func<HttpRequestMessage, HttpResponseMessage> answer) => _answer = answer;
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+                Task.FromResult(_answer(request));
+        }
+
+        private static Task<BackupJob> StartWithLocation(string location, Action<HttpRequestMessage> inspect = null)
+        {
+            var c = BackupService.Connect(new ConnectRequest { Provider = Provider, Endpoint = new Uri("https://api.sys.example.com"), AccessToken = TestData.Secure(TestData.Token) });
+            var client = new HttpClient(new StubHandler(req =>
+            {
+                inspect?.Invoke(req);
+                var answer = new HttpResponseMessage(HttpStatusCode.Accepted);
+                if (location != null) answer.Headers.TryAddWithoutValidation("Location", location);
+                return answer;
+            }));
+            return new CloudFoundryProvider().StartAsync(new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None, client), Request("0d5f5c2e-8a8b-4f57-9d0a-3f4c1e2b7a66"));
+        }
+
+        [Fact]
+        public async Task An_absolute_location_is_the_status_url_and_its_last_segment_the_job_id()
+        {
+            HttpRequestMessage sent = null;
+            var job = await StartWithLocation("https://api.sys.example.com/v3/jobs/b3a2-job", r => sent = r);
+            Assert.Equal("https://api.sys.example.com/v3/jobs/b3a2-job", job.StatusUrl);
+            Assert.Equal("b3a2-job", job.JobId);
+            Assert.Equal("bearer", sent.Headers.Authorization.Scheme);
+            Assert.Equal(TestData.Token, sent.Headers.Authorization.Parameter);
+            Assert.Null(sent.Content);
+            Assert.Equal("https://api.sys.example.com/v3/service_instances/0d5f5c2e-8a8b-4f57-9d0a-3f4c1e2b7a66/backups", sent.RequestUri.ToString());
+        }
+
+        [Fact]
+        public async Task A_relative_location_is_resolved_against_the_endpoint()
+        {
+            var job = await StartWithLocation("/v3/jobs/rel-job");
+            Assert.Equal("https://api.sys.example.com/v3/jobs/rel-job", job.StatusUrl);
+            Assert.Equal("rel-job", job.JobId);
+        }
+
+        [Fact]
+        public async Task An_accepted_answer_without_location_is_an_invalid_response()
+        {
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => StartWithLocation(null));
+            Assert.Equal(ErrorIds.BackupResponseInvalid, ex.ErrorId);
+            Assert.Contains("Location", ex.Message);
+        }
+
+        // ---- rules ----
+
+        private async Task AssertRefusedBeforeSending(BackupRequest request, string parameter, string ruleFragment)
+        {
+            var c = Connection();
+            var before = _sim.Counters.TotalRequests;
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, request));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Assert.Contains(parameter, ex.Message);
+            Assert.Contains(ruleFragment, ex.Message);
+            Assert.Contains("Nothing was sent", ex.Message);
+            Assert.Equal(before, _sim.Counters.TotalRequests);
+        }
+
+        [Theory]
+        [InlineData("")]
+        [InlineData("not-a-guid")]
+        [InlineData("0d5f5c2e8a8b4f579d0a3f4c1e2b7a66")]
+        [InlineData("0d5f5c2e-8a8b-4f57-9d0a-3f4c1e2b7a6")]
+        [InlineData("../../v3/jobs")]
+        public async Task The_instance_id_must_be_a_guid(string instance) =>
+            await AssertRefusedBeforeSending(Request(instance), "InstanceId", "GUID such as 00000000-0000-0000-0000-000000000000");
+
+        [Fact]
+        public async Task A_name_is_refused_because_cf_names_backups_itself() =>
+            await AssertRefusedBeforeSending(new BackupRequest { InstanceId = NewInstance(), Name = "nightly" }, "Name",
+                "Cloud Foundry names backups itself; leave -Name and -Description out");
+
+        [Fact]
+        public async Task A_description_is_refused_because_cf_names_backups_itself() =>
+            await AssertRefusedBeforeSending(new BackupRequest { InstanceId = NewInstance(), Description = "notes" }, "Description",
+                "Cloud Foundry names backups itself; leave -Name and -Description out");
+
+        [Fact]
+        public void Cloud_Foundry_has_no_regions_and_no_project_id()
+        {
+            Assert.Empty(BackupService.RegionsOf(Provider));
+            var ex = Assert.Throws<BackupToolsException>(() => TestData.Connect(_sim, Provider, scope: TestData.ProjectId));
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
+        }
+
+        // ---- PowerShell ----
+
+        [Fact]
+        public void New_InstanceBackup_piped_to_Wait_BackupJob_succeeds_in_PowerShell()
+        {
+            var instance = NewInstance();
+            using var ps = new PowerShellHost();
+            ps.Set("token", TestData.Secure(TestData.Token));
+            ps.Set("endpoint", _sim.EndpointFor(Provider).ToString());
+            ps.Set("instance", instance);
+            var r = ps.Run("$null = Connect-BackupService -Provider CloudFoundry -Endpoint $endpoint -AccessToken $token;" +
+                           "New-InstanceBackup -InstanceId $instance | Wait-BackupJob -PollingInterval 0.05 -Timeout 30");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var job = Assert.Single(r.Objects<BackupJob>());
+            Assert.Equal(BackupJobState.Succeeded, job.State);
+            Assert.Equal("COMPLETE", job.RawStatus);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, instance));
+        }
+    }
+}

@@ -1,0 +1,418 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Jobs;
+using BackupTools.Providers.Dataverse;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>Dataverse (Online Management API) end to end against the simulator: create, follow, fail, validate, map errors.</summary>
+    public sealed class DataverseTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string Provider = "Dataverse";
+        private const string Instance = "6f0e2a7c-3b1d-4c55-9a1e-2d4b8f7c9e01";
+        private readonly BackupSimulator _sim;
+
+        public DataverseTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            _sim.Options.DataverseUsePascalCase = false;
+        }
+
+        public void Dispose()
+        {
+            _sim.Options.DataverseUsePascalCase = false;
+            _sim.Reset();
+        }
+
+        private BackupConnection Connection(string token = TestData.Token) => TestData.Connect(_sim, Provider, token, scope: null);
+
+        private static BackupRequest Request(string instance = Instance, string label = null, string notes = null) =>
+            new BackupRequest { InstanceId = instance, Name = label ?? TestData.UniqueName(), Description = notes };
+
+        private static Task<BackupJob> Start(BackupConnection c, BackupRequest r) =>
+            BackupService.StartAsync(c, r, NullOperationLog.Instance, CancellationToken.None);
+
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task A_backup_is_created_and_followed_to_success_in_either_casing(bool pascalCase)
+        {
+            _sim.Options.DataverseUsePascalCase = pascalCase;
+            var c = Connection();
+            var job = await Start(c, Request(label: "nightly-01", notes: "before upgrade"));
+
+            Assert.Equal(Provider, job.Provider);
+            Assert.Equal(BackupJobState.Running, job.State);
+            Assert.Equal("NotStarted", job.RawStatus);
+            Assert.False(string.IsNullOrEmpty(job.JobId));
+            Assert.Equal(c.Endpoint + "api/v1.2/Operation/" + job.JobId, job.StatusUrl);
+            Assert.False(string.IsNullOrEmpty(job.BackupId));
+            Assert.Equal("nightly-01", job.BackupName);
+            Assert.Equal(Instance, job.InstanceId);
+            Assert.Null(job.Scope);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, Instance));
+
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            Assert.Equal(BackupJobState.Succeeded, done.State);
+            Assert.Equal("Succeeded", done.RawStatus);
+            Assert.Null(JobOutcome.ErrorFor(done));
+            Assert.Empty(done.Errors);
+            Assert.Equal("BackupCompleted", Assert.Single(done.Warnings).Code);
+            Assert.Equal(Instance, done.Warnings[0].Subject);
+            Assert.True(_sim.Counters.StatusReadsFor(Provider, job.JobId) >= 1);
+        }
+
+        [Fact]
+        public async Task The_create_request_is_the_documented_one_with_a_bearer_token()
+        {
+            await Start(Connection(), Request(label: "shape-check", notes: "n1"));
+            var post = _sim.Counters.Requests.Last(r => r.Method == "POST");
+            Assert.Equal("/api/v1.2/InstanceBackups", post.Path);
+            Assert.Equal("{\"InstanceId\":\"" + Instance + "\",\"Label\":\"shape-check\",\"Notes\":\"n1\"}", post.Body);
+            Assert.DoesNotContain("Azure", post.Body);
+        }
+
+        [Fact]
+        public async Task Notes_are_left_out_when_not_given()
+        {
+            await Start(Connection(), Request(label: "no-notes"));
+            var post = _sim.Counters.Requests.Last(r => r.Method == "POST");
+            Assert.DoesNotContain("Notes", post.Body);
+        }
+
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task A_failing_job_is_reported_failed_with_the_service_code(bool pascalCase)
+        {
+            _sim.Options.DataverseUsePascalCase = pascalCase;
+            var c = Connection();
+            var job = await Start(c, Request(label: "fail-" + TestData.UniqueName()));
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            Assert.Equal(BackupJobState.Failed, done.State);
+            Assert.Equal("Failed", done.RawStatus);
+            var reason = Assert.Single(done.Errors);
+            Assert.Equal("BackupFailed", reason.Code);
+            Assert.Equal(Instance, reason.Subject);
+            var error = JobOutcome.ErrorFor(done);
+            Assert.Equal(ErrorIds.BackupJobFailed, error.ErrorId);
+            Assert.Equal("BackupFailed", error.ServiceCode);
+            Assert.Contains("simulated failure", error.Message);
+        }
+
+        [Fact]
+        public async Task An_unknown_status_is_kept_raw_and_followed_to_the_end()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(3);
+            var c = Connection();
+            var job = await Start(c, Request(label: "weird-" + TestData.UniqueName()));
+            Assert.Equal(BackupJobState.Unknown, job.State);
+            Assert.Equal("Frobnicating", job.RawStatus);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+        }
+
+        [Theory]
+        [InlineData("None", BackupJobState.Running)]
+        [InlineData("NotStarted", BackupJobState.Running)]
+        [InlineData("Ready", BackupJobState.Running)]
+        [InlineData("Pending", BackupJobState.Running)]
+        [InlineData("Running", BackupJobState.Running)]
+        [InlineData("Cancelling", BackupJobState.Running)]
+        [InlineData("Aborting", BackupJobState.Running)]
+        [InlineData("Deleting", BackupJobState.Running)]
+        [InlineData("Succeeded", BackupJobState.Succeeded)]
+        [InlineData("Cancelled", BackupJobState.Cancelled)]
+        [InlineData("Aborted", BackupJobState.Cancelled)]
+        [InlineData("FailedToCreate", BackupJobState.Failed)]
+        [InlineData("Failed", BackupJobState.Failed)]
+        [InlineData("NotFound", BackupJobState.Failed)]
+        [InlineData("Conflict", BackupJobState.Failed)]
+        [InlineData("Tombstone", BackupJobState.Failed)]
+        [InlineData("Deleted", BackupJobState.Failed)]
+        [InlineData("succeeded", BackupJobState.Succeeded)]
+        [InlineData("Frobnicating", BackupJobState.Unknown)]
+        [InlineData("", BackupJobState.Unknown)]
+        public void Every_operation_state_is_mapped(string raw, BackupJobState expected) =>
+            Assert.Equal(expected, DataverseProvider.MapState(raw));
+
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task A_400_OperationStatus_is_an_error_with_the_first_items_code_and_all_items_listed(bool pascalCase)
+        {
+            var body = pascalCase
+                ? "{\"OperationId\":\"x\",\"Status\":\"FailedToCreate\",\"Errors\":[{\"Code\":\"InstanceBusy\",\"Description\":\"Another operation is running.\",\"Subject\":\"InstanceId\"},{\"Code\":\"LabelTaken\",\"Description\":\"The label is in use.\",\"Subject\":\"Label\"}],\"Information\":[]}"
+                : "{\"operationId\":\"x\",\"status\":\"FailedToCreate\",\"errors\":[{\"code\":\"InstanceBusy\",\"description\":\"Another operation is running.\",\"subject\":\"InstanceId\"},{\"code\":\"LabelTaken\",\"description\":\"The label is in use.\",\"subject\":\"Label\"}],\"information\":[]}";
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 400, Body = body });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request()));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Assert.Equal(400, ex.HttpStatus);
+            Assert.Equal("InstanceBusy", ex.ServiceCode);
+            Assert.Equal("Another operation is running.", ex.ServiceMessage);
+            Assert.Contains("InstanceBusy: Another operation is running.", ex.Message);
+            Assert.Contains("LabelTaken: The label is in use.", ex.Message);
+            Assert.Contains(Provider, ex.Message);
+        }
+
+        [Fact]
+        public async Task The_simulators_own_400_carries_its_code()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 400 });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request()));
+            Assert.Equal("BadRequest", ex.ServiceCode);
+        }
+
+        [Fact]
+        public async Task A_wrong_token_is_an_authentication_error_with_the_service_code()
+        {
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection("not-a-valid-token"), Request()));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
+            Assert.Equal("Unauthorized", ex.ServiceCode);
+            Assert.DoesNotContain("not-a-valid-token", ex.Message);
+            Assert.NotNull(ex.RecommendedAction);
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider, Instance));
+        }
+
+        [Theory]
+        [InlineData(429, "TooManyRequests", BackupErrorCategory.LimitsExceeded)]
+        [InlineData(503, "ServiceUnavailable", BackupErrorCategory.ResourceUnavailable)]
+        public async Task Other_errors_carry_whatever_code_the_body_has(int status, string code, BackupErrorCategory category)
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = status });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request()));
+            Assert.Equal(code, ex.ServiceCode);
+            Assert.Equal(category, ex.Category);
+        }
+
+        [Fact]
+        public async Task An_unknown_operation_is_not_found_after_the_grace()
+        {
+            var c = Connection();
+            var fresh = new BackupJob(Provider, c.Endpoint.ToString(), Guid.NewGuid().ToString());
+            var starting = await BackupService.RefreshAsync(c, fresh, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Running, starting.State);
+            Assert.Equal("NotFound (starting)", starting.RawStatus);
+
+            var old = new BackupJob(Provider, c.Endpoint.ToString(), Guid.NewGuid().ToString(), createdAt: DateTimeOffset.UtcNow.AddMinutes(-5));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, old, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupJobNotFound, ex.ErrorId);
+        }
+
+        [Fact]
+        public async Task Retry_after_is_passed_to_the_engine()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            var c = Connection();
+            var job = await Start(c, Request());
+            var provider = new DataverseProvider();
+            var status = await provider.GetStatusAsync(new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None), job);
+            Assert.Equal(TimeSpan.FromSeconds(1), status.RetryAfter);
+        }
+
+        // ---- rules ----
+
+        private async Task AssertRefusedBeforeSending(BackupRequest request, string parameter, string ruleFragment)
+        {
+            var c = Connection();
+            var before = _sim.Counters.TotalRequests;
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, request));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Assert.Contains(parameter, ex.Message);
+            Assert.Contains(ruleFragment, ex.Message);
+            Assert.Contains("Nothing was sent", ex.Message);
+            Assert.Equal(before, _sim.Counters.TotalRequests);
+        }
+
+        [Theory]
+        [InlineData("")]
+        [InlineData("not-a-guid")]
+        [InlineData("6f0e2a7c3b1d4c559a1e2d4b8f7c9e01")]
+        [InlineData("{6f0e2a7c-3b1d-4c55-9a1e-2d4b8f7c9e01}")]
+        [InlineData("6f0e2a7c-3b1d-4c55-9a1e-2d4b8f7c9e0")]
+        [InlineData("../InstanceBackups")]
+        public async Task The_instance_id_must_be_a_guid(string instance) =>
+            await AssertRefusedBeforeSending(Request(instance), "InstanceId", "a GUID such as 00000000-0000-0000-0000-000000000000");
+
+        [Fact]
+        public async Task A_missing_label_is_refused() =>
+            await AssertRefusedBeforeSending(new BackupRequest { InstanceId = Instance, Name = "" }, "Name", "required");
+
+        [Theory]
+        [InlineData("   ")]
+        [InlineData("tab\there")]
+        [InlineData("line\nbreak")]
+        [InlineData("nul\0")]
+        public async Task A_blank_label_or_one_with_control_characters_is_refused(string label) =>
+            await AssertRefusedBeforeSending(Request(label: label), "Name", "without control characters");
+
+        [Fact]
+        public async Task A_label_of_100_characters_is_accepted_and_101_refused()
+        {
+            var ok = await Start(Connection(), Request(label: new string('l', 100)));
+            Assert.Equal(100, ok.BackupName.Length);
+            await AssertRefusedBeforeSending(Request(label: new string('l', 101)), "Name", "at most 100 characters");
+        }
+
+        [Fact]
+        public async Task Notes_of_2000_characters_with_tabs_and_line_breaks_are_accepted_and_2001_refused()
+        {
+            var notes = "a\tb\r\nc\n" + new string('n', 1993);
+            Assert.Equal(2000, notes.Length);
+            var ok = await Start(Connection(), Request(notes: notes));
+            Assert.NotNull(ok.JobId);
+            await AssertRefusedBeforeSending(Request(notes: new string('n', 2001)), "Description", "at most 2000 characters");
+        }
+
+        [Theory]
+        [InlineData("bell\a")]
+        [InlineData("esc\u001b[31m")]
+        [InlineData("nul\0")]
+        public async Task Notes_with_other_control_characters_are_refused(string notes) =>
+            await AssertRefusedBeforeSending(Request(notes: notes), "Description", "control characters other than tab and line breaks");
+
+        [Fact]
+        public void A_project_id_is_refused_when_connecting()
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => TestData.Connect(_sim, Provider, scope: TestData.ProjectId));
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
+        }
+
+        // ---- regions ----
+
+        [Theory]
+        [InlineData("crm", "https://admin.services.crm.dynamics.com/")]
+        [InlineData("crm4", "https://admin.services.crm4.dynamics.com/")]
+        [InlineData("EMEA", "https://admin.services.crm4.dynamics.com/")]
+        [InlineData("emea", "https://admin.services.crm4.dynamics.com/")]
+        [InlineData("NorthAmerica", "https://admin.services.crm.dynamics.com/")]
+        [InlineData("NorthAmerica2", "https://admin.services.crm9.dynamics.com/")]
+        [InlineData("UK", "https://admin.services.crm11.dynamics.com/")]
+        [InlineData("France", "https://admin.services.crm12.dynamics.com/")]
+        [InlineData("crm12", "https://admin.services.crm12.dynamics.com/")]
+        public void Regions_map_to_the_documented_service_urls(string region, string endpoint)
+        {
+            var c = BackupService.Connect(new ConnectRequest { Provider = Provider, Region = region, AccessToken = TestData.Secure(TestData.Token) });
+            Assert.Equal(new Uri(endpoint), c.Endpoint);
+        }
+
+        [Fact]
+        public void Every_documented_region_and_friendly_name_is_offered()
+        {
+            var regions = BackupService.RegionsOf(Provider).ToList();
+            foreach (var r in new[] { "crm", "crm2", "crm3", "crm4", "crm5", "crm6", "crm7", "crm8", "crm9", "crm11", "crm12",
+                                      "NorthAmerica", "SouthAmerica", "Canada", "EMEA", "APAC", "Oceania", "Japan", "India", "NorthAmerica2", "UK", "France" })
+                Assert.Contains(r, regions);
+            Assert.Equal(22, regions.Count);
+        }
+
+        // ---- Operation-Location ----
+
+        private sealed class StubHandler : HttpMessageHandler
+        {
+            private readonly Func<HttpRequestMessage, HttpResponseMessage> _answer;
+            public StubHandler(Func<HttpRequestMessage, HttpResponseMessage> answer) => _answer = answer;
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+                Task.FromResult(_answer(request));
+        }
+
+        private static async Task<BackupJob> StartWithAnswer(string operationLocationHeader, string body)
+        {
+            var c = BackupService.Connect(new ConnectRequest { Provider = Provider, Region = "crm4", AccessToken = TestData.Secure(TestData.Token) });
+            HttpRequestMessage sent = null;
+            var client = new HttpClient(new StubHandler(req =>
+            {
+                sent = req;
+                var answer = new HttpResponseMessage(HttpStatusCode.Accepted) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                if (operationLocationHeader != null) answer.Headers.TryAddWithoutValidation("Operation-Location", operationLocationHeader);
+                return answer;
+            }));
+            var job = await new DataverseProvider().StartAsync(new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None, client), Request());
+            Assert.Equal("Bearer", sent.Headers.Authorization.Scheme);
+            Assert.Equal(TestData.Token, sent.Headers.Authorization.Parameter);
+            return job;
+        }
+
+        [Fact]
+        public async Task The_operation_location_header_is_preferred()
+        {
+            var job = await StartWithAnswer("https://admin.services.crm4.dynamics.com/api/v1.2/Operation/from-header",
+                "{\"OperationId\":\"op-1\",\"Status\":\"Pending\",\"OperationLocation\":\"https://admin.services.crm4.dynamics.com/api/v1.2/Operation/from-body\"}");
+            Assert.Equal("https://admin.services.crm4.dynamics.com/api/v1.2/Operation/from-header", job.StatusUrl);
+            Assert.Equal("op-1", job.JobId);
+            Assert.Equal(BackupJobState.Running, job.State);
+            Assert.Equal("Pending", job.RawStatus);
+        }
+
+        [Fact]
+        public async Task Without_the_header_the_bodys_operation_location_is_used()
+        {
+            var job = await StartWithAnswer(null,
+                "{\"operationId\":\"op-2\",\"status\":\"Running\",\"operationLocation\":\"https://admin.services.crm4.dynamics.com/api/v1.2/Operation/from-body\"}");
+            Assert.Equal("https://admin.services.crm4.dynamics.com/api/v1.2/Operation/from-body", job.StatusUrl);
+        }
+
+        [Fact]
+        public async Task Without_either_the_operation_url_is_built_from_the_id()
+        {
+            var job = await StartWithAnswer(null, "{\"OperationId\":\"op-3\",\"Status\":\"NotStarted\"}");
+            Assert.Equal("https://admin.services.crm4.dynamics.com/api/v1.2/Operation/op-3", job.StatusUrl);
+        }
+
+        [Fact]
+        public async Task An_accepted_answer_without_an_operation_is_an_invalid_response()
+        {
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => StartWithAnswer(null, "{\"Status\":\"NotStarted\"}"));
+            Assert.Equal(ErrorIds.BackupResponseInvalid, ex.ErrorId);
+        }
+
+        [Fact]
+        public async Task The_operation_location_is_followed()
+        {
+            var c = Connection();
+            var job = await Start(c, Request());
+            // A job that only knows its status URL (as a job saved by another tool might) is followed there.
+            var urlOnly = new BackupJob(Provider, job.Endpoint, null, job.StatusUrl, job.InstanceId, job.BackupName);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { urlOnly });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.True(_sim.Counters.StatusReadsFor(Provider, job.JobId) >= 1);
+            Assert.All(_sim.Counters.Requests.Where(r => r.Method == "GET"), r => Assert.Equal("/api/v1.2/Operation/" + job.JobId, r.Path));
+        }
+
+        // ---- PowerShell ----
+
+        [Fact]
+        public void New_InstanceBackup_piped_to_Wait_BackupJob_succeeds_in_PowerShell()
+        {
+            using var ps = new PowerShellHost();
+            ps.Set("token", TestData.Secure(TestData.Token));
+            ps.Set("endpoint", _sim.EndpointFor(Provider).ToString());
+            ps.Set("instance", Instance);
+            var r = ps.Run("$null = Connect-BackupService -Provider Dataverse -Endpoint $endpoint -AccessToken $token;" +
+                           "New-InstanceBackup -InstanceId $instance -Name 'ps-label' -Description 'from PowerShell' | Wait-BackupJob -PollingInterval 0.05 -Timeout 30");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var job = Assert.Single(r.Objects<BackupJob>());
+            Assert.Equal(BackupJobState.Succeeded, job.State);
+            Assert.Equal("ps-label", job.BackupName);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, Instance));
+        }
+    }
+}
