@@ -15,6 +15,7 @@ namespace BackupTools.Providers
             {
                 new TaurusDB.TaurusDbProvider(),
                 new DDS.DdsProvider(),
+                new ArcGIS.ArcGisProvider(),
             }.ToDictionary(p => p.Info.Name, StringComparer.OrdinalIgnoreCase));
 
         public static IEnumerable<IBackupProvider> All => Table.Value.Values;
