@@ -14,7 +14,7 @@ namespace BackupTools.Commands
     /// </summary>
     public abstract partial class BackupCmdletBase : PSCmdlet, IDisposable
     {
-        private const string StoreVariable = "global:BackupToolsConnectionStore";
+        internal const string StoreVariable = "global:BackupToolsConnectionStore";
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
 
         /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>

@@ -17,7 +17,7 @@ namespace BackupTools.Providers.ArcGIS
     /// followed on <c>{admin}jobs/{jobid}</c>. Errors come as HTTP 200 bodies. See shared/api/arcgis.md.
     /// The connection's endpoint is the deployment's web context (<c>https://host/context/</c>); the admin root is below it.
     /// </summary>
-    internal sealed class ArcGisProvider : IBackupProvider
+    internal sealed class ArcGisProvider : IBackupProvider, IBackupStoreLister
     {
         private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
             "ArcGIS", "ArcGIS Enterprise (disaster-recovery backups)", new[] { BackupKind.DisasterRecovery },
@@ -147,7 +147,7 @@ namespace BackupTools.Providers.ArcGIS
         }
 
         /// <summary>The stores' names, for completion. Cheap: one GET.</summary>
-        internal async Task<IReadOnlyList<string>> StoreNamesAsync(ServiceCall call)
+        public async Task<IReadOnlyList<string>> StoreNamesAsync(ServiceCall call)
         {
             var root = await StoresAsync(call, AdminRoot(call.Connection), call.Connection).ConfigureAwait(false);
             return root.Items("stores").Select(s => s.Str("name")).Where(n => !string.IsNullOrEmpty(n)).ToList();
