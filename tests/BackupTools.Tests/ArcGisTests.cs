@@ -124,6 +124,47 @@ namespace BackupTools.Tests
             Assert.All(events.Finished, j => Assert.Equal(BackupJobState.Succeeded, j.State));
         }
 
+        [Fact]
+        public async Task Progress_comes_from_the_disaster_recovery_stages_while_the_job_runs()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(3);
+            var c = Connection();
+            var job = await Start(c, Request());
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            var percents = events.Updated.Where(j => j.State == BackupJobState.Running && j.PercentComplete != null).Select(j => j.PercentComplete.Value).ToList();
+            Assert.NotEmpty(percents);
+            Assert.All(percents, p => Assert.InRange(p, 0, 100));
+            Assert.Contains(percents, p => p > 0 && p < 100);
+        }
+
+        [Fact]
+        public async Task Stage_progress_that_cannot_be_read_does_not_stop_the_job()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, PathContains = "/disasterrecovery/status", Times = int.MaxValue, StatusCode = 200,
+                Body = "{\"error\":{\"code\":403,\"message\":\"Forbidden\",\"details\":[]}}" });
+            var c = Connection();
+            var job = await Start(c, Request());
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Empty(events.Errors);
+        }
+
+        [Fact]
+        public async Task A_job_reported_completed_at_once_is_a_finished_job()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, PathContains = "/backups/create", StatusCode = 200,
+                Body = "{\"jobid\":\"jdone\",\"status\":\"COMPLETED\"}" });
+            var c = Connection();
+            var job = await Start(c, Request(store: "secondary"));
+            Assert.Equal(BackupJobState.Succeeded, job.State);
+            Assert.Equal("jdone", job.JobId);
+            Assert.EndsWith("/arcgis/admin/jobs/jdone", job.StatusUrl);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Empty(events.Errors);
+        }
+
         [Theory]
         [InlineData("SUBMITTED", BackupJobState.Running)]
         [InlineData("EXECUTING", BackupJobState.Running)]

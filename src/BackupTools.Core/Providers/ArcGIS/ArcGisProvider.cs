@@ -133,10 +133,12 @@ namespace BackupTools.Providers.ArcGIS
             if (raw == null) throw response.Invalid("answered without a job status", job);
             var state = MapState(raw);
             var messages = Messages(root).ToArray();
+            var percent = state == BackupJobState.Running ? await StageProgressAsync(call, job).ConfigureAwait(false) : null;
             return new JobStatus
             {
                 State = state,
                 RawStatus = raw,
+                PercentComplete = percent,
                 EndedAt = root.Time("endtime"),
                 Errors = state == BackupJobState.Failed
                     ? (messages.Length > 0 ? messages : new[] { new BackupJobMessage(raw, "The service reported the job failed without a message.") })
@@ -144,6 +146,32 @@ namespace BackupTools.Providers.ArcGIS
                 Warnings = state != BackupJobState.Failed && messages.Length > 0 ? messages : null,
                 RetryAfter = response.RetryAfter,
             };
+        }
+
+        /// <summary>
+        /// Stage-level progress of the running DR job (completed stages of all stages, as a percent), from
+        /// <c>{admin}system/disasterrecovery/status</c>. Best effort: null when the deployment does not offer it, reports
+        /// another job, or cannot be read; a job's state never depends on it.
+        /// </summary>
+        private async Task<int?> StageProgressAsync(ServiceCall call, BackupJob job)
+        {
+            try
+            {
+                var url = WithJsonFormat(Url.Combine(AdminRoot(call.Connection), "system", "disasterrecovery", "status"));
+                var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).ConfigureAwait(false);
+                var root = Read(response, job);
+                var about = root.Str("jobid", "jobId");
+                if (about != null && job.JobId != null && !string.Equals(about, job.JobId, StringComparison.OrdinalIgnoreCase)) return null;
+                var stages = root.Items("stages").Select(st => st.Str("state")).ToList();
+                if (stages.Count == 0) return null;
+                var done = stages.Count(st => string.Equals(st, "COMPLETED", StringComparison.OrdinalIgnoreCase));
+                return done * 100 / stages.Count;
+            }
+            catch (BackupToolsException ex)
+            {
+                call.Log.Verbose($"{Info.Name}: no stage progress for job {job.JobId} ({ex.ServiceCode ?? ex.ErrorId}).");
+                return null;
+            }
         }
 
         /// <summary>The stores' names, for completion. Cheap: one GET.</summary>
