@@ -15,6 +15,7 @@
         'Connect-BackupService'
         'Get-BackupJob'
         'Get-BackupProvider'
+        'New-DisasterRecoveryBackup'
         'New-InstanceBackup'
         'Wait-BackupJob'
     )

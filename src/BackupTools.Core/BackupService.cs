@@ -45,6 +45,30 @@ namespace BackupTools
             ProviderRegistry.All.FirstOrDefault(p => string.Equals(p.Info.Name, provider, StringComparison.OrdinalIgnoreCase))?.Info.Regions
             ?? Enumerable.Empty<string>();
 
+        /// <summary>
+        /// The backup stores of the connection's service, for completion: empty when the service has none, or when they
+        /// cannot be read within <paramref name="timeout"/> (completion must never fail or hang).
+        /// </summary>
+        public static IReadOnlyList<string> BackupStoreNames(BackupConnection connection, TimeSpan timeout)
+        {
+            if (connection == null) return Array.Empty<string>();
+            if (!(ProviderRegistry.All.FirstOrDefault(p => string.Equals(p.Info.Name, connection.Provider, StringComparison.OrdinalIgnoreCase))
+                    is IBackupStoreLister lister))
+                return Array.Empty<string>();
+            using (var cts = new CancellationTokenSource(timeout))
+            {
+                try
+                {
+                    var call = new ServiceCall(connection, NullOperationLog.Instance, cts.Token) { RequestTimeout = timeout };
+                    return Task.Run(() => lister.StoreNamesAsync(call)).GetAwaiter().GetResult();
+                }
+                catch (Exception ex) when (ex is BackupToolsException || ex is OperationCanceledException)
+                {
+                    return Array.Empty<string>();
+                }
+            }
+        }
+
         /// <summary>Checks a connection request and builds the connection. Sends nothing.</summary>
         public static BackupConnection Connect(ConnectRequest request)
         {

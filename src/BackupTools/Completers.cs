@@ -1,3 +1,4 @@
+using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
@@ -28,6 +29,36 @@ namespace BackupTools.Commands
                 : BackupService.RegionsOf(provider);
             return Completion.Matching(regions.Distinct(), wordToComplete);
         }
+    }
+
+    /// <summary>
+    /// Completes backup-store names by asking the service of the connection the command would use (one cheap read;
+    /// nothing when there is no such connection or the service does not answer quickly).
+    /// </summary>
+    public sealed class BackupStoreCompleter : IArgumentCompleter
+    {
+        /// <inheritdoc />
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            var connection = Unwrap(fakeBoundParameters?["Connection"]) as BackupConnection;
+            if (connection == null)
+            {
+                try
+                {
+                    // Completers run on the pipeline thread of the runspace being completed in, so a script block reads its session state.
+                    var store = Unwrap(ScriptBlock.Create("$" + BackupCmdletBase.StoreVariable).InvokeReturnAsIs()) as Session.ConnectionStore;
+                    connection = store?.ForNewBackup(Unwrap(fakeBoundParameters?["Provider"])?.ToString(), BackupKind.DisasterRecovery);
+                }
+                catch (Exception ex) when (ex is BackupToolsException || ex is RuntimeException)
+                {
+                    return Enumerable.Empty<CompletionResult>();
+                }
+            }
+            return Completion.Matching(BackupService.BackupStoreNames(connection, System.TimeSpan.FromSeconds(5)), wordToComplete);
+        }
+
+        private static object Unwrap(object value) => value is PSObject p ? p.BaseObject : value;
     }
 
     internal static class Completion

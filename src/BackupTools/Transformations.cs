@@ -59,6 +59,26 @@ namespace BackupTools.Commands
         }
     }
 
+    /// <summary>Accepts a number of days wherever a TimeSpan period is expected (retention periods are counted in days).</summary>
+    public sealed class DaysToTimeSpanAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            switch (value)
+            {
+                case int i: return TimeSpan.FromDays(i);
+                case long l: return TimeSpan.FromDays(l);
+                case double d: return TimeSpan.FromDays(d);
+                case decimal m: return TimeSpan.FromDays((double)m);
+                case string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var days):
+                    return TimeSpan.FromDays(days);
+                default: return inputData;
+            }
+        }
+    }
+
     /// <summary>Reads the properties of a PowerShell object (or hashtable) into a dictionary, nested objects included.</summary>
     internal static class PropertyBag
     {

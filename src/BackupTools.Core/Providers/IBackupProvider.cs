@@ -30,4 +30,11 @@ namespace BackupTools.Providers
         /// <summary>How long after creation a "job not found" still means "starting".</summary>
         TimeSpan NotFoundGrace { get; }
     }
+
+    /// <summary>A provider whose service keeps backups in named stores it can list (for completion).</summary>
+    internal interface IBackupStoreLister
+    {
+        /// <summary>The names of the service's backup stores. One cheap read.</summary>
+        Task<System.Collections.Generic.IReadOnlyList<string>> StoreNamesAsync(ServiceCall call);
+    }
 }

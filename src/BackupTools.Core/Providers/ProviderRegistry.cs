@@ -16,6 +16,7 @@ namespace BackupTools.Providers
                 new TaurusDB.TaurusDbProvider(),
                 new DDS.DdsProvider(),
                 new Dataverse.DataverseProvider(),
+                new ArcGIS.ArcGisProvider(),
                 new CloudFoundry.CloudFoundryProvider(),
             }.ToDictionary(p => p.Info.Name, StringComparer.OrdinalIgnoreCase));
 

@@ -59,6 +59,27 @@ namespace BackupTools.Session
             }
         }
 
+        /// <summary>
+        /// The default connection for a new backup of a kind only some services offer: of the named provider when one
+        /// is named, else the only connection whose service offers that kind.
+        /// </summary>
+        public BackupConnection ForNewBackup(string provider, BackupKind kind)
+        {
+            if (!string.IsNullOrEmpty(provider)) return ForNewBackup(provider);
+            var offering = new HashSet<string>(
+                BackupService.Providers.Where(p => p.Kinds.Contains(kind)).Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
+            var what = kind == BackupKind.DisasterRecovery ? "disaster-recovery backups" : "instance backups";
+            lock (_gate)
+            {
+                var fitting = _connections.Where(c => offering.Contains(c.Provider)).ToList();
+                if (fitting.Count == 1) return fitting[0];
+                if (fitting.Count == 0)
+                    throw NotFound($"There is no connection in this session to a service that offers {what} ({string.Join(", ", offering)}). Run Connect-BackupService first, or pass -Connection.");
+                var providers = string.Join(", ", fitting.Select(c => c.Provider).Distinct());
+                throw NotFound($"This session has several connections that offer {what} ({providers}). Pass -Provider or -Connection to choose one.");
+            }
+        }
+
         private static BackupToolsException NotFound(string message) =>
             new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound, message)
             {

@@ -14,7 +14,7 @@ namespace BackupTools.Commands
     /// </summary>
     public abstract partial class BackupCmdletBase : PSCmdlet, IDisposable
     {
-        private const string StoreVariable = "global:BackupToolsConnectionStore";
+        internal const string StoreVariable = "global:BackupToolsConnectionStore";
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private ConcurrentStarts _starts;
         private PumpSink _startSink;

@@ -1,0 +1,333 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Json;
+using BackupTools.Validation;
+
+namespace BackupTools.Providers.ArcGIS
+{
+    /// <summary>
+    /// ArcGIS Enterprise disaster-recovery backups (Enterprise Administrator API): form-encoded
+    /// <c>POST {admin}system/disasterrecovery/stores/{store}/backups/create</c> answering <c>{jobsUrl|jobs, jobid, status}</c>,
+    /// followed on <c>{admin}jobs/{jobid}</c>. Errors come as HTTP 200 bodies. See shared/api/arcgis.md.
+    /// The connection's endpoint is the deployment's web context (<c>https://host/context/</c>); the admin root is below it.
+    /// </summary>
+    internal sealed class ArcGisProvider : IBackupProvider, IBackupStoreLister
+    {
+        private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
+            "ArcGIS", "ArcGIS Enterprise (disaster-recovery backups)", new[] { BackupKind.DisasterRecovery },
+            new Dictionary<string, Uri>(), null, new[] { "AccessToken" },
+            "https://developers.arcgis.com/rest/enterprise-administration/enterprise/");
+
+        // [I] The API page states no rule for the name; ours keeps it to characters safe in the store's paths
+        // (list/get/delete/restore address a backup by name in a path segment).
+        internal static readonly Rule NameRule = Rule.Pattern("Name", @"^(?!\.+\z)[A-Za-z0-9._-]{1,100}\z",
+            "1 to 100 characters: letters, digits, '-', '_' and '.' only, not only dots");
+
+        // [I] No documented limit; ours.
+        internal static readonly Rule DescriptionRule = new Rule("Description",
+            "at most 1024 characters, without control characters",
+            v => v.Length <= 1024 && !v.Any(char.IsControl), required: false);
+
+        // The store goes into a path segment (escaped by Url.Combine); refuse what could still confuse a server or proxy.
+        internal static readonly Rule StoreNameRule = new Rule("StoreName",
+            "at most 255 characters, without '/', '\\', '?', '#', '%', '..' or control characters",
+            v => v.Length <= 255 && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
+            required: false);
+
+        /// <summary>The documented minimum passcode length [V].</summary>
+        internal const int MinPasscodeLength = 8;
+
+        public BackupProviderInfo Info => InfoValue;
+
+        public TimeSpan MinimumPollInterval => TimeSpan.Zero;
+
+        /// <summary>A job id should be readable at once; allow a short grace for replicated deployments.</summary>
+        public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>ArcGIS has no project-like scope; the connection refuses one already.</summary>
+        public void ValidateScope(string scope)
+        {
+        }
+
+        public void Validate(BackupConnection connection, BackupRequest request)
+        {
+            if (request.Kind != BackupKind.DisasterRecovery)
+                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
+                    $"{Info.Name} offers disaster-recovery backups only; use New-DisasterRecoveryBackup.", request) { Provider = Info.Name };
+            NameRule.Check(Info.Name, request.Name, request);
+            // The passcode is a secret: only its length is looked at, and no message quotes it.
+            if (request.Passcode == null || request.Passcode.Length == 0)
+                throw Rule.Breach(Info.Name, $"Passcode is required (at least {MinPasscodeLength} characters; it encrypts the backup and is needed to restore it).", request);
+            if (request.Passcode.Length < MinPasscodeLength)
+                throw Rule.Breach(Info.Name, $"Passcode is too short: {Info.Name} needs at least {MinPasscodeLength} characters.", request);
+            DescriptionRule.Check(Info.Name, request.Description, request);
+            StoreNameRule.Check(Info.Name, request.StoreName, request);
+            if (request.RetentionDate is DateTimeOffset retention && retention <= DateTimeOffset.UtcNow)
+                throw Rule.Breach(Info.Name, $"RetentionDate {retention:u} is not in the future.", request);
+        }
+
+        public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
+        {
+            var connection = call.Connection;
+            var admin = AdminRoot(connection);
+            var store = request.StoreName ?? await DefaultStoreAsync(call, admin, request).ConfigureAwait(false);
+
+            var url = Url.Combine(admin, "system", "disasterrecovery", "stores", store, "backups", "create");
+            var response = await SendAsync(call, isCreate: true, request, async () =>
+            {
+                var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
+                var fields = new List<KeyValuePair<string, string>>
+                {
+                    new KeyValuePair<string, string>("name", request.Name),
+                    // Revealed only here, into the request body; the body is never logged.
+                    new KeyValuePair<string, string>("passcode", Secret.Reveal(request.Passcode)),
+                };
+                if (!string.IsNullOrEmpty(request.Description))
+                    fields.Add(new KeyValuePair<string, string>("description", request.Description));
+                if (request.RetentionDate is DateTimeOffset retention)
+                    fields.Add(new KeyValuePair<string, string>("retentionDate",
+                        retention.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                fields.Add(new KeyValuePair<string, string>("f", "json"));
+                fields.Add(new KeyValuePair<string, string>("token", token));
+                var http = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(fields) };
+                http.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                return http;
+            }).ConfigureAwait(false);
+
+            var body = Read(response, request);
+            var jobId = body.Str("jobid", "jobId");
+            var jobUrl = body.Str("jobsUrl", "jobs", "jobUrl");
+            if (string.IsNullOrEmpty(jobId) && string.IsNullOrEmpty(jobUrl))
+                throw response.Invalid("accepted the backup but its answer has neither jobid nor jobsUrl", request);
+            var statusUrl = !string.IsNullOrEmpty(jobUrl) && Uri.TryCreate(jobUrl, UriKind.Absolute, out var given)
+                ? given
+                : Url.Combine(admin, "jobs", jobId);
+            var raw = body.Str("status") ?? "SUBMITTED";
+            return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId ?? LastSegment(statusUrl), statusUrl.ToString(),
+                Deployment(connection), request.Name, null, store, BackupKind.DisasterRecovery, MapState(raw) == BackupJobState.Unknown ? BackupJobState.Running : MapState(raw),
+                raw, null, DateTimeOffset.UtcNow);
+        }
+
+        public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
+        {
+            var url = WithJsonFormat(JobUrl.Resolve(call.Connection, job, () => Url.Combine(AdminRoot(call.Connection), "jobs", job.JobId)));
+            var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).ConfigureAwait(false);
+
+            JsonElement root;
+            try
+            {
+                root = Read(response, job);
+            }
+            catch (BackupToolsException ex) when (ex.ServiceCode == "404")
+            {
+                return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response.RetryAfter };
+            }
+
+            var raw = root.Str("status");
+            if (raw == null) throw response.Invalid("answered without a job status", job);
+            var state = MapState(raw);
+            var messages = Messages(root).ToArray();
+            var percent = state == BackupJobState.Running ? await StageProgressAsync(call, job).ConfigureAwait(false) : null;
+            return new JobStatus
+            {
+                State = state,
+                RawStatus = raw,
+                PercentComplete = percent,
+                EndedAt = root.Time("endtime"),
+                Errors = state == BackupJobState.Failed
+                    ? (messages.Length > 0 ? messages : new[] { new BackupJobMessage(raw, "The service reported the job failed without a message.") })
+                    : null,
+                Warnings = state != BackupJobState.Failed && messages.Length > 0 ? messages : null,
+                RetryAfter = response.RetryAfter,
+            };
+        }
+
+        /// <summary>
+        /// Stage-level progress of the running DR job (completed stages of all stages, as a percent), from
+        /// <c>{admin}system/disasterrecovery/status</c>. Best effort: null when the deployment does not offer it, reports
+        /// another job, or cannot be read; a job's state never depends on it.
+        /// </summary>
+        private async Task<int?> StageProgressAsync(ServiceCall call, BackupJob job)
+        {
+            try
+            {
+                var url = WithJsonFormat(Url.Combine(AdminRoot(call.Connection), "system", "disasterrecovery", "status"));
+                var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).ConfigureAwait(false);
+                var root = Read(response, job);
+                var about = root.Str("jobid", "jobId");
+                if (about != null && job.JobId != null && !string.Equals(about, job.JobId, StringComparison.OrdinalIgnoreCase)) return null;
+                var stages = root.Items("stages").Select(st => st.Str("state")).ToList();
+                if (stages.Count == 0) return null;
+                var done = stages.Count(st => string.Equals(st, "COMPLETED", StringComparison.OrdinalIgnoreCase));
+                return done * 100 / stages.Count;
+            }
+            catch (BackupToolsException ex)
+            {
+                call.Log.Verbose($"{Info.Name}: no stage progress for job {job.JobId} ({ex.ServiceCode ?? ex.ErrorId}).");
+                return null;
+            }
+        }
+
+        /// <summary>The stores' names, for completion. Cheap: one GET.</summary>
+        public async Task<IReadOnlyList<string>> StoreNamesAsync(ServiceCall call)
+        {
+            var root = await StoresAsync(call, AdminRoot(call.Connection), call.Connection).ConfigureAwait(false);
+            return root.Items("stores").Select(s => s.Str("name")).Where(n => !string.IsNullOrEmpty(n)).ToList();
+        }
+
+        private async Task<string> DefaultStoreAsync(ServiceCall call, Uri admin, BackupRequest request)
+        {
+            var root = await StoresAsync(call, admin, request).ConfigureAwait(false);
+            var store = root.Items("stores").FirstOrDefault(s => s.Str("default") == "true");
+            var name = store.ValueKind == JsonValueKind.Object ? store.Str("name") : null;
+            if (string.IsNullOrEmpty(name))
+                throw new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.ObjectNotFound,
+                    $"{Info.Name} at {call.Connection.Endpoint} has no default backup store. Nothing was sent.", request)
+                {
+                    Provider = Info.Name,
+                    RecommendedAction = "Pass -StoreName, or register a default backup store on the deployment.",
+                };
+            return name;
+        }
+
+        private async Task<JsonElement> StoresAsync(ServiceCall call, Uri admin, object target)
+        {
+            var url = WithJsonFormat(Url.Combine(admin, "system", "disasterrecovery", "stores"));
+            var response = await SendAsync(call, isCreate: false, target, () => Authorized(call, HttpMethod.Get, url)).ConfigureAwait(false);
+            return Read(response, target);
+        }
+
+        /// <summary>Maps the job status words to the normalised state.</summary>
+        internal static BackupJobState MapState(string status)
+        {
+            switch ((status ?? string.Empty).Trim().ToUpperInvariant())
+            {
+                case "SUBMITTED":
+                case "EXECUTING":
+                case "CANCELLING": // rolling back
+                case "UNAVAILABLE": // unknown for now: keep polling [V]
+                    return BackupJobState.Running;
+                case "COMPLETED":
+                    return BackupJobState.Succeeded;
+                case "FAILED":
+                case "TIMED OUT":
+                    return BackupJobState.Failed;
+                case "CANCELLED":
+                case "CANCELED":
+                    return BackupJobState.Cancelled;
+                default:
+                    return BackupJobState.Unknown;
+            }
+        }
+
+        /// <summary>
+        /// The one reader of every ArcGIS answer: the JSON object on success, or an error carrying the ArcGIS code for
+        /// either error shape (<c>{"status":"error","messages":[…],"code":499}</c> and <c>{"error":{"code":498,"message":…}}</c>),
+        /// which ArcGIS usually sends with HTTP 200.
+        /// </summary>
+        internal BackupToolsException ErrorIn(ServiceResponse response, object target)
+        {
+            string code = null, message = null;
+            if (response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object)
+            {
+                if (e.Obj("error") is JsonElement inner)
+                {
+                    code = inner.Str("code");
+                    message = inner.Str("message");
+                    var details = inner.Items("details").Select(d => JsonRead.AsString(d)).Where(d => !string.IsNullOrEmpty(d)).ToList();
+                    if (details.Count > 0) message = (message == null ? string.Empty : message + " ") + string.Join(" ", details);
+                }
+                else if (string.Equals(e.Str("status"), "error", StringComparison.OrdinalIgnoreCase))
+                {
+                    code = e.Str("code");
+                    var messages = e.Items("messages").Select(m => JsonRead.AsString(m)).Where(m => !string.IsNullOrEmpty(m)).ToList();
+                    message = messages.Count > 0 ? string.Join(" ", messages) : e.Str("message");
+                }
+            }
+            if (code == null && message == null)
+            {
+                if (response.IsSuccess) return null;
+                return response.ServiceError(null, string.IsNullOrWhiteSpace(response.Body) ? null : "the answer was not an ArcGIS error body", target);
+            }
+            var error = response.ServiceError(code, message, target, CategoryFor(code));
+            if (code == "498" || code == "499")
+                error.RecommendedAction = "Get a new ArcGIS token (they are short-lived) and run Connect-BackupService again.";
+            return error;
+        }
+
+        private JsonElement Read(ServiceResponse response, object target)
+        {
+            var error = ErrorIn(response, target);
+            if (error != null) throw error;
+            return response.RequireJsonObject(target);
+        }
+
+        private static BackupErrorCategory? CategoryFor(string code)
+        {
+            if (!int.TryParse(code, out var n)) return null;
+            if (n == 498 || n == 499) return BackupErrorCategory.AuthenticationError;
+            if (n >= 400 && n < 500) return ServiceResponse.CategoryFor(n);
+            return null;
+        }
+
+        /// <summary>Sends; on 498 (token expired) renews the credential and sends once more when it could be renewed.</summary>
+        private async Task<ServiceResponse> SendAsync(ServiceCall call, bool isCreate, object target, Func<Task<HttpRequestMessage>> build)
+        {
+            var response = await call.SendAsync(await build().ConfigureAwait(false), isCreate, target).ConfigureAwait(false);
+            if (ErrorIn(response, target)?.ServiceCode == "498" &&
+                await call.Connection.Credential.RenewAsync(call.CancellationToken).ConfigureAwait(false))
+                response = await call.SendAsync(await build().ConfigureAwait(false), isCreate, target).ConfigureAwait(false);
+            return response;
+        }
+
+        // The token goes in a header, never into a URL.
+        private static async Task<HttpRequestMessage> Authorized(ServiceCall call, HttpMethod method, Uri url)
+        {
+            var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
+            var http = new HttpRequestMessage(method, url);
+            http.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return http;
+        }
+
+        private static IEnumerable<BackupJobMessage> Messages(JsonElement root)
+        {
+            foreach (var m in root.Items("messages"))
+            {
+                if (m.ValueKind == JsonValueKind.Object)
+                {
+                    var text = m.Str("message", "description");
+                    if (!string.IsNullOrEmpty(text)) yield return new BackupJobMessage(m.Str("type", "code"), text);
+                }
+                else if (JsonRead.AsString(m) is string s && s.Length > 0)
+                {
+                    yield return new BackupJobMessage(null, s);
+                }
+            }
+        }
+
+        internal static Uri AdminRoot(BackupConnection connection) => new Uri(connection.Endpoint.ToString().TrimEnd('/') + "/admin/");
+
+        /// <summary>The deployment a backup belongs to: host and web context, e.g. <c>gis.example.com/arcgis</c>.</summary>
+        internal static string Deployment(BackupConnection connection) =>
+            connection.Endpoint.Authority + connection.Endpoint.AbsolutePath.TrimEnd('/');
+
+        /// <summary>Adds <c>f=json</c> to a URL with or without a query (replacing another <c>f</c>).</summary>
+        internal static Uri WithJsonFormat(Uri url)
+        {
+            var query = url.Query.TrimStart('?');
+            var kept = query.Split(new[] { '&' }, StringSplitOptions.RemoveEmptyEntries)
+                .Where(p => !string.Equals(Uri.UnescapeDataString(p.Split('=')[0]), "f", StringComparison.OrdinalIgnoreCase))
+                .Concat(new[] { "f=json" });
+            var builder = new UriBuilder(url) { Query = string.Join("&", kept) };
+            return builder.Uri;
+        }
+
+        private static string LastSegment(Uri url) => Uri.UnescapeDataString(url.AbsolutePath.TrimEnd('/').Split('/').Last());
+    }
+}

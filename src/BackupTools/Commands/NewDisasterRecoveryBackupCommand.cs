@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Security;
+
+namespace BackupTools.Commands
+{
+    /// <summary>
+    /// Starts a disaster-recovery backup of a whole deployment (ArcGIS Enterprise) in a backup store of the
+    /// connection's service, and writes its job. The passcode encrypts the backup and is needed again to restore it.
+    /// </summary>
+    [Cmdlet(VerbsCommon.New, "DisasterRecoveryBackup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+        DefaultParameterSetName = NoRetentionSet)]
+    [OutputType(typeof(BackupJob))]
+    public sealed class NewDisasterRecoveryBackupCommand : BackupCmdletBase
+    {
+        private const string NoRetentionSet = "NoRetention";
+        private const string RetentionDateSet = "RetentionDate";
+        private const string RetentionPeriodSet = "RetentionPeriod";
+
+        private readonly List<BackupJob> _created = new List<BackupJob>();
+
+        /// <summary>The backup's name.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("BackupName")]
+        [ValidateNotNullOrEmpty]
+        public string Name { get; set; }
+
+        /// <summary>The backup store; by default the store the service flags as default.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Alias("Store")]
+        [ArgumentCompleter(typeof(BackupStoreCompleter))]
+        public string StoreName { get; set; }
+
+        /// <summary>The passcode that encrypts the backup (at least 8 characters); needed again to restore it.</summary>
+        [Parameter(Mandatory = true)]
+        [ValidateNotNull]
+        public SecureString Passcode { get; set; }
+
+        /// <summary>A description.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string Description { get; set; }
+
+        /// <summary>When the backup may be cleaned up. Must be in the future.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = RetentionDateSet, ValueFromPipelineByPropertyName = true)]
+        public DateTime RetentionDate { get; set; }
+
+        /// <summary>How long to keep the backup, from now (a TimeSpan or a number of days).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = RetentionPeriodSet, ValueFromPipelineByPropertyName = true)]
+        [DaysToTimeSpan]
+        public TimeSpan RetentionPeriod { get; set; }
+
+        /// <summary>Which of the session's default connections to use, by provider name.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(ProviderNameCompleter))]
+        public string Provider { get; set; }
+
+        /// <summary>The connection to use instead of the session's default.</summary>
+        [Parameter]
+        public BackupConnection Connection { get; set; }
+
+        /// <summary>Waits for each backup's job to finish and writes the finished jobs.</summary>
+        [Parameter]
+        public SwitchParameter Wait { get; set; }
+
+        /// <summary>With -Wait: how long to wait at most (a TimeSpan or seconds). Default: until done.</summary>
+        [Parameter]
+        [SecondsToTimeSpan]
+        public TimeSpan Timeout { get; set; }
+
+        /// <summary>With -Wait: the shortest pause between two status reads (a TimeSpan or seconds).</summary>
+        [Parameter]
+        [SecondsToTimeSpan]
+        public TimeSpan PollingInterval { get; set; }
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            BackupConnection connection;
+            var request = new BackupRequest
+            {
+                Kind = BackupKind.DisasterRecovery,
+                Name = Name,
+                StoreName = string.IsNullOrEmpty(StoreName) ? null : StoreName,
+                Passcode = Passcode,
+                Description = Description,
+                RetentionDate = ParameterSetName == RetentionDateSet ? ToOffset(RetentionDate)
+                              : ParameterSetName == RetentionPeriodSet ? DateTimeOffset.UtcNow + RetentionPeriod
+                              : (DateTimeOffset?)null,
+            };
+            try
+            {
+                connection = Connection ?? Connections.ForNewBackup(Provider, BackupKind.DisasterRecovery);
+                BackupService.Validate(connection, request);
+            }
+            catch (BackupToolsException ex)
+            {
+                WriteError(ex);
+                return;
+            }
+            if (!ShouldProcess($"{connection.Provider} {request}", "Start disaster-recovery backup")) return;
+            StartBackup(connection, request, job =>
+            {
+                if (Wait) _created.Add(job);
+                else WriteObject(job);
+            });
+        }
+
+        /// <inheritdoc />
+        protected override void EndProcessing()
+        {
+            if (Wait && _created.Count > 0)
+                WaitForJobs(_created, WaitOptionsFrom(Timeout, PollingInterval, any: false), Connection);
+        }
+
+        // A DateTime without a zone (Get-Date, a typed literal) means local time, as PowerShell users expect.
+        private static DateTimeOffset ToOffset(DateTime value) =>
+            value.Kind == DateTimeKind.Utc ? new DateTimeOffset(value, TimeSpan.Zero) : new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Local));
+    }
+}

@@ -1,0 +1,107 @@
+using System;
+using System.Linq;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>New-DisasterRecoveryBackup as a PowerShell user meets it, in the hosted engine, against the simulated ArcGIS Enterprise.</summary>
+    public sealed class ArcGisCmdletTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string PasscodeText = "Zq7-passcode-XYZ";
+        private const string Connect = "$null = Connect-BackupService -Provider ArcGIS -Endpoint $arcgis -AccessToken $token;";
+        private readonly BackupSimulator _sim;
+        private readonly PowerShellHost _ps = new PowerShellHost();
+
+        public ArcGisCmdletTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            _ps.Set("token", TestData.Secure(TestData.Token));
+            _ps.Set("pass", TestData.Secure(PasscodeText));
+            _ps.Set("short", TestData.Secure("Qx9#k"));
+            _ps.Set("arcgis", _sim.EndpointFor("ArcGIS").ToString());
+            _ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
+            _ps.Set("project", TestData.ProjectId);
+        }
+
+        public void Dispose() => _ps.Dispose();
+
+        [Fact]
+        public void A_backup_flows_through_Wait_BackupJob_to_success_without_showing_the_passcode()
+        {
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name x -Passcode $pass -Verbose | Wait-BackupJob -PollingInterval 0.05 -Timeout 30 -Verbose");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var job = Assert.Single(r.Objects<BackupJob>());
+            Assert.Equal(BackupJobState.Succeeded, job.State);
+            Assert.Equal(BackupKind.DisasterRecovery, job.Kind);
+            Assert.Equal("DefaultBackupStore", job.Scope);
+            Assert.NotEmpty(r.Verbose);
+            Assert.DoesNotContain(PasscodeText, r.AllText());
+            Assert.DoesNotContain(TestData.Token, r.AllText());
+        }
+
+        [Fact]
+        public void The_service_offering_the_kind_is_chosen_among_several_connections_and_Wait_works()
+        {
+            var r = _ps.Run(Connect + "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token;" +
+                            "New-DisasterRecoveryBackup -Name y -StoreName secondary -Passcode $pass -Wait -PollingInterval 0.05 -Timeout 30");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var job = Assert.Single(r.Objects<BackupJob>());
+            Assert.Equal(BackupJobState.Succeeded, job.State);
+            Assert.Equal("secondary", job.Scope);
+        }
+
+        [Fact]
+        public void WhatIf_sends_nothing()
+        {
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name whatif -Passcode $pass -WhatIf");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Output);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public void A_short_passcode_is_an_error_record_and_nothing_is_sent()
+        {
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name x -Passcode $short");
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.DoesNotContain("Qx9#k", r.AllText());
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public void A_retention_period_in_days_is_sent_as_an_epoch_millisecond_date()
+        {
+            var before = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeMilliseconds();
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name kept -Passcode $pass -RetentionPeriod 30");
+            var after = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeMilliseconds();
+            Assert.Empty(r.Errors);
+            var create = Assert.Single(_sim.Counters.Requests, q => q.Path.EndsWith("/backups/create", StringComparison.Ordinal));
+            var field = create.Body.Split('&').Single(f => f.StartsWith("retentionDate=", StringComparison.Ordinal));
+            var ms = long.Parse(field.Substring("retentionDate=".Length));
+            Assert.InRange(ms, before, after);
+        }
+
+        [Fact]
+        public void A_retention_date_in_the_past_is_refused()
+        {
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name old -Passcode $pass -RetentionDate ([datetime]'2001-01-01')");
+            Assert.Single(r.Errors);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public void StoreName_completes_from_the_service()
+        {
+            var r = _ps.Run(Connect + "(TabExpansion2 -inputScript 'New-DisasterRecoveryBackup -StoreName sec' -cursorColumn 41).CompletionMatches | ForEach-Object CompletionText");
+            Assert.Null(r.Terminating);
+            Assert.Equal(new[] { "secondary" }, r.Output.Select(o => o.ToString()));
+        }
+    }
+}

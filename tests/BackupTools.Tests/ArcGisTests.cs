@@ -1,0 +1,322 @@
+using System;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Jobs;
+using BackupTools.Providers.ArcGIS;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>ArcGIS Enterprise disaster-recovery backups end to end against the simulator over loopback.</summary>
+    public sealed class ArcGisTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string Provider = "ArcGIS";
+        private const string DefaultStore = "DefaultBackupStore";
+        private const string PasscodeText = "Zq7-passcode-XYZ";
+        private readonly BackupSimulator _sim;
+
+        public ArcGisTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        public void Dispose() => _sim.Reset();
+
+        private BackupConnection Connection(string token = TestData.Token) => TestData.Connect(_sim, Provider, token, scope: null);
+
+        private static BackupRequest Request(string name = null, string store = null, string passcode = PasscodeText,
+            string description = null, DateTimeOffset? retention = null) =>
+            new BackupRequest
+            {
+                Kind = BackupKind.DisasterRecovery,
+                Name = name ?? TestData.UniqueName("dr"),
+                StoreName = store,
+                Passcode = passcode == null ? null : TestData.Secure(passcode),
+                Description = description,
+                RetentionDate = retention,
+            };
+
+        private static Task<BackupJob> Start(BackupConnection c, BackupRequest r, IOperationLog log = null) =>
+            BackupService.StartAsync(c, r, log ?? NullOperationLog.Instance, CancellationToken.None);
+
+        [Fact]
+        public async Task A_backup_in_the_default_store_is_created_and_followed_to_success()
+        {
+            var c = Connection();
+            var job = await Start(c, Request("nightly-dr.01", description: "before upgrade"));
+
+            Assert.Equal(Provider, job.Provider);
+            Assert.Equal(BackupKind.DisasterRecovery, job.Kind);
+            Assert.Equal(BackupJobState.Running, job.State);
+            Assert.Equal("SUBMITTED", job.RawStatus);
+            Assert.False(string.IsNullOrEmpty(job.JobId));
+            Assert.EndsWith("/arcgis/admin/jobs/" + job.JobId, job.StatusUrl);
+            Assert.Equal(DefaultStore, job.Scope);
+            Assert.Equal("nightly-dr.01", job.BackupName);
+            Assert.Equal(c.Endpoint.Authority + "/arcgis", job.InstanceId);
+            Assert.Equal(1, _sim.Counters.CreatesFor(Provider, DefaultStore));
+            Assert.Contains(_sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/disasterrecovery/stores", StringComparison.Ordinal));
+
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            Assert.Equal(BackupJobState.Succeeded, done.State);
+            Assert.Equal("COMPLETED", done.RawStatus);
+            Assert.Equal(100, done.PercentComplete);
+            Assert.NotNull(done.EndedAt);
+            Assert.Null(JobOutcome.ErrorFor(done));
+            Assert.Empty(events.Errors);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, DefaultStore));
+        }
+
+        [Fact]
+        public async Task A_named_store_is_used_without_listing_the_stores()
+        {
+            var c = Connection();
+            var job = await Start(c, Request(store: "secondary"));
+            Assert.Equal("secondary", job.Scope);
+            Assert.Equal(1, _sim.Counters.CreatesFor(Provider, "secondary"));
+            Assert.DoesNotContain(_sim.Counters.Requests, r => r.Path.EndsWith("/disasterrecovery/stores", StringComparison.Ordinal));
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+        }
+
+        [Fact]
+        public async Task A_failing_job_is_reported_failed_with_the_ArcGIS_messages()
+        {
+            var c = Connection();
+            var job = await Start(c, Request("fail-" + TestData.UniqueName()));
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            Assert.Equal(BackupJobState.Failed, done.State);
+            Assert.Equal("FAILED", done.RawStatus);
+            var message = Assert.Single(done.Errors);
+            Assert.Contains("simulated failure", message.Message);
+            Assert.Equal("SEVERE", message.Code);
+            var error = JobOutcome.ErrorFor(done);
+            Assert.Equal(ErrorIds.BackupJobFailed, error.ErrorId);
+            Assert.Contains("simulated failure", error.Message);
+        }
+
+        [Fact]
+        public async Task The_jobs_property_is_read_when_jobsUrl_is_absent()
+        {
+            _sim.Options.ArcGisUseJobsProperty = true;
+            var c = Connection();
+            var job = await Start(c, Request());
+            Assert.EndsWith("/admin/jobs/" + job.JobId, job.StatusUrl);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+        }
+
+        [Fact]
+        public async Task Completed_jobs_without_a_result_do_not_crash()
+        {
+            var c = Connection();
+            var jobs = new[] { await Start(c, Request()), await Start(c, Request()), await Start(c, Request()), await Start(c, Request()) };
+            var events = await HuaweiFamilyTests.WaitAll(c, jobs);
+            Assert.Empty(events.Errors);
+            Assert.Equal(4, events.Finished.Count);
+            Assert.All(events.Finished, j => Assert.Equal(BackupJobState.Succeeded, j.State));
+        }
+
+        [Fact]
+        public async Task Progress_comes_from_the_disaster_recovery_stages_while_the_job_runs()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(3);
+            var c = Connection();
+            var job = await Start(c, Request());
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            var percents = events.Updated.Where(j => j.State == BackupJobState.Running && j.PercentComplete != null).Select(j => j.PercentComplete.Value).ToList();
+            Assert.NotEmpty(percents);
+            Assert.All(percents, p => Assert.InRange(p, 0, 100));
+            Assert.Contains(percents, p => p > 0 && p < 100);
+        }
+
+        [Fact]
+        public async Task Stage_progress_that_cannot_be_read_does_not_stop_the_job()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, PathContains = "/disasterrecovery/status", Times = int.MaxValue, StatusCode = 200,
+                Body = "{\"error\":{\"code\":403,\"message\":\"Forbidden\",\"details\":[]}}" });
+            var c = Connection();
+            var job = await Start(c, Request());
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Empty(events.Errors);
+        }
+
+        [Fact]
+        public async Task A_job_reported_completed_at_once_is_a_finished_job()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, PathContains = "/backups/create", StatusCode = 200,
+                Body = "{\"jobid\":\"jdone\",\"status\":\"COMPLETED\"}" });
+            var c = Connection();
+            var job = await Start(c, Request(store: "secondary"));
+            Assert.Equal(BackupJobState.Succeeded, job.State);
+            Assert.Equal("jdone", job.JobId);
+            Assert.EndsWith("/arcgis/admin/jobs/jdone", job.StatusUrl);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Empty(events.Errors);
+        }
+
+        [Theory]
+        [InlineData("SUBMITTED", BackupJobState.Running)]
+        [InlineData("EXECUTING", BackupJobState.Running)]
+        [InlineData("CANCELLING", BackupJobState.Running)]
+        [InlineData("UNAVAILABLE", BackupJobState.Running)]
+        [InlineData("COMPLETED", BackupJobState.Succeeded)]
+        [InlineData("FAILED", BackupJobState.Failed)]
+        [InlineData("TIMED OUT", BackupJobState.Failed)]
+        [InlineData("CANCELLED", BackupJobState.Cancelled)]
+        [InlineData("completed", BackupJobState.Succeeded)]
+        [InlineData("Frobnicating", BackupJobState.Unknown)]
+        [InlineData("", BackupJobState.Unknown)]
+        [InlineData(null, BackupJobState.Unknown)]
+        public void Every_status_is_mapped(string status, BackupJobState expected) =>
+            Assert.Equal(expected, ArcGisProvider.MapState(status));
+
+        [Theory]
+        [InlineData("http://h/arcgis/admin/jobs/j1", "http://h/arcgis/admin/jobs/j1?f=json")]
+        [InlineData("http://h/arcgis/admin/jobs/j1?a=1", "http://h/arcgis/admin/jobs/j1?a=1&f=json")]
+        [InlineData("http://h/arcgis/admin/jobs/j1?f=html&a=1", "http://h/arcgis/admin/jobs/j1?a=1&f=json")]
+        public void f_json_is_appended_whether_or_not_the_URL_has_a_query(string url, string expected) =>
+            Assert.Equal(expected, ArcGisProvider.WithJsonFormat(new Uri(url)).ToString());
+
+        [Fact]
+        public async Task An_invalid_token_in_a_200_body_is_an_authentication_error_with_code_498()
+        {
+            var c = Connection("wrong-token");
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request()));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal("498", ex.ServiceCode);
+            Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
+            Assert.Contains("Invalid token.", ex.Message);
+            Assert.Equal(200, ex.HttpStatus);
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider));
+        }
+
+        [Fact]
+        public async Task A_status_error_body_is_an_error_with_code_499()
+        {
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, PathContains = "/backups/create", StatusCode = 200,
+                Body = "{\"status\":\"error\",\"messages\":[\"Token Required.\"],\"code\":499}",
+            });
+            var c = Connection();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(store: "secondary")));
+            Assert.Equal("499", ex.ServiceCode);
+            Assert.Equal("Token Required.", ex.ServiceMessage);
+            Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
+            Assert.DoesNotContain(PasscodeText, ex.ToString());
+        }
+
+        [Fact]
+        public async Task A_status_error_from_the_service_logic_keeps_its_code_and_message()
+        {
+            var c = Connection();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(store: "no-such-store")));
+            Assert.Equal("500", ex.ServiceCode);
+            Assert.Contains("does not exist", ex.ServiceMessage);
+            Assert.DoesNotContain(PasscodeText, ex.ToString());
+        }
+
+        [Theory]
+        [InlineData("Qx9#k")]
+        [InlineData("1234567")]
+        [InlineData("")]
+        public async Task A_short_passcode_is_refused_before_sending_and_not_quoted(string passcode)
+        {
+            var c = Connection();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(passcode: passcode)));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Contains("Passcode", ex.Message);
+            if (passcode.Length > 0) Assert.DoesNotContain(passcode, ex.ToString());
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Theory]
+        [InlineData("Name", "has space")]
+        [InlineData("Name", "../up")]
+        [InlineData("Name", "..")]
+        [InlineData("StoreName", "a/b")]
+        [InlineData("StoreName", "..")]
+        [InlineData("StoreName", "a%2fb")]
+        [InlineData("StoreName", "a?b")]
+        [InlineData("Description", "line\nbreak")]
+        public async Task Rules_are_checked_before_sending(string parameter, string value)
+        {
+            var r = Request();
+            if (parameter == "Name") r.Name = value;
+            else if (parameter == "StoreName") r.StoreName = value;
+            else r.Description = value;
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), r));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Contains(parameter, ex.Message);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public async Task A_retention_date_in_the_past_is_refused_and_a_future_one_is_sent_as_epoch_milliseconds()
+        {
+            var c = Connection();
+            var past = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(retention: DateTimeOffset.UtcNow.AddDays(-1))));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, past.ErrorId);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+
+            var when = new DateTimeOffset(2099, 1, 2, 3, 4, 5, TimeSpan.Zero);
+            await Start(c, Request(store: DefaultStore, retention: when));
+            var create = Assert.Single(_sim.Counters.Requests, r => r.Path.EndsWith("/backups/create", StringComparison.Ordinal));
+            Assert.Contains("retentionDate=" + when.ToUnixTimeMilliseconds(), create.Body);
+            Assert.Contains("f=json", create.Body);
+        }
+
+        [Fact]
+        public async Task The_passcode_and_token_never_show_in_logs_errors_or_the_job()
+        {
+            var log = new ListLog();
+            var c = Connection();
+            var job = await Start(c, Request(), log);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            var done = Assert.Single(events.Finished);
+            await BackupService.RefreshAsync(c, done, log, CancellationToken.None);
+            var failed = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(store: "no-such-store"), log));
+
+            // It did go over the wire, in the form body only.
+            Assert.Contains(_sim.Counters.Requests, r => r.Body.Contains("passcode=" + Uri.EscapeDataString(PasscodeText)));
+            Assert.DoesNotContain(_sim.Counters.Requests, r => r.Query.Contains(PasscodeText) || r.Query.Contains(TestData.Token));
+
+            Assert.NotEmpty(log.Lines);
+            var shown = string.Join("\n", log.Lines) + "\n" + failed + "\n" + job + "\n" + done + "\n" +
+                        string.Join("\n", typeof(BackupJob).GetProperties().SelectMany(p => new[] { job, done }.Select(j => Convert.ToString(p.GetValue(j)))));
+            Assert.DoesNotContain(PasscodeText, shown);
+            Assert.DoesNotContain(TestData.Token, shown);
+        }
+
+        [Fact]
+        public async Task An_instance_backup_request_is_refused()
+        {
+            var r = Request();
+            r.Kind = BackupKind.Instance;
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), r));
+            Assert.Equal(ErrorIds.ProviderOperationNotSupported, ex.ErrorId);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public void The_provider_is_registered_with_its_kind()
+        {
+            var info = Assert.Single(BackupService.Providers, p => p.Name == Provider);
+            Assert.Equal(new[] { BackupKind.DisasterRecovery }, info.Kinds);
+            Assert.Null(info.ScopeName);
+            Assert.Empty(info.Regions);
+            Assert.Equal(new[] { "AccessToken" }, info.AuthenticationMethods);
+        }
+    }
+}
