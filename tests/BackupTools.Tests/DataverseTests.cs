@@ -41,8 +41,8 @@ namespace BackupTools.Tests
         private static BackupRequest Request(string instance = Instance, string label = null, string notes = null) =>
             new BackupRequest { InstanceId = instance, Name = label ?? TestData.UniqueName(), Description = notes };
 
-        private static Task<BackupJob> Start(BackupConnection c, BackupRequest r) =>
-            BackupService.StartAsync(c, r, NullOperationLog.Instance, CancellationToken.None);
+        private static Task<BackupJob> Start(BackupConnection c, BackupRequest r, BackupTools.Http.CreateRetryOptions retry = null) =>
+            BackupService.StartAsync(c, r, NullOperationLog.Instance, CancellationToken.None, retry ?? TestData.FastRetry());
 
         [Theory]
         [InlineData(false)]
@@ -195,8 +195,10 @@ namespace BackupTools.Tests
         [InlineData(503, "ServiceUnavailable", BackupErrorCategory.ResourceUnavailable)]
         public async Task Other_errors_carry_whatever_code_the_body_has(int status, string code, BackupErrorCategory category)
         {
-            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = status });
+            // 429 and 503 mean "not processed": the create is repeated (3 times), then the service's code is reported.
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = status, Times = int.MaxValue });
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request()));
+            Assert.Equal(4, _sim.Counters.Requests.Count(r => r.Method == "POST"));
             Assert.Equal(code, ex.ServiceCode);
             Assert.Equal(category, ex.Category);
         }
