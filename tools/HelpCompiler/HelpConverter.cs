@@ -120,9 +120,7 @@ namespace BackupTools.HelpCompiler
 
             Directory.CreateDirectory(outputDir);
             var mamlPath = Path.Combine(outputDir, MamlFileName);
-            var settings = new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) };
-            using (var writer = XmlWriter.Create(mamlPath, settings))
-                ToMaml(commands).Save(writer);
+            File.WriteAllText(mamlPath, ToMamlText(commands), new UTF8Encoding(false));
 
             var abouts = new List<string>();
             foreach (var about in Directory.GetFiles(sourceDir, "about_*.help.txt"))
@@ -344,6 +342,18 @@ namespace BackupTools.HelpCompiler
             text = Regex.Replace(text, @"\[([^\]]+)\]\([^)]*\)", "$1");
             text = text.Replace("**", string.Empty);
             return text;
+        }
+
+        /// <summary>The MAML file's exact text.</summary>
+        public static string ToMamlText(IEnumerable<CommandHelp> commands)
+        {
+            var settings = new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) };
+            using (var stream = new MemoryStream())
+            {
+                using (var writer = XmlWriter.Create(stream, settings))
+                    ToMaml(commands).Save(writer);
+                return new UTF8Encoding(false).GetString(stream.ToArray());
+            }
         }
 
         /// <summary>The MAML document for the commands (the schema Get-Help reads).</summary>
