@@ -38,13 +38,10 @@ function Get-ModuleVersion {
 function Invoke-Build { Invoke-Native dotnet @('build', (Join-Path $root 'BackupTools.sln'), '-c', $Configuration) }
 
 function Invoke-Package {
-    $helpTool = Join-Path $root 'tools/HelpCompiler/HelpCompiler.csproj'
-    if (Test-Path $helpTool) {
-        Invoke-Native dotnet @('run', '--project', $helpTool, '-c', $Configuration, '--', (Join-Path $root 'en-US'), (Join-Path $root 'out/help/en-US'))
-    }
+    # Publish compiles the help (tools/HelpCompiler) into the package and fails when a file is missing from it.
     Invoke-Native dotnet @('publish', (Join-Path $root 'src/BackupTools/BackupTools.csproj'), '-c', $Configuration)
     $package = Join-Path $root "out/BackupTools/$(Get-ModuleVersion)"
-    foreach ($file in 'BackupTools.psd1', 'BackupTools.dll', 'BackupTools.Format.ps1xml', 'BackupTools.Types.ps1xml') {
+    foreach ($file in 'BackupTools.psd1', 'BackupTools.dll', 'BackupTools.Format.ps1xml', 'BackupTools.Types.ps1xml', 'en-US/BackupTools.dll-Help.xml', 'en-US/about_BackupTools.help.txt') {
         if (-not (Test-Path (Join-Path $package $file))) { throw "Package is missing $file" }
     }
     $package
