@@ -153,10 +153,97 @@ Describe 'BackupTools' {
         }
     }
 
+    Context 'The other three services' {
+        BeforeEach {
+            $null = Connect-BackupService -Provider Dataverse -Endpoint "$($script:Sim.BaseUri)dataverse/" -AccessToken $script:Token
+            $null = Connect-BackupService -Provider ArcGIS -Endpoint "$($script:Sim.BaseUri)arcgis/" -AccessToken $script:Token
+            $null = Connect-BackupService -Provider CloudFoundry -Endpoint "$($script:Sim.BaseUri)cf/" -AccessToken $script:Token
+            $script:Passcode = ConvertTo-SecureString 'pester-passcode-1' -AsPlainText -Force
+        }
+
+        It 'backs up a Dataverse environment with -Label and -Notes' {
+            $job = New-InstanceBackup -Provider Dataverse -InstanceId ([guid]::NewGuid().Guid) -Label 'pester-label' -Notes 'from Pester' |
+                Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+            $job.State | Should -Be 'Succeeded'
+            $job.BackupName | Should -Be 'pester-label'
+        }
+
+        It 'backs up a Cloud Foundry service instance by -ServiceInstanceGuid' {
+            $job = New-InstanceBackup -Provider CloudFoundry -ServiceInstanceGuid ([guid]::NewGuid().Guid) |
+                Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+            $job.State | Should -Be 'Succeeded'
+        }
+
+        It 'takes an ArcGIS disaster-recovery backup in the default store and never shows the passcode' {
+            # Verbose of both commands is merged after the pipeline, so it never reaches Wait-BackupJob as input.
+            $all = & {
+                New-DisasterRecoveryBackup -Name 'pester-dr' -Passcode $script:Passcode -RetentionPeriod 7 -Verbose |
+                    Wait-BackupJob -PollingInterval 0.1 -Timeout 60 -Verbose
+            } 4>&1
+            $job = $all | Where-Object { $_ -is [BackupTools.BackupJob] }
+            $job.State | Should -Be 'Succeeded'
+            ($all | Out-String) | Should -Not -Match 'pester-passcode-1'
+            ($job | ConvertTo-Json -Depth 5) | Should -Not -Match 'pester-passcode-1'
+        }
+
+        It 'refuses a short passcode before sending' {
+            $short = ConvertTo-SecureString 'short' -AsPlainText -Force
+            { New-DisasterRecoveryBackup -Name 'pester-short' -Passcode $short -ErrorAction Stop } |
+                Should -Throw -ErrorId 'BackupParameterInvalid,BackupTools.Commands.NewDisasterRecoveryBackupCommand'
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 0
+        }
+
+        It '-WhatIf on New-DisasterRecoveryBackup sends nothing' {
+            New-DisasterRecoveryBackup -Name 'pester-whatif' -Passcode $script:Passcode -WhatIf | Should -BeNullOrEmpty
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 0
+        }
+
+        It 'waits on jobs of all five services in one call' {
+            $jobs = @(
+                New-InstanceBackup -Provider TaurusDB -InstanceId $script:Taurus -Name 'five-taurus'
+                New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'five-dds'
+                New-InstanceBackup -Provider Dataverse -InstanceId ([guid]::NewGuid().Guid) -Label 'five-dataverse'
+                New-InstanceBackup -Provider CloudFoundry -ServiceInstanceGuid ([guid]::NewGuid().Guid)
+                New-DisasterRecoveryBackup -Name 'five-arcgis' -Passcode $script:Passcode
+            )
+            $done = $jobs | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+            ($done.Provider | Sort-Object) | Should -Be @('ArcGIS', 'CloudFoundry', 'DDS', 'Dataverse', 'TaurusDB')
+            $done.State | Sort-Object -Unique | Should -Be 'Succeeded'
+        }
+    }
+
+    Context 'Help' {
+        It 'has a synopsis, a description and examples for <_>' -ForEach @(
+            'Connect-BackupService', 'New-InstanceBackup', 'New-DisasterRecoveryBackup', 'Get-BackupJob', 'Wait-BackupJob', 'Get-BackupProvider'
+        ) {
+            $name = $_
+            $help = Get-Help $name -Full
+            $help.Synopsis | Should -Not -BeNullOrEmpty
+            $help.Synopsis | Should -Not -Match '^\s*\S+-\S+ \['
+            @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
+            foreach ($parameter in (Get-Command $name).Parameters.Keys | Where-Object { $_ -notin [System.Management.Automation.Cmdlet]::CommonParameters -and $_ -notin [System.Management.Automation.Cmdlet]::OptionalCommonParameters }) {
+                ($help.Parameters.Parameter | Where-Object Name -EQ $parameter).Description | Should -Not -BeNullOrEmpty -Because "-$parameter needs help"
+            }
+        }
+
+        It 'has about_BackupTools' {
+            Get-Help about_BackupTools | Out-String | Should -Match 'BackupJobTimeout'
+        }
+    }
+
+    Context 'Completion' {
+        It 'completes provider names and regions' {
+            (TabExpansion2 -inputScript 'Connect-BackupService -Provider Tau' -cursorColumn 35).CompletionMatches.CompletionText | Should -Contain 'TaurusDB'
+            $line = 'Connect-BackupService -Provider DDS -Region eu-'
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'eu-de'
+        }
+    }
+
     Context 'Get-BackupProvider' {
         It 'lists the providers' {
             (Get-BackupProvider).Name | Should -Contain 'TaurusDB'
             (Get-BackupProvider).Name | Should -Contain 'DDS'
+            (Get-BackupProvider).Count | Should -Be 5
         }
     }
 }
