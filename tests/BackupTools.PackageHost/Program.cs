@@ -1,0 +1,39 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Runtime.Loader;
+
+// Usage: BackupTools.PackageHost <packageDir> <simulatorBaseUri>
+var package = args[0];
+var simulator = args[1];
+
+// The conflicting copy, loaded into the default context first, as another module would have done.
+var conflicting = typeof(Microsoft.Extensions.Options.Options).Assembly;
+Console.WriteLine($"CONFLICT|{conflicting.GetName().Version}");
+
+using (var ps = PowerShell.Create(InitialSessionState.CreateDefault2()))
+{
+    ps.AddScript(@"
+param($package, $simulator)
+Import-Module ([System.IO.Path]::Combine($package, 'BackupTools.psd1')) -ErrorAction Stop
+$token = [System.Security.SecureString]::new()
+foreach ($c in 'sim-token'.ToCharArray()) { $token.AppendChar($c) }
+$null = Connect-BackupService -Provider DDS -Endpoint ($simulator + 'dds/') -ProjectId '0123456789abcdef0123456789abcdef' -AccessToken $token
+$job = New-InstanceBackup -InstanceId '0123456789abcdef0123456789abcdefin02' -Name 'isolated-run' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+'STATE|' + $job.State
+Remove-Module BackupTools
+'REMOVED|' + [bool](-not (Get-Module BackupTools))
+").AddArgument(package).AddArgument(simulator);
+    foreach (var line in ps.Invoke()) Console.WriteLine(line);
+    foreach (var error in ps.Streams.Error) Console.WriteLine("ERROR|" + error.FullyQualifiedErrorId + "|" + error);
+}
+
+foreach (var context in AssemblyLoadContext.All)
+foreach (var assembly in context.Assemblies)
+{
+    var name = assembly.GetName();
+    if (name.Name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal) || name.Name.StartsWith("BackupTools", StringComparison.Ordinal) ||
+        name.Name == "Polly.Core" || name.Name == "System.Text.Json")
+        Console.WriteLine($"ASM|{name.Name}|{name.Version}|{context.Name}|{(assembly.IsDynamic ? "" : assembly.Location)}");
+}

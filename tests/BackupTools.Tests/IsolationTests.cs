@@ -1,0 +1,153 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using BackupTools.Commands;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>Builds the package once (dotnet publish) into a temporary folder.</summary>
+    public sealed class PackageFixture : IDisposable
+    {
+        public string Directory { get; }
+        public string PublishLog { get; }
+
+        public PackageFixture()
+        {
+            Directory = Path.Combine(Path.GetTempPath(), "backuptools-package-" + Guid.NewGuid().ToString("N").Substring(0, 8)) + Path.DirectorySeparatorChar;
+            var (code, output) = Run(DotnetHost(), $"publish \"{Path.Combine(ContractTests.RepoRoot(), "src", "BackupTools", "BackupTools.csproj")}\" -c {Configuration} -p:ModulePackageDir=\"{Directory}\" --nologo");
+            PublishLog = output;
+            if (code != 0) throw new InvalidOperationException("dotnet publish failed:\n" + output);
+        }
+
+        public static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+
+        public static string DotnetHost() => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is string host && File.Exists(host) ? host : "dotnet";
+
+        public static (int Code, string Output) Run(string file, string arguments, TimeSpan? timeout = null)
+        {
+            var psi = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.Environment["MSBUILDNOINPROCNODE"] = "1";
+            using var process = Process.Start(psi);
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit((int)(timeout ?? TimeSpan.FromMinutes(5)).TotalMilliseconds))
+            {
+                process.Kill(true);
+                throw new TimeoutException($"{file} {arguments} did not finish");
+            }
+            return (process.ExitCode, stdout.Result + stderr.Result);
+        }
+
+        public void Dispose()
+        {
+            try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>
+    /// The package loads next to other modules: its layout (only the cmdlet assembly in the root), its dependencies
+    /// complete, and, in a fresh PowerShell 7.6 process that already holds a conflicting Microsoft.Extensions.Options,
+    /// a backup created and waited on, with the module's copies in its private load context.
+    /// </summary>
+    public sealed class IsolationTests : IClassFixture<PackageFixture>, IClassFixture<SimulatorFixture>
+    {
+        private readonly PackageFixture _package;
+        private readonly SimulatorFixture _simulator;
+
+        public IsolationTests(PackageFixture package, SimulatorFixture simulator)
+        {
+            _package = package;
+            _simulator = simulator;
+        }
+
+        private string Dependencies => Path.Combine(_package.Directory, "dependencies");
+
+        [Fact]
+        public void Only_the_cmdlet_assembly_sits_in_the_module_root()
+        {
+            var rootAssemblies = Directory.GetFiles(_package.Directory, "*.dll").Select(Path.GetFileName).ToList();
+            Assert.Equal(new[] { "BackupTools.dll" }, rootAssemblies);
+            foreach (var expected in new[] { "BackupTools.Core.dll", "BackupTools.Isolation.dll", "System.Text.Json.dll", "Microsoft.Extensions.Http.dll", "Polly.Core.dll" })
+                Assert.True(File.Exists(Path.Combine(Dependencies, expected)), expected + " is missing from dependencies/");
+            foreach (var file in new[] { "BackupTools.psd1", "BackupTools.Format.ps1xml", "BackupTools.Types.ps1xml", Path.Combine("en-US", "BackupTools.dll-Help.xml") })
+                Assert.True(File.Exists(Path.Combine(_package.Directory, file)), file + " is missing");
+        }
+
+        [Fact]
+        public void Every_assembly_the_core_needs_is_in_dependencies_or_the_framework()
+        {
+            var shipped = Directory.GetFiles(Dependencies, "*.dll").ToDictionary(f => Path.GetFileNameWithoutExtension(f), StringComparer.OrdinalIgnoreCase);
+            // netstandard2.0 facades and the framework itself come from the runtime (both .NET Framework 4.7.2 and .NET 8+ provide them).
+            var framework = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "netstandard", "mscorlib", "System", "System.Core", "System.Net.Http", "System.Runtime", "System.Xml", "System.Numerics", "System.ComponentModel.DataAnnotations", "System.Data", "System.Drawing" };
+            var missing = new List<string>();
+            var queue = new Queue<string>(new[] { "BackupTools.Core" });
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            while (queue.Count > 0)
+            {
+                var name = queue.Dequeue();
+                if (!seen.Add(name) || !shipped.TryGetValue(name, out var path)) continue;
+                using var stream = File.OpenRead(path);
+                using var pe = new PEReader(stream);
+                var reader = pe.GetMetadataReader();
+                foreach (var handle in reader.AssemblyReferences)
+                {
+                    var reference = reader.GetString(reader.GetAssemblyReference(handle).Name);
+                    if (shipped.ContainsKey(reference)) queue.Enqueue(reference);
+                    else if (!framework.Contains(reference) && !reference.StartsWith("System.", StringComparison.Ordinal) && !reference.StartsWith("Microsoft.Win32", StringComparison.Ordinal))
+                        missing.Add($"{name} -> {reference}");
+                }
+            }
+            Assert.Empty(missing);
+            Assert.Contains("Microsoft.Extensions.Options", seen);
+        }
+
+        [Fact]
+        public void No_third_party_type_appears_in_a_cmdlet_signature_attribute_or_field()
+        {
+            static bool Ours(Type t) =>
+                t.Assembly == typeof(BackupCmdletBase).Assembly || t.Assembly == typeof(BackupJob).Assembly ||
+                t.Assembly == typeof(PSCmdlet).Assembly || t.Assembly == typeof(object).Assembly ||
+                (t.Namespace ?? string.Empty).StartsWith("System", StringComparison.Ordinal) && !(t.Namespace ?? string.Empty).StartsWith("System.Text.Json", StringComparison.Ordinal);
+            var offenders = new List<string>();
+            foreach (var type in typeof(BackupCmdletBase).Assembly.GetTypes())
+            {
+                const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+                foreach (var p in type.GetProperties(all).Where(p => !Ours(p.PropertyType))) offenders.Add($"{type.Name}.{p.Name}: {p.PropertyType}");
+                foreach (var f in type.GetFields(all).Where(f => !Ours(f.FieldType))) offenders.Add($"{type.Name}.{f.Name}: {f.FieldType}");
+                foreach (var a in type.GetCustomAttributes(true).Select(a => a.GetType()).Where(t => !Ours(t))) offenders.Add($"{type.Name} [{a}]");
+                foreach (var m in type.GetMethods(all))
+                foreach (var t in m.GetParameters().Select(p => p.ParameterType).Append(m.ReturnType).Where(t => !t.IsGenericType && !Ours(t)))
+                    offenders.Add($"{type.Name}.{m.Name}: {t}");
+            }
+            Assert.Empty(offenders);
+        }
+
+        [Fact]
+        public void Next_to_a_conflicting_Microsoft_Extensions_Options_a_backup_is_created_and_waited_in_a_fresh_PowerShell()
+        {
+            var host = Path.Combine(ContractTests.RepoRoot(), "tests", "BackupTools.PackageHost", "bin", PackageFixture.Configuration, "net10.0", "BackupTools.PackageHost.dll");
+            Assert.True(File.Exists(host), host);
+            _simulator.Sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var (code, output) = PackageFixture.Run(PackageFixture.DotnetHost(), $"\"{host}\" \"{_package.Directory}\" {_simulator.Sim.BaseAddress}", TimeSpan.FromMinutes(2));
+            var lines = output.Split('\n').Select(l => l.Trim()).ToList();
+            Assert.True(code == 0, output);
+            Assert.Contains("CONFLICT|8.0.0.0", lines);
+            Assert.Contains("STATE|Succeeded", lines);
+            Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|"));
+            var assemblies = lines.Where(l => l.StartsWith("ASM|")).Select(l => l.Split('|')).ToList();
+            // The host's conflicting copy stays where it was; the module's copy lives in the module's own context.
+            Assert.Contains(assemblies, a => a[1] == "Microsoft.Extensions.Options" && a[2] == "8.0.0.0" && a[3] == "Default");
+            Assert.Contains(assemblies, a => a[1] == "Microsoft.Extensions.Options" && a[2] == "9.0.0.0" && a[3] == "BackupTools");
+            Assert.Contains(assemblies, a => a[1] == "BackupTools.Core" && a[3] == "BackupTools");
+            // No Microsoft.Extensions.* from the module folder in the default context.
+            Assert.DoesNotContain(assemblies, a => a[1].StartsWith("Microsoft.Extensions.") && a[3] == "Default" && a[4].StartsWith(_package.Directory.TrimEnd('/', '\\')));
+        }
+    }
+}

@@ -1,0 +1,57 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
+# The packaged module next to a conflicting Microsoft.Extensions.Options, loaded before and after it, each in a
+# fresh pwsh so nothing of one case leaks into the other.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    $script:ModulePath = Get-TestModulePath
+    $script:Sim = Start-TestSimulator
+    # A different version of an assembly the module ships: the one that Microsoft.PowerShell.* does not carry.
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $script:Conflicting = Get-ChildItem -Path (Join-Path $nugetRoot 'microsoft.extensions.options') -Filter Microsoft.Extensions.Options.dll -Recurse -ErrorAction SilentlyContinue |
+        Where-Object { $_.FullName -match '[\\/]8\.0\.\d+[\\/]lib[\\/](net8\.0|netstandard2\.0)[\\/]' } |
+        Select-Object -First 1 -ExpandProperty FullName
+
+    function Invoke-Case([string] $Order) {
+        $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
+        $loadConflict = "Add-Type -Path '$($script:Conflicting)'"
+        $importModule = "Import-Module '$manifest'"
+        $first, $second = if ($Order -eq 'ConflictFirst') { $loadConflict, $importModule } else { $importModule, $loadConflict }
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+$first
+$second
+`$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
+`$null = Connect-BackupService -Provider DDS -Endpoint '$($script:Sim.BaseUri)dds/' -ProjectId '0123456789abcdef0123456789abcdef' -AccessToken `$t
+`$job = New-InstanceBackup -InstanceId '0123456789abcdef0123456789abcdefin02' -Name 'isolation-$Order' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+`$inDefault = if (`$PSVersionTable.PSEdition -eq 'Core') {
+    [System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies |
+        Where-Object { `$_.GetName().Name -like 'Microsoft.Extensions.*' -and `$_.Location -like '$($script:ModulePath)*' }
+}
+[pscustomobject]@{ State = [string]`$job.State; ModuleCopiesInDefault = @(`$inDefault).Count } | ConvertTo-Json -Compress
+"@
+        $output = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script
+        $output | Select-Object -Last 1 | ConvertFrom-Json
+    }
+}
+
+AfterAll {
+    Stop-TestSimulator $script:Sim
+}
+
+Describe 'Loading next to other modules' {
+    It 'has a conflicting Microsoft.Extensions.Options 8.0 to test with' {
+        $script:Conflicting | Should -Not -BeNullOrEmpty -Because 'dotnet restore of the solution puts it in the NuGet cache (tests/BackupTools.PackageHost references it)'
+    }
+
+    It 'backs up when the conflicting version was loaded <_> ' -ForEach @('ConflictFirst', 'ModuleFirst') {
+        $result = Invoke-Case $_
+        $result.State | Should -Be 'Succeeded'
+        $result.ModuleCopiesInDefault | Should -Be 0
+    }
+
+    It 'keeps third-party assemblies out of the module root' {
+        (Get-ChildItem -Path $script:ModulePath -Filter *.dll).Name | Should -Be @('BackupTools.dll')
+        Join-Path $script:ModulePath 'dependencies/BackupTools.Core.dll' | Should -Exist
+    }
+}
