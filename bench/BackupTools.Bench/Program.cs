@@ -21,6 +21,36 @@ using BackupTools.Simulator;
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 bool Run(string part) => only == null || only == part;
+if (args.Length >= 2 && args[0] == "--cold-client")
+{
+    await ColdClient.RunAsync(new Uri(args[1]));
+    return;
+}
+if (args.Length >= 2 && args[0] == "--cold-breakdown")
+{
+    var w = Stopwatch.StartNew();
+    var t0 = w.Elapsed.TotalMilliseconds;
+    var names = BackupService.ProviderNames.ToList();
+    var t1 = w.Elapsed.TotalMilliseconds;
+    var tok = new SecureString(); foreach (var ch in "sim-token") tok.AppendChar(ch);
+    var conn = BackupService.Connect(new ConnectRequest { Provider = "DDS", Endpoint = new Uri(new Uri(args[1]), "dds/"), Scope = "0123456789abcdef0123456789abcdef", AccessToken = tok });
+    var t2 = w.Elapsed.TotalMilliseconds;
+    var client = BackupTools.Http.BackupHttp.ClientFor(conn);
+    var t3 = w.Elapsed.TotalMilliseconds;
+    var pipe = BackupTools.Http.Resilience.Creates(new BackupTools.Http.CreateRetryOptions(), NullOperationLog.Instance, true);
+    var t4 = w.Elapsed.TotalMilliseconds;
+    var job = await BackupService.StartAsync(conn, new BackupRequest { InstanceId = "0123456789abcdef0123456789abcdefin02", Name = "bd-" + Guid.NewGuid().ToString("N").Substring(0, 8) }, NullOperationLog.Instance, CancellationToken.None);
+    var t5 = w.Elapsed.TotalMilliseconds;
+    await BackupService.RefreshAsync(conn, job, NullOperationLog.Instance, CancellationToken.None);
+    var t6 = w.Elapsed.TotalMilliseconds;
+    Console.WriteLine($"registry {t1 - t0:0.0} connect {t2 - t1:0.0} httpfactory {t3 - t2:0.0} polly {t4 - t3:0.0} create {t5 - t4:0.0} refresh {t6 - t5:0.0}");
+    return;
+}
+if (args.Length >= 2 && args[0] == "--cold-raw")
+{
+    await ColdClient.RawAsync(new Uri(args[1]));
+    return;
+}
 if (args.Length >= 3 && args[0] == "--memory-client")
 {
     await MemoryClient.RunAsync(new Uri(args[1]), int.Parse(args[2]));
@@ -158,6 +188,35 @@ if (Run("politeness"))
     sim.Reset();
 }
 
+// 5. Cold start: the core's first call in a new process (what a runbook pays on every run), against the same call warm.
+if (Run("cold"))
+{
+    sim.Options.JobDuration = TimeSpan.Zero;
+    var self = System.Reflection.Assembly.GetEntryAssembly().Location;
+    var firsts = new List<double>();
+    var warms = new List<double>();
+    var raws = new List<double>();
+    for (var i = 0; i < (quick ? 3 : 7); i++)
+    {
+        foreach (var mode in new[] { "--cold-client", "--cold-raw" })
+        {
+            var psi = new ProcessStartInfo("dotnet", new[] { self, mode, sim.BaseAddress.ToString() }) { RedirectStandardOutput = true, UseShellExecute = false };
+            using var child = Process.Start(psi);
+            var parts = (await child.StandardOutput.ReadToEndAsync()).Trim().Split(' ');
+            await child.WaitForExitAsync();
+            var values = parts.Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            if (mode == "--cold-raw") raws.Add(values[0]);
+            else { firsts.Add(values[0]); warms.Add(values[1]); }
+        }
+    }
+    double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }
+    var first = Median(firsts);
+    var raw = Median(raws);
+    Console.WriteLine($"cold start: first connect+create+status read in a new process {first:0.0} ms (median of {firsts.Count}); the same two requests " +
+                      $"with a bare HttpClient in a new process {raw:0.0} ms; warm {Median(warms):0.0} ms; the module's own first-call overhead {first - raw:0.0} ms");
+    sim.Reset();
+}
+
 // 4. Memory: the client runs in a child process of its own, so its working set is not the simulator's.
 if (Run("memory"))
 {
@@ -228,5 +287,50 @@ static class MemoryClient
         peak = Math.Max(peak, Process.GetCurrentProcess().PeakWorkingSet64);
         Console.Write($"memory: {n} concurrent jobs waited in {watch.Elapsed.TotalSeconds:0.0} s ({events.Finished.Count} finished); " +
                       $"peak working set of the client process {peak / 1048576.0:0} MB, {afterCreate / 1048576.0:0} MB after the creates, managed heap peak {peakManaged / 1048576.0:0} MB ({before / 1048576.0:0} MB at start, simulator in another process)");
+    }
+}
+
+static class ColdClient
+{
+    /// <summary>The same create and status read with a bare HttpClient and no BackupTools: the runtime's own first-use cost.</summary>
+    public static async Task RawAsync(Uri simulator)
+    {
+        var watch = Stopwatch.StartNew();
+        using var http = new HttpClient();
+        var post = new HttpRequestMessage(HttpMethod.Post, new Uri(simulator, "dds/v3/0123456789abcdef0123456789abcdef/backups"))
+        {
+            Content = new StringContent("{\"backup\":{\"instance_id\":\"0123456789abcdef0123456789abcdefin02\",\"name\":\"raw-" + Guid.NewGuid().ToString("N").Substring(0, 8) + "\"}}", Encoding.UTF8, "application/json"),
+        };
+        post.Headers.Add("X-Auth-Token", "sim-token");
+        using var created = await http.SendAsync(post);
+        using var doc = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        var get = new HttpRequestMessage(HttpMethod.Get, new Uri(simulator, "dds/v3/0123456789abcdef0123456789abcdef/jobs?id=" + doc.RootElement.GetProperty("job_id").GetString()));
+        get.Headers.Add("X-Auth-Token", "sim-token");
+        using var status = await http.SendAsync(get);
+        await status.Content.ReadAsStringAsync();
+        Console.WriteLine(watch.Elapsed.TotalMilliseconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public static async Task RunAsync(Uri simulator)
+    {
+        async Task<double> Once(string name)
+        {
+            var watch = Stopwatch.StartNew();
+            var token = new SecureString();
+            foreach (var ch in "sim-token") token.AppendChar(ch);
+            var c = BackupService.Connect(new ConnectRequest
+            {
+                Provider = "DDS", Endpoint = new Uri(simulator, "dds/"), Scope = "0123456789abcdef0123456789abcdef", AccessToken = token,
+            });
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = "0123456789abcdef0123456789abcdefin02", Name = name },
+                NullOperationLog.Instance, CancellationToken.None);
+            await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            return watch.Elapsed.TotalMilliseconds;
+        }
+        var suffix = Guid.NewGuid().ToString("N").Substring(0, 8);
+        // (the first Once pays the module's and the runtime's first-use costs; RawAsync measures the runtime's alone)
+        var first = await Once("cold-" + suffix);
+        var warm = await Once("warm-" + suffix);
+        Console.WriteLine(first.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " " + warm.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture));
     }
 }
