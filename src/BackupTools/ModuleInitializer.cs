@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Management.Automation;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace BackupTools.Commands
@@ -19,6 +20,7 @@ namespace BackupTools.Commands
     {
         private static readonly object Gate = new object();
         private static bool _hooked;
+        private static string[] _accelerators = new string[0];
 
         internal static string DependencyDirectory =>
             Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".", "dependencies");
@@ -31,12 +33,47 @@ namespace BackupTools.Commands
         {
             lock (Gate)
             {
-                if (_hooked || !Directory.Exists(DependencyDirectory)) return;
-                if (IsWindowsPowerShell) AppDomain.CurrentDomain.AssemblyResolve += ResolveForWindowsPowerShell;
-                else IsolationCall("Install", DependencyDirectory);
-                _hooked = true;
+                if (!_hooked && Directory.Exists(DependencyDirectory))
+                {
+                    if (IsWindowsPowerShell) AppDomain.CurrentDomain.AssemblyResolve += ResolveForWindowsPowerShell;
+                    else IsolationCall("Install", DependencyDirectory);
+                    _hooked = true;
+                    // PowerShell 7 resolves type names only in the default load context, where the core is not:
+                    // make the public types nameable ([BackupTools.BackupJob]) as type accelerators of their full names.
+                    if (!IsWindowsPowerShell) _accelerators = AddAccelerators();
+                }
             }
+            LoadOutputTypes();
         }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static string[] AddAccelerators()
+        {
+            var accelerators = typeof(PSObject).Assembly.GetType("System.Management.Automation.TypeAccelerators");
+            var add = accelerators?.GetMethod("Add", new[] { typeof(string), typeof(Type) });
+            if (add == null) return new string[0];
+            var names = new System.Collections.Generic.List<string>();
+            foreach (var type in typeof(BackupJob).Assembly.GetExportedTypes())
+            {
+                if (type.Namespace != "BackupTools" || type.IsNested) continue;
+                add.Invoke(null, new object[] { type.FullName, type });
+                names.Add(type.FullName);
+            }
+            return names.ToArray();
+        }
+
+        private static void RemoveAccelerators()
+        {
+            var remove = typeof(PSObject).Assembly.GetType("System.Management.Automation.TypeAccelerators")?.GetMethod("Remove", new[] { typeof(string) });
+            if (remove != null)
+                foreach (var name in _accelerators) remove.Invoke(null, new object[] { name });
+            _accelerators = new string[0];
+        }
+
+        // The output types ([BackupTools.BackupJob], …) live in the core: load it now (a few milliseconds, no other
+        // work) so scripts can name them right after Import-Module, for example to build a job in a Pester mock.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void LoadOutputTypes() => GC.KeepAlive(typeof(BackupJob).Assembly);
 
         /// <inheritdoc />
         public void OnRemove(PSModuleInfo psModuleInfo)
@@ -45,7 +82,11 @@ namespace BackupTools.Commands
             {
                 if (!_hooked) return;
                 if (IsWindowsPowerShell) AppDomain.CurrentDomain.AssemblyResolve -= ResolveForWindowsPowerShell;
-                else IsolationCall("Uninstall");
+                else
+                {
+                    RemoveAccelerators();
+                    IsolationCall("Uninstall");
+                }
                 _hooked = false;
             }
         }

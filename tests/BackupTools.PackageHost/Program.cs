@@ -17,6 +17,7 @@ using (var ps = PowerShell.Create(InitialSessionState.CreateDefault2()))
     ps.AddScript(@"
 param($package, $simulator)
 Import-Module ([System.IO.Path]::Combine($package, 'BackupTools.psd1')) -ErrorAction Stop
+'TYPE|' + [BackupTools.BackupJob]::new('DDS', 'https://dds.eu-de.otc.t-systems.com/', 'job-1').Provider
 $token = [System.Security.SecureString]::new()
 foreach ($c in 'sim-token'.ToCharArray()) { $token.AppendChar($c) }
 $null = Connect-BackupService -Provider DDS -Endpoint ($simulator + 'dds/') -ProjectId '0123456789abcdef0123456789abcdef' -AccessToken $token
