@@ -37,7 +37,7 @@ if (args.Length >= 2 && args[0] == "--cold-breakdown")
     var t2 = w.Elapsed.TotalMilliseconds;
     var client = BackupTools.Http.BackupHttp.ClientFor(conn);
     var t3 = w.Elapsed.TotalMilliseconds;
-    var pipe = BackupTools.Http.Resilience.Creates(new BackupTools.Http.CreateRetryOptions(), NullOperationLog.Instance, true);
+    var pipe = BackupTools.Http.Resilience.Creates(null, true);
     var t4 = w.Elapsed.TotalMilliseconds;
     var job = await BackupService.StartAsync(conn, new BackupRequest { InstanceId = "0123456789abcdef0123456789abcdefin02", Name = "bd-" + Guid.NewGuid().ToString("N").Substring(0, 8) }, NullOperationLog.Instance, CancellationToken.None);
     var t5 = w.Elapsed.TotalMilliseconds;

@@ -134,18 +134,17 @@ namespace BackupTools
             log = log ?? NullOperationLog.Instance;
             var provider = ProviderRegistry.Get(connection.Provider);
             var reconciler = provider as IReconcilesCreates;
-            retry = retry ?? new CreateRetryOptions();
+            retry = retry ?? Resilience.DefaultOptions;
             var call = new ServiceCall(connection, log, cancellationToken) { RequestTimeout = retry.RequestTimeout };
-            var pipeline = Resilience.Creates(retry, log, uniqueNames: reconciler != null);
+            var pipeline = Resilience.Creates(retry, uniqueNames: reconciler != null);
             var attempts = 0;
             try
             {
-                var (job, _) = await Resilience.ExecuteAsync(pipeline, ct =>
+                return await Resilience.ExecuteAsync(pipeline, log, ct =>
                 {
                     Interlocked.Increment(ref attempts);
                     return provider.StartAsync(call, request);
                 }, cancellationToken).ConfigureAwait(false);
-                return job;
             }
             catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
             {
@@ -166,7 +165,7 @@ namespace BackupTools
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
             var call = new ServiceCall(connection, log, cancellationToken);
-            var (status, _) = await Resilience.ExecuteAsync(Resilience.Reads(new CreateRetryOptions(), log ?? NullOperationLog.Instance),
+            var status = await Resilience.ExecuteAsync(Resilience.Reads(null), log,
                 ct => provider.GetStatusAsync(call, job), cancellationToken).ConfigureAwait(false);
             if (status.NotFound)
             {

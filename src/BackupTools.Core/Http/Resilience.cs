@@ -30,7 +30,23 @@ namespace BackupTools.Http
     /// </summary>
     internal static class Resilience
     {
-        public static ResiliencePipeline Reads(CreateRetryOptions options, IOperationLog log) =>
+        private static readonly ResiliencePropertyKey<IOperationLog> LogKey = new ResiliencePropertyKey<IOperationLog>("BackupTools.Log");
+        private static readonly CreateRetryOptions Defaults = new CreateRetryOptions();
+        // Pipelines are immutable and thread-safe: the default ones are built once (thousands of creates share them);
+        // the caller's log travels in the resilience context, not in the pipeline.
+        private static readonly Lazy<ResiliencePipeline> DefaultReads = new Lazy<ResiliencePipeline>(() => BuildReads(Defaults));
+        private static readonly Lazy<ResiliencePipeline> DefaultCreatesUnique = new Lazy<ResiliencePipeline>(() => BuildCreates(Defaults, true));
+        private static readonly Lazy<ResiliencePipeline> DefaultCreates = new Lazy<ResiliencePipeline>(() => BuildCreates(Defaults, false));
+
+        public static ResiliencePipeline Reads(CreateRetryOptions options) =>
+            options == null || options == Defaults ? DefaultReads.Value : BuildReads(options);
+
+        public static ResiliencePipeline Creates(CreateRetryOptions options, bool uniqueNames) =>
+            options == null || options == Defaults ? (uniqueNames ? DefaultCreatesUnique.Value : DefaultCreates.Value) : BuildCreates(options, uniqueNames);
+
+        /// <summary>The options used when a caller gives none.</summary>
+        public static CreateRetryOptions DefaultOptions => Defaults;
+        private static ResiliencePipeline BuildReads(CreateRetryOptions options) =>
             new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<BackupToolsException>(IsTransientRead),
@@ -40,12 +56,12 @@ namespace BackupTools.Http
                 Delay = options.BaseDelay,
                 MaxDelay = options.MaxDelay,
                 DelayGenerator = RetryAfterFirst,
-                OnRetry = args => Log(log, "status read", args),
+                OnRetry = args => Log("status read", args),
             }).Build();
 
         /// <param name="uniqueNames">The service refuses a second backup of the same name, so a create whose outcome is
         /// unknown may be repeated: the repeat either creates it or answers "already exists".</param>
-        public static ResiliencePipeline Creates(CreateRetryOptions options, IOperationLog log, bool uniqueNames) =>
+        private static ResiliencePipeline BuildCreates(CreateRetryOptions options, bool uniqueNames) =>
             new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is BackupToolsException ex && ShouldRepeatCreate(ex, args.AttemptNumber, options, uniqueNames)),
@@ -55,7 +71,7 @@ namespace BackupTools.Http
                 Delay = options.BaseDelay,
                 MaxDelay = options.MaxDelay,
                 DelayGenerator = RetryAfterFirst,
-                OnRetry = args => Log(log, "create", args),
+                OnRetry = args => Log("create", args),
             }).Build();
 
         /// <summary>A status read worth repeating: the job is unaffected by it.</summary>
@@ -84,24 +100,28 @@ namespace BackupTools.Http
         private static ValueTask<TimeSpan?> RetryAfterFirst(RetryDelayGeneratorArguments<object> args) =>
             new ValueTask<TimeSpan?>(args.Outcome.Exception is BackupToolsException ex && ex.RetryAfter is TimeSpan wait ? wait : (TimeSpan?)null);
 
-        private static ValueTask Log(IOperationLog log, string what, OnRetryArguments<object> args)
+        private static ValueTask Log(string what, OnRetryArguments<object> args)
         {
+            if (!args.Context.Properties.TryGetValue(LogKey, out var log) || log == null) return default;
             var ex = args.Outcome.Exception as BackupToolsException;
             log.Verbose($"{ex?.Provider} {what} attempt {args.AttemptNumber + 1} failed ({ex?.ServiceCode ?? ex?.ErrorId}); trying again in {args.RetryDelay.TotalSeconds:0.#} s.");
             return default;
         }
 
-        /// <summary>Runs <paramref name="action"/> through <paramref name="pipeline"/>, counting the attempts.</summary>
-        public static async Task<(T Result, int Attempts)> ExecuteAsync<T>(ResiliencePipeline pipeline, Func<CancellationToken, Task<T>> action,
+        /// <summary>Runs <paramref name="action"/> through <paramref name="pipeline"/>, its retries logged to <paramref name="log"/>.</summary>
+        public static async Task<T> ExecuteAsync<T>(ResiliencePipeline pipeline, IOperationLog log, Func<CancellationToken, Task<T>> action,
             CancellationToken cancellationToken)
         {
-            var attempts = 0;
-            var result = await pipeline.ExecuteAsync(async ct =>
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(LogKey, log ?? NullOperationLog.Instance);
+            try
             {
-                Interlocked.Increment(ref attempts);
-                return await action(ct).ConfigureAwait(false);
-            }, cancellationToken).ConfigureAwait(false);
-            return (result, attempts);
+                return await pipeline.ExecuteAsync(async ctx => await action(ctx.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
         }
     }
 }
