@@ -82,7 +82,6 @@ namespace BackupTools
             }
             var http = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
             http.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-            Array.Clear(body, 0, body.Length);
             ServiceResponse response;
             try
             {
@@ -91,8 +90,9 @@ namespace BackupTools
             finally
             {
                 http.Dispose();
+                Array.Clear(body, 0, body.Length); // the password's bytes, no longer needed
             }
-            if (response.Status == 401 || response.Status == 403 || response.Status == 400)
+            if (response.Status == 401 || response.Status == 403)
                 throw Refused(_provider, $"{response.Call} answered HTTP {response.Status}" + Words(response) +
                     $" IAM refused the user name, password or domain name for project {_projectId}. It was not tried again.", IdentityEndpoint);
             if (!response.IsSuccess)
