@@ -22,8 +22,29 @@ namespace BackupTools
         public string Region { get; set; }
         /// <summary>Project id (TaurusDB, DDS).</summary>
         public string Scope { get; set; }
-        /// <summary>A ready token.</summary>
+        /// <summary>A ready token (AccessToken; or the first token of TokenProvider).</summary>
         public SecureString AccessToken { get; set; }
+        /// <summary>Access key id (AccessKey).</summary>
+        public string AccessKeyId { get; set; }
+        /// <summary>Secret access key (AccessKey).</summary>
+        public SecureString SecretAccessKey { get; set; }
+        /// <summary>User name (Credential).</summary>
+        public string UserName { get; set; }
+        /// <summary>Password (Credential).</summary>
+        public SecureString Password { get; set; }
+        /// <summary>IAM: the user's domain (account) name; the user name when not given.</summary>
+        public string DomainName { get; set; }
+        /// <summary>IAM: the identity service's address; derived from the endpoint when not given.</summary>
+        public Uri IdentityEndpoint { get; set; }
+        /// <summary>OAuth client id (ClientCredential).</summary>
+        public string ClientId { get; set; }
+        /// <summary>OAuth client secret (ClientCredential).</summary>
+        public SecureString ClientSecret { get; set; }
+        /// <summary>
+        /// A way to get a fresh token (TokenProvider). It receives the log of the operation that needs the token: the
+        /// cmdlets' log is their pump, which can run work on the pipeline thread.
+        /// </summary>
+        public Func<IOperationLog, CancellationToken, Task<SecureString>> TokenProvider { get; set; }
         /// <summary>Switch off certificate validation (self-signed on-premises servers).</summary>
         public bool SkipCertificateCheck { get; set; }
     }
@@ -102,10 +123,45 @@ namespace BackupTools
             else if (!string.IsNullOrEmpty(request.Scope))
                 throw ConnectError($"{info.Name} has no project id; leave -ProjectId out.");
 
-            if (request.AccessToken == null)
-                throw ConnectError($"{info.Name} needs a credential: pass -AccessToken.");
-            var credential = new AccessTokenCredential(request.AccessToken);
+            var method = MethodOf(request, info);
+            if (!info.AuthenticationMethods.Contains(method))
+                throw ConnectError($"{info.Name} does not offer the {method} authentication method. It offers: {string.Join(", ", info.AuthenticationMethods)}.");
+            if (request.IdentityEndpoint != null && !(method == AuthenticationMethods.Credential && info.ScopeName != null))
+                throw ConnectError($"-IdentityEndpoint applies only to the Credential method of {string.Join(", ", ProviderRegistry.All.Where(p => p.Info.ScopeName != null).Select(p => p.Info.Name))}.");
+            var credential = method == AuthenticationMethods.AccessToken
+                ? new AccessTokenCredential(request.AccessToken)
+                : provider.CreateCredential(method, request, endpoint);
             return new BackupConnection(info.Name, endpoint, region, request.Scope, credential, request.SkipCertificateCheck);
+        }
+
+        /// <summary>The method the request's fields name; exactly one, complete.</summary>
+        private static string MethodOf(ConnectRequest r, BackupProviderInfo info)
+        {
+            var methods = new List<string>();
+            if (r.TokenProvider != null) methods.Add(AuthenticationMethods.TokenProvider);
+            else if (r.AccessToken != null) methods.Add(AuthenticationMethods.AccessToken);
+            if (r.AccessKeyId != null || r.SecretAccessKey != null) methods.Add(AuthenticationMethods.AccessKey);
+            if (r.UserName != null || r.Password != null) methods.Add(AuthenticationMethods.Credential);
+            if (r.ClientId != null || r.ClientSecret != null) methods.Add(AuthenticationMethods.ClientCredential);
+            if (methods.Count == 0)
+                throw ConnectError($"{info.Name} needs a credential. It offers: {string.Join(", ", info.AuthenticationMethods)}.");
+            if (methods.Count > 1)
+                throw ConnectError($"Give one authentication method, not {string.Join(" and ", methods)}.");
+            var method = methods[0];
+            void Need(bool ok, string what) { if (!ok) throw ConnectError($"The {method} method needs {what}."); }
+            switch (method)
+            {
+                case AuthenticationMethods.AccessKey:
+                    Need(!string.IsNullOrWhiteSpace(r.AccessKeyId) && r.SecretAccessKey != null && r.SecretAccessKey.Length > 0, "-AccessKeyId and -SecretAccessKey");
+                    break;
+                case AuthenticationMethods.Credential:
+                    Need(!string.IsNullOrWhiteSpace(r.UserName) && r.Password != null && r.Password.Length > 0, "a user name and password");
+                    break;
+                case AuthenticationMethods.ClientCredential:
+                    Need(!string.IsNullOrWhiteSpace(r.ClientId) && r.ClientSecret != null && r.ClientSecret.Length > 0, "-ClientId and -ClientSecret");
+                    break;
+            }
+            return method;
         }
 
         private static BackupToolsException ConnectError(string message) =>

@@ -40,6 +40,17 @@ public sealed class SimulatorOptions
     /// <summary>Accepted bearer / X-Auth-Token / ArcGIS tokens (never expire). Tokens the simulator issues are kept apart.</summary>
     public HashSet<string> Tokens { get; } = new(StringComparer.Ordinal) { "sim-token" };
 
+    /// <summary>
+    /// TaurusDB/DDS access keys (AK → SK) whose SDK-HMAC-SHA256 signatures are accepted. Change while requests are in
+    /// flight only inside <c>lock (options.AccessKeys) { ... }</c>.
+    /// </summary>
+    public Dictionary<string, string> AccessKeys { get; } = new(StringComparer.Ordinal) { ["SIMAK000000000000000"] = "sim-secret-key" };
+
+    internal string SecretKeyOf(string accessKey)
+    {
+        lock (AccessKeys) return accessKey != null && AccessKeys.TryGetValue(accessKey, out var sk) ? sk : null;
+    }
+
     /// <summary>A backup whose name (label) starts with this (case-insensitive) ends Failed. Null or empty: off.</summary>
     public string FailNamePrefix { get => _failNamePrefix; set => _failNamePrefix = value; }
 

@@ -316,7 +316,7 @@ namespace BackupTools.Tests
             Assert.Equal(new[] { BackupKind.DisasterRecovery }, info.Kinds);
             Assert.Null(info.ScopeName);
             Assert.Empty(info.Regions);
-            Assert.Equal(new[] { "AccessToken" }, info.AuthenticationMethods);
+            Assert.Equal(new[] { "AccessToken", "Credential" }, info.AuthenticationMethods);
         }
     }
 }

@@ -1,26 +1,104 @@
 using System;
 using System.Net.Http;
+using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Http;
 
 namespace BackupTools
 {
-    /// <summary>How a connection proves who it is. Subclasses keep their secret private and never print it.</summary>
+    /// <summary>The names of the authentication methods, as Connect-BackupService's parameter sets and Get-BackupProvider show them.</summary>
+    public static class AuthenticationMethods
+    {
+        /// <summary>A ready token the caller supplies.</summary>
+        public const string AccessToken = nameof(AccessToken);
+        /// <summary>An access key id and secret access key that sign every request (SDK-HMAC-SHA256).</summary>
+        public const string AccessKey = nameof(AccessKey);
+        /// <summary>A user name and password exchanged for a token (IAM, ArcGIS generateToken, UAA password grant).</summary>
+        public const string Credential = nameof(Credential);
+        /// <summary>An OAuth client id and secret (UAA client credentials grant).</summary>
+        public const string ClientCredential = nameof(ClientCredential);
+        /// <summary>A caller-supplied way to get a fresh token (a script block).</summary>
+        public const string TokenProvider = nameof(TokenProvider);
+    }
+
+    /// <summary>Where a service wants its token: a header name and an optional scheme (<c>Authorization: Bearer</c>, <c>X-Auth-Token</c>).</summary>
+    internal sealed class TokenPlacement
+    {
+        private TokenPlacement(string header, string scheme)
+        {
+            Header = header;
+            Scheme = scheme;
+        }
+
+        public string Header { get; }
+        public string Scheme { get; }
+
+        public static readonly TokenPlacement Bearer = new TokenPlacement("Authorization", "Bearer");
+        public static readonly TokenPlacement LowercaseBearer = new TokenPlacement("Authorization", "bearer");
+        public static readonly TokenPlacement XAuthToken = new TokenPlacement("X-Auth-Token", null);
+
+        public void Apply(HttpRequestMessage request, string token)
+        {
+            if (Scheme != null && string.Equals(Header, "Authorization", StringComparison.OrdinalIgnoreCase))
+                request.Headers.Authorization = new AuthenticationHeaderValue(Scheme, token);
+            else
+            {
+                request.Headers.Remove(Header);
+                request.Headers.TryAddWithoutValidation(Header, Scheme == null ? token : Scheme + " " + token);
+            }
+        }
+    }
+
+    /// <summary>
+    /// How a connection proves who it is. A credential applies itself to each request (<see cref="ApplyAsync"/>): a
+    /// token credential sets the header the provider names, an access key signs the whole request. Subclasses keep
+    /// their secret private, as <see cref="SecureString"/>, and never print it.
+    /// </summary>
     internal abstract class BackupCredential
     {
-        /// <summary>The method's name as users see it (<c>AccessToken</c>, <c>Credential</c>, <c>AccessKey</c>).</summary>
+        /// <summary>Request property: the <see cref="TokenPlacement"/> the request was authorized with (for a resend).</summary>
+        internal const string PlacementProperty = "BackupTools.Auth.Placement";
+        /// <summary>Request property: true when the token was obtained for this very request (a refusal then is final).</summary>
+        internal const string FreshProperty = "BackupTools.Auth.Fresh";
+        /// <summary>Request property: the token generation the request carried.</summary>
+        internal const string GenerationProperty = "BackupTools.Auth.Generation";
+
+        /// <summary>The method's name as users see it (<see cref="AuthenticationMethods"/>).</summary>
         public abstract string Method { get; }
 
         /// <summary>The bearer or service token to send, as plain text for the shortest possible time.</summary>
-        public abstract Task<string> GetTokenAsync(CancellationToken cancellationToken);
+        public abstract Task<string> GetTokenAsync(ServiceCall call);
 
         /// <summary>Called when the service said the token is no longer valid; true when a fresh one was obtained.</summary>
-        public virtual Task<bool> RenewAsync(CancellationToken cancellationToken) => Task.FromResult(false);
+        public virtual Task<bool> RenewAsync(ServiceCall call) => Task.FromResult(false);
+
+        /// <summary>True when <see cref="RenewAsync"/> can obtain a new token (a 401 is then worth one more attempt).</summary>
+        public virtual bool CanRenew => false;
+
+        /// <summary>
+        /// Authorizes <paramref name="request"/> (after its content is set): a token in the header <paramref name="placement"/>
+        /// names, or whatever else the method needs. The call gives the log, cancellation and a way to reach token endpoints.
+        /// </summary>
+        public virtual async Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
+        {
+            var token = await GetTokenAsync(call).ConfigureAwait(false);
+            placement.Apply(request, token);
+            request.Properties[PlacementProperty] = placement;
+        }
 
         /// <inheritdoc />
         public sealed override string ToString() => Method;
+
+        /// <summary>The error for a secret the service refused; never retried.</summary>
+        internal static BackupToolsException Refused(string provider, string message, object target = null, Exception inner = null) =>
+            new BackupToolsException(ErrorIds.ConnectionAuthenticationFailed, BackupErrorCategory.AuthenticationError, message, target, inner)
+            {
+                Provider = provider,
+                RecommendedAction = "Check the credential and connect again with Connect-BackupService. It was not tried again: services lock accounts and keys after repeated failures.",
+            };
     }
 
     /// <summary>A ready token the caller supplied as a <see cref="SecureString"/>.</summary>
@@ -37,9 +115,9 @@ namespace BackupTools
             _token.MakeReadOnly();
         }
 
-        public override string Method => "AccessToken";
+        public override string Method => AuthenticationMethods.AccessToken;
 
-        public override Task<string> GetTokenAsync(CancellationToken cancellationToken) => Task.FromResult(Secret.Reveal(_token));
+        public override Task<string> GetTokenAsync(ServiceCall call) => Task.FromResult(Secret.Reveal(_token));
     }
 
     /// <summary>Turns secure strings into plain text only at the moment of use.</summary>
@@ -66,6 +144,15 @@ namespace BackupTools
             foreach (var c in plain ?? string.Empty) s.AppendChar(c);
             s.MakeReadOnly();
             return s;
+        }
+
+        /// <summary>A read-only copy the caller cannot change afterwards; null stays null.</summary>
+        public static SecureString Keep(SecureString secure)
+        {
+            if (secure == null) return null;
+            var copy = secure.Copy();
+            copy.MakeReadOnly();
+            return copy;
         }
     }
 }

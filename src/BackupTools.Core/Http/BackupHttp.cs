@@ -18,10 +18,14 @@ namespace BackupTools.Http
         /// <summary>How many connections one handler opens to one server at most.</summary>
         internal const int MaxConnectionsPerServer = 256;
 
-        public static HttpClient ClientFor(BackupConnection connection)
+        public static HttpClient ClientFor(BackupConnection connection) =>
+            ClientFor(connection.Provider, connection.Endpoint, connection.SkipCertificateCheck);
+
+        /// <summary>The client for another address of the same service (its token endpoint).</summary>
+        public static HttpClient ClientFor(string provider, Uri address, bool skipCertificateCheck)
         {
-            var name = connection.Provider + "|" + connection.Endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant() +
-                       (connection.SkipCertificateCheck ? "|insecure" : string.Empty);
+            var name = provider + "|" + address.GetLeftPart(UriPartial.Authority).ToLowerInvariant() +
+                       (skipCertificateCheck ? "|insecure" : string.Empty);
             return Factory.Value.CreateClient(name);
         }
 

@@ -38,11 +38,91 @@ namespace BackupTools.Http
         /// <summary>How long one request may take before it is abandoned.</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+        /// <summary>A call like this one to another address of the service (its IAM, UAA or token endpoint).</summary>
+        public ServiceCall To(Uri address) =>
+            new ServiceCall(Connection, Log, CancellationToken, BackupHttp.ClientFor(Connection.Provider, address, Connection.SkipCertificateCheck))
+            {
+                RequestTimeout = RequestTimeout,
+            };
+
         /// <summary>
         /// Sends a request and reads the whole answer. <paramref name="isCreate"/> marks a call that starts something:
         /// when its outcome is unknown the error says so instead of looking like a plain failure.
+        /// A request the credential authorized and the service refused with 401 is sent once more with a renewed token,
+        /// when the credential can renew and the token was not brand new; otherwise (and after that one repeat) the
+        /// refusal is a <see cref="ErrorIds.ConnectionAuthenticationFailed"/> error. A plain access token's 401 is left
+        /// to the provider, which reports it with the service's code.
         /// </summary>
         public async Task<ServiceResponse> SendAsync(HttpRequestMessage request, bool isCreate, object target)
+        {
+            var credential = Connection.Credential;
+            var placement = request.Properties.TryGetValue(BackupCredential.PlacementProperty, out var p) ? p as TokenPlacement : null;
+            if (placement == null || credential is AccessTokenCredential)
+                return await SendOnceAsync(request, isCreate, target).ConfigureAwait(false);
+
+            var fresh = request.Properties.TryGetValue(BackupCredential.FreshProperty, out var f) && f is bool b && b;
+            var generation = request.Properties.TryGetValue(BackupCredential.GenerationProperty, out var g) && g is int n ? n : 0;
+            byte[] body = null;
+            if (!fresh && credential.CanRenew && request.Content != null)
+                body = await request.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+            var copy = !fresh && credential.CanRenew ? Copy(request, body) : null;
+
+            var response = await SendOnceAsync(request, isCreate, target).ConfigureAwait(false);
+            if (response.Status != 401) return response;
+            if (copy == null) throw RefusedBy(response, credential, target);
+
+            Log.Verbose($"{Connection.Provider}: the service refused the {credential.Method} token (HTTP 401); renewing it once.");
+            if (credential is RenewableTokenCredential renewable) await renewable.RenewAfterAsync(this, generation).ConfigureAwait(false);
+            else await credential.RenewAsync(this).ConfigureAwait(false);
+            await credential.ApplyAsync(copy, this, placement).ConfigureAwait(false);
+            response = await SendOnceAsync(copy, isCreate, target).ConfigureAwait(false);
+            if (response.Status == 401) throw RefusedBy(response, credential, target);
+            return response;
+        }
+
+        private static HttpRequestMessage Copy(HttpRequestMessage request, byte[] body)
+        {
+            var copy = new HttpRequestMessage(request.Method, request.RequestUri);
+            foreach (var h in request.Headers)
+            {
+                if (string.Equals(h.Key, "Authorization", StringComparison.OrdinalIgnoreCase)) continue;
+                copy.Headers.TryAddWithoutValidation(h.Key, h.Value);
+            }
+            if (body != null)
+            {
+                copy.Content = new ByteArrayContent(body);
+                foreach (var h in request.Content.Headers) copy.Content.Headers.TryAddWithoutValidation(h.Key, h.Value);
+            }
+            foreach (var kv in request.Properties) copy.Properties[kv.Key] = kv.Value;
+            return copy;
+        }
+
+        /// <summary>A refusal of a credential that was fresh (or cannot be renewed): final, with the service's words.</summary>
+        private BackupToolsException RefusedBy(ServiceResponse response, BackupCredential credential, object target)
+        {
+            var said = ServiceWords(response);
+            return BackupCredential.Refused(Connection.Provider,
+                $"{response.Call} answered HTTP 401{(said == null ? string.Empty : ": " + said)}. {Connection.Provider} refused the " +
+                $"{credential.Method} credential" + (credential.CanRenew ? " even with a newly obtained token." : ".") +
+                " The request was not sent again.", target);
+        }
+
+        /// <summary>The code and message of an error body, in the shapes the five services use; null when there is none.</summary>
+        internal static string ServiceWords(ServiceResponse response)
+        {
+            if (!(response.Json is JsonElement e) || e.ValueKind != JsonValueKind.Object) return null;
+            string S(JsonElement o, string name) =>
+                o.TryGetProperty(name, out var v) ? (v.ValueKind == JsonValueKind.String ? v.GetString() : v.ValueKind == JsonValueKind.Number ? v.GetRawText() : null) : null;
+            var inner = e.TryGetProperty("error", out var er) && er.ValueKind == JsonValueKind.Object ? er : e;
+            if (e.TryGetProperty("errors", out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0 && list[0].ValueKind == JsonValueKind.Object)
+                inner = list[0];
+            var code = S(inner, "error_code") ?? S(inner, "title") ?? S(inner, "code") ?? (e.TryGetProperty("error", out var es) && es.ValueKind == JsonValueKind.String ? es.GetString() : null);
+            var message = S(inner, "error_msg") ?? S(inner, "detail") ?? S(inner, "message") ?? S(e, "error_description");
+            if (code == null && message == null) return null;
+            return code == null ? message : message == null ? code : code + " " + message;
+        }
+
+        private async Task<ServiceResponse> SendOnceAsync(HttpRequestMessage request, bool isCreate, object target)
         {
             request.Properties[LoggingHandler.LogProperty] = Log;
             if (!request.Headers.Accept.Any()) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));

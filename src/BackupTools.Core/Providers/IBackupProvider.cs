@@ -12,6 +12,12 @@ namespace BackupTools.Providers
     {
         BackupProviderInfo Info { get; }
 
+        /// <summary>
+        /// Builds the credential for a method other than AccessToken that <see cref="BackupProviderInfo.AuthenticationMethods"/>
+        /// lists (the request's fields for it are checked already). Sends nothing.
+        /// </summary>
+        BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint);
+
         /// <summary>Checks the connection's scope (project id, …) against the service's rules.</summary>
         void ValidateScope(string scope);
 

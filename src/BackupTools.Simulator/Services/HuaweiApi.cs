@@ -79,9 +79,22 @@ internal abstract partial class HuaweiApi : SimService
     protected static Task Error(HttpContext ctx, int status, string code, string message) =>
         Json(ctx, status, new { error_code = code, error_msg = message });
 
-    private bool Authorized(HttpContext ctx) => State.Tokens.Check(ctx.Request.Headers["X-Auth-Token"]) == TokenCheck.Valid;
+    /// <summary>An AK/SK signature (when the request carries one) or the X-Auth-Token.</summary>
+    private bool Authorized(HttpContext ctx)
+    {
+        string authorization = ctx.Request.Headers.Authorization;
+        if (authorization != null && authorization.StartsWith(AkSkVerifier.Algorithm + " ", StringComparison.Ordinal))
+        {
+            var ok = AkSkVerifier.Verify(ctx, Body(ctx), Options.SecretKeyOf);
+            ctx.Items[nameof(AkSkVerifier)] = true;
+            return ok;
+        }
+        return State.Tokens.Check(ctx.Request.Headers["X-Auth-Token"]) == TokenCheck.Valid;
+    }
 
-    private Task UnauthorizedAsync(HttpContext ctx) => Error(ctx, 401, "APIG.1002", "Incorrect token or token resolution failed");
+    private Task UnauthorizedAsync(HttpContext ctx) => ctx.Items.ContainsKey(nameof(AkSkVerifier))
+        ? Error(ctx, 401, "APIG.0301", "Incorrect IAM authentication information: verify aksk signature fail")
+        : Error(ctx, 401, "APIG.1002", "Incorrect token or token resolution failed");
 
     // ---- create ----
 

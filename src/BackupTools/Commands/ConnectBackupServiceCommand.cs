@@ -1,12 +1,16 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using System.Security;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace BackupTools.Commands
 {
     /// <summary>
     /// Connects to a backup service and makes the connection this session's default for its provider and endpoint.
-    /// Sends nothing: the first backup or job read uses it.
+    /// Sends nothing: the first backup or job read uses it (and obtains a token then, when the method needs one).
+    /// Which methods a provider offers is listed by Get-BackupProvider (AuthenticationMethods).
     /// </summary>
     [Cmdlet(VerbsCommunications.Connect, "BackupService", DefaultParameterSetName = AccessTokenSet)]
     [OutputType(typeof(BackupConnection))]
@@ -14,6 +18,14 @@ namespace BackupTools.Commands
     {
         /// <summary>Authenticate with a ready token.</summary>
         public const string AccessTokenSet = "AccessToken";
+        /// <summary>Sign every request with an access key id and secret access key.</summary>
+        public const string AccessKeySet = "AccessKey";
+        /// <summary>Exchange a user name and password for tokens.</summary>
+        public const string CredentialSet = "Credential";
+        /// <summary>Exchange an OAuth client id and secret for tokens.</summary>
+        public const string ClientCredentialSet = "ClientCredential";
+        /// <summary>Ask a script block for a fresh token whenever the service refuses the current one.</summary>
+        public const string TokenProviderSet = "TokenProvider";
 
         /// <summary>The provider: TaurusDB, DDS, Dataverse, ArcGIS or CloudFoundry.</summary>
         [Parameter(Mandatory = true, Position = 0)]
@@ -38,8 +50,49 @@ namespace BackupTools.Commands
 
         /// <summary>A ready token: IAM X-Auth-Token, Entra ID bearer, ArcGIS token or UAA bearer.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AccessTokenSet)]
+        [Parameter(ParameterSetName = TokenProviderSet)]
         [Alias("Token")]
         public SecureString AccessToken { get; set; }
+
+        /// <summary>Access key id (AK) whose secret key signs every request.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = AccessKeySet)]
+        [ValidateNotNullOrEmpty]
+        [Alias("AK")]
+        public string AccessKeyId { get; set; }
+
+        /// <summary>Secret access key (SK); it never leaves this machine: it only signs.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = AccessKeySet)]
+        [Alias("SK")]
+        public SecureString SecretAccessKey { get; set; }
+
+        /// <summary>User name and password exchanged for tokens (IAM user, ArcGIS user, UAA user).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = CredentialSet)]
+        [Credential]
+        public PSCredential Credential { get; set; }
+
+        /// <summary>IAM: the user's domain (account) name; the user name when not given.</summary>
+        [Parameter(ParameterSetName = CredentialSet)]
+        public string DomainName { get; set; }
+
+        /// <summary>IAM: the identity service's address, when it cannot be derived from the endpoint.</summary>
+        [Parameter(ParameterSetName = CredentialSet)]
+        public Uri IdentityEndpoint { get; set; }
+
+        /// <summary>OAuth client id (client credentials grant).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ClientCredentialSet)]
+        [ValidateNotNullOrEmpty]
+        public string ClientId { get; set; }
+
+        /// <summary>OAuth client secret.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ClientCredentialSet)]
+        public SecureString ClientSecret { get; set; }
+
+        /// <summary>
+        /// A script block that returns a fresh token (SecureString or string), run on the pipeline thread of the command
+        /// that needs it whenever the service refuses the current token.
+        /// </summary>
+        [Parameter(Mandatory = true, ParameterSetName = TokenProviderSet)]
+        public ScriptBlock TokenProvider { get; set; }
 
         /// <summary>Switches off certificate validation for this endpoint (self-signed on-premises servers).</summary>
         [Parameter]
@@ -58,6 +111,15 @@ namespace BackupTools.Commands
                     Region = Region,
                     Scope = ProjectId,
                     AccessToken = AccessToken,
+                    AccessKeyId = AccessKeyId,
+                    SecretAccessKey = SecretAccessKey,
+                    UserName = Credential?.UserName,
+                    Password = Credential?.Password,
+                    DomainName = DomainName,
+                    IdentityEndpoint = IdentityEndpoint,
+                    ClientId = ClientId,
+                    ClientSecret = ClientSecret,
+                    TokenProvider = TokenProvider == null ? null : TokenSource(TokenProvider),
                     SkipCertificateCheck = SkipCertificateCheck,
                 });
             }
@@ -71,5 +133,34 @@ namespace BackupTools.Commands
             Connections.SetDefault(connection);
             WriteObject(connection);
         }
+
+        /// <summary>
+        /// The core asks for a token from a worker thread, handing over the log of the command that needs it. That log is
+        /// the command's pump: the script block is posted to it and runs on that command's pipeline thread, while the
+        /// worker awaits the result. Outside a BackupTools command there is no pipeline to run it on, and it fails.
+        /// </summary>
+        internal static Func<IOperationLog, CancellationToken, Task<SecureString>> TokenSource(ScriptBlock script) => (log, ct) =>
+        {
+            if (!(log is PumpSink sink))
+                throw new InvalidOperationException("the -TokenProvider script block can run only within a BackupTools command.");
+            var result = new TaskCompletionSource<SecureString>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var registration = ct.Register(() => result.TrySetCanceled());
+            sink.Post(() =>
+            {
+                try
+                {
+                    var output = script.Invoke().Select(o => o?.BaseObject).LastOrDefault(o => o != null);
+                    if (output is SecureString secure) result.TrySetResult(secure);
+                    else if (output is string text && text.Length > 0) result.TrySetResult(BackupTools.Secret.FromPlain(text));
+                    else result.TrySetException(new InvalidOperationException("the -TokenProvider script block returned neither a SecureString nor a string."));
+                }
+                catch (Exception ex)
+                {
+                    // The script's own error (never the token: it produced none).
+                    result.TrySetException(ex is RuntimeException re ? new InvalidOperationException(re.Message, re) : ex);
+                }
+            });
+            return result.Task.ContinueWith(t => { registration.Dispose(); return t; }, TaskScheduler.Default).Unwrap();
+        };
     }
 }

@@ -21,7 +21,7 @@ namespace BackupTools.Providers.ArcGIS
     {
         private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
             "ArcGIS", "ArcGIS Enterprise (disaster-recovery backups)", new[] { BackupKind.DisasterRecovery },
-            new Dictionary<string, Uri>(), null, new[] { "AccessToken" },
+            new Dictionary<string, Uri>(), null, new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.Credential },
             "https://developers.arcgis.com/rest/enterprise-administration/enterprise/");
 
         // [I] The API page states no rule for the name; ours keeps it to characters safe in the store's paths
@@ -51,6 +51,10 @@ namespace BackupTools.Providers.ArcGIS
         public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromSeconds(30);
 
         /// <summary>ArcGIS has no project-like scope; the connection refuses one already.</summary>
+        /// <summary>generateToken with the user's name and password.</summary>
+        public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint) =>
+            new ArcGisTokenCredential(Info.Name, endpoint, request.UserName, request.Password);
+
         public void ValidateScope(string scope)
         {
         }
@@ -81,7 +85,7 @@ namespace BackupTools.Providers.ArcGIS
             var url = Url.Combine(admin, "system", "disasterrecovery", "stores", store, "backups", "create");
             var response = await SendAsync(call, isCreate: true, request, async () =>
             {
-                var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
+                var token = await call.Connection.Credential.GetTokenAsync(call).ConfigureAwait(false);
                 var fields = new List<KeyValuePair<string, string>>
                 {
                     new KeyValuePair<string, string>("name", request.Name),
@@ -96,7 +100,7 @@ namespace BackupTools.Providers.ArcGIS
                 fields.Add(new KeyValuePair<string, string>("f", "json"));
                 fields.Add(new KeyValuePair<string, string>("token", token));
                 var http = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(fields) };
-                http.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).ConfigureAwait(false);
                 return http;
             }).ConfigureAwait(false);
 
@@ -281,7 +285,7 @@ namespace BackupTools.Providers.ArcGIS
         {
             var response = await call.SendAsync(await build().ConfigureAwait(false), isCreate, target).ConfigureAwait(false);
             if (ErrorIn(response, target)?.ServiceCode == "498" &&
-                await call.Connection.Credential.RenewAsync(call.CancellationToken).ConfigureAwait(false))
+                await call.Connection.Credential.RenewAsync(call).ConfigureAwait(false))
                 response = await call.SendAsync(await build().ConfigureAwait(false), isCreate, target).ConfigureAwait(false);
             return response;
         }
@@ -289,9 +293,8 @@ namespace BackupTools.Providers.ArcGIS
         // The token goes in a header, never into a URL.
         private static async Task<HttpRequestMessage> Authorized(ServiceCall call, HttpMethod method, Uri url)
         {
-            var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
             var http = new HttpRequestMessage(method, url);
-            http.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).ConfigureAwait(false);
             return http;
         }
 

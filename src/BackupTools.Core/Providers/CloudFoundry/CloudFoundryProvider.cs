@@ -21,7 +21,7 @@ namespace BackupTools.Providers.CloudFoundry
         private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
             "CloudFoundry", "Cloud Foundry v3 service instance backups", new[] { BackupKind.Instance },
             new Dictionary<string, Uri>(StringComparer.OrdinalIgnoreCase),
-            null, new[] { "AccessToken" },
+            null, new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.Credential, AuthenticationMethods.ClientCredential },
             "https://v3-apidocs.cloudfoundry.org/");
 
         internal static readonly Rule InstanceIdRule = new Rule("InstanceId",
@@ -35,6 +35,12 @@ namespace BackupTools.Providers.CloudFoundry
 
         /// <summary>The controller creates the job before it answers 202, so an unknown job is gone, not starting.</summary>
         public TimeSpan NotFoundGrace => TimeSpan.Zero;
+
+        /// <summary>UAA: client credentials grant, or password grant with the public cf client.</summary>
+        public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint) =>
+            method == AuthenticationMethods.ClientCredential
+                ? UaaCredential.ForClient(Info.Name, endpoint, request.ClientId, request.ClientSecret)
+                : UaaCredential.ForUser(Info.Name, endpoint, request.UserName, request.Password);
 
         public void ValidateScope(string scope)
         {
@@ -131,8 +137,7 @@ namespace BackupTools.Providers.CloudFoundry
 
         private static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
         {
-            var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
-            request.Headers.Authorization = new AuthenticationHeaderValue("bearer", token);
+            await call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.LowercaseBearer).ConfigureAwait(false);
         }
 
         /// <summary>Titles that mean "another operation is running on the instance".</summary>

@@ -22,7 +22,7 @@ namespace BackupTools.Providers.DDS
                 ["eu-nl"] = new Uri("https://dds.eu-nl.otc.t-systems.com/"),
                 ["eu-ch2"] = new Uri("https://dds.eu-ch2.sc.otc.t-systems.com/"),
             },
-            "ProjectId", new[] { "AccessToken" },
+            "ProjectId", new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.AccessKey, AuthenticationMethods.Credential },
             "https://docs.otc.t-systems.com/document-database-service/api-ref/");
 
         // The page says only "ends in in02"; DDS ids are 32 characters plus that suffix, as TaurusDB's are [I].

@@ -38,7 +38,7 @@ namespace BackupTools.Providers.Dataverse
             "Dataverse", "Power Platform admin API (Dataverse instance backups)", new[] { BackupKind.Instance },
             ServiceUrls.Concat(FriendlyNames)
                 .ToDictionary(r => r.Item1, r => new Uri($"https://admin.services.{r.Item2}.dynamics.com/"), StringComparer.OrdinalIgnoreCase),
-            null, new[] { "AccessToken" },
+            null, new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.TokenProvider },
             "https://learn.microsoft.com/en-us/rest/api/admin.services.crm.dynamics.com/");
 
         internal static readonly Rule InstanceIdRule = new Rule("InstanceId",
@@ -61,6 +61,10 @@ namespace BackupTools.Providers.Dataverse
 
         /// <summary>The operation is created before the 202 is sent; allow a little replication lag.</summary>
         public TimeSpan NotFoundGrace => TimeSpan.FromSeconds(30);
+
+        /// <summary>A token plus the caller's way to get a fresh one.</summary>
+        public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint) =>
+            new TokenProviderCredential(Info.Name, request.AccessToken, request.TokenProvider);
 
         public void ValidateScope(string scope)
         {
@@ -194,8 +198,7 @@ namespace BackupTools.Providers.Dataverse
 
         private static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
         {
-            var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            await call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.Bearer).ConfigureAwait(false);
         }
 
         /// <summary>

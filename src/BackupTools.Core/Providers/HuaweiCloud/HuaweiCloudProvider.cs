@@ -39,6 +39,16 @@ namespace BackupTools.Providers.HuaweiCloud
 
         public void ValidateScope(string scope) => ProjectIdRule.Check(Info.Name, scope);
 
+        /// <summary>Access key (signature) or IAM user password, project-scoped.</summary>
+        public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint)
+        {
+            if (method == AuthenticationMethods.AccessKey) return new AkSkCredential(request.AccessKeyId, request.SecretAccessKey);
+            var iam = request.IdentityEndpoint != null
+                ? EndpointRule.Check(Info.Name, request.IdentityEndpoint)
+                : IamPasswordCredential.DeriveIdentityEndpoint(endpoint);
+            return new IamPasswordCredential(Info.Name, iam, request.UserName, request.Password, request.DomainName, request.Scope);
+        }
+
         public void Validate(BackupConnection connection, BackupRequest request)
         {
             if (request.Kind != BackupKind.Instance)
@@ -198,8 +208,7 @@ namespace BackupTools.Providers.HuaweiCloud
         protected static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
         {
             request.Headers.TryAddWithoutValidation("X-Language", "en-us");
-            var token = await call.Connection.Credential.GetTokenAsync(call.CancellationToken).ConfigureAwait(false);
-            request.Headers.TryAddWithoutValidation("X-Auth-Token", token);
+            await call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.XAuthToken).ConfigureAwait(false);
         }
 
         /// <summary>Turns a Huawei error answer (either spelling) into an error carrying the service's code.</summary>

@@ -25,7 +25,7 @@ namespace BackupTools.Providers.TaurusDB
         private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
             "TaurusDB", "Huawei Cloud TaurusDB (GaussDB for MySQL)", new[] { BackupKind.Instance },
             RegionNames.ToDictionary(r => r, r => new Uri($"https://gaussdb.{r}.myhuaweicloud.com/"), StringComparer.OrdinalIgnoreCase),
-            "ProjectId", new[] { "AccessToken" },
+            "ProjectId", new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.AccessKey, AuthenticationMethods.Credential },
             "https://support.huaweicloud.com/intl/en-us/api-taurusdb/CreateGaussMySqlBackup.html");
 
         private static readonly Rule InstanceRule = Rule.Pattern("InstanceId", @"^[A-Za-z0-9]{32}in07\z",

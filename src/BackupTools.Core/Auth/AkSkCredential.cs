@@ -1,0 +1,68 @@
+using System;
+using System.Collections.Generic;
+using System.Net.Http;
+using System.Security;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Http;
+
+namespace BackupTools
+{
+    /// <summary>
+    /// An access key id and secret access key: every request is signed with <c>SDK-HMAC-SHA256</c> (<see cref="AkSkSigner"/>)
+    /// over its method, path, query, <c>Host</c>, <c>X-Sdk-Date</c>, <c>X-Project-Id</c> and body. There is no token to renew;
+    /// a refused signature is final (Huawei locks a key after five failures).
+    /// </summary>
+    internal sealed class AkSkCredential : BackupCredential
+    {
+        private readonly string _accessKeyId;
+        private readonly SecureString _secretKey;
+
+        public AkSkCredential(string accessKeyId, SecureString secretAccessKey)
+        {
+            if (string.IsNullOrWhiteSpace(accessKeyId))
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, "AccessKeyId must not be empty.");
+            if (secretAccessKey == null || secretAccessKey.Length == 0)
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, "SecretAccessKey must not be empty.");
+            _accessKeyId = accessKeyId.Trim();
+            _secretKey = Secret.Keep(secretAccessKey);
+        }
+
+        public override string Method => AuthenticationMethods.AccessKey;
+
+        /// <summary>Test hook: the clock the signature date comes from.</summary>
+        internal Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
+
+        public override Task<string> GetTokenAsync(ServiceCall call) =>
+            throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidOperation,
+                "An access key signs each request; it has no token to send.");
+
+        public override async Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
+        {
+            var body = request.Content == null ? Array.Empty<byte>() : await request.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+            var date = AkSkSigner.FormatDate(Clock());
+            var host = request.RequestUri.Authority;
+            request.Headers.Host = host;
+            request.Headers.Remove("X-Sdk-Date");
+            request.Headers.TryAddWithoutValidation("X-Sdk-Date", date);
+            var signed = new List<KeyValuePair<string, string>>
+            {
+                new KeyValuePair<string, string>("Host", host),
+                new KeyValuePair<string, string>("X-Sdk-Date", date),
+            };
+            var project = call.Connection.Scope;
+            if (!string.IsNullOrEmpty(project))
+            {
+                request.Headers.Remove("X-Project-Id");
+                request.Headers.TryAddWithoutValidation("X-Project-Id", project);
+                signed.Add(new KeyValuePair<string, string>("X-Project-Id", project));
+            }
+            var canonical = AkSkSigner.CanonicalRequest(request.Method.Method, request.RequestUri, signed, body, out var names);
+            var signature = AkSkSigner.Signature(Secret.Reveal(_secretKey), AkSkSigner.StringToSign(date, canonical));
+            request.Headers.Remove("Authorization");
+            request.Headers.TryAddWithoutValidation("Authorization", AkSkSigner.Authorization(_accessKeyId, names, signature));
+            request.Properties[PlacementProperty] = placement;
+            request.Properties[FreshProperty] = true; // nothing to renew: a refusal is final
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Net.Http;
+using System.Security;
+using System.Text.Json;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Json;
+using BackupTools.Validation;
+
+namespace BackupTools
+{
+    /// <summary>
+    /// ArcGIS Enterprise <c>POST {endpoint}sharing/rest/generateToken</c> (form: username, password, client=referer,
+    /// referer, expiration, f=json) → <c>{token, expires (epoch ms)}</c>. The token is bound to the referer, so every
+    /// request carries that <c>Referer</c>. Renewed before it expires and once on a 498. See shared/api/arcgis.md.
+    /// </summary>
+    internal sealed class ArcGisTokenCredential : RenewableTokenCredential
+    {
+        private readonly string _provider;
+        private readonly Uri _endpoint;
+        private readonly string _userName;
+        private readonly SecureString _password;
+
+        public ArcGisTokenCredential(string provider, Uri endpoint, string userName, SecureString password, int expirationMinutes = 60)
+        {
+            _provider = provider;
+            _endpoint = endpoint;
+            _userName = userName;
+            _password = Secret.Keep(password);
+            ExpirationMinutes = expirationMinutes;
+        }
+
+        public override string Method => AuthenticationMethods.Credential;
+        protected override string Provider => _provider;
+
+        /// <summary>The lifetime asked of generateToken, in minutes.</summary>
+        public int ExpirationMinutes { get; }
+
+        /// <summary>The referer the token is bound to: the deployment's address.</summary>
+        internal Uri Referer => _endpoint;
+
+        protected override void OnApplied(HttpRequestMessage request) => request.Headers.Referrer = Referer;
+
+        protected override async Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call)
+        {
+            var url = Url.Combine(_endpoint, "sharing", "rest", "generateToken");
+            ServiceResponse response;
+            using (var http = new HttpRequestMessage(HttpMethod.Post, url)
+            {
+                Content = new FormUrlEncodedContent(new[]
+                {
+                    new KeyValuePair<string, string>("username", _userName),
+                    new KeyValuePair<string, string>("password", Secret.Reveal(_password)),
+                    new KeyValuePair<string, string>("client", "referer"),
+                    new KeyValuePair<string, string>("referer", Referer.ToString()),
+                    new KeyValuePair<string, string>("expiration", ExpirationMinutes.ToString(CultureInfo.InvariantCulture)),
+                    new KeyValuePair<string, string>("f", "json"),
+                }),
+            })
+            {
+                http.Headers.Referrer = Referer;
+                response = await call.To(_endpoint).SendAsync(http, isCreate: false, target: url).ConfigureAwait(false);
+            }
+            var root = response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
+            var error = root?.Obj("error");
+            if (error != null || response.Status == 401 || response.Status == 403 || response.Status == 400)
+            {
+                var details = error is JsonElement er ? string.Join(" ", er.Items("details").Select(d => JsonRead.AsString(d))) : null;
+                var message = error?.Str("message");
+                throw Refused(_provider, $"{response.Call} answered " + (error?.Str("code") is string code ? "error " + code : "HTTP " + response.Status) +
+                    (message != null ? ": " + message : string.Empty) + (string.IsNullOrWhiteSpace(details) ? string.Empty : " " + details) +
+                    $" ArcGIS refused the user name or password of '{_userName}'. It was not tried again.", url);
+            }
+            if (!response.IsSuccess) throw response.ServiceError(null, ServiceCall.ServiceWords(response), url);
+            var token = root?.Str("token");
+            if (string.IsNullOrEmpty(token)) throw response.Invalid("answered without a token", url);
+            DateTimeOffset? expires = null;
+            if (root?.Prop("expires") is JsonElement x && x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out var ms))
+                expires = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            return (Secret.FromPlain(token), expires);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Security;
+using System.Text.Json;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using BackupTools.Json;
+using BackupTools.Validation;
+
+namespace BackupTools
+{
+    /// <summary>
+    /// Huawei Cloud / Open Telekom Cloud IAM: <c>POST {iam}/v3/auth/tokens</c> with the password method, the project
+    /// scope by id and the user's domain by name; the token is the <c>X-Subject-Token</c> header and
+    /// <c>token.expires_at</c> says until when (24 h). See shared/api/taurusdb.md.
+    /// </summary>
+    internal sealed class IamPasswordCredential : RenewableTokenCredential
+    {
+        private readonly string _provider;
+        private readonly string _userName;
+        private readonly SecureString _password;
+        private readonly string _domainName;
+        private readonly string _projectId;
+
+        public IamPasswordCredential(string provider, Uri identityEndpoint, string userName, SecureString password, string domainName, string projectId)
+        {
+            _provider = provider;
+            IdentityEndpoint = identityEndpoint ?? throw new ArgumentNullException(nameof(identityEndpoint));
+            _userName = userName;
+            _password = Secret.Keep(password);
+            _domainName = string.IsNullOrWhiteSpace(domainName) ? userName : domainName.Trim();
+            _projectId = projectId;
+        }
+
+        public override string Method => AuthenticationMethods.Credential;
+        protected override string Provider => _provider;
+
+        /// <summary>The IAM base address (ends with '/').</summary>
+        public Uri IdentityEndpoint { get; }
+
+        /// <summary>
+        /// The IAM endpoint of a service endpoint: the service's own address on loopback (the simulator serves IAM), else
+        /// the service host with its first label replaced by <c>iam</c> (<c>gaussdb.cn-north-4.myhuaweicloud.com</c> →
+        /// <c>iam.cn-north-4.myhuaweicloud.com</c>, <c>dds.eu-de.otc.t-systems.com</c> → <c>iam.eu-de.otc.t-systems.com</c>).
+        /// </summary>
+        public static Uri DeriveIdentityEndpoint(Uri endpoint)
+        {
+            if (EndpointRule.IsLoopback(endpoint)) return endpoint;
+            var host = endpoint.Host;
+            var dot = host.IndexOf('.');
+            return new Uri("https://iam" + (dot < 0 ? "." + host : host.Substring(dot)) + "/");
+        }
+
+        protected override async Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call)
+        {
+            var url = Url.Combine(IdentityEndpoint, "v3", "auth", "tokens");
+            byte[] body;
+            using (var stream = new MemoryStream())
+            {
+                using (var w = new Utf8JsonWriter(stream))
+                {
+                    w.WriteStartObject();
+                    w.WriteStartObject("auth");
+                    w.WriteStartObject("identity");
+                    w.WriteStartArray("methods"); w.WriteStringValue("password"); w.WriteEndArray();
+                    w.WriteStartObject("password");
+                    w.WriteStartObject("user");
+                    w.WriteString("name", _userName);
+                    w.WriteString("password", Secret.Reveal(_password));
+                    w.WriteStartObject("domain"); w.WriteString("name", _domainName); w.WriteEndObject();
+                    w.WriteEndObject(); w.WriteEndObject(); w.WriteEndObject();
+                    w.WriteStartObject("scope");
+                    w.WriteStartObject("project"); w.WriteString("id", _projectId); w.WriteEndObject();
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+                body = stream.ToArray();
+            }
+            var http = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+            http.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            ServiceResponse response;
+            try
+            {
+                response = await call.To(IdentityEndpoint).SendAsync(http, isCreate: false, target: IdentityEndpoint).ConfigureAwait(false);
+            }
+            finally
+            {
+                http.Dispose();
+                Array.Clear(body, 0, body.Length); // the password's bytes, no longer needed
+            }
+            if (response.Status == 401 || response.Status == 403)
+                throw Refused(_provider, $"{response.Call} answered HTTP {response.Status}" + Words(response) +
+                    $" IAM refused the user name, password or domain name for project {_projectId}. It was not tried again.", IdentityEndpoint);
+            if (!response.IsSuccess)
+                throw response.ServiceError(null, ServiceCall.ServiceWords(response), IdentityEndpoint);
+            if (!response.Headers.TryGetValue("X-Subject-Token", out var token) || string.IsNullOrEmpty(token))
+                throw response.Invalid("answered without an X-Subject-Token header", IdentityEndpoint);
+            DateTimeOffset? expires = null;
+            if (response.Json is JsonElement root && root.ValueKind == JsonValueKind.Object && root.Obj("token") is JsonElement t &&
+                t.Str("expires_at") is string at &&
+                DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var e))
+                expires = e;
+            return (Secret.FromPlain(token), expires);
+        }
+
+        private static string Words(ServiceResponse response) =>
+            ServiceCall.ServiceWords(response) is string w ? ": " + w + "." : ".";
+    }
+}

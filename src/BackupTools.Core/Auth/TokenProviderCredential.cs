@@ -1,0 +1,52 @@
+using System;
+using System.Security;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Http;
+
+namespace BackupTools
+{
+    /// <summary>
+    /// A token plus a way to get a fresh one (Dataverse: the caller's Entra ID sign-in, for example a script block that
+    /// runs <c>Get-AzAccessToken</c>). The optional first token is used until the service refuses it; then the
+    /// provider is asked once. The provider receives the log of the operation that needs the token: the cmdlets pass
+    /// their pump, so a script block runs on the pipeline thread.
+    /// </summary>
+    internal sealed class TokenProviderCredential : RenewableTokenCredential
+    {
+        private readonly string _provider;
+        private readonly Func<IOperationLog, CancellationToken, Task<SecureString>> _source;
+
+        public TokenProviderCredential(string provider, SecureString initialToken, Func<IOperationLog, CancellationToken, Task<SecureString>> source)
+        {
+            _provider = provider;
+            _source = source ?? throw new ArgumentNullException(nameof(source));
+            Seed(initialToken);
+        }
+
+        public override string Method => AuthenticationMethods.TokenProvider;
+        protected override string Provider => _provider;
+
+        protected override async Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call)
+        {
+            SecureString token;
+            try
+            {
+                call.Log.Verbose($"{_provider}: asking the token provider for a token.");
+                token = await _source(call.Log, call.CancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (call.CancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex) when (!(ex is BackupToolsException))
+            {
+                // The provider's own words, never a token: the script failed before it produced one.
+                throw Refused(_provider, $"{_provider}: the token provider failed: {ex.Message}", null, ex);
+            }
+            if (token == null || token.Length == 0)
+                throw Refused(_provider, $"{_provider}: the token provider returned no token.");
+            return (token, null);
+        }
+    }
+}

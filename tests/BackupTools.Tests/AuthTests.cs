@@ -1,0 +1,286 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Security;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Jobs;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>Every authentication method of every service against the simulator: create, wait, renewal, refusal.</summary>
+    public sealed class AuthTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string Ak = "SIMAK000000000000000";
+        private const string Sk = "sim-secret-key";
+        private const string DataverseInstance = "6f0e2a7c-3b1d-4c55-9a1e-2d4b8f7c9e01";
+        private readonly BackupSimulator _sim;
+
+        public AuthTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            _sim.Options.TokenLifetime = null;
+            lock (_sim.Options.FailingInstances) _sim.Options.FailingInstances.Clear();
+        }
+
+        public void Dispose()
+        {
+            _sim.Options.TokenLifetime = null;
+            _sim.Reset();
+        }
+
+        private static WaitOptions Fast => new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(30) };
+
+        private ConnectRequest Request(string provider, string method, string secret = null, string user = "admin")
+        {
+            var r = new ConnectRequest
+            {
+                Provider = provider,
+                Endpoint = _sim.EndpointFor(provider),
+                Scope = provider == "TaurusDB" || provider == "DDS" ? TestData.ProjectId : null,
+            };
+            switch (method)
+            {
+                case "AccessToken": r.AccessToken = TestData.Secure(secret ?? TestData.Token); break;
+                case "AccessKey": r.AccessKeyId = Ak; r.SecretAccessKey = TestData.Secure(secret ?? Sk); break;
+                case "Credential": r.UserName = user; r.Password = TestData.Secure(secret ?? "sim-password"); break;
+                case "ClientCredential": r.ClientId = "sim-client"; r.ClientSecret = TestData.Secure(secret ?? "sim-secret"); break;
+                case "TokenProvider":
+                    r.AccessToken = TestData.Secure("expired-or-unknown-token");
+                    r.TokenProvider = (log, ct) => Task.FromResult(TestData.Secure(secret ?? TestData.Token));
+                    break;
+            }
+            return r;
+        }
+
+        private static BackupRequest BackupFor(string provider) => provider switch
+        {
+            "TaurusDB" => new BackupRequest { InstanceId = TestData.TaurusInstance, Name = TestData.UniqueName() },
+            "DDS" => new BackupRequest { InstanceId = TestData.DdsInstance, Name = TestData.UniqueName() },
+            "Dataverse" => new BackupRequest { InstanceId = DataverseInstance, Name = TestData.UniqueName() },
+            "ArcGIS" => new BackupRequest { Kind = BackupKind.DisasterRecovery, Name = TestData.UniqueName("dr"), Passcode = TestData.Secure("Zq7-passcode-XYZ") },
+            _ => new BackupRequest { InstanceId = Guid.NewGuid().ToString() },
+        };
+
+        /// <summary>Requests to the service's token endpoint (IAM, generateToken, UAA).</summary>
+        private int TokenRequests(string provider) => _sim.Counters.Requests.Count(r => r.Provider == provider &&
+            (r.Path.EndsWith("/auth/tokens", StringComparison.Ordinal) || r.Path.EndsWith("/generateToken", StringComparison.Ordinal) ||
+             r.Path.EndsWith("/oauth/token", StringComparison.Ordinal)));
+
+        private async Task<BackupJob> CreateAndWait(BackupConnection c, string provider, WaitOptions options = null)
+        {
+            var job = await BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(new[] { job }, _ => c, options ?? Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Empty(events.Errors);
+            return Assert.Single(events.Finished);
+        }
+
+        public static IEnumerable<object[]> Methods() =>
+            BackupService.Providers.SelectMany(p => p.AuthenticationMethods.Select(m => new object[] { p.Name, m }));
+
+        [Theory]
+        [MemberData(nameof(Methods))]
+        public async Task Each_method_of_each_service_creates_a_backup_and_waits_for_it(string provider, string method)
+        {
+            var c = BackupService.Connect(Request(provider, method));
+            Assert.Equal(method, c.AuthenticationMethod);
+            var done = await CreateAndWait(c, provider);
+            Assert.Equal(BackupJobState.Succeeded, done.State);
+            if (method == "Credential" || method == "ClientCredential") Assert.Equal(1, TokenRequests(provider));
+            else Assert.Equal(0, TokenRequests(provider));
+        }
+
+        [Fact]
+        public void Every_provider_lists_its_methods()
+        {
+            var methods = BackupService.Providers.ToDictionary(p => p.Name, p => p.AuthenticationMethods);
+            Assert.Equal(new[] { "AccessToken", "AccessKey", "Credential" }, methods["TaurusDB"]);
+            Assert.Equal(new[] { "AccessToken", "AccessKey", "Credential" }, methods["DDS"]);
+            Assert.Equal(new[] { "AccessToken", "Credential" }, methods["ArcGIS"]);
+            Assert.Equal(new[] { "AccessToken", "Credential", "ClientCredential" }, methods["CloudFoundry"]);
+            Assert.Equal(new[] { "AccessToken", "TokenProvider" }, methods["Dataverse"]);
+        }
+
+        [Theory]
+        [InlineData("Dataverse", "AccessKey")]
+        [InlineData("ArcGIS", "ClientCredential")]
+        [InlineData("TaurusDB", "TokenProvider")]
+        [InlineData("CloudFoundry", "AccessKey")]
+        public void An_unsupported_method_is_refused_naming_the_methods_offered(string provider, string method)
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Connect(Request(provider, method)));
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
+            Assert.Contains(method, ex.Message);
+            foreach (var offered in BackupService.Providers.Single(p => p.Name == provider).AuthenticationMethods)
+                Assert.Contains(offered, ex.Message);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Theory]
+        [InlineData("TaurusDB", "Credential", 2000)]
+        [InlineData("DDS", "Credential", 2000)]
+        [InlineData("ArcGIS", "Credential", 2000)]
+        [InlineData("CloudFoundry", "Credential", 2500)]
+        [InlineData("CloudFoundry", "ClientCredential", 2500)]
+        public async Task A_token_that_expires_during_a_wait_is_renewed_and_the_wait_succeeds(string provider, string method, int jobMs)
+        {
+            _sim.Options.TokenLifetime = TimeSpan.FromMilliseconds(provider == "CloudFoundry" ? 1000 : 400);
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(jobMs);
+            var c = BackupService.Connect(Request(provider, method));
+            var done = await CreateAndWait(c, provider, new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromSeconds(30) });
+            Assert.Equal(BackupJobState.Succeeded, done.State);
+            Assert.True(TokenRequests(provider) >= 2, $"token requests: {TokenRequests(provider)}");
+        }
+
+        [Fact]
+        public async Task A_refused_token_provider_token_is_replaced_once_from_the_provider()
+        {
+            var calls = 0;
+            var r = Request("Dataverse", "TokenProvider");
+            r.TokenProvider = (log, ct) => { Interlocked.Increment(ref calls); return Task.FromResult(TestData.Secure(TestData.Token)); };
+            var c = BackupService.Connect(r);
+            var done = await CreateAndWait(c, "Dataverse");
+            Assert.Equal(BackupJobState.Succeeded, done.State);
+            Assert.Equal(1, calls);
+            Assert.Equal(1, _sim.Counters.Requests.Count(q => q.Provider == "Dataverse" && q.Status == 401));
+        }
+
+        [Fact]
+        public async Task A_token_provider_whose_token_is_refused_too_fails_once_and_is_not_asked_again()
+        {
+            var calls = 0;
+            var r = Request("Dataverse", "TokenProvider");
+            r.TokenProvider = (log, ct) => { Interlocked.Increment(ref calls); return Task.FromResult(TestData.Secure("still-wrong")); };
+            var c = BackupService.Connect(r);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor("Dataverse"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
+            Assert.Equal(1, calls);
+            Assert.Equal(2, _sim.Counters.Requests.Count(q => q.Provider == "Dataverse" && q.Status == 401));
+            Assert.Equal(0, _sim.Counters.BackupsFor("Dataverse"));
+        }
+
+        [Theory]
+        [InlineData("TaurusDB", "Credential")]
+        [InlineData("DDS", "Credential")]
+        [InlineData("ArcGIS", "Credential")]
+        [InlineData("CloudFoundry", "Credential")]
+        [InlineData("CloudFoundry", "ClientCredential")]
+        public async Task A_wrong_secret_is_refused_clearly_and_never_sent_again(string provider, string method)
+        {
+            var c = BackupService.Connect(Request(provider, method, secret: "wrong-secret"));
+            for (var i = 0; i < 3; i++)
+            {
+                var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                    BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+                Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
+                Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
+                Assert.Contains("refused", ex.Message);
+                Assert.DoesNotContain("wrong-secret", ex.Message);
+            }
+            Assert.Equal(1, TokenRequests(provider));
+            Assert.Equal(0, _sim.Counters.CreatesFor(provider));
+        }
+
+        [Theory]
+        [InlineData("TaurusDB")]
+        [InlineData("DDS")]
+        public async Task A_wrong_secret_key_is_refused_with_APIG_0301_and_the_signed_create_is_sent_once(string provider)
+        {
+            var c = BackupService.Connect(Request(provider, "AccessKey", secret: "not-the-secret-key"));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
+            Assert.Contains("APIG.0301", ex.Message);
+            Assert.Contains("not sent again", ex.Message);
+            var signed = _sim.Counters.Requests.Where(q => q.Provider == provider).ToList();
+            Assert.Single(signed);
+            Assert.Equal(401, signed[0].Status);
+        }
+
+        [Fact]
+        public async Task A_401_right_after_a_fresh_token_is_final()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/backups/create", StatusCode = 401, Times = int.MaxValue });
+            var c = BackupService.Connect(Request("TaurusDB", "Credential"));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
+            Assert.Contains("newly obtained token", ex.Message);
+            Assert.Equal(1, TokenRequests("TaurusDB"));
+            Assert.Equal(1, _sim.Counters.Requests.Count(q => q.Path.Contains("/backups/create")));
+        }
+
+        [Fact]
+        public async Task A_cached_token_refused_with_401_is_renewed_once_then_the_call_succeeds()
+        {
+            var c = BackupService.Connect(Request("TaurusDB", "Credential"));
+            Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(c, "TaurusDB")).State);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/backups/create", StatusCode = 401, Times = 1 });
+            Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(c, "TaurusDB")).State);
+            Assert.Equal(2, TokenRequests("TaurusDB"));
+        }
+
+        [Theory]
+        [InlineData("http://iam.example.com/")]
+        [InlineData("http://10.1.2.3/")]
+        public void A_plain_http_identity_endpoint_off_this_machine_is_refused_before_any_connection(string iam)
+        {
+            var r = Request("TaurusDB", "Credential");
+            r.IdentityEndpoint = new Uri(iam);
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Connect(r));
+            Assert.Equal(ErrorIds.ConnectionEndpointInvalid, ex.ErrorId);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public void A_plain_http_endpoint_off_this_machine_is_refused_for_every_method()
+        {
+            foreach (var info in BackupService.Providers)
+            foreach (var method in info.AuthenticationMethods)
+            {
+                var r = Request(info.Name, method);
+                r.Endpoint = new Uri("http://backup.example.com/");
+                var ex = Assert.Throws<BackupToolsException>(() => BackupService.Connect(r));
+                Assert.Equal(ErrorIds.ConnectionEndpointInvalid, ex.ErrorId);
+            }
+        }
+
+        [Fact]
+        public async Task A_UAA_address_that_is_plain_http_off_this_machine_is_refused_and_nothing_is_sent_there()
+        {
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = "CloudFoundry", Method = "GET", PathContains = "/", StatusCode = 200, Times = 1,
+                Body = "{\"links\":{\"uaa\":{\"href\":\"http://uaa.example.com\"},\"login\":{\"href\":\"http://uaa.example.com\"}}}",
+            });
+            var c = BackupService.Connect(Request("CloudFoundry", "ClientCredential"));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor("CloudFoundry"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionEndpointInvalid, ex.ErrorId);
+            Assert.Equal(0, TokenRequests("CloudFoundry"));
+            Assert.Equal(0, _sim.Counters.CreatesFor("CloudFoundry"));
+        }
+
+        [Theory]
+        [InlineData("https://gaussdb.cn-north-4.myhuaweicloud.com/", "https://iam.cn-north-4.myhuaweicloud.com/")]
+        [InlineData("https://dds.eu-de.otc.t-systems.com/", "https://iam.eu-de.otc.t-systems.com/")]
+        public void The_IAM_endpoint_is_derived_from_the_region_endpoint(string endpoint, string iam) =>
+            Assert.Equal(new Uri(iam), IamPasswordCredential.DeriveIdentityEndpoint(new Uri(endpoint)));
+
+        [Fact]
+        public void Connect_sends_nothing_for_any_method()
+        {
+            foreach (var info in BackupService.Providers)
+            foreach (var method in info.AuthenticationMethods)
+                BackupService.Connect(Request(info.Name, method));
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+    }
+}
