@@ -59,6 +59,7 @@ namespace BackupTools.Http
                 OnRetry = args => Log("status read", args),
             }).Build();
 
+        /// <param name="options">Retry limits and pauses.</param>
         /// <param name="uniqueNames">The service refuses a second backup of the same name, so a create whose outcome is
         /// unknown may be repeated: the repeat either creates it or answers "already exists".</param>
         private static ResiliencePipeline BuildCreates(CreateRetryOptions options, bool uniqueNames) =>

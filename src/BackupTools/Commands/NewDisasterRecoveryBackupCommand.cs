@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Management.Automation;
 using System.Security;
 
@@ -12,13 +11,11 @@ namespace BackupTools.Commands
     [Cmdlet(VerbsCommon.New, "DisasterRecoveryBackup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
         DefaultParameterSetName = NoRetentionSet)]
     [OutputType(typeof(BackupJob))]
-    public sealed class NewDisasterRecoveryBackupCommand : BackupCmdletBase
+    public sealed class NewDisasterRecoveryBackupCommand : NewBackupCommandBase
     {
         private const string NoRetentionSet = "NoRetention";
         private const string RetentionDateSet = "RetentionDate";
         private const string RetentionPeriodSet = "RetentionPeriod";
-
-        private readonly List<BackupJob> _created = new List<BackupJob>();
 
         /// <summary>The backup's name.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -50,68 +47,24 @@ namespace BackupTools.Commands
         [DaysToTimeSpan]
         public TimeSpan RetentionPeriod { get; set; }
 
-        /// <summary>Which of the session's default connections to use, by provider name.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ArgumentCompleter(typeof(ProviderNameCompleter))]
-        public string Provider { get; set; }
-
-        /// <summary>The connection to use instead of the session's default.</summary>
-        [Parameter]
-        public BackupConnection Connection { get; set; }
-
-        /// <summary>Waits for each backup's job to finish and writes the finished jobs.</summary>
-        [Parameter]
-        public SwitchParameter Wait { get; set; }
-
-        /// <summary>With -Wait: how long to wait at most (a TimeSpan or seconds). Default: until done.</summary>
-        [Parameter]
-        [SecondsToTimeSpan]
-        public TimeSpan Timeout { get; set; }
-
-        /// <summary>With -Wait: the shortest pause between two status reads (a TimeSpan or seconds).</summary>
-        [Parameter]
-        [SecondsToTimeSpan]
-        public TimeSpan PollingInterval { get; set; }
+        /// <inheritdoc />
+        protected override BackupKind Kind => BackupKind.DisasterRecovery;
 
         /// <inheritdoc />
-        protected override void ProcessRecord()
-        {
-            BackupConnection connection;
-            var request = new BackupRequest
-            {
-                Kind = BackupKind.DisasterRecovery,
-                Name = Name,
-                StoreName = string.IsNullOrEmpty(StoreName) ? null : StoreName,
-                Passcode = Passcode,
-                Description = Description,
-                RetentionDate = ParameterSetName == RetentionDateSet ? ToOffset(RetentionDate)
-                              : ParameterSetName == RetentionPeriodSet ? DateTimeOffset.UtcNow + RetentionPeriod
-                              : (DateTimeOffset?)null,
-            };
-            try
-            {
-                connection = Connection ?? Connections.ForNewBackup(Provider, BackupKind.DisasterRecovery);
-                BackupService.Validate(connection, request);
-            }
-            catch (BackupToolsException ex)
-            {
-                WriteError(ex);
-                return;
-            }
-            if (!ShouldProcess($"{connection.Provider} {request}", "Start disaster-recovery backup")) return;
-            StartBackup(connection, request, job =>
-            {
-                if (Wait) _created.Add(job);
-                else WriteObject(job);
-            });
-        }
+        protected override string Action => "Start disaster-recovery backup";
 
         /// <inheritdoc />
-        protected override void EndProcessing()
+        protected override BackupRequest BuildRequest() => new BackupRequest
         {
-            if (Wait && _created.Count > 0)
-                WaitForJobs(_created, WaitOptionsFrom(Timeout, PollingInterval, any: false), Connection);
-        }
+            Kind = BackupKind.DisasterRecovery,
+            Name = Name,
+            StoreName = string.IsNullOrEmpty(StoreName) ? null : StoreName,
+            Passcode = Passcode,
+            Description = Description,
+            RetentionDate = ParameterSetName == RetentionDateSet ? ToOffset(RetentionDate)
+                          : ParameterSetName == RetentionPeriodSet ? DateTimeOffset.UtcNow + RetentionPeriod
+                          : (DateTimeOffset?)null,
+        };
 
         // A DateTime without a zone (Get-Date, a typed literal) means local time, as PowerShell users expect.
         private static DateTimeOffset ToOffset(DateTime value) =>

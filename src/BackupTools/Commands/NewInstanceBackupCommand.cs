@@ -1,7 +1,5 @@
 using System;
-using System.Collections.Generic;
 using System.Management.Automation;
-using BackupTools.Jobs;
 
 namespace BackupTools.Commands
 {
@@ -11,10 +9,8 @@ namespace BackupTools.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.New, "InstanceBackup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(BackupJob))]
-    public sealed class NewInstanceBackupCommand : BackupCmdletBase
+    public sealed class NewInstanceBackupCommand : NewBackupCommandBase
     {
-        private readonly List<BackupJob> _created = new List<BackupJob>();
-
         /// <summary>The instance to back up (TaurusDB/DDS instance id, Dataverse environment GUID, Cloud Foundry service instance GUID).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("ServiceInstanceGuid", "EnvironmentId")]
@@ -31,63 +27,14 @@ namespace BackupTools.Commands
         [Alias("Notes")]
         public string Description { get; set; }
 
-        /// <summary>Which of the session's default connections to use, by provider name.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ArgumentCompleter(typeof(ProviderNameCompleter))]
-        public string Provider { get; set; }
-
-        /// <summary>The connection to use instead of the session's default.</summary>
-        [Parameter]
-        public BackupConnection Connection { get; set; }
-
-        /// <summary>Waits for each backup's job to finish and writes the finished jobs.</summary>
-        [Parameter]
-        public SwitchParameter Wait { get; set; }
-
-        /// <summary>With -Wait: how long to wait at most (a TimeSpan or seconds). Default: until done.</summary>
-        [Parameter]
-        [SecondsToTimeSpan]
-        public TimeSpan Timeout { get; set; }
-
-        /// <summary>With -Wait: the shortest pause between two status reads (a TimeSpan or seconds).</summary>
-        [Parameter]
-        [SecondsToTimeSpan]
-        public TimeSpan PollingInterval { get; set; }
-
-        /// <summary>How many creates may be in flight at once when many instances come from the pipeline (default 1: one after another).</summary>
-        [Parameter]
-        [ValidateRange(1, 256)]
-        public int ThrottleLimit { get; set; } = 1;
+        /// <inheritdoc />
+        protected override BackupKind Kind => BackupKind.Instance;
 
         /// <inheritdoc />
-        protected override void ProcessRecord()
-        {
-            BackupConnection connection;
-            var request = new BackupRequest { Kind = BackupKind.Instance, InstanceId = InstanceId, Name = Name, Description = Description };
-            try
-            {
-                connection = Connection ?? Connections.ForNewBackup(Provider);
-                BackupService.Validate(connection, request);
-            }
-            catch (BackupToolsException ex)
-            {
-                WriteError(ex);
-                return;
-            }
-            if (!ShouldProcess($"{connection.Provider} {request}", "Start backup")) return;
-            StartBackup(connection, request, job =>
-            {
-                if (Wait) _created.Add(job);
-                else WriteObject(job);
-            }, ThrottleLimit);
-        }
+        protected override string Action => "Start backup";
 
         /// <inheritdoc />
-        protected override void EndProcessing()
-        {
-            FinishStarts();
-            if (Wait && _created.Count > 0)
-                WaitForJobs(_created, WaitOptionsFrom(Timeout, PollingInterval, any: false), Connection);
-        }
+        protected override BackupRequest BuildRequest() =>
+            new BackupRequest { Kind = BackupKind.Instance, InstanceId = InstanceId, Name = Name, Description = Description };
     }
 }

@@ -1,0 +1,83 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+
+namespace BackupTools.Commands
+{
+    /// <summary>
+    /// What the creating cmdlets share: choosing the connection, ShouldProcess, starting the backup (concurrently with
+    /// -ThrottleLimit), and -Wait. A creating cmdlet only declares its own parameters and builds its request.
+    /// </summary>
+    public abstract class NewBackupCommandBase : BackupCmdletBase
+    {
+        private readonly List<BackupJob> _created = new List<BackupJob>();
+
+        /// <summary>Which of the session's default connections to use, by provider name.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(ProviderNameCompleter))]
+        public string Provider { get; set; }
+
+        /// <summary>The connection to use instead of the session's default.</summary>
+        [Parameter]
+        public BackupConnection Connection { get; set; }
+
+        /// <summary>Waits for each backup's job to finish and writes the finished jobs.</summary>
+        [Parameter]
+        public SwitchParameter Wait { get; set; }
+
+        /// <summary>With -Wait: how long to wait at most (a TimeSpan or seconds). Default: until done.</summary>
+        [Parameter]
+        [SecondsToTimeSpan]
+        public TimeSpan Timeout { get; set; }
+
+        /// <summary>With -Wait: the shortest pause between two status reads (a TimeSpan or seconds).</summary>
+        [Parameter]
+        [SecondsToTimeSpan]
+        public TimeSpan PollingInterval { get; set; }
+
+        /// <summary>How many creates may be in flight at once when many come from the pipeline (default 1: one after another).</summary>
+        [Parameter]
+        [ValidateRange(1, 256)]
+        public int ThrottleLimit { get; set; } = 1;
+
+        /// <summary>The kind of backup this cmdlet starts; it selects the connection when none is named.</summary>
+        protected abstract BackupKind Kind { get; }
+
+        /// <summary>The words of the ShouldProcess action ("Start backup").</summary>
+        protected abstract string Action { get; }
+
+        /// <summary>The request for the current pipeline item.</summary>
+        protected abstract BackupRequest BuildRequest();
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            BackupConnection connection;
+            var request = BuildRequest();
+            try
+            {
+                connection = Connection ?? Connections.ForNewBackup(Provider, Kind);
+                BackupService.Validate(connection, request);
+            }
+            catch (BackupToolsException ex)
+            {
+                WriteError(ex);
+                return;
+            }
+            if (!ShouldProcess($"{connection.Provider} {request}", Action)) return;
+            StartBackup(connection, request, job =>
+            {
+                if (Wait) _created.Add(job);
+                else WriteObject(job);
+            }, ThrottleLimit);
+        }
+
+        /// <inheritdoc />
+        protected override void EndProcessing()
+        {
+            FinishStarts();
+            if (Wait && _created.Count > 0)
+                WaitForJobs(_created, WaitOptionsFrom(Timeout, PollingInterval, any: false), Connection);
+        }
+    }
+}
