@@ -42,19 +42,12 @@ namespace BackupTools.Providers.CloudFoundry
                 ? UaaCredential.ForClient(Info.Name, endpoint, request.ClientId, request.ClientSecret)
                 : UaaCredential.ForUser(Info.Name, endpoint, request.UserName, request.Password);
 
-        public void ValidateScope(string scope)
-        {
-            if (!string.IsNullOrEmpty(scope))
-                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
-                    $"{Info.Name} has no project id; leave -ProjectId out.") { Provider = Info.Name };
-        }
+        /// <summary>No scope: BackupService.Connect refuses a project id for a provider without <see cref="BackupProviderInfo.ScopeName"/>.</summary>
+        public void ValidateScope(string scope) { }
 
         public void Validate(BackupConnection connection, BackupRequest request)
         {
-            if (request.Kind != BackupKind.Instance)
-                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
-                    $"{Info.Name} offers instance backups only; use New-InstanceBackup.", request) { Provider = Info.Name };
-            ValidateScope(connection.Scope);
+            // BackupService.Validate has checked the kind against Info.Kinds, and Connect the scope.
             InstanceIdRule.Check(Info.Name, request.InstanceId, request);
             if (!string.IsNullOrEmpty(request.Name))
                 throw Rule.Breach(Info.Name, $"Name '{Rule.Printable(request.Name)}' was given, but {NamesItself}.", request);

@@ -66,19 +66,12 @@ namespace BackupTools.Providers.Dataverse
         public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint) =>
             new TokenProviderCredential(Info.Name, request.AccessToken, request.TokenProvider);
 
-        public void ValidateScope(string scope)
-        {
-            if (!string.IsNullOrEmpty(scope))
-                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
-                    $"{Info.Name} has no project id; leave -ProjectId out.") { Provider = Info.Name };
-        }
+        /// <summary>No scope: BackupService.Connect refuses a project id for a provider without <see cref="BackupProviderInfo.ScopeName"/>.</summary>
+        public void ValidateScope(string scope) { }
 
         public void Validate(BackupConnection connection, BackupRequest request)
         {
-            if (request.Kind != BackupKind.Instance)
-                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
-                    $"{Info.Name} offers instance backups only; use New-InstanceBackup.", request) { Provider = Info.Name };
-            ValidateScope(connection.Scope);
+            // BackupService.Validate has checked the kind against Info.Kinds, and Connect the scope.
             InstanceIdRule.Check(Info.Name, request.InstanceId, request);
             NameRule.Check(Info.Name, request.Name, request);
             DescriptionRule.Check(Info.Name, request.Description, request);

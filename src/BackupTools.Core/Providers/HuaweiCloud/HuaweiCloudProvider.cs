@@ -51,9 +51,7 @@ namespace BackupTools.Providers.HuaweiCloud
 
         public void Validate(BackupConnection connection, BackupRequest request)
         {
-            if (request.Kind != BackupKind.Instance)
-                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
-                    $"{Info.Name} offers instance backups only; use New-InstanceBackup.", request) { Provider = Info.Name };
+            // BackupService.Validate has checked the kind against Info.Kinds.
             ValidateScope(connection.Scope);
             InstanceIdRule.Check(Info.Name, request.InstanceId, request);
             NameRule.Check(Info.Name, request.Name, request);
