@@ -36,8 +36,8 @@ namespace BackupTools.Providers.ArcGIS
 
         // The store goes into a path segment (escaped by Url.Combine); refuse what could still confuse a server or proxy.
         internal static readonly Rule StoreNameRule = new Rule("StoreName",
-            "at most 255 characters, without '/', '\\', '?', '#', '%', '..' or control characters",
-            v => v.Length <= 255 && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
+            "at most 255 characters, not '.', without '/', '\\', '?', '#', '%', '..' or control characters",
+            v => v.Length <= 255 && v != "." && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
             required: false);
 
         /// <summary>The documented minimum passcode length [V].</summary>
@@ -66,6 +66,8 @@ namespace BackupTools.Providers.ArcGIS
                 throw Rule.Breach(Info.Name, $"Passcode is required (at least {MinPasscodeLength} characters; it encrypts the backup and is needed to restore it).", request);
             if (request.Passcode.Length < MinPasscodeLength)
                 throw Rule.Breach(Info.Name, $"Passcode is too short: {Info.Name} needs at least {MinPasscodeLength} characters.", request);
+            if (!Rule.IsWellFormed(Secret.Reveal(request.Passcode)))
+                throw Rule.Breach(Info.Name, "Passcode holds an unpaired surrogate, which is not Unicode text: it would be sent altered and the backup could not be restored with it.", request);
             DescriptionRule.Check(Info.Name, request.Description, request);
             StoreNameRule.Check(Info.Name, request.StoreName, request);
             if (request.RetentionDate is DateTimeOffset retention && retention <= DateTimeOffset.UtcNow)
@@ -76,7 +78,8 @@ namespace BackupTools.Providers.ArcGIS
         {
             var connection = call.Connection;
             var admin = AdminRoot(connection);
-            var store = request.StoreName ?? await DefaultStoreAsync(call, admin, request).ConfigureAwait(false);
+            // An empty -StoreName means "not given", never an empty path segment (stores//backups/create).
+            var store = !string.IsNullOrEmpty(request.StoreName) ? request.StoreName : await DefaultStoreAsync(call, admin, request).ConfigureAwait(false);
 
             var url = Url.Combine(admin, "system", "disasterrecovery", "stores", store, "backups", "create");
             var response = await SendAsync(call, isCreate: true, request, async () =>
