@@ -98,7 +98,19 @@ namespace BackupTools
             }
             endpoint = EndpointRule.Check(info.Name, endpoint);
 
-            if (info.ScopeName != null) provider.ValidateScope(request.Scope);
+            if (info.ScopeName != null)
+            {
+                try
+                {
+                    provider.ValidateScope(request.Scope);
+                }
+                catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.BackupParameterInvalid)
+                {
+                    // A connection parameter: report it as one, with the rule's message.
+                    throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, ex.Message, request.Scope, ex)
+                    { Provider = info.Name, RecommendedAction = ex.RecommendedAction };
+                }
+            }
             else if (!string.IsNullOrEmpty(request.Scope))
                 throw ConnectError($"{info.Name} has no project id; leave -ProjectId out.");
 
