@@ -172,19 +172,20 @@ namespace BackupTools
             }
         }
 
-        /// <summary>Reads a job's status once and returns the job with it applied.</summary>
-        public static async Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken)
+        /// <summary>Reads a job's status once and returns the job with it applied (the read repeated on transient failures by <paramref name="retry"/>'s read rules).</summary>
+        public static async Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken,
+            CreateRetryOptions retry = null)
         {
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
             var call = new ServiceCall(connection, log, cancellationToken);
-            var (status, _) = await Resilience.ExecuteAsync(Resilience.Reads(new CreateRetryOptions(), log ?? NullOperationLog.Instance),
+            var (status, _) = await Resilience.ExecuteAsync(Resilience.Reads(retry ?? new CreateRetryOptions(), log ?? NullOperationLog.Instance),
                 ct => provider.GetStatusAsync(call, job), cancellationToken).ConfigureAwait(false);
             if (status.NotFound)
             {
                 if (DateTimeOffset.UtcNow - job.CreatedAt > provider.NotFoundGrace)
                     throw new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
-                        $"{job.Provider} does not know job {job.JobId}.", job) { Provider = job.Provider };
+                        $"{job.Provider} GET {job.StatusUrl}: the service does not know job {job.JobId}.", job) { Provider = job.Provider };
                 status.RawStatus = "NotFound (starting)";
             }
             return job.With(status);
