@@ -35,6 +35,9 @@ namespace BackupTools.Validation
         public static Rule MaxLengthWithout(string parameter, int max, string forbidden, string text) =>
             new Rule(parameter, text, v => v.Length <= max && v.IndexOfAny(forbidden.ToCharArray()) < 0, required: false);
 
+        /// <summary>True when a non-empty value meets the rule.</summary>
+        public bool Accepts(string value) => !string.IsNullOrEmpty(value) && _test(value);
+
         /// <summary>Throws when the value breaks the rule. Secrets must not be checked with this (it quotes the value).</summary>
         public void Check(string provider, string value, object target = null)
         {

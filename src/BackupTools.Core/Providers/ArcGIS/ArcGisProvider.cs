@@ -108,9 +108,12 @@ namespace BackupTools.Providers.ArcGIS
             var jobUrl = body.Str("jobsUrl", "jobs", "jobUrl");
             if (string.IsNullOrEmpty(jobId) && string.IsNullOrEmpty(jobUrl))
                 throw response.Invalid("accepted the backup but its answer has neither jobid nor jobsUrl", request);
-            var statusUrl = !string.IsNullOrEmpty(jobUrl) && Uri.TryCreate(jobUrl, UriKind.Absolute, out var given)
-                ? given
-                : Url.Combine(admin, "jobs", jobId);
+            Uri statusUrl;
+            if (!string.IsNullOrEmpty(jobUrl) && Uri.TryCreate(jobUrl, UriKind.Absolute, out var given)) statusUrl = given;
+            else if (!string.IsNullOrEmpty(jobId)) statusUrl = Url.Combine(admin, "jobs", jobId);
+            // A relative jobsUrl and no jobid: resolve it against the admin root (was Url.Combine with a null id).
+            else if (!Uri.TryCreate(admin, jobUrl, out statusUrl))
+                throw response.Invalid($"accepted the backup but its jobsUrl '{Rule.Printable(jobUrl)}' is not an address", request);
             var raw = body.Str("status") ?? "SUBMITTED";
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId ?? LastSegment(statusUrl), statusUrl.ToString(),
                 Deployment(connection), request.Name, null, store, BackupKind.DisasterRecovery, MapState(raw) == BackupJobState.Unknown ? BackupJobState.Running : MapState(raw),
@@ -189,9 +192,18 @@ namespace BackupTools.Providers.ArcGIS
             var root = await StoresAsync(call, admin, request).ConfigureAwait(false);
             var store = root.Items("stores").FirstOrDefault(s => s.Str("default") == "true");
             var name = store.ValueKind == JsonValueKind.Object ? store.Str("name") : null;
+            var storesCall = $"{Info.Name} GET {WithJsonFormat(Url.Combine(admin, "system", "disasterrecovery", "stores"))}";
+            // The name goes into the create's path: one the StoreName rule would refuse could move the request elsewhere.
+            if (!string.IsNullOrEmpty(name) && (!Rule.IsWellFormed(name) || !StoreNameRule.Accepts(name)))
+                throw new BackupToolsException(ErrorIds.BackupResponseInvalid, BackupErrorCategory.ProtocolError,
+                    $"{storesCall} named a default backup store that cannot be used in a path ('{Rule.Printable(name)}'). No backup was started.", request)
+                {
+                    Provider = Info.Name,
+                    RecommendedAction = "Pass -StoreName with the store to use.",
+                };
             if (string.IsNullOrEmpty(name))
                 throw new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.ObjectNotFound,
-                    $"{Info.Name} at {call.Connection.Endpoint} has no default backup store. Nothing was sent.", request)
+                    $"{storesCall} lists no default backup store. Nothing was sent.", request)
                 {
                     Provider = Info.Name,
                     RecommendedAction = "Pass -StoreName, or register a default backup store on the deployment.",
