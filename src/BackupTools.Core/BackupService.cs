@@ -119,7 +119,19 @@ namespace BackupTools
             }
             endpoint = EndpointRule.Check(info.Name, endpoint);
 
-            if (info.ScopeName != null) provider.ValidateScope(request.Scope);
+            if (info.ScopeName != null)
+            {
+                try
+                {
+                    provider.ValidateScope(request.Scope);
+                }
+                catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.BackupParameterInvalid)
+                {
+                    // A connection parameter: report it as one, with the rule's message.
+                    throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, ex.Message, request.Scope, ex)
+                    { Provider = info.Name, RecommendedAction = ex.RecommendedAction };
+                }
+            }
             else if (!string.IsNullOrEmpty(request.Scope))
                 throw ConnectError($"{info.Name} has no project id; leave -ProjectId out.");
 
@@ -215,19 +227,20 @@ namespace BackupTools
             }
         }
 
-        /// <summary>Reads a job's status once and returns the job with it applied.</summary>
-        public static async Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken)
+        /// <summary>Reads a job's status once and returns the job with it applied (the read repeated on transient failures by <paramref name="retry"/>'s read rules).</summary>
+        public static async Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken,
+            CreateRetryOptions retry = null)
         {
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
             var call = new ServiceCall(connection, log, cancellationToken);
-            var status = await Resilience.ExecuteAsync(Resilience.Reads(null), log,
+            var status = await Resilience.ExecuteAsync(Resilience.Reads(retry), log,
                 ct => provider.GetStatusAsync(call, job), cancellationToken).ConfigureAwait(false);
             if (status.NotFound)
             {
                 if (DateTimeOffset.UtcNow - job.CreatedAt > provider.NotFoundGrace)
                     throw new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
-                        $"{job.Provider} does not know job {job.JobId}.", job) { Provider = job.Provider };
+                        $"{job.Provider} GET {job.StatusUrl}: the service does not know job {job.JobId}.", job) { Provider = job.Provider };
                 status.RawStatus = "NotFound (starting)";
             }
             return job.With(status);

@@ -266,7 +266,7 @@ namespace BackupTools.Tests
         public void The_project_id_rule_is_checked_when_connecting(string projectId)
         {
             var ex = Assert.Throws<BackupToolsException>(() => TestData.Connect(Sim, Provider, scope: projectId));
-            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
             Assert.Contains("ProjectId", ex.Message);
             Assert.Contains("32 characters", ex.Message);
         }

@@ -130,7 +130,8 @@ namespace BackupTools
             try
             {
                 ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
-                return Marshal.PtrToStringUni(ptr);
+                // With the length: a NUL inside the secret must not cut it short.
+                return Marshal.PtrToStringUni(ptr, secure.Length);
             }
             finally
             {

@@ -55,7 +55,7 @@ namespace BackupTools.Json
             if (string.IsNullOrWhiteSpace(s)) return null;
             s = s.Trim().TrimEnd('%').Trim();
             return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 && !double.IsInfinity(d)
-                ? (int?)Math.Min(100, (int)Math.Round(d))
+                ? (int?)(int)Math.Round(Math.Min(100, d)) // clamp before the cast: .NET Framework casts 1e300 to int.MinValue
                 : null;
         }
 

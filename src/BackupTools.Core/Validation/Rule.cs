@@ -35,6 +35,9 @@ namespace BackupTools.Validation
         public static Rule MaxLengthWithout(string parameter, int max, string forbidden, string text) =>
             new Rule(parameter, text, v => v.Length <= max && v.IndexOfAny(forbidden.ToCharArray()) < 0, required: false);
 
+        /// <summary>True when a non-empty value meets the rule.</summary>
+        public bool Accepts(string value) => !string.IsNullOrEmpty(value) && _test(value);
+
         /// <summary>Throws when the value breaks the rule. Secrets must not be checked with this (it quotes the value).</summary>
         public void Check(string provider, string value, object target = null)
         {
@@ -43,6 +46,8 @@ namespace BackupTools.Validation
                 if (Required) throw Breach(provider, $"{Parameter} is required ({Text}).", target);
                 return;
             }
+            if (!IsWellFormed(value))
+                throw Breach(provider, $"{Parameter} '{Printable(value)}' breaks the {provider} rule: {Text}; it also holds an unpaired surrogate, which is not Unicode text and would be sent altered.", target);
             if (!_test(value))
                 throw Breach(provider, $"{Parameter} '{Printable(value)}' breaks the {provider} rule: {Text}.", target);
         }
@@ -54,6 +59,17 @@ namespace BackupTools.Validation
                 Provider = provider,
                 RecommendedAction = "Change the value to meet the rule and run the command again.",
             };
+
+        /// <summary>False when the text holds an unpaired UTF-16 surrogate (UTF-8 encoders replace it with U+FFFD).</summary>
+        internal static bool IsWellFormed(string value)
+        {
+            for (var i = 0; i < value.Length; i++)
+            {
+                if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])) i++;
+                else if (char.IsSurrogate(value[i])) return false;
+            }
+            return true;
+        }
 
         /// <summary>Shows control characters as escapes so the message itself cannot be garbled.</summary>
         internal static string Printable(string value)
@@ -74,8 +90,8 @@ namespace BackupTools.Validation
                 throw Invalid(provider, "Endpoint must not carry a user name or password; use -AccessToken or -Credential.", null);
             if (!string.IsNullOrEmpty(endpoint.Query) || !string.IsNullOrEmpty(endpoint.Fragment))
                 throw Invalid(provider, $"Endpoint '{endpoint}' must not have a query or fragment.", endpoint);
-            if (endpoint.Scheme == Uri.UriSchemeHttps) return Normalize(endpoint);
-            if (endpoint.Scheme == Uri.UriSchemeHttp && IsLoopback(endpoint)) return Normalize(endpoint);
+            if (endpoint.Scheme == Uri.UriSchemeHttps) return Normalize(provider, endpoint);
+            if (endpoint.Scheme == Uri.UriSchemeHttp && IsLoopback(endpoint)) return Normalize(provider, endpoint);
             if (endpoint.Scheme == Uri.UriSchemeHttp)
                 throw new BackupToolsException(ErrorIds.ConnectionEndpointInvalid, BackupErrorCategory.SecurityError,
                     $"Endpoint '{endpoint}' uses plain http:// to a host that is not this machine. BackupTools sends credentials only over https:// (plain http:// is allowed for loopback addresses, such as the simulator).",
@@ -91,10 +107,13 @@ namespace BackupTools.Validation
             return IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip);
         }
 
-        private static Uri Normalize(Uri endpoint)
+        private static Uri Normalize(string provider, Uri endpoint)
         {
             var text = endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped).TrimEnd('/');
-            return new Uri(text + "/");
+            // Some hosts System.Uri accepts once do not parse again in escaped form (IDN and look-alike letters).
+            if (!Uri.TryCreate(text + "/", UriKind.Absolute, out var normalized))
+                throw Invalid(provider, $"Endpoint '{endpoint}' is not an address that can be used: its host name could not be read.", endpoint);
+            return normalized;
         }
 
         private static BackupToolsException Invalid(string provider, string message, object target) =>

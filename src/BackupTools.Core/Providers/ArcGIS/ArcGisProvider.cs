@@ -36,8 +36,8 @@ namespace BackupTools.Providers.ArcGIS
 
         // The store goes into a path segment (escaped by Url.Combine); refuse what could still confuse a server or proxy.
         internal static readonly Rule StoreNameRule = new Rule("StoreName",
-            "at most 255 characters, without '/', '\\', '?', '#', '%', '..' or control characters",
-            v => v.Length <= 255 && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
+            "at most 255 characters, not '.', without '/', '\\', '?', '#', '%', '..' or control characters",
+            v => v.Length <= 255 && v != "." && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
             required: false);
 
         /// <summary>The documented minimum passcode length [V].</summary>
@@ -70,6 +70,8 @@ namespace BackupTools.Providers.ArcGIS
                 throw Rule.Breach(Info.Name, $"Passcode is required (at least {MinPasscodeLength} characters; it encrypts the backup and is needed to restore it).", request);
             if (request.Passcode.Length < MinPasscodeLength)
                 throw Rule.Breach(Info.Name, $"Passcode is too short: {Info.Name} needs at least {MinPasscodeLength} characters.", request);
+            if (!Rule.IsWellFormed(Secret.Reveal(request.Passcode)))
+                throw Rule.Breach(Info.Name, "Passcode holds an unpaired surrogate, which is not Unicode text: it would be sent altered and the backup could not be restored with it.", request);
             DescriptionRule.Check(Info.Name, request.Description, request);
             StoreNameRule.Check(Info.Name, request.StoreName, request);
             if (request.RetentionDate is DateTimeOffset retention && retention <= DateTimeOffset.UtcNow)
@@ -80,7 +82,8 @@ namespace BackupTools.Providers.ArcGIS
         {
             var connection = call.Connection;
             var admin = AdminRoot(connection);
-            var store = request.StoreName ?? await DefaultStoreAsync(call, admin, request).ConfigureAwait(false);
+            // An empty -StoreName means "not given", never an empty path segment (stores//backups/create).
+            var store = !string.IsNullOrEmpty(request.StoreName) ? request.StoreName : await DefaultStoreAsync(call, admin, request).ConfigureAwait(false);
 
             var url = Url.Combine(admin, "system", "disasterrecovery", "stores", store, "backups", "create");
             var response = await SendAsync(call, isCreate: true, request, async () =>
@@ -109,9 +112,12 @@ namespace BackupTools.Providers.ArcGIS
             var jobUrl = body.Str("jobsUrl", "jobs", "jobUrl");
             if (string.IsNullOrEmpty(jobId) && string.IsNullOrEmpty(jobUrl))
                 throw response.Invalid("accepted the backup but its answer has neither jobid nor jobsUrl", request);
-            var statusUrl = !string.IsNullOrEmpty(jobUrl) && Uri.TryCreate(jobUrl, UriKind.Absolute, out var given)
-                ? given
-                : Url.Combine(admin, "jobs", jobId);
+            Uri statusUrl;
+            if (!string.IsNullOrEmpty(jobUrl) && Uri.TryCreate(jobUrl, UriKind.Absolute, out var given)) statusUrl = given;
+            else if (!string.IsNullOrEmpty(jobId)) statusUrl = Url.Combine(admin, "jobs", jobId);
+            // A relative jobsUrl and no jobid: resolve it against the admin root (was Url.Combine with a null id).
+            else if (!Uri.TryCreate(admin, jobUrl, out statusUrl))
+                throw response.Invalid($"accepted the backup but its jobsUrl '{Rule.Printable(jobUrl)}' is not an address", request);
             var raw = body.Str("status") ?? "SUBMITTED";
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId ?? LastSegment(statusUrl), statusUrl.ToString(),
                 Deployment(connection), request.Name, null, store, BackupKind.DisasterRecovery, MapState(raw) == BackupJobState.Unknown ? BackupJobState.Running : MapState(raw),
@@ -190,9 +196,18 @@ namespace BackupTools.Providers.ArcGIS
             var root = await StoresAsync(call, admin, request).ConfigureAwait(false);
             var store = root.Items("stores").FirstOrDefault(s => s.Str("default") == "true");
             var name = store.ValueKind == JsonValueKind.Object ? store.Str("name") : null;
+            var storesCall = $"{Info.Name} GET {WithJsonFormat(Url.Combine(admin, "system", "disasterrecovery", "stores"))}";
+            // The name goes into the create's path: one the StoreName rule would refuse could move the request elsewhere.
+            if (!string.IsNullOrEmpty(name) && (!Rule.IsWellFormed(name) || !StoreNameRule.Accepts(name)))
+                throw new BackupToolsException(ErrorIds.BackupResponseInvalid, BackupErrorCategory.ProtocolError,
+                    $"{storesCall} named a default backup store that cannot be used in a path ('{Rule.Printable(name)}'). No backup was started.", request)
+                {
+                    Provider = Info.Name,
+                    RecommendedAction = "Pass -StoreName with the store to use.",
+                };
             if (string.IsNullOrEmpty(name))
                 throw new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.ObjectNotFound,
-                    $"{Info.Name} at {call.Connection.Endpoint} has no default backup store. Nothing was sent.", request)
+                    $"{storesCall} lists no default backup store. Nothing was sent.", request)
                 {
                     Provider = Info.Name,
                     RecommendedAction = "Pass -StoreName, or register a default backup store on the deployment.",
