@@ -51,3 +51,22 @@ namespace BackupTools.Tests
         }
     }
 }
+
+namespace BackupTools.Tests
+{
+    public sealed class GuidRuleTests
+    {
+        [Theory]
+        [InlineData(" 6f1c2b9e-3f5d-4a7b-9c2e-8d4b1a0e7c31")]
+        [InlineData("6f1c2b9e-3f5d-4a7b-9c2e-8d4b1a0e7c31 ")]
+        [InlineData("{6f1c2b9e-3f5d-4a7b-9c2e-8d4b1a0e7c31}")]
+        [InlineData("6f1c2b9e3f5d4a7b9c2e8d4b1a0e7c31")]
+        public void A_padded_or_decorated_guid_is_refused(string value)
+        {
+            var rule = BackupTools.Validation.Rule.Guid("InstanceId", "a GUID");
+            var ex = Assert.Throws<BackupToolsException>(() => rule.Check("Dataverse", value));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            rule.Check("Dataverse", "6f1c2b9e-3f5d-4a7b-9c2e-8d4b1a0e7c31");
+        }
+    }
+}

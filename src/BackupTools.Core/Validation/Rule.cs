@@ -32,6 +32,10 @@ namespace BackupTools.Validation
             return new Rule(parameter, text, v => regex.IsMatch(v), required);
         }
 
+        /// <summary>A GUID in its plain 36-character form (no braces, no padding: Guid parsing would trim spaces).</summary>
+        public static Rule Guid(string parameter, string text) =>
+            new Rule(parameter, text, v => v.Length == 36 && System.Guid.TryParseExact(v, "D", out _));
+
         public static Rule MaxLengthWithout(string parameter, int max, string forbidden, string text) =>
             new Rule(parameter, text, v => v.Length <= max && v.IndexOfAny(forbidden.ToCharArray()) < 0, required: false);
 

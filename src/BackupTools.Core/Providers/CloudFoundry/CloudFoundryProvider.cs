@@ -24,8 +24,7 @@ namespace BackupTools.Providers.CloudFoundry
             null, new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.Credential, AuthenticationMethods.ClientCredential },
             "https://v3-apidocs.cloudfoundry.org/");
 
-        internal static readonly Rule InstanceIdRule = new Rule("InstanceId",
-            "a service instance GUID such as 00000000-0000-0000-0000-000000000000", v => Guid.TryParseExact(v, "D", out _));
+        internal static readonly Rule InstanceIdRule = Rule.Guid("InstanceId", "a service instance GUID such as 00000000-0000-0000-0000-000000000000");
 
         internal const string NamesItself = "Cloud Foundry names backups itself; leave -Name and -Description out";
 

@@ -41,8 +41,7 @@ namespace BackupTools.Providers.Dataverse
             null, new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.TokenProvider },
             "https://learn.microsoft.com/en-us/rest/api/admin.services.crm.dynamics.com/");
 
-        internal static readonly Rule InstanceIdRule = new Rule("InstanceId",
-            "a GUID such as 00000000-0000-0000-0000-000000000000", v => Guid.TryParseExact(v, "D", out _));
+        internal static readonly Rule InstanceIdRule = Rule.Guid("InstanceId", "a GUID such as 00000000-0000-0000-0000-000000000000");
 
         // The create call states no limit on labels; the restore API accepts at most 100 characters [V], and a backup
         // that cannot be restored by its label is of little use.
