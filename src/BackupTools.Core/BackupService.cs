@@ -214,6 +214,18 @@ namespace BackupTools
                     return provider.StartAsync(call, request);
                 }, cancellationToken).ConfigureAwait(false);
             }
+            catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300)
+            {
+                // The service said yes but its answer cannot be read: the backup probably started, and its handle is lost.
+                throw new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError,
+                    $"{ex.Message} The service accepted the request, so the backup may have started; its job could not be read. Request: {request}.",
+                    request, ex)
+                {
+                    Provider = ex.Provider,
+                    HttpStatus = ex.HttpStatus,
+                    RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
+                };
+            }
             catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
             {
                 // An earlier attempt got through after all: report that backup, never a second one.

@@ -201,9 +201,12 @@ namespace BackupTools.Tests
             Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.HtmlPage, Times = int.MaxValue });
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
                 BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
-            Assert.Equal(ErrorIds.BackupResponseInvalid, ex.ErrorId);
+            // A 200 the client cannot read: the service may have started the backup, and the error says so.
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(ErrorIds.BackupResponseInvalid, Assert.IsType<BackupToolsException>(ex.InnerException).ErrorId);
             Assert.Contains(Provider, ex.Message);
             Assert.Contains("not JSON", ex.Message);
+            Assert.Contains("may have started", ex.Message);
         }
 
         [Fact]
