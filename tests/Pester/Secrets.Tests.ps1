@@ -1,0 +1,108 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
+# No secret in any stream, output object, error, Export-Clixml or ConvertTo-Json, for every cmdlet and every
+# authentication method, run with -Verbose and -Debug. The simulator's default secrets are used, as the
+# out-of-process simulator knows them: token 'sim-token', password 'sim-password', access key SIMAK000000000000000 with
+# secret key 'sim-secret-key', UAA client 'sim-client' with secret 'sim-secret'.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    $script:ModulePath = Get-TestModulePath
+    $script:Sim = Start-TestSimulator
+    Import-Module (Join-Path $script:ModulePath 'BackupTools.psd1') -Force
+    $script:Secrets = 'sim-token', 'sim-password', 'sim-secret-key', 'sim-secret', 'Pester-Passc0de-XYZZY'
+    $script:Project = '0123456789abcdef0123456789abcdef'
+    $secure = { param($text) ConvertTo-SecureString $text -AsPlainText -Force }
+    $script:Token = & $secure 'sim-token'
+    $script:Credential = [pscredential]::new('admin', (& $secure 'sim-password'))
+    $script:SecretKey = & $secure 'sim-secret-key'
+    $script:ClientSecret = & $secure 'sim-secret'
+    $script:Passcode = & $secure 'Pester-Passc0de-XYZZY'
+
+    function Assert-NoSecret([object[]] $Captured, [string] $Because) {
+        $text = @(
+            $Captured | ForEach-Object {
+                if ($_ -is [System.Management.Automation.ErrorRecord]) { $_.ToString(); $_.Exception.ToString(); "$($_.TargetObject)"; $_.ErrorDetails.Message }
+                elseif ($_ -is [System.Management.Automation.InformationalRecord]) { $_.Message }
+                else { "$_"; ($_ | Out-String); ($_ | ConvertTo-Json -Depth 6 -WarningAction SilentlyContinue) }
+            }
+        ) -join "`n"
+        $file = Join-Path $TestDrive ("capture-{0}.xml" -f [guid]::NewGuid())
+        $Captured | Where-Object { $_ -isnot [System.Management.Automation.InformationalRecord] } | Export-Clixml -Path $file -Depth 6
+        $text += "`n" + (Get-Content -Raw $file)
+        foreach ($secret in $script:Secrets) { $text | Should -Not -Match ([regex]::Escape($secret)) -Because $Because }
+    }
+}
+
+AfterAll {
+    Remove-Module BackupTools -ErrorAction SilentlyContinue
+    Stop-TestSimulator $script:Sim
+}
+
+Describe 'Secrets never leak' {
+    BeforeEach {
+        Reset-Simulator $script:Sim.BaseUri
+        $DebugPreference = 'Continue'
+        $VerbosePreference = 'Continue'
+    }
+    AfterEach {
+        $DebugPreference = 'SilentlyContinue'
+        $VerbosePreference = 'SilentlyContinue'
+    }
+
+    It '<Provider> with <Method>' -ForEach @(
+        @{ Provider = 'TaurusDB'; Method = 'AccessToken' }
+        @{ Provider = 'TaurusDB'; Method = 'AccessKey' }
+        @{ Provider = 'TaurusDB'; Method = 'Credential' }
+        @{ Provider = 'DDS'; Method = 'AccessToken' }
+        @{ Provider = 'DDS'; Method = 'AccessKey' }
+        @{ Provider = 'DDS'; Method = 'Credential' }
+        @{ Provider = 'Dataverse'; Method = 'AccessToken' }
+        @{ Provider = 'Dataverse'; Method = 'TokenProvider' }
+        @{ Provider = 'ArcGIS'; Method = 'AccessToken' }
+        @{ Provider = 'ArcGIS'; Method = 'Credential' }
+        @{ Provider = 'CloudFoundry'; Method = 'AccessToken' }
+        @{ Provider = 'CloudFoundry'; Method = 'Credential' }
+        @{ Provider = 'CloudFoundry'; Method = 'ClientCredential' }
+    ) {
+        $prefix = @{ TaurusDB = 'taurusdb'; DDS = 'dds'; Dataverse = 'dataverse'; ArcGIS = 'arcgis'; CloudFoundry = 'cf' }[$Provider]
+        $connect = @{ Provider = $Provider; Endpoint = "$($script:Sim.BaseUri)$prefix/" }
+        if ($Provider -in 'TaurusDB', 'DDS') { $connect.ProjectId = $script:Project }
+        switch ($Method) {
+            'AccessToken' { $connect.AccessToken = $script:Token }
+            'AccessKey' { $connect.AccessKeyId = 'SIMAK000000000000000'; $connect.SecretAccessKey = $script:SecretKey }
+            'Credential' { $connect.Credential = $script:Credential }
+            'ClientCredential' { $connect.ClientId = 'sim-client'; $connect.ClientSecret = $script:ClientSecret }
+            'TokenProvider' { $connect.TokenProvider = { ConvertTo-SecureString 'sim-token' -AsPlainText -Force } }
+        }
+        $captured = & {
+            $connection = Connect-BackupService @connect -Verbose -Debug
+            $connection
+            $job = switch ($Provider) {
+                'TaurusDB' { New-InstanceBackup -Connection $connection -InstanceId '0123456789abcdef0123456789abcdefin07' -Name 'leak-check' -Verbose -Debug }
+                'DDS' { New-InstanceBackup -Connection $connection -InstanceId '0123456789abcdef0123456789abcdefin02' -Name 'leak-check' -Verbose -Debug }
+                'Dataverse' { New-InstanceBackup -Connection $connection -InstanceId ([guid]::NewGuid().Guid) -Label 'leak-check' -Verbose -Debug }
+                'CloudFoundry' { New-InstanceBackup -Connection $connection -ServiceInstanceGuid ([guid]::NewGuid().Guid) -Verbose -Debug }
+                'ArcGIS' { New-DisasterRecoveryBackup -Connection $connection -Name 'leak-check' -Passcode $script:Passcode -Verbose -Debug }
+            }
+            $job
+            $job | Get-BackupJob -Connection $connection -Verbose -Debug
+            $job | Wait-BackupJob -Connection $connection -PollingInterval 0.1 -Timeout 60 -Verbose -Debug
+            Get-BackupProvider -Name $Provider
+        } *>&1
+        ($captured | Where-Object { $_ -is [BackupTools.BackupJob] } | Select-Object -Last 1).State | Should -Be 'Succeeded'
+        Assert-NoSecret $captured "$Provider with $Method"
+    }
+
+    It 'keeps a refused secret out of the error' {
+        $wrong = [pscredential]::new('admin', (ConvertTo-SecureString 'Pester-Passc0de-XYZZY' -AsPlainText -Force))
+        $captured = & {
+            try {
+                $c = Connect-BackupService -Provider TaurusDB -Endpoint "$($script:Sim.BaseUri)taurusdb/" -ProjectId $script:Project -Credential $wrong
+                New-InstanceBackup -Connection $c -InstanceId '0123456789abcdef0123456789abcdefin07' -Name 'refused-one' -ErrorAction Stop
+            }
+            catch { $_ }
+        } *>&1
+        @($captured | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }).Count | Should -BeGreaterThan 0
+        Assert-NoSecret $captured 'a refused password'
+    }
+}
