@@ -126,6 +126,27 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_job_whose_state_goes_backwards_is_followed_to_its_true_end()
+        {
+            Sim.Options.JobDuration = TimeSpan.FromSeconds(1.5);
+            var c = TestData.Connect(Sim, Provider);
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None);
+            await Task.Delay(700);
+            var ahead = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal("Running", ahead.RawStatus);
+            // The service then reports the job as not started, twice, before telling the truth again.
+            Sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, Method = "GET", PathContains = "jobs", StatusCode = 200, Times = 2,
+                Body = "{\"job\":{\"id\":\"" + job.JobId + "\",\"status\":\"Pending\",\"progress\":\"0%\"}}",
+            });
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { ahead });
+            Assert.Contains(events.Updated, j => j.RawStatus == "Pending");
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Fact]
         public async Task A_token_that_stops_working_mid_wait_is_reported_not_retried_forever()
         {
             lock (Sim.Options.Tokens) Sim.Options.Tokens.Add("short-lived");
