@@ -242,5 +242,20 @@ namespace BackupTools.Tests
             Assert.Equal(new[] { "good-one", "good-two" }, r.Objects<BackupJob>().Select(j => j.BackupName).OrderBy(x => x));
             Assert.All(r.Objects<BackupJob>(), j => Assert.Equal(BackupJobState.Succeeded, j.State));
         }
+
+        [Theory]
+        [InlineData(0, 1)]
+        [InlineData(2, 3)]
+        public void BusyRetryCount_limits_the_repeats_of_a_create_the_service_calls_busy(int retries, int posts)
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "DDS", Method = "POST", StatusCode = 409, Times = int.MaxValue,
+                Body = "{\"error_code\":\"DBS.201015\",\"error_msg\":\"Another operation is in progress.\"}" });
+            // Retry pauses start at 2 s; with 2 repeats the run takes about 6 s.
+            var r = _ps.Run(ConnectBoth + $"New-InstanceBackup -Provider DDS -InstanceId $di -Name busy-run -BusyRetryCount {retries}");
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith("BackupServiceError,", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.ResourceBusy, error.CategoryInfo.Category);
+            Assert.Equal(posts, _sim.Counters.Requests.Count(q => q.Method == "POST"));
+        }
     }
 }

@@ -15,7 +15,8 @@ namespace BackupTools.Commands
         /// up to that many creates are in flight at once across pipeline input, their results written as they come
         /// (call <see cref="FinishStarts"/> from EndProcessing).
         /// </summary>
-        protected void StartBackup(BackupConnection connection, BackupRequest request, Action<BackupJob> onCreated, int throttleLimit = 1)
+        protected void StartBackup(BackupConnection connection, BackupRequest request, Action<BackupJob> onCreated, int throttleLimit = 1,
+            Http.CreateRetryOptions retry = null)
         {
             if (throttleLimit > 1)
             {
@@ -26,7 +27,7 @@ namespace BackupTools.Commands
                 }
                 RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, async sink =>
                 {
-                    var job = await BackupService.StartAsync(connection, request, sink, CancelToken).ConfigureAwait(false);
+                    var job = await BackupService.StartAsync(connection, request, sink, CancelToken, retry).ConfigureAwait(false);
                     sink.Post(() => onCreated(job));
                 }, ex =>
                 {
@@ -39,7 +40,7 @@ namespace BackupTools.Commands
             {
                 Pump(async sink =>
                 {
-                    var job = await BackupService.StartAsync(connection, request, sink, CancelToken).ConfigureAwait(false);
+                    var job = await BackupService.StartAsync(connection, request, sink, CancelToken, retry).ConfigureAwait(false);
                     sink.Post(() => onCreated(job));
                 });
             }

@@ -40,6 +40,19 @@ namespace BackupTools.Commands
         [ValidateRange(1, 256)]
         public int ThrottleLimit { get; set; } = 1;
 
+        /// <summary>
+        /// How often a create is repeated when the service answers that another operation is in progress on the
+        /// instance (with growing pauses, 2 s doubling to 60 s). 0 reports the conflict at once.
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0, 20)]
+        public int BusyRetryCount { get; set; } = 5;
+
+        /// <summary>How long one create request may take before it is abandoned (a TimeSpan or seconds; default 100 s).</summary>
+        [Parameter]
+        [SecondsToTimeSpan]
+        public TimeSpan RequestTimeout { get; set; }
+
         /// <summary>The kind of backup this cmdlet starts; it selects the connection when none is named.</summary>
         protected abstract BackupKind Kind { get; }
 
@@ -69,7 +82,20 @@ namespace BackupTools.Commands
             {
                 if (Wait) _created.Add(job);
                 else WriteObject(job);
-            }, ThrottleLimit);
+            }, ThrottleLimit, RetryOptions());
+        }
+
+        private Http.CreateRetryOptions RetryOptions()
+        {
+            var options = new Http.CreateRetryOptions { BusyRetries = BusyRetryCount };
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(RequestTimeout)))
+            {
+                if (RequestTimeout <= TimeSpan.Zero)
+                    ThrowTerminatingError(new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument,
+                        "RequestTimeout must be greater than zero.", RequestTimeout));
+                options.RequestTimeout = RequestTimeout;
+            }
+            return options;
         }
 
         /// <inheritdoc />
