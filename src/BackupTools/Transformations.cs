@@ -39,44 +39,41 @@ namespace BackupTools.Commands
         }
     }
 
-    /// <summary>Accepts a number of seconds wherever a TimeSpan is expected (PowerShell would read a bare number as ticks).</summary>
-    public sealed class SecondsToTimeSpanAttribute : ArgumentTransformationAttribute
+    /// <summary>Reads a bare number (or numeric text) as a TimeSpan in the unit of the derived attribute.</summary>
+    public abstract class NumberToTimeSpanAttribute : ArgumentTransformationAttribute
     {
+        /// <summary>The TimeSpan of that many units.</summary>
+        protected abstract TimeSpan FromNumber(double value);
+
         /// <inheritdoc />
         public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
         {
             var value = inputData is PSObject pso ? pso.BaseObject : inputData;
             switch (value)
             {
-                case int i: return TimeSpan.FromSeconds(i);
-                case long l: return TimeSpan.FromSeconds(l);
-                case double d: return TimeSpan.FromSeconds(d);
-                case decimal m: return TimeSpan.FromSeconds((double)m);
-                case string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var secs):
-                    return TimeSpan.FromSeconds(secs);
+                case int i: return FromNumber(i);
+                case long l: return FromNumber(l);
+                case double d: return FromNumber(d);
+                case decimal m: return FromNumber((double)m);
+                case string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var number):
+                    return FromNumber(number);
                 default: return inputData;
             }
         }
     }
 
-    /// <summary>Accepts a number of days wherever a TimeSpan period is expected (retention periods are counted in days).</summary>
-    public sealed class DaysToTimeSpanAttribute : ArgumentTransformationAttribute
+    /// <summary>Accepts a number of seconds wherever a TimeSpan is expected (PowerShell would read a bare number as ticks).</summary>
+    public sealed class SecondsToTimeSpanAttribute : NumberToTimeSpanAttribute
     {
         /// <inheritdoc />
-        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
-        {
-            var value = inputData is PSObject pso ? pso.BaseObject : inputData;
-            switch (value)
-            {
-                case int i: return TimeSpan.FromDays(i);
-                case long l: return TimeSpan.FromDays(l);
-                case double d: return TimeSpan.FromDays(d);
-                case decimal m: return TimeSpan.FromDays((double)m);
-                case string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var days):
-                    return TimeSpan.FromDays(days);
-                default: return inputData;
-            }
-        }
+        protected override TimeSpan FromNumber(double value) => TimeSpan.FromSeconds(value);
+    }
+
+    /// <summary>Accepts a number of days wherever a TimeSpan period is expected (retention periods are counted in days).</summary>
+    public sealed class DaysToTimeSpanAttribute : NumberToTimeSpanAttribute
+    {
+        /// <inheritdoc />
+        protected override TimeSpan FromNumber(double value) => TimeSpan.FromDays(value);
     }
 
     /// <summary>Reads the properties of a PowerShell object (or hashtable) into a dictionary, nested objects included.</summary>
