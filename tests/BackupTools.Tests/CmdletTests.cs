@@ -9,6 +9,7 @@ using Xunit;
 namespace BackupTools.Tests
 {
     /// <summary>The cmdlets as a PowerShell user meets them, in a real hosted PowerShell 7.6 pipeline, against the simulator.</summary>
+    [Collection(TimingCollection.Name)]
     public sealed class CmdletTests : IClassFixture<SimulatorFixture>, IDisposable
     {
         private readonly BackupSimulator _sim;

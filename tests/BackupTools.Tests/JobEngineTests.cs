@@ -84,6 +84,7 @@ namespace BackupTools.Tests
         }
     }
 
+    [Collection(TimingCollection.Name)]
     public sealed class JobEngineTests : IClassFixture<SimulatorFixture>
     {
         private readonly BackupSimulator _sim;

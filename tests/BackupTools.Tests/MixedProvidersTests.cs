@@ -70,3 +70,18 @@ namespace BackupTools.Tests
         }
     }
 }
+
+namespace BackupTools.Tests
+{
+    public sealed class ProviderRegistryTests
+    {
+        [Fact]
+        public void Every_table_name_is_the_name_its_provider_gives_itself()
+        {
+            foreach (var name in BackupTools.Providers.ProviderRegistry.Names)
+                Assert.Equal(name, BackupTools.Providers.ProviderRegistry.Get(name).Info.Name);
+            Assert.Equal(new[] { "ArcGIS", "CloudFoundry", "DDS", "Dataverse", "TaurusDB" },
+                BackupTools.Providers.ProviderRegistry.Names.OrderBy(n => n, System.StringComparer.Ordinal));
+        }
+    }
+}

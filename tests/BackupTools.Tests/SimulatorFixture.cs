@@ -61,3 +61,16 @@ namespace BackupTools.Tests
         public void Debug(string message) => Lines.Enqueue("D: " + message);
     }
 }
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// Tests that assert a bound on elapsed time (cancellation within 200 ms, creates running concurrently) run in this
+    /// collection, alone, after the parallel ones: on a 2-core CI machine a busy thread pool would otherwise decide them.
+    /// </summary>
+    [Xunit.CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class TimingCollection
+    {
+        public const string Name = "Timing";
+    }
+}

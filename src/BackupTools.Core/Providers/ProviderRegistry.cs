@@ -10,23 +10,25 @@ namespace BackupTools.Providers
     /// </summary>
     internal static class ProviderRegistry
     {
-        private static readonly Lazy<IReadOnlyDictionary<string, IBackupProvider>> Table =
-            new Lazy<IReadOnlyDictionary<string, IBackupProvider>>(() => new IBackupProvider[]
+        // Each provider is built on first use, so a session that backs up one service pays only for that one (its
+        // rule patterns, JSON contexts, tables): a runbook's first call stays cheap.
+        private static readonly IReadOnlyDictionary<string, Lazy<IBackupProvider>> Table =
+            new Dictionary<string, Lazy<IBackupProvider>>(StringComparer.OrdinalIgnoreCase)
             {
-                new TaurusDB.TaurusDbProvider(),
-                new DDS.DdsProvider(),
-                new Dataverse.DataverseProvider(),
-                new ArcGIS.ArcGisProvider(),
-                new CloudFoundry.CloudFoundryProvider(),
-            }.ToDictionary(p => p.Info.Name, StringComparer.OrdinalIgnoreCase));
+                ["TaurusDB"] = new Lazy<IBackupProvider>(() => new TaurusDB.TaurusDbProvider()),
+                ["DDS"] = new Lazy<IBackupProvider>(() => new DDS.DdsProvider()),
+                ["Dataverse"] = new Lazy<IBackupProvider>(() => new Dataverse.DataverseProvider()),
+                ["ArcGIS"] = new Lazy<IBackupProvider>(() => new ArcGIS.ArcGisProvider()),
+                ["CloudFoundry"] = new Lazy<IBackupProvider>(() => new CloudFoundry.CloudFoundryProvider()),
+            };
 
-        public static IEnumerable<IBackupProvider> All => Table.Value.Values;
+        public static IEnumerable<IBackupProvider> All => Table.Values.Select(p => p.Value);
 
-        public static IEnumerable<string> Names => Table.Value.Keys;
+        public static IEnumerable<string> Names => Table.Keys;
 
         public static IBackupProvider Get(string name)
         {
-            if (name != null && Table.Value.TryGetValue(name, out var provider)) return provider;
+            if (name != null && Table.TryGetValue(name, out var provider)) return provider.Value;
             throw new BackupToolsException(ErrorIds.ProviderNotFound, BackupErrorCategory.InvalidArgument,
                 $"There is no provider named '{name}'. Known providers: {string.Join(", ", Names)}.", name)
             {
