@@ -54,8 +54,13 @@ function Start-Simulator {
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
-    $line = $process.StandardOutput.ReadLine()
-    if ($line -notmatch '(http://127\.0\.0\.1:\d+/)') { $process.Kill($true); throw "Simulator did not start: $line" }
+    # dotnet may print build lines first: read until the simulator's own first line (or give up after 200 lines).
+    $line = $null
+    for ($i = 0; $i -lt 200; $i++) {
+        $line = $process.StandardOutput.ReadLine()
+        if ($null -eq $line -or $line -match 'listening on (http://127\.0\.0\.1:\d+/)') { break }
+    }
+    if ($line -notmatch 'listening on (http://127\.0\.0\.1:\d+/)') { $process.Kill($true); throw "Simulator did not start: $line" }
     [pscustomobject]@{ Process = $process; BaseUri = $Matches[1] }
 }
 
