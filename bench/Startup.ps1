@@ -27,7 +27,7 @@ Import-Module '$manifest'
 '{0} {1} {2}' -f `$import, `$first, `$warm
 "@
 $samples = foreach ($i in 1..$Runs) {
-    $line = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $child
+    $line = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $child
     $import, $first, $warm = ($line -split ' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
     [pscustomobject]@{ Import = $import; First = $first; Warm = $warm; FirstCallOverhead = $first - $warm }
 }

@@ -30,7 +30,7 @@ $second
 }
 [pscustomobject]@{ State = [string]`$job.State; ModuleCopiesInDefault = @(`$inDefault).Count } | ConvertTo-Json -Compress
 "@
-        $output = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script
+        $output = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $script
         $output | Select-Object -Last 1 | ConvertFrom-Json
     }
 }

@@ -107,7 +107,7 @@ Describe 'BackupTools' {
             $command = "Import-Module '$manifest'; `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force; " +
                 "`$null = Connect-BackupService -Provider DDS -Endpoint '$($script:Sim.BaseUri)dds/' -ProjectId '$($script:Project)' -AccessToken `$t; " +
                 "(Import-Clixml '$file' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60).State"
-            $state = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command
+            $state = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $command
             $state | Should -Be 'Succeeded'
         }
 

@@ -16,7 +16,9 @@ function Get-TestModulePath {
 function Start-TestSimulator {
     if ($env:BACKUPTOOLS_SIMULATOR) { return [pscustomobject]@{ BaseUri = $env:BACKUPTOOLS_SIMULATOR; Process = $null } }
     $project = Join-Path $script:RepoRoot 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
-    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet', [string[]]@('run', '-c', 'Release', '--project', $project, '--', '--port', '0', '--job-seconds', '1'))
+    # Arguments as one string: the constructor taking a list does not exist on Windows PowerShell 5.1's .NET Framework.
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    $psi.Arguments = "run -c Release --project `"$project`" -- --port 0 --job-seconds 1"
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
@@ -26,12 +28,15 @@ function Start-TestSimulator {
         $line = $process.StandardOutput.ReadLine()
         if ($null -eq $line -or $line -match 'listening on (http://127\.0\.0\.1:\d+/)') { break }
     }
-    if ($line -notmatch 'listening on (http://127\.0\.0\.1:\d+/)') { $process.Kill($true); throw "Simulator did not start: $line" }
+    if ($line -notmatch 'listening on (http://127\.0\.0\.1:\d+/)') { Stop-TestSimulator ([pscustomobject]@{ Process = $process }); throw "Simulator did not start: $line" }
     [pscustomobject]@{ BaseUri = $Matches[1]; Process = $process }
 }
 
 function Stop-TestSimulator($Simulator) {
-    if ($Simulator -and $Simulator.Process -and -not $Simulator.Process.HasExited) { $Simulator.Process.Kill($true) }
+    if ($Simulator -and $Simulator.Process -and -not $Simulator.Process.HasExited) {
+        # Kill(bool) (the whole tree: dotnet run and the simulator) exists on PowerShell 7 only.
+        if ($PSVersionTable.PSEdition -eq 'Core') { $Simulator.Process.Kill($true) } else { $Simulator.Process.Kill() }
+    }
 }
 
 function Get-SimulatorCounters([string] $BaseUri) {
