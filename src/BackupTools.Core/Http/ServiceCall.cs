@@ -224,7 +224,7 @@ namespace BackupTools.Http
     /// <summary>A fully read answer.</summary>
     internal sealed class ServiceResponse
     {
-        private JsonDocument _json;
+        private JsonElement? _json;
         private bool _parsed;
 
         public ServiceResponse(string provider, string call, HttpResponseMessage response, string body)
@@ -261,14 +261,19 @@ namespace BackupTools.Http
                     try
                     {
                         if (!string.IsNullOrWhiteSpace(Body))
-                            _json = JsonDocument.Parse(Body, new JsonDocumentOptions { MaxDepth = 64, AllowTrailingCommas = true });
+                        {
+                            // Cloned and disposed at once: the document's buffers go back to the pool instead of
+                            // becoming garbage with every status read (thousands of jobs poll at once).
+                            using (var document = JsonDocument.Parse(Body, new JsonDocumentOptions { MaxDepth = 64, AllowTrailingCommas = true }))
+                                _json = document.RootElement.Clone();
+                        }
                     }
                     catch (JsonException)
                     {
                         _json = null;
                     }
                 }
-                return _json?.RootElement;
+                return _json;
             }
         }
 
