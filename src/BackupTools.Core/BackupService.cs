@@ -203,40 +203,87 @@ namespace BackupTools
             var provider = ProviderRegistry.Get(connection.Provider);
             var reconciler = provider as IReconcilesCreates;
             retry = retry ?? Resilience.DefaultOptions;
-            var call = new ServiceCall(connection, log, cancellationToken) { RequestTimeout = retry.RequestTimeout };
-            var pipeline = Resilience.Creates(retry, uniqueNames: reconciler != null);
-            var attempts = 0;
-            try
+            using (var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                return await Resilience.ExecuteAsync(pipeline, log, ct =>
+                if (retry.Budget > TimeSpan.Zero && retry.Budget != Timeout.InfiniteTimeSpan) budget.CancelAfter(retry.Budget);
+                var call = new ServiceCall(connection, log, budget.Token) { RequestTimeout = retry.RequestTimeout };
+                var pipeline = Resilience.Creates(retry, uniqueNames: reconciler != null);
+                var attempts = 0;
+                var maybeSent = false;
+                BackupToolsException last = null;
+                try
                 {
-                    Interlocked.Increment(ref attempts);
-                    return provider.StartAsync(call, request);
-                }, cancellationToken).ConfigureAwait(false);
+                    return await Resilience.ExecuteAsync(pipeline, log, async ct =>
+                    {
+                        Interlocked.Increment(ref attempts);
+                        try
+                        {
+                            return await provider.StartAsync(call, request).ConfigureAwait(false);
+                        }
+                        catch (BackupToolsException ex)
+                        {
+                            last = ex;
+                            if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || ex.ErrorId == ErrorIds.BackupResponseInvalid) maybeSent = true;
+                            throw;
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            maybeSent = true; // cut off while the request was out
+                            throw;
+                        }
+                    }, budget.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw BudgetSpent(provider.Info.Name, request, retry.Budget, maybeSent, last, ex);
+                }
+                catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300)
+                {
+                    // The service said yes but its answer cannot be read: the backup probably started, and its handle is lost.
+                    throw new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError,
+                        $"{ex.Message} The service accepted the request, so the backup may have started; its job could not be read. Request: {request}.",
+                        request, ex)
+                    {
+                        Provider = ex.Provider,
+                        HttpStatus = ex.HttpStatus,
+                        RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
+                    };
+                }
+                catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
+                {
+                    // An earlier attempt got through after all: report that backup, never a second one.
+                    var existing = await reconciler.FindExistingAsync(call, request).ConfigureAwait(false);
+                    if (existing != null)
+                    {
+                        log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
+                        return existing;
+                    }
+                    throw;
+                }
             }
-            catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300)
-            {
-                // The service said yes but its answer cannot be read: the backup probably started, and its handle is lost.
-                throw new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError,
-                    $"{ex.Message} The service accepted the request, so the backup may have started; its job could not be read. Request: {request}.",
-                    request, ex)
+        }
+
+        private static BackupToolsException BudgetSpent(string provider, BackupRequest request, TimeSpan budget, bool maybeSent,
+            BackupToolsException last, Exception inner)
+        {
+            if (maybeSent)
+                return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.OperationTimeout,
+                    $"{provider} create gave up after its overall budget of {budget.TotalSeconds:0.#} s with a request unanswered or unreadable: " +
+                    $"the backup may have started. Request: {request}.", request, inner)
                 {
-                    Provider = ex.Provider,
-                    HttpStatus = ex.HttpStatus,
+                    Provider = provider,
                     RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
                 };
-            }
-            catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
+            return new BackupToolsException(last?.ErrorId ?? ErrorIds.BackupServiceUnreachable, BackupErrorCategory.OperationTimeout,
+                $"{provider} create gave up after its overall budget of {budget.TotalSeconds:0.#} s; nothing was created." +
+                (last != null ? " Last answer: " + last.Message : string.Empty), request, (Exception)last ?? inner)
             {
-                // An earlier attempt got through after all: report that backup, never a second one.
-                var existing = await reconciler.FindExistingAsync(call, request).ConfigureAwait(false);
-                if (existing != null)
-                {
-                    log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
-                    return existing;
-                }
-                throw;
-            }
+                Provider = provider,
+                ServiceCode = last?.ServiceCode,
+                ServiceMessage = last?.ServiceMessage,
+                HttpStatus = last?.HttpStatus,
+                RecommendedAction = "Try again later, or allow a longer budget.",
+            };
         }
 
         /// <summary>Reads a job's status once and returns the job with it applied (the read repeated on transient failures by <paramref name="retry"/>'s read rules).</summary>

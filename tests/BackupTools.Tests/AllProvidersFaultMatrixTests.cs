@@ -106,5 +106,36 @@ namespace BackupTools.Tests
             _output.WriteLine($"{provider,-12} {fault,-18} {outcome,-40} backups made: {backups}");
             Assert.InRange(backups, outcome == "survived" ? 1 : 0, 1);
         }
+
+        [Fact]
+        public async Task A_create_that_outlives_its_budget_while_unanswered_says_the_backup_may_exist()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "Dataverse", Method = "POST", Delay = TimeSpan.FromSeconds(5) });
+            var retry = TestData.FastRetry();
+            retry.Budget = TimeSpan.FromSeconds(1);
+            var (connection, request, _) = Setup("Dataverse");
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(connection, request, NullOperationLog.Instance, CancellationToken.None, retry));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.OperationTimeout, ex.Category);
+            Assert.Contains("overall budget of 1 s", ex.Message);
+            Assert.Contains("may have started", ex.Message);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"gave up after {watch.Elapsed.TotalSeconds:0.0} s");
+        }
+
+        [Fact]
+        public async Task A_create_refused_as_not_processed_until_the_budget_ends_says_nothing_was_created()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "DDS", Method = "POST", StatusCode = 429, RetryAfter = "1", Times = int.MaxValue });
+            var retry = TestData.FastRetry(notProcessed: 50);
+            retry.Budget = TimeSpan.FromSeconds(1.5);
+            var (connection, request, countedAs) = Setup("DDS");
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(connection, request, NullOperationLog.Instance, CancellationToken.None, retry));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(429, ex.HttpStatus);
+            Assert.Contains("nothing was created", ex.Message);
+            Assert.Equal(0, _sim.Counters.BackupsFor("DDS", countedAs));
+            Assert.InRange(_sim.Counters.Requests.Count(r => r.Method == "POST"), 2, 3);
+        }
     }
 }

@@ -17,6 +17,8 @@ namespace BackupTools.Http
         public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(2);
         /// <summary>Longest pause between attempts (a service's Retry-After may ask for longer, and is honoured).</summary>
         public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(60);
+        /// <summary>How long a create may take in all, its repeats and pauses included (default 10 minutes).</summary>
+        public TimeSpan Budget { get; set; } = TimeSpan.FromMinutes(10);
         /// <summary>How long one request may take before it is abandoned (its outcome then unknown).</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
         /// <summary>Retries of a status read that failed on the way (network, timeouts, 408, 429, 5xx).</summary>
