@@ -233,14 +233,7 @@ namespace BackupTools.Tests
         private async Task AssertRefusedBeforeSending(BackupRequest request, string parameter, string ruleFragment)
         {
             var c = Connection();
-            var before = _sim.Counters.TotalRequests;
-            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, request));
-            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
-            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
-            Assert.Contains(parameter, ex.Message);
-            Assert.Contains(ruleFragment, ex.Message);
-            Assert.Contains("Nothing was sent", ex.Message);
-            Assert.Equal(before, _sim.Counters.TotalRequests);
+            await TestData.AssertRefusedBeforeSending(_sim, () => Start(c, request), parameter, ruleFragment);
         }
 
         [Theory]

@@ -222,15 +222,9 @@ namespace BackupTools.Tests
 
         protected async Task AssertRefusedBeforeSending(BackupRequest request, string parameter, string ruleFragment, BackupConnection connection = null)
         {
-            var before = Sim.Counters.TotalRequests;
-            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
-                BackupService.StartAsync(connection ?? Connection(), request, NullOperationLog.Instance, CancellationToken.None));
-            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
-            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
-            Assert.Contains(parameter, ex.Message);
-            Assert.Contains(ruleFragment, ex.Message);
-            Assert.Contains("Nothing was sent", ex.Message);
-            Assert.Equal(before, Sim.Counters.TotalRequests);
+            var c = connection ?? Connection();
+            await TestData.AssertRefusedBeforeSending(Sim,
+                () => BackupService.StartAsync(c, request, NullOperationLog.Instance, CancellationToken.None), parameter, ruleFragment);
         }
 
         public static IEnumerable<object[]> NameCases() => new[]

@@ -50,6 +50,20 @@ namespace BackupTools.Tests
             MaxDelay = TimeSpan.FromMilliseconds(200), RequestTimeout = TimeSpan.FromSeconds(10),
         };
 
+        /// <summary>Asserts the create is refused before sending: a rule error naming the parameter and rule, and no request seen.</summary>
+        public static async System.Threading.Tasks.Task AssertRefusedBeforeSending(BackupSimulator sim, Func<System.Threading.Tasks.Task> start,
+            string parameter, string ruleFragment)
+        {
+            var before = sim.Counters.TotalRequests;
+            var ex = await Xunit.Assert.ThrowsAsync<BackupToolsException>(start);
+            Xunit.Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Xunit.Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Xunit.Assert.Contains(parameter, ex.Message);
+            Xunit.Assert.Contains(ruleFragment, ex.Message);
+            Xunit.Assert.Contains("Nothing was sent", ex.Message);
+            Xunit.Assert.Equal(before, sim.Counters.TotalRequests);
+        }
+
         public static string UniqueName(string prefix = "bk") => prefix + Guid.NewGuid().ToString("N").Substring(0, 12);
     }
 
