@@ -203,5 +203,9 @@ namespace BackupTools
         public TimeSpan? RetryAfter { get; set; }
         /// <summary>The service said it does not know the job (yet).</summary>
         public bool NotFound { get; set; }
+
+        /// <summary>"The service does not know the job": starting, within the provider's grace, or gone after it.</summary>
+        public static JobStatus NotFoundYet(TimeSpan? retryAfter = null) =>
+            new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = retryAfter };
     }
 }

@@ -160,6 +160,14 @@ namespace BackupTools.Http
             }
         }
 
+        /// <summary>A GET (a status read) authenticated by <paramref name="authenticate"/>, its answer read whole.</summary>
+        public async Task<ServiceResponse> GetAsync(Uri url, Func<HttpRequestMessage, Task> authenticate, object target)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, url);
+            await authenticate(request).ConfigureAwait(false);
+            return await SendAsync(request, isCreate: false, target).ConfigureAwait(false);
+        }
+
         private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct)
         {
             if (response.Content == null) return string.Empty;

@@ -136,7 +136,7 @@ namespace BackupTools.Providers.ArcGIS
             }
             catch (BackupToolsException ex) when (ex.ServiceCode == "404")
             {
-                return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response.RetryAfter };
+                return JobStatus.NotFoundYet(response.RetryAfter);
             }
 
             var raw = root.Str("status");

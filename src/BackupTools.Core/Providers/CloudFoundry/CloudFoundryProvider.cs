@@ -79,12 +79,10 @@ namespace BackupTools.Providers.CloudFoundry
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
             var url = JobUrl.Resolve(call.Connection, job, () => Url.Combine(call.Connection.Endpoint, "v3", "jobs", job.JobId));
-            var http = new HttpRequestMessage(HttpMethod.Get, url);
-            await AuthenticateAsync(call, http).ConfigureAwait(false);
-            var response = await call.SendAsync(http, isCreate: false, job).ConfigureAwait(false);
+            var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).ConfigureAwait(false);
 
             if (response.Status == 404)
-                return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response.RetryAfter };
+                return JobStatus.NotFoundYet(response.RetryAfter);
             if (!response.IsSuccess) throw Error(response, job);
 
             var body = response.RequireJsonObject(job);

@@ -109,12 +109,10 @@ namespace BackupTools.Providers.Dataverse
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
             var url = JobUrl.Resolve(call.Connection, job, () => OperationUrl(call.Connection, job.JobId));
-            var http = new HttpRequestMessage(HttpMethod.Get, url);
-            await AuthenticateAsync(call, http).ConfigureAwait(false);
-            var response = await call.SendAsync(http, isCreate: false, job).ConfigureAwait(false);
+            var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).ConfigureAwait(false);
 
             if (response.Status == 404)
-                return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response.RetryAfter };
+                return JobStatus.NotFoundYet(response.RetryAfter);
             if (!response.IsSuccess) throw Error(response, job);
 
             var body = response.RequireJsonObject(job);

@@ -94,14 +94,12 @@ namespace BackupTools.Providers.HuaweiCloud
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
             var url = JobUrl.Resolve(call.Connection, job, () => JobsUrl(call.Connection, job.JobId));
-            var http = new HttpRequestMessage(HttpMethod.Get, url);
-            await AuthenticateAsync(call, http).ConfigureAwait(false);
-            var response = await call.SendAsync(http, isCreate: false, job).ConfigureAwait(false);
+            var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).ConfigureAwait(false);
 
             if (!response.IsSuccess)
             {
                 var error = Error(response, job);
-                if (IsNotFound(response, error)) return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response.RetryAfter };
+                if (IsNotFound(response, error)) return JobStatus.NotFoundYet(response.RetryAfter);
                 throw error;
             }
 
@@ -164,7 +162,7 @@ namespace BackupTools.Providers.HuaweiCloud
                 var raw = backup.Str("status");
                 return new JobStatus { State = MapBackupState(raw), RawStatus = raw, EndedAt = backup.Time("end_time"), RetryAfter = response.RetryAfter };
             }
-            return new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound" };
+            return JobStatus.NotFoundYet();
         }
 
         /// <summary>Backup (not job) status words: BUILDING; COMPLETED and AVAILABLE are success; FAILED; DISABLED is being deleted.</summary>
