@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace BackupTools.Json
 {
@@ -59,7 +58,15 @@ namespace BackupTools.Json
                 : null;
         }
 
-        private static readonly Regex CompactOffset = new Regex(@"([+-]\d{2})(\d{2})$", RegexOptions.CultureInvariant);
+        /// <summary>"…+0800" → "…+08:00" (DateTimeOffset reads only the form with a colon); other text unchanged.</summary>
+        internal static string ColonInOffset(string s)
+        {
+            var n = s.Length;
+            if (n < 5 || (s[n - 5] != '+' && s[n - 5] != '-')) return s;
+            for (var i = n - 4; i < n; i++)
+                if (!char.IsDigit(s[i])) return s;
+            return s.Substring(0, n - 2) + ":" + s.Substring(n - 2);
+        }
 
         /// <summary>A time from ISO 8601 text (with "Z", "+08:00" or "+0800") or epoch milliseconds.</summary>
         public static DateTimeOffset? Time(this JsonElement e, params string[] names)
@@ -78,7 +85,7 @@ namespace BackupTools.Json
             s = s.Trim();
             if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
                 return ms <= 0 ? (DateTimeOffset?)null : FromEpochMs(ms);
-            s = CompactOffset.Replace(s, "$1:$2");
+            s = ColonInOffset(s);
             return DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : (DateTimeOffset?)null;
         }
 

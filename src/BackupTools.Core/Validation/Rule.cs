@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using System.Net;
-using System.Text.RegularExpressions;
 
 namespace BackupTools.Validation
 {
@@ -26,11 +25,35 @@ namespace BackupTools.Validation
         public string Text { get; }
         public bool Required { get; }
 
-        public static Rule Pattern(string parameter, string pattern, string text, bool required = true)
+        // The rules are plain character checks, not regular expressions: the first Regex a process builds costs about
+        // 20 ms (parser, interpreter, culture tables), which a runbook would pay on every run for a 36-character id.
+
+        /// <summary>An ASCII letter (A–Z, a–z): what <c>[A-Za-z]</c> means in the services' rules.</summary>
+        internal static bool IsAsciiLetter(char c) => (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+
+        /// <summary>An ASCII letter or digit: <c>[A-Za-z0-9]</c>.</summary>
+        internal static bool IsAsciiLetterOrDigit(char c) => IsAsciiLetter(c) || (c >= '0' && c <= '9');
+
+        /// <summary>Every character of <paramref name="value"/> from <paramref name="start"/> for <paramref name="count"/> meets <paramref name="test"/>.</summary>
+        internal static bool All(string value, int start, int count, Func<char, bool> test)
         {
-            var regex = new Regex(pattern, RegexOptions.CultureInvariant);
-            return new Rule(parameter, text, v => regex.IsMatch(v), required);
+            for (var i = start; i < start + count; i++)
+                if (!test(value[i])) return false;
+            return true;
         }
+
+        /// <summary><c>^[A-Za-z0-9]{length}suffix\z</c>: letters and digits, then a fixed suffix (Huawei Cloud ids: 32 + "in07").</summary>
+        public static Rule AlphanumericThen(string parameter, int length, string suffix, string text, bool required = true) =>
+            new Rule(parameter, text, v => v.Length == length + suffix.Length && All(v, 0, length, IsAsciiLetterOrDigit) &&
+                                           string.CompareOrdinal(v, length, suffix, 0, suffix.Length) == 0, required);
+
+        /// <summary>
+        /// A name of <paramref name="min"/> to <paramref name="max"/> characters, each an ASCII letter or digit or one of
+        /// <paramref name="others"/>; with <paramref name="letterFirst"/>, the first must be an ASCII letter.
+        /// </summary>
+        public static Rule Name(string parameter, int min, int max, string others, bool letterFirst, string text, bool required = true) =>
+            new Rule(parameter, text, v => v.Length >= min && v.Length <= max && (!letterFirst || IsAsciiLetter(v[0])) &&
+                                           All(v, 0, v.Length, c => IsAsciiLetterOrDigit(c) || others.IndexOf(c) >= 0), required);
 
         /// <summary>A GUID in its plain 36-character form (no braces, no padding: Guid parsing would trim spaces).</summary>
         public static Rule Guid(string parameter, string text) =>
@@ -38,6 +61,9 @@ namespace BackupTools.Validation
 
         public static Rule MaxLengthWithout(string parameter, int max, string forbidden, string text) =>
             new Rule(parameter, text, v => v.Length <= max && v.IndexOfAny(forbidden.ToCharArray()) < 0, required: false);
+
+        /// <summary>This rule with one more condition (same words: <see cref="Text"/> must already state it).</summary>
+        public Rule And(Func<string, bool> more) => new Rule(Parameter, Text, v => _test(v) && more(v), Required);
 
         /// <summary>True when a non-empty value meets the rule.</summary>
         public bool Accepts(string value) => !string.IsNullOrEmpty(value) && _test(value);

@@ -26,8 +26,8 @@ namespace BackupTools.Providers.ArcGIS
 
         // [I] The API page states no rule for the name; ours keeps it to characters safe in the store's paths
         // (list/get/delete/restore address a backup by name in a path segment).
-        internal static readonly Rule NameRule = Rule.Pattern("Name", @"^(?!\.+\z)[A-Za-z0-9._-]{1,100}\z",
-            "1 to 100 characters: letters, digits, '-', '_' and '.' only, not only dots");
+        internal static readonly Rule NameRule = Rule.Name("Name", 1, 100, "._-", letterFirst: false,
+            "1 to 100 characters: letters, digits, '-', '_' and '.' only, not only dots").And(v => v.Trim('.').Length > 0);
 
         // [I] No documented limit; ours.
         internal static readonly Rule DescriptionRule = new Rule("Description",

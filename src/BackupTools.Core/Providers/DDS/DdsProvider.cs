@@ -26,7 +26,7 @@ namespace BackupTools.Providers.DDS
             "https://docs.otc.t-systems.com/document-database-service/api-ref/");
 
         // The page says only "ends in in02"; DDS ids are 32 characters plus that suffix, as TaurusDB's are [I].
-        private static readonly Rule InstanceRule = Rule.Pattern("InstanceId", @"^[A-Za-z0-9]{32}in02\z",
+        private static readonly Rule InstanceRule = Rule.AlphanumericThen("InstanceId", 32, "in02",
             "36 characters ending in 'in02', letters and digits only");
 
         private static readonly Rule DescRule = Rule.MaxLengthWithout("Description", 256, ">!<\"&'=",

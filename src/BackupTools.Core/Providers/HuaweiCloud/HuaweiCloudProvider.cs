@@ -19,9 +19,9 @@ namespace BackupTools.Providers.HuaweiCloud
     internal abstract class HuaweiCloudProvider : IBackupProvider, IReconcilesCreates
     {
         internal static readonly Rule ProjectIdRule =
-            Rule.Pattern("ProjectId", @"^[A-Za-z0-9]{32}\z", "32 characters, letters and digits only");
+            Rule.AlphanumericThen("ProjectId", 32, string.Empty, "32 characters, letters and digits only");
 
-        internal static readonly Rule NameRule = Rule.Pattern("Name", @"^[A-Za-z][A-Za-z0-9_-]{3,63}\z",
+        internal static readonly Rule NameRule = Rule.Name("Name", 4, 64, "_-", letterFirst: true,
             "4 to 64 characters, starting with a letter; letters, digits, '-' and '_' only");
 
         public abstract BackupProviderInfo Info { get; }
@@ -250,10 +250,28 @@ namespace BackupTools.Providers.HuaweiCloud
               error.ServiceMessage.IndexOf("does not exist", StringComparison.OrdinalIgnoreCase) >= 0) &&
              response.Status < 500);
 
-        private static string ErrorCodeIn(string text)
+        /// <summary>The first <c>DBS.&lt;digits&gt;</c> code standing as a word of its own in a failure reason.</summary>
+        internal static string ErrorCodeIn(string text)
         {
-            var m = System.Text.RegularExpressions.Regex.Match(text, @"\b(DBS\.\d+)\b");
-            return m.Success ? m.Groups[1].Value : null;
+            for (var at = text.IndexOf("DBS.", StringComparison.Ordinal); at >= 0; at = text.IndexOf("DBS.", at + 1, StringComparison.Ordinal))
+            {
+                var end = at + 4;
+                while (end < text.Length && char.IsDigit(text[end])) end++;
+                if (end > at + 4 && !IsWordChar(text, at - 1) && !IsWordChar(text, end))
+                    return text.Substring(at, end - at);
+            }
+            return null;
+        }
+
+        // What \b in .NET regular expressions counts as a word character: letters, digits, connector punctuation and marks.
+        private static bool IsWordChar(string text, int i)
+        {
+            if (i < 0 || i >= text.Length) return false;
+            var c = text[i];
+            if (char.IsLetterOrDigit(c) || c == '\u200D' || c == '\u200C') return true;
+            var cat = char.GetUnicodeCategory(c);
+            return cat == System.Globalization.UnicodeCategory.ConnectorPunctuation || cat == System.Globalization.UnicodeCategory.NonSpacingMark ||
+                   cat == System.Globalization.UnicodeCategory.SpacingCombiningMark;
         }
 
         protected static byte[] Utf8(string json) => Encoding.UTF8.GetBytes(json);

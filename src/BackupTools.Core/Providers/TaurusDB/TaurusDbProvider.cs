@@ -28,7 +28,7 @@ namespace BackupTools.Providers.TaurusDB
             "ProjectId", new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.AccessKey, AuthenticationMethods.Credential },
             "https://support.huaweicloud.com/intl/en-us/api-taurusdb/CreateGaussMySqlBackup.html");
 
-        private static readonly Rule InstanceRule = Rule.Pattern("InstanceId", @"^[A-Za-z0-9]{32}in07\z",
+        private static readonly Rule InstanceRule = Rule.AlphanumericThen("InstanceId", 32, "in07",
             "36 characters ending in 'in07', letters and digits only");
 
         private static readonly Rule DescRule = Rule.MaxLengthWithout("Description", 256, "\r!<\"='>&",
