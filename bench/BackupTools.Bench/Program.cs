@@ -48,8 +48,6 @@ if (args.Length >= 2 && args[0] == "--cold-breakdown")
     Stage("connect");
     var client = BackupTools.Http.BackupHttp.ClientFor(conn);
     Stage("httpfactory");
-    var pipe = BackupTools.Http.Resilience.Creates(null, true);
-    Stage("polly");
     var job = await BackupService.StartAsync(conn, new BackupRequest { InstanceId = "0123456789abcdef0123456789abcdefin02", Name = "bd-" + Guid.NewGuid().ToString("N").Substring(0, 8) }, NullOperationLog.Instance, CancellationToken.None);
     Stage("create");
     await BackupService.RefreshAsync(conn, job, NullOperationLog.Instance, CancellationToken.None);

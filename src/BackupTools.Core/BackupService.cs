@@ -207,13 +207,12 @@ namespace BackupTools
             {
                 if (retry.Budget > TimeSpan.Zero && retry.Budget != Timeout.InfiniteTimeSpan) budget.CancelAfter(retry.Budget);
                 var call = new ServiceCall(connection, log, budget.Token) { RequestTimeout = retry.RequestTimeout };
-                var pipeline = Resilience.Creates(retry, uniqueNames: reconciler != null);
                 var attempts = 0;
                 var maybeSent = false;
                 BackupToolsException last = null;
                 try
                 {
-                    return await Resilience.ExecuteAsync(pipeline, log, async ct =>
+                    return await Resilience.ExecuteAsync(() => Resilience.Creates(retry, uniqueNames: reconciler != null), log, async ct =>
                     {
                         Interlocked.Increment(ref attempts);
                         try
@@ -293,7 +292,7 @@ namespace BackupTools
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
             var call = new ServiceCall(connection, log, cancellationToken);
-            var status = await Resilience.ExecuteAsync(Resilience.Reads(retry), log,
+            var status = await Resilience.ExecuteAsync(() => Resilience.Reads(retry), log,
                 ct => provider.GetStatusAsync(call, job), cancellationToken).ConfigureAwait(false);
             if (status.NotFound)
             {

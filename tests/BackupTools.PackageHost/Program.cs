@@ -8,9 +8,11 @@ using System.Runtime.Loader;
 var package = args[0];
 var simulator = args[1];
 
-// The conflicting copy, loaded into the default context first, as another module would have done.
-var conflicting = typeof(Microsoft.Extensions.Options.Options).Assembly;
+// The conflicting copies, loaded into the default context first, as another module would have done: the
+// IHttpClientFactory the module's HTTP pipeline is built on, and the options library under it.
+var conflicting = typeof(Microsoft.Extensions.Http.HttpClientFactoryOptions).Assembly;
 Console.WriteLine($"CONFLICT|{conflicting.GetName().Version}");
+Console.WriteLine($"CONFLICT|{typeof(Microsoft.Extensions.Options.Options).Assembly.GetName().Version}");
 
 using (var ps = PowerShell.Create(InitialSessionState.CreateDefault2()))
 {

@@ -130,7 +130,7 @@ namespace BackupTools.Tests
         }
 
         [Fact]
-        public void Next_to_a_conflicting_Microsoft_Extensions_Options_a_backup_is_created_and_waited_in_a_fresh_PowerShell()
+        public void Next_to_a_conflicting_Microsoft_Extensions_Http_a_backup_is_created_and_waited_in_a_fresh_PowerShell()
         {
             var host = Path.Combine(ContractTests.RepoRoot(), "tests", "BackupTools.PackageHost", "bin", PackageFixture.Configuration, "net10.0", "BackupTools.PackageHost.dll");
             Assert.True(File.Exists(host), host);
@@ -145,8 +145,11 @@ namespace BackupTools.Tests
             Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|"));
             var assemblies = lines.Where(l => l.StartsWith("ASM|")).Select(l => l.Split('|')).ToList();
             // The host's conflicting copy stays where it was; the module's copy lives in the module's own context.
+            // (The module's HTTP pipeline needs Microsoft.Extensions.Http's IHttpClientFactory, not its DI-hosted
+            // default factory, so the options library under it is not loaded by the module at all.)
+            Assert.Contains(assemblies, a => a[1] == "Microsoft.Extensions.Http" && a[2] == "8.0.0.0" && a[3] == "Default");
+            Assert.Contains(assemblies, a => a[1] == "Microsoft.Extensions.Http" && a[2] == "9.0.0.0" && a[3] == "BackupTools");
             Assert.Contains(assemblies, a => a[1] == "Microsoft.Extensions.Options" && a[2] == "8.0.0.0" && a[3] == "Default");
-            Assert.Contains(assemblies, a => a[1] == "Microsoft.Extensions.Options" && a[2] == "9.0.0.0" && a[3] == "BackupTools");
             Assert.Contains(assemblies, a => a[1] == "BackupTools.Core" && a[3] == "BackupTools");
             // No Microsoft.Extensions.* from the module folder in the default context.
             Assert.DoesNotContain(assemblies, a => a[1].StartsWith("Microsoft.Extensions.") && a[3] == "Default" && a[4].StartsWith(_package.Directory.TrimEnd('/', '\\')));

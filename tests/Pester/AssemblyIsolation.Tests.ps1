@@ -1,5 +1,5 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
-# The packaged module next to a conflicting Microsoft.Extensions.Options, loaded before and after it, each in a
+# The packaged module next to a conflicting Microsoft.Extensions.Http (where IHttpClientFactory lives), loaded before and after it, each in a
 # fresh pwsh so nothing of one case leaks into the other.
 
 BeforeAll {
@@ -8,7 +8,7 @@ BeforeAll {
     $script:Sim = Start-TestSimulator
     # A different version of an assembly the module ships: the one that Microsoft.PowerShell.* does not carry.
     $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
-    $script:Conflicting = Get-ChildItem -Path (Join-Path $nugetRoot 'microsoft.extensions.options') -Filter Microsoft.Extensions.Options.dll -Recurse -ErrorAction SilentlyContinue |
+    $script:Conflicting = Get-ChildItem -Path (Join-Path $nugetRoot 'microsoft.extensions.http') -Filter Microsoft.Extensions.Http.dll -Recurse -ErrorAction SilentlyContinue |
         Where-Object { $_.FullName -match '[\\/]8\.0\.\d+[\\/]lib[\\/](net8\.0|netstandard2\.0)[\\/]' } |
         Select-Object -First 1 -ExpandProperty FullName
 
@@ -40,7 +40,7 @@ AfterAll {
 }
 
 Describe 'Loading next to other modules' {
-    It 'has a conflicting Microsoft.Extensions.Options 8.0 to test with' {
+    It 'has a conflicting Microsoft.Extensions.Http 8.0 to test with' {
         $script:Conflicting | Should -Not -BeNullOrEmpty -Because 'dotnet restore of the solution puts it in the NuGet cache (tests/BackupTools.PackageHost references it)'
     }
 

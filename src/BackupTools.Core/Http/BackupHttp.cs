@@ -1,8 +1,6 @@
 using System;
 using System.Net.Http;
 using System.Threading;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Http;
 
 namespace BackupTools.Http
 {
@@ -13,39 +11,31 @@ namespace BackupTools.Http
     /// </summary>
     internal static class BackupHttp
     {
-        private static readonly Lazy<IHttpClientFactory> Factory = new Lazy<IHttpClientFactory>(Build, LazyThreadSafetyMode.ExecutionAndPublication);
+        private static readonly Lazy<BackupHttpClientFactory> Factory = new Lazy<BackupHttpClientFactory>(
+            () => new BackupHttpClientFactory(CreateHandlerChain, HandlerLifetime), LazyThreadSafetyMode.ExecutionAndPublication);
 
         /// <summary>How many connections one handler opens to one server at most.</summary>
         internal const int MaxConnectionsPerServer = 256;
+
+        /// <summary>How long one handler (and its connection pool) serves a name before a new one is built: DNS changes are seen.</summary>
+        internal static readonly TimeSpan HandlerLifetime = TimeSpan.FromMinutes(10);
+
+        /// <summary>The process's factory (what a host that wants the clients can take).</summary>
+        public static IHttpClientFactory ClientFactory => Factory.Value;
 
         public static HttpClient ClientFor(BackupConnection connection) =>
             ClientFor(connection.Provider, connection.Endpoint, connection.SkipCertificateCheck);
 
         /// <summary>The client for another address of the same service (its token endpoint).</summary>
-        public static HttpClient ClientFor(string provider, Uri address, bool skipCertificateCheck)
-        {
-            var name = provider + "|" + address.GetLeftPart(UriPartial.Authority).ToLowerInvariant() +
-                       (skipCertificateCheck ? "|insecure" : string.Empty);
-            return Factory.Value.CreateClient(name);
-        }
+        public static HttpClient ClientFor(string provider, Uri address, bool skipCertificateCheck) =>
+            Factory.Value.CreateClient(ClientName(provider, address, skipCertificateCheck));
 
-        private static IHttpClientFactory Build()
-        {
-            var services = new ServiceCollection();
-            services.AddHttpClient();
-            services.ConfigureAll<HttpClientFactoryOptions>(options =>
-            {
-                options.HandlerLifetime = TimeSpan.FromMinutes(10);
-                options.HttpClientActions.Add(client => client.Timeout = Timeout.InfiniteTimeSpan);
-                options.HttpMessageHandlerBuilderActions.Add(builder =>
-                {
-                    var insecure = builder.Name != null && builder.Name.EndsWith("|insecure", StringComparison.Ordinal);
-                    builder.PrimaryHandler = CreatePrimaryHandler(insecure);
-                    builder.AdditionalHandlers.Add(new LoggingHandler());
-                });
-            });
-            return services.BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
-        }
+        internal static string ClientName(string provider, Uri address, bool skipCertificateCheck) =>
+            provider + "|" + address.GetLeftPart(UriPartial.Authority).ToLowerInvariant() + (skipCertificateCheck ? "|insecure" : string.Empty);
+
+        /// <summary>What every client sends through: the verbose log line per call, then the socket handler.</summary>
+        internal static HttpMessageHandler CreateHandlerChain(string name) =>
+            new LoggingHandler { InnerHandler = CreatePrimaryHandler(name.EndsWith("|insecure", StringComparison.Ordinal)) };
 
         private static HttpMessageHandler CreatePrimaryHandler(bool skipCertificateCheck)
         {
@@ -54,7 +44,9 @@ namespace BackupTools.Http
                 AllowAutoRedirect = false, // a redirect must never carry a token to another host
                 UseCookies = false,
                 MaxConnectionsPerServer = MaxConnectionsPerServer,
-                AutomaticDecompression = System.Net.DecompressionMethods.GZip | System.Net.DecompressionMethods.Deflate,
+                // No Accept-Encoding: the answers are small JSON documents, and a decompression layer costs every call
+                // (and a runbook's first call its start-up) more than it saves on loopback-to-cloud sizes of ~1 KB.
+                AutomaticDecompression = System.Net.DecompressionMethods.None,
             };
             if (skipCertificateCheck)
                 handler.ServerCertificateCustomValidationCallback = (message, cert, chain, errors) => true;

@@ -111,15 +111,37 @@ namespace BackupTools.Http
             return default;
         }
 
-        /// <summary>Runs <paramref name="action"/> through <paramref name="pipeline"/>, its retries logged to <paramref name="log"/>.</summary>
-        public static async Task<T> ExecuteAsync<T>(ResiliencePipeline pipeline, IOperationLog log, Func<CancellationToken, Task<T>> action,
+        /// <summary>
+        /// Runs <paramref name="action"/> under <paramref name="pipeline"/>'s retry rules, its retries logged to <paramref name="log"/>.
+        /// The first attempt runs on its own: when it succeeds (nearly always) the pipeline is neither built nor entered,
+        /// which spares a runbook's first call the pipeline's start-up cost. When it fails, the pipeline takes over with
+        /// that failure as its attempt 0, so Polly makes every decision it would have made had it run the first attempt
+        /// itself: whether to repeat, after what pause, how many times, and what is logged.
+        /// </summary>
+        public static async Task<T> ExecuteAsync<T>(Func<ResiliencePipeline> pipeline, IOperationLog log, Func<CancellationToken, Task<T>> action,
             CancellationToken cancellationToken)
         {
+            Exception firstFailure;
+            try
+            {
+                return await action(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                firstFailure = ex; // (cancelled: rethrown as it is, as the pipeline would have)
+            }
+
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(LogKey, log ?? NullOperationLog.Instance);
             try
             {
-                return await pipeline.ExecuteAsync(async ctx => await action(ctx.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+                var replayed = false;
+                return await pipeline().ExecuteAsync(ctx =>
+                {
+                    if (replayed) return new ValueTask<T>(action(ctx.CancellationToken));
+                    replayed = true;
+                    return new ValueTask<T>(Task.FromException<T>(firstFailure));
+                }, context).ConfigureAwait(false);
             }
             finally
             {

@@ -61,7 +61,7 @@ namespace BackupTools.Providers.DDS
         [JsonPropertyName("description")] public string Description { get; set; }
     }
 
-    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, GenerationMode = JsonSourceGenerationMode.Serialization)]
     [JsonSerializable(typeof(DdsCreateBody))]
     internal sealed partial class DdsJson : JsonSerializerContext
     {

@@ -236,7 +236,7 @@ namespace BackupTools.Providers.Dataverse
         [JsonPropertyName("Notes")] public string Notes { get; set; }
     }
 
-    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, GenerationMode = JsonSourceGenerationMode.Serialization)]
     [JsonSerializable(typeof(DataverseCreateBody))]
     internal sealed partial class DataverseJson : JsonSerializerContext
     {

@@ -65,7 +65,7 @@ namespace BackupTools.Providers.TaurusDB
         [JsonPropertyName("description")] public string Description { get; set; }
     }
 
-    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, GenerationMode = JsonSourceGenerationMode.Serialization)]
     [JsonSerializable(typeof(TaurusDbCreateBody))]
     internal sealed partial class TaurusDbJson : JsonSerializerContext
     {

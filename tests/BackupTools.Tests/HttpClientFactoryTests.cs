@@ -1,0 +1,145 @@
+using System;
+using System.Collections.Concurrent;
+using System.Linq;
+using System.Net.Http;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Http;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// The process's IHttpClientFactory: one long-lived handler chain per name, shared by its clients, renewed after its
+    /// lifetime, and an expired chain disposed only once no client uses it. Requests go to the simulator on loopback.
+    /// </summary>
+    public sealed class HttpClientFactoryTests : IClassFixture<SimulatorFixture>
+    {
+        private readonly SimulatorFixture _fx;
+
+        public HttpClientFactoryTests(SimulatorFixture fx) => _fx = fx;
+
+        /// <summary>A real socket handler that counts the requests it carried and says when it is disposed.</summary>
+        private sealed class CountingChain : DelegatingHandler
+        {
+            public CountingChain(string name) : base(new HttpClientHandler()) => Name = name;
+            public string Name { get; }
+            public int Requests;
+            public bool Disposed;
+
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref Requests);
+                return base.SendAsync(request, cancellationToken);
+            }
+
+            protected override void Dispose(bool disposing)
+            {
+                Disposed = true;
+                base.Dispose(disposing);
+            }
+        }
+
+        private sealed class Clock
+        {
+            public DateTime Now = new DateTime(2026, 11, 23, 0, 0, 0, DateTimeKind.Utc);
+        }
+
+        private Uri Counters => new Uri(_fx.Sim.BaseAddress, "_sim/counters");
+
+        private static (BackupHttpClientFactory Factory, ConcurrentBag<CountingChain> Built, Clock Clock) NewFactory()
+        {
+            var built = new ConcurrentBag<CountingChain>();
+            var clock = new Clock();
+            var factory = new BackupHttpClientFactory(n => { var c = new CountingChain(n); built.Add(c); return c; }, TimeSpan.FromMinutes(10), () => clock.Now);
+            return (factory, built, clock);
+        }
+
+        [Fact]
+        public async Task ClientsOfOneNameShareOneChainAndDisposingThemLeavesItWorking()
+        {
+            var (factory, built, _) = NewFactory();
+            for (var i = 0; i < 5; i++)
+            {
+                using var client = factory.CreateClient("DDS|http://127.0.0.1");
+                using var response = await client.GetAsync(Counters);
+                Assert.Equal(200, (int)response.StatusCode);
+            }
+            var chain = Assert.Single(built);
+            Assert.Equal(5, chain.Requests);
+            Assert.False(chain.Disposed);
+        }
+
+        [Fact]
+        public async Task EachNameHasItsOwnChainBuiltOnceUnderConcurrentFirstUse()
+        {
+            var (factory, built, _) = NewFactory();
+            var names = new[] { "DDS|a", "TaurusDB|a", "DDS|a|insecure" };
+            await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(async () =>
+            {
+                using var client = factory.CreateClient(names[i % 3]);
+                using var response = await client.GetAsync(Counters);
+                response.EnsureSuccessStatusCode();
+            })));
+            Assert.Equal(3, built.Count);
+            Assert.Equal(names.OrderBy(n => n), built.Select(c => c.Name).OrderBy(n => n));
+            Assert.All(built, c => Assert.Equal(20, c.Requests));
+        }
+
+        [Fact]
+        public async Task AfterItsLifetimeANameGetsANewChainAndTheOldOneGoesWhenItsLastClientDoes()
+        {
+            var (factory, built, clock) = NewFactory();
+            var old = factory.CreateClient("DDS|x");
+            (await old.GetAsync(Counters)).Dispose();
+
+            clock.Now += TimeSpan.FromMinutes(9);
+            using (var stillSame = factory.CreateClient("DDS|x")) (await stillSame.GetAsync(Counters)).Dispose();
+            Assert.Single(built);
+
+            clock.Now += TimeSpan.FromMinutes(2); // 11 minutes: expired
+            using (var renewed = factory.CreateClient("DDS|x")) (await renewed.GetAsync(Counters)).Dispose();
+            Assert.Equal(2, built.Count);
+            var first = built.Single(c => c.Requests == 2);
+            var second = built.Single(c => c.Requests == 1);
+
+            // A client made before expiry still works, and keeps its chain alive.
+            (await old.GetAsync(Counters)).Dispose();
+            Assert.Equal(3, first.Requests);
+            GC.KeepAlive(old);
+            factory.CleanUp();
+            Assert.False(first.Disposed);
+            Assert.Equal(1, factory.ExpiredCount);
+
+            // Once no client of the old chain is left, it is disposed; the current one never is.
+            old.Dispose();
+            old = null;
+            await DropAndCollect(factory);
+            Assert.True(first.Disposed);
+            Assert.False(second.Disposed);
+            Assert.Equal(0, factory.ExpiredCount);
+        }
+
+        [Fact]
+        public void TheModulesClientsHaveNoTimeoutOfTheirOwn()
+        {
+            // Timeouts are ServiceCall's (-RequestTimeout) and the wait's (-Timeout), never HttpClient's 100 s default.
+            using var client = BackupHttp.ClientFactory.CreateClient(BackupHttp.ClientName("DDS", new Uri("http://127.0.0.1:1/"), false));
+            Assert.Equal(Timeout.InfiniteTimeSpan, client.Timeout);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static async Task DropAndCollect(BackupHttpClientFactory factory)
+        {
+            for (var i = 0; i < 10 && factory.ExpiredCount > 0; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+                factory.CleanUp();
+                await Task.Delay(10);
+            }
+        }
+    }
+}
