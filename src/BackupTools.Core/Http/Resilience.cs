@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Polly;
@@ -32,19 +33,24 @@ namespace BackupTools.Http
     /// </summary>
     internal static class Resilience
     {
-        private static readonly ResiliencePropertyKey<IOperationLog> LogKey = new ResiliencePropertyKey<IOperationLog>("BackupTools.Log");
         private static readonly CreateRetryOptions Defaults = new CreateRetryOptions();
-        // Pipelines are immutable and thread-safe: the default ones are built once (thousands of creates share them);
-        // the caller's log travels in the resilience context, not in the pipeline.
-        private static readonly Lazy<ResiliencePipeline> DefaultReads = new Lazy<ResiliencePipeline>(() => BuildReads(Defaults));
-        private static readonly Lazy<ResiliencePipeline> DefaultCreatesUnique = new Lazy<ResiliencePipeline>(() => BuildCreates(Defaults, true));
-        private static readonly Lazy<ResiliencePipeline> DefaultCreates = new Lazy<ResiliencePipeline>(() => BuildCreates(Defaults, false));
+
+        // Everything of Polly's sits in this holder, so a call whose first attempt succeeds does not even load Polly.
+        private static class Polly
+        {
+            internal static readonly ResiliencePropertyKey<IOperationLog> LogKey = new ResiliencePropertyKey<IOperationLog>("BackupTools.Log");
+            // Pipelines are immutable and thread-safe: the default ones are built once (thousands of creates share them);
+            // the caller's log travels in the resilience context, not in the pipeline.
+            internal static readonly Lazy<ResiliencePipeline> DefaultReads = new Lazy<ResiliencePipeline>(() => BuildReads(Defaults));
+            internal static readonly Lazy<ResiliencePipeline> DefaultCreatesUnique = new Lazy<ResiliencePipeline>(() => BuildCreates(Defaults, true));
+            internal static readonly Lazy<ResiliencePipeline> DefaultCreates = new Lazy<ResiliencePipeline>(() => BuildCreates(Defaults, false));
+        }
 
         public static ResiliencePipeline Reads(CreateRetryOptions options) =>
-            options == null || options == Defaults ? DefaultReads.Value : BuildReads(options);
+            options == null || options == Defaults ? Polly.DefaultReads.Value : BuildReads(options);
 
         public static ResiliencePipeline Creates(CreateRetryOptions options, bool uniqueNames) =>
-            options == null || options == Defaults ? (uniqueNames ? DefaultCreatesUnique.Value : DefaultCreates.Value) : BuildCreates(options, uniqueNames);
+            options == null || options == Defaults ? (uniqueNames ? Polly.DefaultCreatesUnique.Value : Polly.DefaultCreates.Value) : BuildCreates(options, uniqueNames);
 
         /// <summary>The options used when a caller gives none.</summary>
         public static CreateRetryOptions DefaultOptions => Defaults;
@@ -105,7 +111,7 @@ namespace BackupTools.Http
 
         private static ValueTask Log(string what, OnRetryArguments<object> args)
         {
-            if (!args.Context.Properties.TryGetValue(LogKey, out var log) || log == null) return default;
+            if (!args.Context.Properties.TryGetValue(Polly.LogKey, out var log) || log == null) return default;
             var ex = args.Outcome.Exception as BackupToolsException;
             log.Verbose($"{ex?.Provider} {what} attempt {args.AttemptNumber + 1} failed ({ex?.ServiceCode ?? ex?.ErrorId}); trying again in {args.RetryDelay.TotalSeconds:0.#} s.");
             return default;
@@ -130,9 +136,16 @@ namespace BackupTools.Http
             {
                 firstFailure = ex; // (cancelled: rethrown as it is, as the pipeline would have)
             }
+            return await ContinueInPipelineAsync(pipeline, log, action, firstFailure, cancellationToken).ConfigureAwait(false);
+        }
 
+        // A method of its own, so that compiling the first-attempt path needs none of Polly's types.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static async Task<T> ContinueInPipelineAsync<T>(Func<ResiliencePipeline> pipeline, IOperationLog log,
+            Func<CancellationToken, Task<T>> action, Exception firstFailure, CancellationToken cancellationToken)
+        {
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
-            context.Properties.Set(LogKey, log ?? NullOperationLog.Instance);
+            context.Properties.Set(Polly.LogKey, log ?? NullOperationLog.Instance);
             try
             {
                 var replayed = false;
