@@ -111,5 +111,17 @@ namespace BackupTools.Tests
             foreach (var text in texts)
                 Assert.Equal(regex.Replace(text, "$1:$2"), JsonRead.ColonInOffset(text));
         }
+
+        [Fact]
+        public void A_secret_is_checked_for_unpaired_surrogates_without_a_string_of_it_as_text_is()
+        {
+            var samples = new List<string> { "", "passcode1", "a\uD83D\uDE00b", "\uD83D", "\uDE00", "x\uDE00\uD83D", "\uD83D\uD83D\uDE00", "pass\0code" };
+            var random = new Random(5);
+            var chars = new[] { 'a', '\uD83D', '\uDE00', '\uDBFF', '\uDC00', '\0', 'é' };
+            for (var i = 0; i < 3000; i++)
+                samples.Add(new string(Enumerable.Range(0, random.Next(0, 7)).Select(_ => chars[random.Next(chars.Length)]).ToArray()));
+            foreach (var sample in samples)
+                Assert.Equal(Rule.IsWellFormed(sample), Secret.IsWellFormed(TestData.Secure(sample)));
+        }
     }
 }

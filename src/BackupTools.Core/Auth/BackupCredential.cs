@@ -139,6 +139,32 @@ namespace BackupTools
             }
         }
 
+        /// <summary>
+        /// Whether the secret is well-formed UTF-16 (no unpaired surrogate), read in unmanaged memory that is zeroed
+        /// afterwards: no managed string of the secret is made, as none may be left for the collector to find.
+        /// </summary>
+        public static bool IsWellFormed(SecureString secure)
+        {
+            if (secure == null) return true;
+            var ptr = IntPtr.Zero;
+            try
+            {
+                ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
+                var length = secure.Length;
+                char At(int i) => (char)Marshal.ReadInt16(ptr, i * 2);
+                for (var i = 0; i < length; i++)
+                {
+                    if (char.IsHighSurrogate(At(i)) && i + 1 < length && char.IsLowSurrogate(At(i + 1))) i++;
+                    else if (char.IsSurrogate(At(i))) return false;
+                }
+                return true;
+            }
+            finally
+            {
+                if (ptr != IntPtr.Zero) Marshal.ZeroFreeGlobalAllocUnicode(ptr);
+            }
+        }
+
         public static SecureString FromPlain(string plain)
         {
             var s = new SecureString();

@@ -70,7 +70,7 @@ namespace BackupTools.Providers.ArcGIS
                 throw Rule.Breach(Info.Name, $"Passcode is required (at least {MinPasscodeLength} characters; it encrypts the backup and is needed to restore it).", request);
             if (request.Passcode.Length < MinPasscodeLength)
                 throw Rule.Breach(Info.Name, $"Passcode is too short: {Info.Name} needs at least {MinPasscodeLength} characters.", request);
-            if (!Rule.IsWellFormed(Secret.Reveal(request.Passcode)))
+            if (!Secret.IsWellFormed(request.Passcode))
                 throw Rule.Breach(Info.Name, "Passcode holds an unpaired surrogate, which is not Unicode text: it would be sent altered and the backup could not be restored with it.", request);
             DescriptionRule.Check(Info.Name, request.Description, request);
             StoreNameRule.Check(Info.Name, request.StoreName, request);
