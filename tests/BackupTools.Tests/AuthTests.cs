@@ -271,6 +271,10 @@ namespace BackupTools.Tests
         [Theory]
         [InlineData("https://gaussdb.cn-north-4.myhuaweicloud.com/", "https://iam.cn-north-4.myhuaweicloud.com/")]
         [InlineData("https://dds.eu-de.otc.t-systems.com/", "https://iam.eu-de.otc.t-systems.com/")]
+        [InlineData("https://dds.eu-nl.otc.t-systems.com/", "https://iam.eu-nl.otc.t-systems.com/")]
+        // Swiss Open Telekom Cloud: IAM answers on iam-pub (docs.otc.t-systems.com, "For Swiss OTC, use this IAM endpoint").
+        [InlineData("https://dds.eu-ch2.sc.otc.t-systems.com/", "https://iam-pub.eu-ch2.sc.otc.t-systems.com/")]
+        [InlineData("https://DDS.EU-CH2.SC.OTC.T-SYSTEMS.COM/", "https://iam-pub.eu-ch2.sc.otc.t-systems.com/")]
         public void The_IAM_endpoint_is_derived_from_the_region_endpoint(string endpoint, string iam) =>
             Assert.Equal(new Uri(iam), IamPasswordCredential.DeriveIdentityEndpoint(new Uri(endpoint)));
 

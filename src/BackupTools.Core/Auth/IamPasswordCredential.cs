@@ -44,14 +44,17 @@ namespace BackupTools
         /// <summary>
         /// The IAM endpoint of a service endpoint: the service's own address on loopback (the simulator serves IAM), else
         /// the service host with its first label replaced by <c>iam</c> (<c>gaussdb.cn-north-4.myhuaweicloud.com</c> →
-        /// <c>iam.cn-north-4.myhuaweicloud.com</c>, <c>dds.eu-de.otc.t-systems.com</c> → <c>iam.eu-de.otc.t-systems.com</c>).
+        /// <c>iam.cn-north-4.myhuaweicloud.com</c>, <c>dds.eu-de.otc.t-systems.com</c> → <c>iam.eu-de.otc.t-systems.com</c>);
+        /// on the Swiss Open Telekom Cloud (<c>*.sc.otc.t-systems.com</c>) IAM's public name is <c>iam-pub</c>.
         /// </summary>
         public static Uri DeriveIdentityEndpoint(Uri endpoint)
         {
             if (EndpointRule.IsLoopback(endpoint)) return endpoint;
-            var host = endpoint.Host;
+            var host = endpoint.Host.ToLowerInvariant();
             var dot = host.IndexOf('.');
-            return new Uri("https://iam" + (dot < 0 ? "." + host : host.Substring(dot)) + "/");
+            var rest = dot < 0 ? "." + host : host.Substring(dot);
+            var label = rest.EndsWith(".sc.otc.t-systems.com", StringComparison.Ordinal) ? "iam-pub" : "iam";
+            return new Uri("https://" + label + rest + "/");
         }
 
         protected override async Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call)
