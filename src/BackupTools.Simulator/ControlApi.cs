@@ -125,6 +125,7 @@ internal static class ControlApi
         public string Body { get; set; }
         public string ContentType { get; set; }
         public string RetryAfter { get; set; }
+        public string Location { get; set; }
         public TimeSpan? Delay { get; set; }
         public double? DelayMs { get; set; }
         public FaultKind? Kind { get; set; }
@@ -139,6 +140,7 @@ internal static class ControlApi
                 StatusCode = StatusCode,
                 Body = Body,
                 RetryAfter = RetryAfter,
+                Location = Location,
                 Delay = DelayMs is double ms ? TimeSpan.FromMilliseconds(ms) : Delay ?? TimeSpan.Zero,
                 Kind = Kind ?? FaultKind.Status,
             };

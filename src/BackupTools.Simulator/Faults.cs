@@ -37,6 +37,8 @@ public sealed class FaultRule
     public string ContentType { get; set; } = "application/json";
     /// <summary>Raw Retry-After header value ("2" or an HTTP date).</summary>
     public string RetryAfter { get; set; }
+    /// <summary>Raw Location header value (a Cloud Foundry create's job address), sent with a Status answer.</summary>
+    public string Location { get; set; }
     /// <summary>Wait before answering (a "response that never comes" = a long delay).</summary>
     public TimeSpan Delay { get; set; }
     public FaultKind Kind { get; set; } = FaultKind.Status;

@@ -176,6 +176,78 @@ namespace BackupTools.Tests
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(40), "the run must stay bounded");
         }
 
+        /// <summary>
+        /// A Cloud Foundry create answers 202 with the job's address in a Location header, not in a body. Hostile
+        /// addresses (relative, another host, another scheme, user info, no path, query and fragment, 8 KB, garbage)
+        /// each end in an error naming the service and the call, or in a job; and no job ever leads a status read, and
+        /// its token, off the connection's host: the read is refused before anything is sent.
+        /// </summary>
+        [Fact]
+        public async Task Hostile_Location_headers_on_a_Cloud_Foundry_create_never_lead_a_token_elsewhere()
+        {
+            var c = ConnectionFor("CloudFoundry");
+            var ep = _sim.EndpointFor("CloudFoundry");
+            var here = ep.GetLeftPart(UriPartial.Authority);
+            var values = new List<string>
+            {
+                ep + "v3/jobs/b19ae525-cbd3-4155-b156-dc0c2a431b4c", "/v3/jobs/b19ae525-cbd3-4155-b156-dc0c2a431b4c", "v3/jobs/x", "jobs/x", "x",
+                "https://evil.example/v3/jobs/x", "//evil.example/v3/jobs/x", "http://evil.example/v3/jobs/x", "ftp://evil.example/v3/jobs/x",
+                "javascript:alert(1)", "mailto:a@evil.example", "data:text/plain,x", "file:///etc/passwd", "urn:x:y",
+                here.Replace("http://", "http://user:pass@") + "/v3/jobs/x", here + ":99999/v3/jobs/x", here.Replace("127.0.0.1", "[::1]") + "/v3/jobs/x",
+                "/", "//", "///", "?", "#", "/v3/jobs/", "/v3/jobs/x?y=1#z", "/v3/jobs/%2e%2e%2fadmin", "/v3/jobs/../../admin", "/v3/jobs/%00",
+                "/v3/jobs/" + new string('a', 8000), " ", "\\evil.example\\share", "http://", "https:", "::::", "%", "%zz", "[", "http://[::1",
+            };
+            var rng = new Random(Seed);
+            const string chars = "/:?#%[]@!$&'()*+,;=.-_~ aZ09\\";
+            for (var i = 0; i < 60; i++)
+                values.Add(new string(Enumerable.Range(0, rng.Next(1, 24)).Select(_ => chars[rng.Next(chars.Length)]).ToArray()));
+
+            var failures = new List<string>();
+            int jobs = 0, errors = 0, refusedReads = 0;
+            foreach (var value in values)
+            {
+                _sim.Faults.Clear();
+                _sim.Faults.Add(new FaultRule { Provider = "CloudFoundry", Method = "POST", PathContains = "/backups", StatusCode = 202, Body = string.Empty, Location = value, Times = int.MaxValue });
+                var label = $"Location '{Clip(value)}'";
+                BackupJob job = null;
+                var outcome = await Run(async ct => job = await BackupService.StartAsync(c, RequestFor("CloudFoundry", false), NullOperationLog.Instance, ct, TestData.FastRetry()));
+                switch (outcome)
+                {
+                    case null:
+                        jobs++;
+                        break;
+                    case BackupToolsException ex:
+                        errors++;
+                        if (!System.Text.RegularExpressions.Regex.IsMatch(ex.Message, @"\bCloudFoundry (GET|POST) "))
+                            failures.Add($"{label}: {ex.ErrorId} does not name the service and the call: {ex.Message}");
+                        continue;
+                    default:
+                        failures.Add($"{label}: {outcome.GetType().Name}: {outcome.Message}\n{outcome.StackTrace}");
+                        continue;
+                }
+                _sim.Faults.Clear();
+                var before = _sim.Counters.Requests.Count;
+                var read = await Run(ct => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, ct, TestData.FastRetry()));
+                var sent = _sim.Counters.Requests.Skip(before).ToList();
+                var onHost = Uri.TryCreate(job.StatusUrl, UriKind.Absolute, out var statusUrl) && BackupTools.Providers.JobUrl.IsUnder(ep, statusUrl);
+                if (!onHost)
+                {
+                    if (!(read is BackupToolsException refused && refused.ErrorId == ErrorIds.BackupJobInvalid))
+                        failures.Add($"{label}: the job's status URL '{Clip(job.StatusUrl ?? "")}' is off the host, and the read was not refused: {read?.GetType().Name}");
+                    else if (sent.Count != 0)
+                        failures.Add($"{label}: a refused read still sent {sent.Count} request(s)");
+                    else refusedReads++;
+                }
+                else if (read != null && !(read is BackupToolsException))
+                    failures.Add($"{label}: the status read ended in {read.GetType().Name}: {read.Message}");
+            }
+            _sim.Faults.Clear();
+            _out.WriteLine($"CloudFoundry Location: {values.Count} values, {jobs} jobs ({refusedReads} off-host, their reads refused unsent), {errors} errors, {failures.Count} failures");
+            foreach (var f in failures.Take(15)) _out.WriteLine(f);
+            Assert.True(failures.Count == 0, string.Join("\n", failures.Take(5)));
+            Assert.True(jobs > 0 && errors > 0 && refusedReads > 0, $"{jobs} jobs, {errors} errors, {refusedReads} refused reads: every kind of outcome must be exercised");
+        }
+
         /// <summary>Runs one call bounded by 10 s of cancellation and 20 s of wall clock; null on success, else the exception.</summary>
         private static async Task<Exception> Run(Func<CancellationToken, Task> call)
         {

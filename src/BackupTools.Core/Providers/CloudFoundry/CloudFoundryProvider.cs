@@ -70,7 +70,16 @@ namespace BackupTools.Providers.CloudFoundry
                 throw invalid;
             }
 
-            var location = response.Location.IsAbsoluteUri ? response.Location : new Uri(connection.Endpoint, response.Location);
+            // A relative Location is resolved against the endpoint; one that resolves to no address ("//", "https:") is
+            // an unreadable answer to a create the service accepted, reported as such (the backup may have started).
+            Uri location;
+            if (response.Location.IsAbsoluteUri) location = response.Location;
+            else if (!Uri.TryCreate(connection.Endpoint, response.Location, out location))
+            {
+                var invalid = response.Invalid($"answered HTTP {response.Status} with a Location that is not an address ('{Rule.Printable(response.Location.OriginalString)}')", request);
+                invalid.RecommendedAction = "The backup may have started: list the service instance's backups before starting another one.";
+                throw invalid;
+            }
             var jobId = LastSegment(location);
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId, location.ToString(), request.InstanceId,
                 null, null, null, BackupKind.Instance, BackupJobState.Running, null, null, DateTimeOffset.UtcNow);
