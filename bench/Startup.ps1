@@ -1,7 +1,9 @@
 <#
 .SYNOPSIS
-    Start-up cost of the packaged module, each run in a fresh pwsh: Import-Module, and the client-side overhead of
-    the first cmdlet call (first New-InstanceBackup + Get-BackupJob against the simulator, minus the same pair warm).
+    Start-up cost of the packaged module, each sample in a fresh pwsh: Import-Module, and the first cmdlet calls
+    (Connect-BackupService, then New-InstanceBackup | Get-BackupJob on DDS against the simulator), against the same two
+    HTTP requests made with a bare HttpClient in a fresh pwsh. The same measures as bench/BackupTools.StartupHost, which
+    hosts the PowerShell 7.6 engine where pwsh is not installed.
 .EXAMPLE
     ./build.ps1 -Task Package; pwsh ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/
 #>
@@ -12,30 +14,49 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $manifest = Join-Path $ModulePath 'BackupTools.psd1'
+$project = '0123456789abcdef0123456789abcdef'
+$instance = '0123456789abcdef0123456789abcdefin02'
 $child = @"
 `$w = [System.Diagnostics.Stopwatch]::StartNew()
 Import-Module '$manifest'
 `$import = `$w.Elapsed.TotalMilliseconds
 `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
-`$null = Connect-BackupService -Provider DDS -Endpoint '${SimulatorUri}dds/' -ProjectId '0123456789abcdef0123456789abcdef' -AccessToken `$t
 `$w.Restart()
-`$null = New-InstanceBackup -InstanceId '0123456789abcdef0123456789abcdefin02' -Name ('cold-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) | Get-BackupJob
+`$null = Connect-BackupService -Provider DDS -Endpoint '${SimulatorUri}dds/' -ProjectId '$project' -AccessToken `$t
+`$null = New-InstanceBackup -InstanceId '$instance' -Name ('cold-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) | Get-BackupJob
 `$first = `$w.Elapsed.TotalMilliseconds
 `$w.Restart()
-`$null = New-InstanceBackup -InstanceId '0123456789abcdef0123456789abcdefin02' -Name ('warm-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) | Get-BackupJob
+`$null = New-InstanceBackup -InstanceId '$instance' -Name ('warm-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) | Get-BackupJob
 `$warm = `$w.Elapsed.TotalMilliseconds
-'{0} {1} {2}' -f `$import, `$first, `$warm
+[string]::Join(' ', [string[]]@(`$import, `$first, `$warm).ForEach({ `$_.ToString([cultureinfo]::InvariantCulture) }))
 "@
+# The same create and status read with a bare HttpClient, no module: the runtime's and pwsh's own first-use cost.
+$raw = @"
+`$w = [System.Diagnostics.Stopwatch]::StartNew()
+`$http = [System.Net.Http.HttpClient]::new()
+`$post = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Post, '${SimulatorUri}dds/v3/$project/backups')
+`$post.Content = [System.Net.Http.StringContent]::new('{"backup":{"instance_id":"$instance","name":"raw-' + [guid]::NewGuid().ToString('N').Substring(0, 8) + '"}}', [System.Text.Encoding]::UTF8, 'application/json')
+`$null = `$post.Headers.TryAddWithoutValidation('X-Auth-Token', 'sim-token')
+`$created = `$http.SendAsync(`$post).GetAwaiter().GetResult()
+`$job = [System.Text.Json.JsonDocument]::Parse(`$created.Content.ReadAsStringAsync().GetAwaiter().GetResult()).RootElement.GetProperty('job_id').GetString()
+`$get = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Get, '${SimulatorUri}dds/v3/$project/jobs?id=' + `$job)
+`$null = `$get.Headers.TryAddWithoutValidation('X-Auth-Token', 'sim-token')
+`$null = `$http.SendAsync(`$get).GetAwaiter().GetResult().Content.ReadAsStringAsync().GetAwaiter().GetResult()
+`$w.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)
+"@
+$pwsh = (Get-Process -Id $PID).Path
 $samples = foreach ($i in 1..$Runs) {
-    $line = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $child
+    $line = & $pwsh -NoProfile -NonInteractive -Command $child
     $import, $first, $warm = ($line -split ' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
-    [pscustomobject]@{ Import = $import; First = $first; Warm = $warm; FirstCallOverhead = $first - $warm }
+    $bare = [double]::Parse((& $pwsh -NoProfile -NonInteractive -Command $raw), [cultureinfo]::InvariantCulture)
+    [pscustomobject]@{ Import = $import; First = $first; Warm = $warm; Raw = $bare }
 }
-$median = { param($values) ($values | Sort-Object)[[int][math]::Floor($values.Count / 2)] }
+$median = { param($values) $s = @($values | Sort-Object); if ($s.Count % 2) { $s[($s.Count - 1) / 2] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 } }
 [pscustomobject]@{
-    Runs                   = $Runs
-    ImportModuleMs         = & $median $samples.Import
-    FirstCallMs            = & $median $samples.First
-    WarmCallMs             = & $median $samples.Warm
-    FirstCallOverheadMs    = & $median $samples.FirstCallOverhead
+    Runs                = $Runs
+    ImportModuleMs      = & $median $samples.Import
+    FirstCallMs         = & $median $samples.First
+    RawHttpClientMs     = & $median $samples.Raw
+    FirstCallOverheadMs = (& $median $samples.First) - (& $median $samples.Raw)
+    WarmCallMs          = & $median $samples.Warm
 }

@@ -22,9 +22,14 @@ namespace BackupTools
         /// <summary>What the item is about, where the service says (Dataverse <c>Subject</c>).</summary>
         public string Subject { get; }
 
-        /// <inheritdoc />
+        /// <summary>"code: message", or the message alone where it already begins with the code (a TaurusDB/DDS
+        /// <c>fail_reason</c> is "DBS.200410: …" and its code is read from it).</summary>
         public override string ToString() =>
-            string.IsNullOrEmpty(Code) ? Message : (string.IsNullOrEmpty(Message) ? Code : Code + ": " + Message);
+            Message.Length == 0 ? Code : Code.Length == 0 || BeginsWithCode() ? Message : Code + ": " + Message;
+
+        private bool BeginsWithCode() =>
+            Message.StartsWith(Code, StringComparison.Ordinal) &&
+            (Message.Length == Code.Length || !char.IsLetterOrDigit(Message[Code.Length]) && Message[Code.Length] != '.');
 
         internal static BackupJobMessage[] None => Array.Empty<BackupJobMessage>();
     }
