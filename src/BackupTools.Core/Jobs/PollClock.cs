@@ -50,13 +50,25 @@ namespace BackupTools.Jobs
             if (cancelled) throw new OperationCanceledException(token);
         }
 
-        /// <summary>Releases the wait; its continuation runs on the thread pool, as a timer's or semaphore's would.</summary>
+        /// <summary>Releases the wait; its continuation runs on the thread pool, as a semaphore's would.</summary>
         internal void Complete(bool cancelled, CancellationToken token)
         {
             _cancelled = cancelled;
             _token = token;
             var continuation = Interlocked.Exchange(ref _continuation, Done);
             if (continuation != null && !ReferenceEquals(continuation, Done)) ThreadPool.UnsafeQueueUserWorkItem(Run, continuation);
+        }
+
+        /// <summary>
+        /// Releases the wait and runs its continuation on this thread, as a timer's first callback runs on the timer
+        /// thread (so a busy thread pool does not hold up a pause that is over). Never call it under a lock.
+        /// </summary>
+        internal void CompleteHere()
+        {
+            _cancelled = false;
+            _token = default;
+            var continuation = Interlocked.Exchange(ref _continuation, Done);
+            if (continuation != null && !ReferenceEquals(continuation, Done)) continuation();
         }
     }
 
@@ -83,9 +95,14 @@ namespace BackupTools.Jobs
             _registration = token.Register(state => ((PollClock)state).CancelAll(), this);
         }
 
-        /// <summary>Parks <paramref name="waiter"/> for <paramref name="delay"/>; await the result.</summary>
+        /// <summary>
+        /// Parks <paramref name="waiter"/> for <paramref name="delay"/>; await the result. As <c>Task.Delay</c>: whole
+        /// milliseconds, <see cref="Timeout.InfiniteTimeSpan"/> until cancelled, and the same range.
+        /// </summary>
         public Waiter Delay(Waiter waiter, TimeSpan delay)
         {
+            var ms = (long)delay.TotalMilliseconds;
+            if (ms < -1 || ms > MaxDelayMs) throw new ArgumentOutOfRangeException(nameof(delay));
             lock (_lock)
             {
                 if (_cancelled || _token.IsCancellationRequested)
@@ -93,28 +110,41 @@ namespace BackupTools.Jobs
                     waiter.Complete(true, _token);
                     return waiter;
                 }
-                if (delay <= TimeSpan.Zero)
+                if (ms == 0)
                 {
                     waiter.Complete(false, default);
                     return waiter;
                 }
-                waiter.Due = Stopwatch.GetTimestamp() + ToStopwatchTicks(delay);
+                var now = Stopwatch.GetTimestamp();
+                waiter.Due = ms == -1 ? long.MaxValue : now + ms * Stopwatch.Frequency / 1000;
                 Push(waiter);
-                if (waiter.Due < _armedFor) Arm(waiter.Due, Stopwatch.GetTimestamp());
+                if (waiter.Due < _armedFor) Arm(waiter.Due, now);
             }
             return waiter;
         }
 
+        /// <summary>The longest pause a timer (and so <c>Task.Delay</c>) takes: 2^32 - 2 ms, about 49.7 days.</summary>
+        private const long MaxDelayMs = 0xFFFFFFFE;
+
         private void Fire()
         {
+            // As the runtime's timer queue does with its timers: the first one due goes on on this thread, the others
+            // on the thread pool.
+            Waiter first = null;
             lock (_lock)
             {
                 if (_cancelled || _disposed) return;
                 _armedFor = long.MaxValue;
                 var now = Stopwatch.GetTimestamp();
-                while (_count > 0 && _heap[0].Due <= now) Pop().Complete(false, default);
+                while (_count > 0 && _heap[0].Due <= now)
+                {
+                    var due = Pop();
+                    if (first == null) first = due;
+                    else due.Complete(false, default);
+                }
                 if (_count > 0) Arm(_heap[0].Due, now);
             }
+            first?.CompleteHere();
         }
 
         private void CancelAll()
@@ -135,12 +165,6 @@ namespace BackupTools.Jobs
             var ms = (due - now) * 1000.0 / Stopwatch.Frequency;
             var wait = ms <= 0 ? 0 : ms >= int.MaxValue - 1 ? int.MaxValue - 1 : (int)Math.Ceiling(ms);
             _timer.Change(wait, Timeout.Infinite);
-        }
-
-        private static long ToStopwatchTicks(TimeSpan delay)
-        {
-            var ticks = delay.TotalSeconds * Stopwatch.Frequency;
-            return ticks >= long.MaxValue / 4 ? long.MaxValue / 4 : (long)ticks;
         }
 
         private void Push(Waiter waiter)
