@@ -260,14 +260,9 @@ namespace BackupTools.Jobs
         /// <summary>Gives the slot to the longest-waiting job, or back to the gate.</summary>
         public void Release()
         {
-            Waiter next = null;
             lock (_lock)
             {
-                if (_head != null && !_cancelled)
-                {
-                    next = Dequeue();
-                    next.Complete(false, default);
-                }
+                if (_head != null && !_cancelled) Dequeue().Complete(false, default);
                 else _free++;
             }
         }
