@@ -16,8 +16,10 @@ using BackupTools.Simulator;
 //   throughput  1,000 mixed backups, done at their first status read, vs a plain HttpClient loop (the raw ceiling)
 //   script      2 s jobs: the engine on 1,000 vs a one-at-a-time create-then-poll-every-1-s script on a sample
 //   politeness  30 s jobs without Retry-After: status reads per job, delay between finishing and being seen
-//   memory      peak working set while waiting on 10,000 concurrent jobs (simulator in the same process: an upper bound)
-// Usage: dotnet run -c Release --project bench/BackupTools.Bench -- [--quick]
+//   memory      peak working set while waiting on 10,000 concurrent jobs (the client in a child process of its own)
+//   alloc       (only with --only alloc) bytes allocated per create and per status read, bytes kept per waiting job
+// Usage: dotnet run -c Release --project bench/BackupTools.Bench -- [--quick] [--only throughput|script|politeness|cold|memory|alloc]
+// (--alloc-parts, without the simulator: a status read's and a create's allocations step by step, on a canned answer)
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 bool Run(string part) => only == null || only == part;
@@ -58,6 +60,16 @@ if (args.Length >= 2 && args[0] == "--cold-breakdown")
 if (args.Length >= 2 && args[0] == "--cold-raw")
 {
     await ColdClient.RawAsync(new Uri(args[1]));
+    return;
+}
+if (args.Length >= 1 && args[0] == "--alloc-parts")
+{
+    AllocParts.Run();
+    return;
+}
+if (args.Length >= 3 && args[0] == "--alloc-client")
+{
+    await AllocProbe.RunAsync(new Uri(args[1]), int.Parse(args[2]));
     return;
 }
 if (args.Length >= 3 && args[0] == "--memory-client")
@@ -226,23 +238,44 @@ if (Run("cold"))
     sim.Reset();
 }
 
+// Allocation probe (only when asked for): bytes per create, per status read, live bytes per job while waiting.
+if (only == "alloc")
+{
+    sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+    var self = System.Reflection.Assembly.GetEntryAssembly().Location;
+    var psi = new ProcessStartInfo("dotnet", new[] { self, "--alloc-client", sim.BaseAddress.ToString(), quick ? "500" : "2000" }) { RedirectStandardOutput = true, UseShellExecute = false };
+    using var child = Process.Start(psi);
+    Console.Write(await child.StandardOutput.ReadToEndAsync());
+    await child.WaitForExitAsync();
+    sim.Reset();
+}
+
 // 4. Memory: the client runs in a child process of its own, so its working set is not the simulator's.
 if (Run("memory"))
 {
     var n = quick ? 2000 : 10000;
     sim.Options.JobDuration = TimeSpan.FromSeconds(20);
     var self = System.Reflection.Assembly.GetEntryAssembly().Location;
-    // Twice: with the runtime's default GC budgets (what a PowerShell session gets), and with the managed heap capped
-    // at 64 MB, which shows how much of the first figure is garbage not yet collected rather than live state.
-    foreach (var limit in new[] { (string)null, "4000000" })
+    // With the runtime's default GC budgets (what a PowerShell session gets: the figure). Then, to show what the
+    // figure is made of, two runs with GC settings a session would not have: the managed heap capped at 64 MB, which
+    // shows how much of the first figure is garbage not yet collected rather than live state; and gen 0's budget set
+    // to what the GC gives a machine whose largest cache is 32 MB (16 MB), since the GC sizes gen 0 from the largest
+    // cache the machine reports, and the machines this runs on report one of 260 MB (about 85 MB of gen 0 garbage
+    // between collections, whatever the client allocates).
+    foreach (var (limit, gen0Size) in new[] { ((string)null, (string)null), ("4000000", null), (null, "1000000") })
     {
         var psi = new ProcessStartInfo("dotnet", new[] { self, "--memory-client", sim.BaseAddress.ToString(), n.ToString() })
         {
             RedirectStandardOutput = true, UseShellExecute = false,
         };
+        // The runtime's default GC (workstation, concurrent), as a PowerShell session has it: this project turns
+        // concurrent GC off for the timing sections, and a child would otherwise inherit that from the runtimeconfig.
+        psi.Environment["DOTNET_gcConcurrent"] = "1";
         if (limit != null) psi.Environment["DOTNET_GCHeapHardLimit"] = limit;
+        if (gen0Size != null) psi.Environment["DOTNET_GCgen0size"] = gen0Size;
         using var child = Process.Start(psi);
-        Console.WriteLine((limit == null ? "" : "(heap capped at 64 MB) ") + await child.StandardOutput.ReadToEndAsync());
+        Console.WriteLine((limit != null ? "(heap capped at 64 MB) " : gen0Size != null ? "(gen 0 budget of a 32 MB-cache machine, 16 MB) " : "") +
+                          await child.StandardOutput.ReadToEndAsync());
         await child.WaitForExitAsync();
         sim.Reset();
     }
@@ -262,6 +295,11 @@ sealed class Events : IJobWaitEvents
 
 static class MemoryClient
 {
+    // What a PowerShell session does: New-InstanceBackup starts at most a limit of creates at once (ConcurrentStarts),
+    // so the creates here are 64 workers taking the next index, not 10,000 tasks queued on a semaphore (which held
+    // ~10,000 pending state machines of the bench's own); the finished jobs are kept, as a session's variable would
+    // keep Wait-BackupJob's output, and nothing else. The sampler runs from the first create, so the peaks include the
+    // create burst; the GC's committed bytes are sampled too (the part of the working set that is the managed heap).
     public static async Task RunAsync(Uri simulator, int n)
     {
         var token = new SecureString();
@@ -272,30 +310,67 @@ static class MemoryClient
         });
         GC.Collect();
         var before = Process.GetCurrentProcess().WorkingSet64;
-        var jobs = new ConcurrentBag<BackupJob>();
-        using (var gate = new SemaphoreSlim(64))
+        long peak = 0, peakManaged = 0, peakCommitted = 0;
+        void Max(ref long field, long value) { if (value > Interlocked.Read(ref field)) Interlocked.Exchange(ref field, value); }
+        using var sampler = new Timer(_ =>
         {
-            await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
-            {
-                await gate.WaitAsync();
-                try
-                {
-                    jobs.Add(await BackupService.StartAsync(c, new BackupRequest { InstanceId = i.ToString("x32") + "in02", Name = $"mem-bk{i:D6}" },
-                        NullOperationLog.Instance, CancellationToken.None));
-                }
-                finally { gate.Release(); }
-            }));
-        }
+            Max(ref peak, Process.GetCurrentProcess().WorkingSet64);
+            Max(ref peakManaged, GC.GetTotalMemory(false));
+            Max(ref peakCommitted, GC.GetGCMemoryInfo().TotalCommittedBytes);
+        }, null, 0, 100);
+        var gen0 = GC.CollectionCount(0);
+        var gen2 = GC.CollectionCount(2);
+        var allocated = GC.GetTotalAllocatedBytes();
+        var jobs = new BackupJob[n];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < n; i = Interlocked.Increment(ref next))
+                jobs[i] = await BackupService.StartAsync(c, new BackupRequest { InstanceId = i.ToString("x32") + "in02", Name = $"mem-bk{i:D6}" },
+                    NullOperationLog.Instance, CancellationToken.None);
+        })));
         var afterCreate = Process.GetCurrentProcess().WorkingSet64;
-        var events = new Events();
+        // BENCH_SMAPS=1: where the working set is (GC heap, assemblies, JIT code, native libraries), on stderr.
+        if (Environment.GetEnvironmentVariable("BENCH_SMAPS") == "1") Smaps("after creates");
+        var events = new Kept();
         var watch = Stopwatch.StartNew();
-        var peak = 0L;
-        var peakManaged = 0L;
-        using var sampler = new Timer(_ => { var ws = Process.GetCurrentProcess().WorkingSet64; if (ws > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, ws); var m = GC.GetTotalMemory(false); if (m > Interlocked.Read(ref peakManaged)) Interlocked.Exchange(ref peakManaged, m); }, null, 0, 100);
-        await BackupService.WaitAsync(jobs.ToList(), _ => c, new WaitOptions(), events, NullOperationLog.Instance, CancellationToken.None);
-        peak = Math.Max(peak, Process.GetCurrentProcess().PeakWorkingSet64);
+        await BackupService.WaitAsync(jobs, _ => c, new WaitOptions(), events, NullOperationLog.Instance, CancellationToken.None);
+        Max(ref peak, Process.GetCurrentProcess().PeakWorkingSet64);
+        if (Environment.GetEnvironmentVariable("BENCH_SMAPS") == "1") Smaps("after wait");
         Console.Write($"memory: {n} concurrent jobs waited in {watch.Elapsed.TotalSeconds:0.0} s ({events.Finished.Count} finished); " +
-                      $"peak working set of the client process {peak / 1048576.0:0} MB, {afterCreate / 1048576.0:0} MB after the creates, managed heap peak {peakManaged / 1048576.0:0} MB ({before / 1048576.0:0} MB at start, simulator in another process)");
+                      $"peak working set of the client process {peak / 1048576.0:0} MB, {afterCreate / 1048576.0:0} MB after the creates, managed heap peak {peakManaged / 1048576.0:0} MB " +
+                      $"(GC committed peak {peakCommitted / 1048576.0:0} MB; {(GC.GetTotalAllocatedBytes() - allocated) / 1048576.0:0} MB allocated in all, " +
+                      $"{GC.CollectionCount(0) - gen0} GCs, {GC.CollectionCount(2) - gen2} of gen 2; " +
+                      $"{before / 1048576.0:0} MB at start, simulator in another process)");
+    }
+
+    static void Smaps(string when)
+    {
+        var sums = new Dictionary<string, long>();
+        string cur = null;
+        foreach (var line in System.IO.File.ReadLines("/proc/self/smaps"))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length >= 5 && parts[0].Contains('-') && !line.StartsWith("VmFlags"))
+            {
+                var name = parts.Length >= 6 ? parts[5] : "[anon]";
+                if (name.Contains(".so")) name = "[so] " + System.IO.Path.GetFileName(name);
+                else if (name.EndsWith(".dll")) name = "[dll] " + System.IO.Path.GetFileName(name);
+                cur = name;
+            }
+            else if (parts.Length >= 2 && parts[0] == "Rss:") sums[cur] = sums.GetValueOrDefault(cur) + long.Parse(parts[1]);
+        }
+        Console.Error.WriteLine($"smaps {when}: threads {Process.GetCurrentProcess().Threads.Count}, gc committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MB: " +
+            string.Join(", ", sums.OrderByDescending(kv => kv.Value).Take(40).Select(kv => $"{kv.Key} {kv.Value >> 10} MB")));
+    }
+
+    sealed class Kept : IJobWaitEvents
+    {
+        public ConcurrentQueue<BackupJob> Finished { get; } = new();
+        public void Updated(BackupJob job) { }
+        void IJobWaitEvents.Finished(BackupJob job) => Finished.Enqueue(job);
+        public void TimedOut(BackupJob job) { }
+        public void CouldNotFollow(BackupJob job, BackupToolsException error) => Console.Error.WriteLine($"could not follow {job.JobId}: {error.Message}");
     }
 }
 

@@ -37,8 +37,10 @@ namespace BackupTools
 
         internal BackupCredential Credential { get; }
 
-        /// <summary>The key used to match jobs to connections: provider and endpoint.</summary>
-        internal string Key => MakeKey(Provider, Endpoint.ToString());
+        private string _key;
+
+        /// <summary>The key used to match jobs to connections: provider and endpoint (both fixed, so made once).</summary>
+        internal string Key => _key ?? (_key = MakeKey(Provider, Endpoint.ToString()));
 
         internal static string MakeKey(string provider, string endpoint) =>
             provider.ToUpperInvariant() + "|" + (endpoint ?? string.Empty).TrimEnd('/').ToLowerInvariant();

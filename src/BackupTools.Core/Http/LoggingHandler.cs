@@ -11,23 +11,32 @@ namespace BackupTools.Http
     {
         internal const string LogProperty = "BackupTools.Log";
 
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var log = request.Properties.TryGetValue(LogProperty, out var l) ? l as IOperationLog : null;
+            // Nobody listening (the engine's and the benchmark's NullOperationLog): no line is built, no extra task.
+            if (log == null || log is NullOperationLog) return base.SendAsync(request, cancellationToken);
+            return SendLoggedAsync(request, log, cancellationToken);
+        }
+
+        private async Task<HttpResponseMessage> SendLoggedAsync(HttpRequestMessage request, IOperationLog log, CancellationToken cancellationToken)
+        {
             var url = Redact.Url(request.RequestUri);
-            log?.Verbose($"HTTP {request.Method} {url}");
-            var watch = Stopwatch.StartNew();
+            log.Verbose($"HTTP {request.Method} {url}");
+            var started = Stopwatch.GetTimestamp();
             try
             {
                 var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-                log?.Verbose($"HTTP {request.Method} {url} -> {(int)response.StatusCode} {response.ReasonPhrase} ({watch.ElapsedMilliseconds} ms)");
+                log.Verbose($"HTTP {request.Method} {url} -> {(int)response.StatusCode} {response.ReasonPhrase} ({ElapsedMs(started)} ms)");
                 return response;
             }
-            catch (Exception ex) when (log != null)
+            catch (Exception ex)
             {
-                log.Verbose($"HTTP {request.Method} {url} -> {ex.GetType().Name} after {watch.ElapsedMilliseconds} ms");
+                log.Verbose($"HTTP {request.Method} {url} -> {ex.GetType().Name} after {ElapsedMs(started)} ms");
                 throw;
             }
         }
+
+        private static long ElapsedMs(long started) => (Stopwatch.GetTimestamp() - started) * 1000 / Stopwatch.Frequency;
     }
 }

@@ -27,7 +27,7 @@ namespace BackupTools.Http
             Connection = connection ?? throw new ArgumentNullException(nameof(connection));
             Log = log ?? NullOperationLog.Instance;
             CancellationToken = cancellationToken;
-            Client = client ?? BackupHttp.ClientFor(connection);
+            Client = client ?? SharedClients.For(connection);
         }
 
         public BackupConnection Connection { get; }
@@ -125,9 +125,9 @@ namespace BackupTools.Http
         private async Task<ServiceResponse> SendOnceAsync(HttpRequestMessage request, bool isCreate, object target)
         {
             request.Properties[LoggingHandler.LogProperty] = Log;
-            if (!request.Headers.Accept.Any()) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            // The same header on the wire as a parsed MediaTypeWithQualityHeaderValue, without parsing one per request.
+            if (request.Headers.Accept.Count == 0) request.Headers.TryAddWithoutValidation("Accept", "application/json");
             var provider = Connection.Provider;
-            var what = $"{provider} {request.Method} {Redact.Url(request.RequestUri)}";
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken))
             {
                 timeout.CancelAfter(RequestTimeout);
@@ -136,7 +136,7 @@ namespace BackupTools.Http
                     using (var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false))
                     {
                         var body = await ReadBodyAsync(response, timeout.Token).ConfigureAwait(false);
-                        return new ServiceResponse(provider, what, response, body);
+                        return new ServiceResponse(provider, request.Method, request.RequestUri, response, body);
                     }
                 }
                 catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
@@ -145,20 +145,23 @@ namespace BackupTools.Http
                 }
                 catch (OperationCanceledException ex)
                 {
-                    throw Transport(isCreate, reached: true, what, target,
+                    throw Transport(isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target,
                         $"no answer within {RequestTimeout.TotalSeconds:0.#} s", BackupErrorCategory.OperationTimeout, ex);
                 }
                 catch (HttpRequestException ex)
                 {
-                    throw Transport(isCreate, reached: !CertainlyNotSent(ex), what, target, ex.InnerException?.Message ?? ex.Message,
+                    throw Transport(isCreate, reached: !CertainlyNotSent(ex), Describe(provider, request.Method, request.RequestUri), target, ex.InnerException?.Message ?? ex.Message,
                         BackupErrorCategory.ConnectionError, ex);
                 }
                 catch (IOException ex)
                 {
-                    throw Transport(isCreate, reached: true, what, target, ex.Message, BackupErrorCategory.ConnectionError, ex);
+                    throw Transport(isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target, ex.Message, BackupErrorCategory.ConnectionError, ex);
                 }
             }
         }
+
+        /// <summary>"TaurusDB POST https://…/backups/create" (the URL redacted), for error messages: built only when one is.</summary>
+        internal static string Describe(string provider, HttpMethod method, Uri url) => $"{provider} {method} {Redact.Url(url)}";
 
         /// <summary>A GET (a status read) authenticated by <paramref name="authenticate"/>, its answer read whole.</summary>
         public async Task<ServiceResponse> GetAsync(Uri url, Func<HttpRequestMessage, Task> authenticate, object target)
@@ -229,33 +232,61 @@ namespace BackupTools.Http
         }
     }
 
-    /// <summary>A fully read answer.</summary>
+    /// <summary>
+    /// A fully read answer. What only errors and a few providers need (the call's description, all headers as text,
+    /// the content type) is built when first asked for, not for every status read: the header objects it is built
+    /// from stay readable after the response is disposed.
+    /// </summary>
     internal sealed class ServiceResponse
     {
         private JsonElement? _json;
         private bool _parsed;
+        private readonly HttpMethod _method;
+        private readonly Uri _url;
+        private readonly HttpResponseHeaders _headers;
+        private readonly HttpContentHeaders _contentHeaders;
+        private string _call;
+        private System.Collections.Generic.IReadOnlyDictionary<string, string> _headerTexts;
+        private string _contentType;
+        private bool _contentTypeRead;
 
-        public ServiceResponse(string provider, string call, HttpResponseMessage response, string body)
+        public ServiceResponse(string provider, HttpMethod method, Uri url, HttpResponseMessage response, string body)
         {
             Provider = provider;
-            Call = call;
+            _method = method;
+            _url = url;
             Status = (int)response.StatusCode;
             Body = body ?? string.Empty;
-            Location = response.Headers.Location;
-            RetryAfter = ParseRetryAfter(response.Headers.RetryAfter, DateTimeOffset.UtcNow);
-            Headers = response.Headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
-            ContentType = response.Content?.Headers?.ContentType?.MediaType;
+            _headers = response.Headers;
+            _contentHeaders = response.Content?.Headers;
+            Location = _headers.Location;
+            RetryAfter = ParseRetryAfter(_headers.RetryAfter, DateTimeOffset.UtcNow);
         }
 
         public string Provider { get; }
         /// <summary>"TaurusDB POST https://…/backups/create", for error messages.</summary>
-        public string Call { get; }
+        public string Call => _call ?? (_call = ServiceCall.Describe(Provider, _method, _url));
         public int Status { get; }
         public string Body { get; }
         public Uri Location { get; }
         public TimeSpan? RetryAfter { get; }
-        public System.Collections.Generic.IReadOnlyDictionary<string, string> Headers { get; }
-        public string ContentType { get; }
+
+        /// <summary>The response headers, each as one comma-joined text, names case-insensitive.</summary>
+        public System.Collections.Generic.IReadOnlyDictionary<string, string> Headers =>
+            _headerTexts ?? (_headerTexts = _headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase));
+
+        public string ContentType
+        {
+            get
+            {
+                if (!_contentTypeRead)
+                {
+                    _contentType = _contentHeaders?.ContentType?.MediaType;
+                    _contentTypeRead = true;
+                }
+                return _contentType;
+            }
+        }
         public bool IsSuccess => Status >= 200 && Status < 300;
 
         /// <summary>The body as JSON, or null when it is empty or not JSON.</summary>

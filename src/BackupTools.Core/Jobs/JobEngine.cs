@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using BackupTools.Http;
@@ -25,14 +24,15 @@ namespace BackupTools.Jobs
     /// <summary>
     /// Follows any number of jobs of any mix of services at once: one asynchronous loop per job (no thread per job),
     /// a bounded number of status requests in flight per endpoint, and a polling schedule from <see cref="PollSchedule"/>.
+    /// What a job costs while it waits is kept small, since thousands wait at once: its loop and one reusable
+    /// <see cref="Waiter"/>; the pauses run on one <see cref="PollClock"/> per wait and the endpoint limits on
+    /// <see cref="EndpointGate"/>s, with no timer, task or cancellation registration per job or per pause.
     /// </summary>
     internal sealed class JobEngine
     {
         private readonly Func<BackupJob, BackupConnection> _connectionFor;
         private readonly IOperationLog _log;
         private readonly WaitOptions _options;
-        private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new ConcurrentDictionary<string, SemaphoreSlim>();
-        private readonly ConcurrentDictionary<string, ServiceCall> _calls = new ConcurrentDictionary<string, ServiceCall>();
         private readonly Func<IBackupProvider, BackupConnection, CancellationToken, ServiceCall> _callFactory;
 
         public JobEngine(Func<BackupJob, BackupConnection> connectionFor, IOperationLog log, WaitOptions options,
@@ -55,28 +55,85 @@ namespace BackupTools.Jobs
             using (var timeout = new CancellationTokenSource())
             using (var any = new CancellationTokenSource())
             using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, any.Token))
+            using (var run = new Run(this, events, linked.Token, timeout.Token, cancellationToken, any))
             {
                 if (_options.Timeout is TimeSpan t && t != System.Threading.Timeout.InfiniteTimeSpan)
                     timeout.CancelAfter(t < TimeSpan.Zero ? TimeSpan.Zero : t);
-                var finishedOne = 0;
-                var loops = jobs.Select(job => FollowAsync(job, events, linked.Token, timeout.Token, cancellationToken, () =>
-                {
-                    if (_options.Any && Interlocked.Exchange(ref finishedOne, 1) == 0) any.Cancel();
-                })).ToArray();
+                var loops = new Task[jobs.Count];
+                for (var i = 0; i < loops.Length; i++) loops[i] = FollowAsync(jobs[i], run);
                 await Task.WhenAll(loops).ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
             }
         }
 
-        private async Task FollowAsync(BackupJob job, IJobWaitEvents events, CancellationToken token, CancellationToken timeoutToken,
-            CancellationToken userToken, Action onFinal)
+        /// <summary>What every job of one wait shares: the events, the tokens, the clock, and per endpoint its gate and call.</summary>
+        private sealed class Run : IDisposable
+        {
+            private readonly JobEngine _engine;
+            private readonly CancellationTokenSource _any;
+            private readonly ConcurrentDictionary<string, EndpointGate> _gates = new ConcurrentDictionary<string, EndpointGate>();
+            // One call context per connection for the whole wait: thousands of jobs share it (and its HttpClient).
+            private readonly ConcurrentDictionary<string, ServiceCall> _calls = new ConcurrentDictionary<string, ServiceCall>();
+            private int _finishedOne;
+
+            public Run(JobEngine engine, IJobWaitEvents events, CancellationToken token, CancellationToken timeoutToken,
+                CancellationToken userToken, CancellationTokenSource any)
+            {
+                _engine = engine;
+                Events = events;
+                Token = token;
+                TimeoutToken = timeoutToken;
+                UserToken = userToken;
+                _any = any;
+                Clock = new PollClock(token);
+            }
+
+            public IJobWaitEvents Events { get; }
+            public CancellationToken Token { get; }
+            public CancellationToken TimeoutToken { get; }
+            public CancellationToken UserToken { get; }
+            public PollClock Clock { get; }
+
+            /// <summary>A job is final: with -Any, the wait ends.</summary>
+            public void OnFinal()
+            {
+                if (_engine._options.Any && Interlocked.Exchange(ref _finishedOne, 1) == 0) _any.Cancel();
+            }
+
+            public EndpointGate GateFor(string key) =>
+                _gates.TryGetValue(key, out var gate) ? gate : GetOrAddGate(key);
+
+            private EndpointGate GetOrAddGate(string key)
+            {
+                var created = new EndpointGate(_engine._options.MaxConcurrentRequestsPerEndpoint, Token);
+                var gate = _gates.GetOrAdd(key, created);
+                if (!ReferenceEquals(gate, created)) created.Dispose();
+                return gate;
+            }
+
+            public ServiceCall CallFor(string key, IBackupProvider provider, BackupConnection connection) =>
+                _calls.TryGetValue(key, out var call) ? call : _calls.GetOrAdd(key, _engine._callFactory(provider, connection, Token));
+
+            public void Dispose()
+            {
+                Clock.Dispose();
+                foreach (var gate in _gates.Values) gate.Dispose();
+            }
+        }
+
+        /// <summary>Jitter for the polling schedule; one generator per thread (<see cref="Random"/> is not thread-safe).</summary>
+        [ThreadStatic] private static Random _jitter;
+
+        private static double NextJitter() => (_jitter ?? (_jitter = new Random(Guid.NewGuid().GetHashCode()))).NextDouble();
+
+        private async Task FollowAsync(BackupJob job, Run run)
         {
             // Yield at once so a thousand jobs start following without the caller's thread doing the first steps.
             await Task.Yield();
             if (job.IsFinal)
             {
-                events.Finished(job);
-                onFinal();
+                run.Events.Finished(job);
+                run.OnFinal();
                 return;
             }
             IBackupProvider provider;
@@ -88,24 +145,24 @@ namespace BackupTools.Jobs
             }
             catch (BackupToolsException ex)
             {
-                events.CouldNotFollow(job, ex);
+                run.Events.CouldNotFollow(job, ex);
                 return;
             }
 
-            var random = new Random(Guid.NewGuid().GetHashCode());
-            var gate = _gates.GetOrAdd(connection.Key, _ => new SemaphoreSlim(Math.Max(1, _options.MaxConcurrentRequestsPerEndpoint)));
-            // One call context per connection for the whole wait: thousands of jobs share it (and its HttpClient).
-            var call = _calls.GetOrAdd(connection.Key, _ => _callFactory(provider, connection, token));
+            var key = connection.Key;
+            var gate = run.GateFor(key);
+            var call = run.CallFor(key, provider, connection);
+            var waiter = new Waiter();
             var delay = Max(_options.PollingInterval, provider.MinimumPollInterval);
             var failures = 0;
             try
             {
                 while (true)
                 {
-                    await Task.Delay(delay, token).ConfigureAwait(false);
+                    await run.Clock.Delay(waiter, delay);
                     JobStatus status = null;
                     TimeSpan? retryAfter = null;
-                    await gate.WaitAsync(token).ConfigureAwait(false);
+                    await gate.Enter(waiter);
                     try
                     {
                         status = await provider.GetStatusAsync(call, job).ConfigureAwait(false);
@@ -128,7 +185,7 @@ namespace BackupTools.Jobs
                             var age = DateTimeOffset.UtcNow - job.CreatedAt;
                             if (age > provider.NotFoundGrace)
                             {
-                                events.CouldNotFollow(job, new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
+                                run.Events.CouldNotFollow(job, new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
                                     $"{job.Provider} no longer knows job {job.JobId} ({age.TotalSeconds:0} s after it was started). The backup's own state can be checked on the service.",
                                     job) { Provider = job.Provider });
                                 return;
@@ -140,32 +197,32 @@ namespace BackupTools.Jobs
                         retryAfter = status.RetryAfter;
                         if (job.IsFinal)
                         {
-                            events.Finished(job);
-                            onFinal();
+                            run.Events.Finished(job);
+                            run.OnFinal();
                             return;
                         }
                         if (before.State != job.State || before.RawStatus != job.RawStatus || before.PercentComplete != job.PercentComplete)
-                            events.Updated(job);
+                            run.Events.Updated(job);
                     }
                     delay = PollSchedule.Next(DateTimeOffset.UtcNow - job.CreatedAt, job.PercentComplete, retryAfter,
-                        _options.PollingInterval, _options.MaxPollingInterval, provider.MinimumPollInterval, random.NextDouble());
+                        _options.PollingInterval, _options.MaxPollingInterval, provider.MinimumPollInterval, NextJitter());
                 }
             }
-            catch (OperationCanceledException) when (userToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (run.UserToken.IsCancellationRequested)
             {
                 // Ctrl+C: stop following; the backups go on.
             }
-            catch (OperationCanceledException) when (timeoutToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (run.TimeoutToken.IsCancellationRequested)
             {
-                events.TimedOut(job);
+                run.Events.TimedOut(job);
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
                 // -Any: another job finished first.
             }
             catch (BackupToolsException ex)
             {
-                events.CouldNotFollow(job, ex);
+                run.Events.CouldNotFollow(job, ex);
             }
         }
 

@@ -11,28 +11,60 @@ namespace BackupTools.Json
     /// </summary>
     internal static class JsonRead
     {
-        public static JsonElement? Prop(this JsonElement e, params string[] names)
+        // Each reader takes one to three names without a params array (the common calls, made on every status read,
+        // allocate nothing for their names) or any number as an array.
+
+        public static JsonElement? Prop(this JsonElement e, string name) => Find(e, new Names(name, null, null, null));
+        public static JsonElement? Prop(this JsonElement e, string a, string b) => Find(e, new Names(a, b, null, null));
+        public static JsonElement? Prop(this JsonElement e, string a, string b, string c) => Find(e, new Names(a, b, c, null));
+        public static JsonElement? Prop(this JsonElement e, params string[] names) => Find(e, new Names(null, null, null, names));
+
+        public static JsonElement? Obj(this JsonElement e, string name) => AsObject(Find(e, new Names(name, null, null, null)));
+        public static JsonElement? Obj(this JsonElement e, string a, string b) => AsObject(Find(e, new Names(a, b, null, null)));
+        public static JsonElement? Obj(this JsonElement e, params string[] names) => AsObject(Find(e, new Names(null, null, null, names)));
+
+        public static string Str(this JsonElement e, string name) => AsString(Find(e, new Names(name, null, null, null)));
+        public static string Str(this JsonElement e, string a, string b) => AsString(Find(e, new Names(a, b, null, null)));
+        public static string Str(this JsonElement e, string a, string b, string c) => AsString(Find(e, new Names(a, b, c, null)));
+        public static string Str(this JsonElement e, params string[] names) => AsString(Find(e, new Names(null, null, null, names)));
+
+        /// <summary>Up to three names held inline, or an array of them.</summary>
+        private readonly struct Names
+        {
+            private readonly string _a, _b, _c;
+            private readonly string[] _all;
+
+            public Names(string a, string b, string c, string[] all)
+            {
+                _a = a;
+                _b = b;
+                _c = c;
+                _all = all;
+            }
+
+            public int Count => _all != null ? _all.Length : _c != null ? 3 : _b != null ? 2 : 1;
+
+            public string this[int i] => _all != null ? _all[i] : i == 0 ? _a : i == 1 ? _b : _c;
+        }
+
+        private static JsonElement? Find(JsonElement e, Names names)
         {
             if (e.ValueKind != JsonValueKind.Object) return null;
-            foreach (var name in names)
+            var count = names.Count;
+            for (var i = 0; i < count; i++)
             {
-                if (e.TryGetProperty(name, out var exact)) return exact;
+                if (e.TryGetProperty(names[i], out var exact)) return exact;
             }
             foreach (var p in e.EnumerateObject())
             {
-                foreach (var name in names)
-                    if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) return p.Value;
+                for (var i = 0; i < count; i++)
+                    if (string.Equals(p.Name, names[i], StringComparison.OrdinalIgnoreCase)) return p.Value;
             }
             return null;
         }
 
-        public static JsonElement? Obj(this JsonElement e, params string[] names)
-        {
-            var v = e.Prop(names);
-            return v is JsonElement x && x.ValueKind == JsonValueKind.Object ? x : (JsonElement?)null;
-        }
-
-        public static string Str(this JsonElement e, params string[] names) => AsString(e.Prop(names));
+        private static JsonElement? AsObject(JsonElement? v) =>
+            v is JsonElement x && x.ValueKind == JsonValueKind.Object ? x : (JsonElement?)null;
 
         public static string AsString(JsonElement? v)
         {
@@ -48,9 +80,12 @@ namespace BackupTools.Json
         }
 
         /// <summary>A percentage from "60%", "60", 60 or 60.5.</summary>
-        public static int? Percent(this JsonElement e, params string[] names)
+        public static int? Percent(this JsonElement e, string a, string b) => Percent(Find(e, new Names(a, b, null, null)));
+        public static int? Percent(this JsonElement e, params string[] names) => Percent(Find(e, new Names(null, null, null, names)));
+
+        private static int? Percent(JsonElement? v)
         {
-            var s = e.Str(names);
+            var s = AsString(v);
             if (string.IsNullOrWhiteSpace(s)) return null;
             s = s.Trim().TrimEnd('%').Trim();
             return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 && !double.IsInfinity(d)
@@ -69,9 +104,12 @@ namespace BackupTools.Json
         }
 
         /// <summary>A time from ISO 8601 text (with "Z", "+08:00" or "+0800") or epoch milliseconds.</summary>
-        public static DateTimeOffset? Time(this JsonElement e, params string[] names)
+        public static DateTimeOffset? Time(this JsonElement e, string name) => Time(Find(e, new Names(name, null, null, null)));
+        public static DateTimeOffset? Time(this JsonElement e, string a, string b) => Time(Find(e, new Names(a, b, null, null)));
+        public static DateTimeOffset? Time(this JsonElement e, params string[] names) => Time(Find(e, new Names(null, null, null, names)));
+
+        private static DateTimeOffset? Time(JsonElement? v)
         {
-            var v = e.Prop(names);
             if (!(v is JsonElement x)) return null;
             if (x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out var ms))
                 return ms <= 0 ? (DateTimeOffset?)null : FromEpochMs(ms);
@@ -95,9 +133,11 @@ namespace BackupTools.Json
             catch (ArgumentOutOfRangeException) { return null; }
         }
 
-        public static IEnumerable<JsonElement> Items(this JsonElement e, params string[] names)
+        public static IEnumerable<JsonElement> Items(this JsonElement e, string name) => Items(Find(e, new Names(name, null, null, null)));
+        public static IEnumerable<JsonElement> Items(this JsonElement e, params string[] names) => Items(Find(e, new Names(null, null, null, names)));
+
+        private static IEnumerable<JsonElement> Items(JsonElement? v)
         {
-            var v = e.Prop(names);
             if (v is JsonElement x && x.ValueKind == JsonValueKind.Array)
                 foreach (var item in x.EnumerateArray()) yield return item;
         }

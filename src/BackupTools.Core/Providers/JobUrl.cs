@@ -8,14 +8,21 @@ namespace BackupTools.Providers
     /// </summary>
     internal static class JobUrl
     {
-        public static Uri Resolve(BackupConnection connection, BackupJob job, Func<Uri> fallback)
+        public static Uri Resolve(BackupConnection connection, BackupJob job, Func<Uri> fallback) =>
+            StatusUrlOf(connection, job) ?? fallback();
+
+        /// <summary>
+        /// <see cref="Resolve"/> without a delegate (a status read's hot path): the job's own status URL, checked, or
+        /// null when it has none and its job id is to name it.
+        /// </summary>
+        public static Uri StatusUrlOf(BackupConnection connection, BackupJob job)
         {
             if (string.IsNullOrWhiteSpace(job.StatusUrl))
             {
                 if (string.IsNullOrWhiteSpace(job.JobId))
                     throw new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.InvalidArgument,
                         "The job has neither a job id nor a status URL.", job) { Provider = job.Provider };
-                return fallback();
+                return null;
             }
             if (!Uri.TryCreate(job.StatusUrl, UriKind.Absolute, out var url) || !IsUnder(connection.Endpoint, url))
                 throw new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.SecurityError,

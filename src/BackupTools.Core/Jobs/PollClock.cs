@@ -1,0 +1,290 @@
+using System;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading;
+
+namespace BackupTools.Jobs
+{
+    /// <summary>
+    /// One followed job's reusable wait: parked on the engine's <see cref="PollClock"/> until its next read is due, or
+    /// queued at its endpoint's <see cref="EndpointGate"/> for a free slot. Awaiting it allocates nothing (a
+    /// <c>Task.Delay</c> per poll costs a promise, a timer and a cancellation registration, each living as long as the
+    /// pause). Exactly one owner completes each wait: the clock or gate that takes it out of its queue, under its lock.
+    /// Only the engine's async loops await it, one wait at a time.
+    /// </summary>
+    internal sealed class Waiter : ICriticalNotifyCompletion
+    {
+        private static readonly Action Done = () => { };
+        private static readonly WaitCallback Run = state => ((Action)state)();
+
+        private Action _continuation;
+        private bool _cancelled;
+        private CancellationToken _token;
+
+        /// <summary>When the clock should release it (<see cref="Stopwatch"/> ticks).</summary>
+        internal long Due;
+        /// <summary>The next waiter in a gate's queue.</summary>
+        internal Waiter Next;
+
+        public Waiter GetAwaiter() => this;
+
+        public bool IsCompleted => ReferenceEquals(Volatile.Read(ref _continuation), Done);
+
+        public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
+
+        public void UnsafeOnCompleted(Action continuation)
+        {
+            // Completed between IsCompleted and here: go on, but on the pool (no stack dive).
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _continuation, continuation, null), Done))
+                ThreadPool.UnsafeQueueUserWorkItem(Run, continuation);
+        }
+
+        /// <summary>Ends the wait; throws <see cref="OperationCanceledException"/> when it was cancelled. Re-arms the waiter.</summary>
+        public void GetResult()
+        {
+            var cancelled = _cancelled;
+            var token = _token;
+            _cancelled = false;
+            _token = default;
+            Volatile.Write(ref _continuation, null);
+            if (cancelled) throw new OperationCanceledException(token);
+        }
+
+        /// <summary>Releases the wait; its continuation runs on the thread pool, as a semaphore's would.</summary>
+        internal void Complete(bool cancelled, CancellationToken token)
+        {
+            _cancelled = cancelled;
+            _token = token;
+            var continuation = Interlocked.Exchange(ref _continuation, Done);
+            if (continuation != null && !ReferenceEquals(continuation, Done)) ThreadPool.UnsafeQueueUserWorkItem(Run, continuation);
+        }
+
+        /// <summary>
+        /// Releases the wait and runs its continuation on this thread, as a timer's first callback runs on the timer
+        /// thread (so a busy thread pool does not hold up a pause that is over). Never call it under a lock.
+        /// </summary>
+        internal void CompleteHere()
+        {
+            _cancelled = false;
+            _token = default;
+            var continuation = Interlocked.Exchange(ref _continuation, Done);
+            if (continuation != null && !ReferenceEquals(continuation, Done)) continuation();
+        }
+    }
+
+    /// <summary>
+    /// The pauses between status reads of every job of one wait, on one timer: a min-heap of waiters by due time, the
+    /// timer set for the earliest. Cancelling the wait's token releases every parked waiter as cancelled at once.
+    /// </summary>
+    internal sealed class PollClock : IDisposable
+    {
+        private readonly object _lock = new object();
+        private readonly Timer _timer;
+        private readonly CancellationToken _token;
+        private readonly CancellationTokenRegistration _registration;
+        private Waiter[] _heap = new Waiter[64];
+        private int _count;
+        private long _armedFor = long.MaxValue;
+        private bool _cancelled;
+        private bool _disposed;
+
+        public PollClock(CancellationToken token)
+        {
+            _token = token;
+            _timer = new Timer(state => ((PollClock)state).Fire(), this, Timeout.Infinite, Timeout.Infinite);
+            _registration = token.Register(state => ((PollClock)state).CancelAll(), this);
+        }
+
+        /// <summary>
+        /// Parks <paramref name="waiter"/> for <paramref name="delay"/>; await the result. As <c>Task.Delay</c>: whole
+        /// milliseconds, <see cref="Timeout.InfiniteTimeSpan"/> until cancelled, and the same range.
+        /// </summary>
+        public Waiter Delay(Waiter waiter, TimeSpan delay)
+        {
+            var ms = (long)delay.TotalMilliseconds;
+            if (ms < -1 || ms > MaxDelayMs) throw new ArgumentOutOfRangeException(nameof(delay));
+            lock (_lock)
+            {
+                if (_cancelled || _token.IsCancellationRequested)
+                {
+                    waiter.Complete(true, _token);
+                    return waiter;
+                }
+                if (ms == 0)
+                {
+                    waiter.Complete(false, default);
+                    return waiter;
+                }
+                var now = Stopwatch.GetTimestamp();
+                waiter.Due = ms == -1 ? long.MaxValue : now + ms * Stopwatch.Frequency / 1000;
+                Push(waiter);
+                if (waiter.Due < _armedFor) Arm(waiter.Due, now);
+            }
+            return waiter;
+        }
+
+        /// <summary>The longest pause a timer (and so <c>Task.Delay</c>) takes: 2^32 - 2 ms, about 49.7 days.</summary>
+        private const long MaxDelayMs = 0xFFFFFFFE;
+
+        private void Fire()
+        {
+            // As the runtime's timer queue does with its timers: the first one due goes on on this thread, the others
+            // on the thread pool.
+            Waiter first = null;
+            lock (_lock)
+            {
+                if (_cancelled || _disposed) return;
+                _armedFor = long.MaxValue;
+                var now = Stopwatch.GetTimestamp();
+                while (_count > 0 && _heap[0].Due <= now)
+                {
+                    var due = Pop();
+                    if (first == null) first = due;
+                    else due.Complete(false, default);
+                }
+                if (_count > 0) Arm(_heap[0].Due, now);
+            }
+            first?.CompleteHere();
+        }
+
+        private void CancelAll()
+        {
+            lock (_lock)
+            {
+                _cancelled = true;
+                while (_count > 0) Pop().Complete(true, _token);
+                if (!_disposed) _timer.Change(Timeout.Infinite, Timeout.Infinite);
+            }
+        }
+
+        private void Arm(long due, long now)
+        {
+            _armedFor = due;
+            // Whole milliseconds, rounded up: the timer never fires before the earliest waiter is due (if it did,
+            // Fire would simply set it again).
+            var ms = (due - now) * 1000.0 / Stopwatch.Frequency;
+            var wait = ms <= 0 ? 0 : ms >= int.MaxValue - 1 ? int.MaxValue - 1 : (int)Math.Ceiling(ms);
+            _timer.Change(wait, Timeout.Infinite);
+        }
+
+        private void Push(Waiter waiter)
+        {
+            if (_count == _heap.Length) Array.Resize(ref _heap, _heap.Length * 2);
+            var i = _count++;
+            while (i > 0)
+            {
+                var parent = (i - 1) / 2;
+                if (_heap[parent].Due <= waiter.Due) break;
+                _heap[i] = _heap[parent];
+                i = parent;
+            }
+            _heap[i] = waiter;
+        }
+
+        private Waiter Pop()
+        {
+            var top = _heap[0];
+            var last = _heap[--_count];
+            _heap[_count] = null;
+            if (_count > 0)
+            {
+                var i = 0;
+                while (true)
+                {
+                    var child = 2 * i + 1;
+                    if (child >= _count) break;
+                    if (child + 1 < _count && _heap[child + 1].Due < _heap[child].Due) child++;
+                    if (_heap[child].Due >= last.Due) break;
+                    _heap[i] = _heap[child];
+                    i = child;
+                }
+                _heap[i] = last;
+            }
+            return top;
+        }
+
+        public void Dispose()
+        {
+            _registration.Dispose();
+            lock (_lock)
+            {
+                _disposed = true;
+                _timer.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// At most a number of status requests in flight to one endpoint; the others wait their turn in arrival order
+    /// (as with a <see cref="SemaphoreSlim"/>, without a task and a cancellation registration per waiting job).
+    /// Cancelling the wait's token releases every queued waiter as cancelled.
+    /// </summary>
+    internal sealed class EndpointGate : IDisposable
+    {
+        private readonly object _lock = new object();
+        private readonly CancellationToken _token;
+        private readonly CancellationTokenRegistration _registration;
+        private int _free;
+        private Waiter _head, _tail;
+        private bool _cancelled;
+
+        public EndpointGate(int slots, CancellationToken token)
+        {
+            _free = Math.Max(1, slots);
+            _token = token;
+            _registration = token.Register(state => ((EndpointGate)state).CancelAll(), this);
+        }
+
+        /// <summary>Takes a slot for <paramref name="waiter"/>, at once or when one is released; await the result.</summary>
+        public Waiter Enter(Waiter waiter)
+        {
+            lock (_lock)
+            {
+                if (_cancelled || _token.IsCancellationRequested) waiter.Complete(true, _token);
+                else if (_free > 0)
+                {
+                    _free--;
+                    waiter.Complete(false, default);
+                }
+                else
+                {
+                    waiter.Next = null;
+                    if (_tail == null) _head = waiter;
+                    else _tail.Next = waiter;
+                    _tail = waiter;
+                }
+            }
+            return waiter;
+        }
+
+        /// <summary>Gives the slot to the longest-waiting job, or back to the gate.</summary>
+        public void Release()
+        {
+            lock (_lock)
+            {
+                if (_head != null && !_cancelled) Dequeue().Complete(false, default);
+                else _free++;
+            }
+        }
+
+        private Waiter Dequeue()
+        {
+            var w = _head;
+            _head = w.Next;
+            if (_head == null) _tail = null;
+            w.Next = null;
+            return w;
+        }
+
+        private void CancelAll()
+        {
+            lock (_lock)
+            {
+                _cancelled = true;
+                while (_head != null) Dequeue().Complete(true, _token);
+            }
+        }
+
+        public void Dispose() => _registration.Dispose();
+    }
+}
