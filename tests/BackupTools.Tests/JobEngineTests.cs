@@ -106,7 +106,9 @@ namespace BackupTools.Tests
             _sim.Options.JobDuration = TimeSpan.FromMilliseconds(600);
             var c = TestData.Connect(_sim, "TaurusDB");
             var early = await Start(c, "early-job");
-            await Task.Delay(400);
+            // The late job ends a full second after the early one: five times the longest pause between reads, so a
+            // loaded machine cannot see both in one round and make the order a coin toss.
+            await Task.Delay(1000);
             var late = await Start(c, "late-job");
             var events = await HuaweiFamilyTests.WaitAll(c, new[] { late, early });
             Assert.Equal(new[] { "early-job", "late-job" }, events.Finished.Select(j => j.BackupName).ToArray());
