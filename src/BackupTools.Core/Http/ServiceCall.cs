@@ -53,13 +53,19 @@ namespace BackupTools.Http
         /// refusal is a <see cref="ErrorIds.ConnectionAuthenticationFailed"/> error. A plain access token's 401 is left
         /// to the provider, which reports it with the service's code.
         /// </summary>
-        public async Task<ServiceResponse> SendAsync(HttpRequestMessage request, bool isCreate, object target)
+        public Task<ServiceResponse> SendAsync(HttpRequestMessage request, bool isCreate, object target)
         {
             var credential = Connection.Credential;
             var placement = request.Properties.TryGetValue(BackupCredential.PlacementProperty, out var p) ? p as TokenPlacement : null;
-            if (placement == null || credential is AccessTokenCredential)
-                return await SendOnceAsync(request, isCreate, target).ConfigureAwait(false);
+            // A plain access token (or a request the credential did not authorize) is sent once: no await layer of its own.
+            return placement == null || credential is AccessTokenCredential
+                ? SendOnceAsync(request, isCreate, target)
+                : SendRenewingAsync(request, isCreate, target, credential, placement);
+        }
 
+        private async Task<ServiceResponse> SendRenewingAsync(HttpRequestMessage request, bool isCreate, object target,
+            BackupCredential credential, TokenPlacement placement)
+        {
             var fresh = request.Properties.TryGetValue(BackupCredential.FreshProperty, out var f) && f is bool b && b;
             var generation = request.Properties.TryGetValue(BackupCredential.GenerationProperty, out var g) && g is int n ? n : 0;
             byte[] body = null;
@@ -164,10 +170,19 @@ namespace BackupTools.Http
         internal static string Describe(string provider, HttpMethod method, Uri url) => $"{provider} {method} {Redact.Url(url)}";
 
         /// <summary>A GET (a status read) authenticated by <paramref name="authenticate"/>, its answer read whole.</summary>
-        public async Task<ServiceResponse> GetAsync(Uri url, Func<HttpRequestMessage, Task> authenticate, object target)
+        public Task<ServiceResponse> GetAsync(Uri url, Func<HttpRequestMessage, Task> authenticate, object target)
         {
             var request = new HttpRequestMessage(HttpMethod.Get, url);
-            await authenticate(request).ConfigureAwait(false);
+            var authenticated = authenticate(request);
+            // Nearly always done already (a token in hand): then no await layer of its own.
+            return authenticated.Status == TaskStatus.RanToCompletion
+                ? SendAsync(request, isCreate: false, target)
+                : SendAfterAsync(authenticated, request, target);
+        }
+
+        private async Task<ServiceResponse> SendAfterAsync(Task authenticated, HttpRequestMessage request, object target)
+        {
+            await authenticated.ConfigureAwait(false);
             return await SendAsync(request, isCreate: false, target).ConfigureAwait(false);
         }
 
