@@ -212,25 +212,19 @@ namespace BackupTools
                 BackupToolsException last = null;
                 try
                 {
-                    return await Resilience.ExecuteAsync(() => Resilience.Creates(retry, uniqueNames: reconciler != null), log, async ct =>
+                    return await Resilience.ExecuteAsync(() => Resilience.Creates(retry, uniqueNames: reconciler != null), log, ct =>
                     {
                         Interlocked.Increment(ref attempts);
-                        try
+                        return provider.StartAsync(call, request);
+                    }, budget.Token, observe: ex =>
+                    {
+                        if (ex is BackupToolsException failed)
                         {
-                            return await provider.StartAsync(call, request).ConfigureAwait(false);
+                            last = failed;
+                            if (failed.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || failed.ErrorId == ErrorIds.BackupResponseInvalid) maybeSent = true;
                         }
-                        catch (BackupToolsException ex)
-                        {
-                            last = ex;
-                            if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || ex.ErrorId == ErrorIds.BackupResponseInvalid) maybeSent = true;
-                            throw;
-                        }
-                        catch (OperationCanceledException)
-                        {
-                            maybeSent = true; // cut off while the request was out
-                            throw;
-                        }
-                    }, budget.Token).ConfigureAwait(false);
+                        else if (ex is OperationCanceledException) maybeSent = true; // cut off while the request was out
+                    }).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {

@@ -80,5 +80,23 @@ namespace BackupTools.Tests
             Assert.Equal(1, calls);
             Assert.Equal(0, built);
         }
+
+        [Fact]
+        public async Task Every_attempt_s_failure_is_observed_once_in_order_the_first_included()
+        {
+            var calls = 0;
+            var seen = new List<Exception>();
+            var thrown = new List<Exception>();
+            var result = await Resilience.ExecuteAsync(() => Resilience.Creates(Fast, false), null, ct =>
+            {
+                if (++calls == 3) return Task.FromResult("job-3");
+                var ex = Unreachable();
+                thrown.Add(ex);
+                return Task.FromException<string>(ex);
+            }, CancellationToken.None, observe: seen.Add);
+            Assert.Equal("job-3", result);
+            Assert.Equal(thrown, seen);
+            Assert.Equal(2, seen.Count);
+        }
     }
 }

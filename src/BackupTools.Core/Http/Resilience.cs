@@ -124,20 +124,39 @@ namespace BackupTools.Http
         /// that failure as its attempt 0, so Polly makes every decision it would have made had it run the first attempt
         /// itself: whether to repeat, after what pause, how many times, and what is logged.
         /// </summary>
+        /// <param name="observe">Told of every attempt's failure, cancellations included, before any decision is made on it.</param>
         public static async Task<T> ExecuteAsync<T>(Func<ResiliencePipeline> pipeline, IOperationLog log, Func<CancellationToken, Task<T>> action,
-            CancellationToken cancellationToken)
+            CancellationToken cancellationToken, Action<Exception> observe = null)
         {
             Exception firstFailure;
             try
             {
                 return await action(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception ex)
             {
-                firstFailure = ex; // (cancelled: rethrown as it is, as the pipeline would have)
+                observe?.Invoke(ex);
+                if (cancellationToken.IsCancellationRequested) throw; // (rethrown as it is, as the pipeline would have)
+                firstFailure = ex;
             }
-            return await ContinueInPipelineAsync(pipeline, log, action, firstFailure, cancellationToken).ConfigureAwait(false);
+            return await ContinueInPipelineAsync(pipeline, log, observe == null ? action : Observed(action, observe), firstFailure, cancellationToken)
+                .ConfigureAwait(false);
         }
+
+        /// <summary>The action, its failures told to <paramref name="observe"/> (the repeats' path only).</summary>
+        private static Func<CancellationToken, Task<T>> Observed<T>(Func<CancellationToken, Task<T>> action, Action<Exception> observe) =>
+            async ct =>
+            {
+                try
+                {
+                    return await action(ct).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    observe(ex);
+                    throw;
+                }
+            };
 
         // A method of its own, so that compiling the first-attempt path needs none of Polly's types.
         [MethodImpl(MethodImplOptions.NoInlining)]
