@@ -9,6 +9,9 @@ namespace BackupTools.Jobs
         /// <see cref="ErrorIds.BackupJobFailed"/> or <see cref="ErrorIds.BackupJobCancelled"/> for a job that ended so;
         /// null for a job that succeeded or is not final.
         /// </summary>
+        /// <summary>The service's words already end a sentence ("… (simulated failure)."): no second full stop.</summary>
+        internal static bool EndsSentence(string text) => text.Length > 0 && (text[text.Length - 1] == '.' || text[text.Length - 1] == '!' || text[text.Length - 1] == '?');
+
         public static BackupToolsException ErrorFor(BackupJob job)
         {
             if (job.State != BackupJobState.Failed && job.State != BackupJobState.Cancelled) return null;
@@ -17,7 +20,7 @@ namespace BackupTools.Jobs
             var reasons = job.Errors.Length == 0 ? $"the service reported '{job.RawStatus}'" : string.Join("; ", job.Errors.Select(e => e.ToString()));
             return new BackupToolsException(failed ? ErrorIds.BackupJobFailed : ErrorIds.BackupJobCancelled,
                 failed ? BackupErrorCategory.InvalidResult : BackupErrorCategory.OperationStopped,
-                $"{Describe(job)} {(failed ? "failed" : "was cancelled")}: {reasons}.", job)
+                $"{Describe(job)} {(failed ? "failed" : "was cancelled")}: {reasons}{(EndsSentence(reasons) ? string.Empty : ".")}", job)
             {
                 Provider = job.Provider,
                 ServiceCode = first?.Code,
