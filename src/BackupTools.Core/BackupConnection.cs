@@ -42,6 +42,11 @@ namespace BackupTools
         /// <summary>The key used to match jobs to connections: provider and endpoint (both fixed, so made once).</summary>
         internal string Key => _key ?? (_key = MakeKey(Provider, Endpoint.ToString()));
 
+        private string _clientName;
+
+        /// <summary>The name of the connection's HTTP client in the module's factory (fixed, so made once).</summary>
+        internal string ClientName => _clientName ?? (_clientName = Http.BackupHttp.ClientName(Provider, Endpoint, SkipCertificateCheck));
+
         internal static string MakeKey(string provider, string endpoint) =>
             provider.ToUpperInvariant() + "|" + (endpoint ?? string.Empty).TrimEnd('/').ToLowerInvariant();
 

@@ -122,6 +122,22 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task TheSharedClientIsOnePerChainAndIsRenewedWithIt()
+        {
+            var (factory, built, clock) = NewFactory();
+            var first = factory.SharedClient("DDS|x");
+            Assert.Same(first, factory.SharedClient("DDS|x"));
+            Assert.NotSame(first, factory.SharedClient("DDS|y"));
+            (await first.GetAsync(Counters)).Dispose();
+
+            clock.Now += TimeSpan.FromMinutes(11);
+            var renewed = factory.SharedClient("DDS|x");
+            Assert.NotSame(first, renewed);
+            (await renewed.GetAsync(Counters)).Dispose();
+            Assert.Equal(new[] { 1, 1 }, built.Where(c => c.Name == "DDS|x").Select(c => c.Requests));
+        }
+
+        [Fact]
         public void TheModulesClientsHaveNoTimeoutOfTheirOwn()
         {
             // Timeouts are ServiceCall's (-RequestTimeout) and the wait's (-Timeout), never HttpClient's 100 s default.

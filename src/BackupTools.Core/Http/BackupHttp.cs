@@ -23,12 +23,12 @@ namespace BackupTools.Http
         /// <summary>The process's factory (what a host that wants the clients can take).</summary>
         public static IHttpClientFactory ClientFactory => Factory.Value;
 
-        public static HttpClient ClientFor(BackupConnection connection) =>
-            ClientFor(connection.Provider, connection.Endpoint, connection.SkipCertificateCheck);
+        /// <summary>The shared client of the connection's service, address and certificate policy.</summary>
+        public static HttpClient ClientFor(BackupConnection connection) => Factory.Value.SharedClient(connection.ClientName);
 
-        /// <summary>The client for another address of the same service (its token endpoint).</summary>
+        /// <summary>The shared client for another address of the same service (its token endpoint).</summary>
         public static HttpClient ClientFor(string provider, Uri address, bool skipCertificateCheck) =>
-            Factory.Value.CreateClient(ClientName(provider, address, skipCertificateCheck));
+            Factory.Value.SharedClient(ClientName(provider, address, skipCertificateCheck));
 
         internal static string ClientName(string provider, Uri address, bool skipCertificateCheck) =>
             provider + "|" + address.GetLeftPart(UriPartial.Authority).ToLowerInvariant() + (skipCertificateCheck ? "|insecure" : string.Empty);

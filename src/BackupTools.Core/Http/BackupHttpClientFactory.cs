@@ -36,15 +36,25 @@ namespace BackupTools.Http
             new HttpClient(CreateHandler(name), disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
         /// <summary>The name's current handler chain (wrapped, so disposing it leaves the chain alone).</summary>
-        public HttpMessageHandler CreateHandler(string name)
+        public HttpMessageHandler CreateHandler(string name) => Active(name).Handler;
+
+        /// <summary>
+        /// The module's own client for the name: one per handler chain, shared by every call while the chain is
+        /// current, renewed with it (thousands of creates and reads allocate no client of their own). Never disposed
+        /// by callers, and holding no per-call state.
+        /// </summary>
+        internal HttpClient SharedClient(string name) => Active(name).Client;
+
+        private ActiveHandler Active(string name)
         {
             if (name == null) throw new ArgumentNullException(nameof(name));
             while (true)
             {
-                var entry = _active.GetOrAdd(name, n => new Lazy<ActiveHandler>(() => new ActiveHandler(n, _build(n), _clock()),
-                    LazyThreadSafetyMode.ExecutionAndPublication));
+                if (!_active.TryGetValue(name, out var entry))
+                    entry = _active.GetOrAdd(name, n => new Lazy<ActiveHandler>(() => new ActiveHandler(n, _build(n), _clock()),
+                        LazyThreadSafetyMode.ExecutionAndPublication));
                 var active = entry.Value;
-                if (_clock() - active.CreatedAt < _lifetime) return active.Handler;
+                if (_clock() - active.CreatedAt < _lifetime) return active;
                 // Expired: exactly one caller moves it out; everyone then takes (or builds) the new one.
                 if (((ICollection<KeyValuePair<string, Lazy<ActiveHandler>>>)_active).Remove(new KeyValuePair<string, Lazy<ActiveHandler>>(name, entry)))
                     Retire(active);
@@ -84,6 +94,7 @@ namespace BackupTools.Http
                 Name = name;
                 InnerHandler = chain;
                 Handler = new LifetimeTrackingHandler(chain);
+                Client = new HttpClient(Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
                 CreatedAt = createdAt;
             }
 
@@ -91,6 +102,8 @@ namespace BackupTools.Http
             public HttpMessageHandler InnerHandler { get; }
             /// <summary>What clients hold; once the last of them is collected, so is this, and the chain can go.</summary>
             public LifetimeTrackingHandler Handler { get; }
+            /// <summary>The shared client over <see cref="Handler"/>; it keeps the chain alive while anyone holds it.</summary>
+            public HttpClient Client { get; }
             public DateTime CreatedAt { get; }
         }
 

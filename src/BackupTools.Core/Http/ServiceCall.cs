@@ -27,7 +27,7 @@ namespace BackupTools.Http
             Connection = connection ?? throw new ArgumentNullException(nameof(connection));
             Log = log ?? NullOperationLog.Instance;
             CancellationToken = cancellationToken;
-            Client = client ?? SharedClients.For(connection);
+            Client = client ?? BackupHttp.ClientFor(connection);
         }
 
         public BackupConnection Connection { get; }
