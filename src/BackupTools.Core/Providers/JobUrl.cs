@@ -8,12 +8,9 @@ namespace BackupTools.Providers
     /// </summary>
     internal static class JobUrl
     {
-        public static Uri Resolve(BackupConnection connection, BackupJob job, Func<Uri> fallback) =>
-            StatusUrlOf(connection, job) ?? fallback();
-
         /// <summary>
-        /// <see cref="Resolve"/> without a delegate (a status read's hot path): the job's own status URL, checked, or
-        /// null when it has none and its job id is to name it.
+        /// The job's own status URL, checked, or null when it has none and the provider is to build one from its job id
+        /// (<c>StatusUrlOf(connection, job) ?? …</c>).
         /// </summary>
         public static Uri StatusUrlOf(BackupConnection connection, BackupJob job)
         {

@@ -126,7 +126,7 @@ namespace BackupTools.Providers.ArcGIS
 
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
-            var url = WithJsonFormat(JobUrl.Resolve(call.Connection, job, () => Url.Combine(AdminRoot(call.Connection), "jobs", job.JobId)));
+            var url = WithJsonFormat(JobUrl.StatusUrlOf(call.Connection, job) ?? Url.Combine(AdminRoot(call.Connection), "jobs", job.JobId));
             var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).ConfigureAwait(false);
 
             JsonElement root;

@@ -87,7 +87,7 @@ namespace BackupTools.Providers.CloudFoundry
 
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
-            var url = JobUrl.Resolve(call.Connection, job, () => Url.Combine(call.Connection.Endpoint, "v3", "jobs", job.JobId));
+            var url = JobUrl.StatusUrlOf(call.Connection, job) ?? Url.Combine(call.Connection.Endpoint, "v3", "jobs", job.JobId);
             var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).ConfigureAwait(false);
 
             if (response.Status == 404)

@@ -108,7 +108,7 @@ namespace BackupTools.Providers.Dataverse
 
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
-            var url = JobUrl.Resolve(call.Connection, job, () => OperationUrl(call.Connection, job.JobId));
+            var url = JobUrl.StatusUrlOf(call.Connection, job) ?? OperationUrl(call.Connection, job.JobId);
             var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).ConfigureAwait(false);
 
             if (response.Status == 404)

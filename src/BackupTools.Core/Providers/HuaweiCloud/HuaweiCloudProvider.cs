@@ -99,7 +99,7 @@ namespace BackupTools.Providers.HuaweiCloud
 
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
-            // As JobUrl.Resolve and call.GetAsync do, without their delegates: this runs for every poll of every job.
+            // As call.GetAsync does, without its delegate: this runs for every poll of every job.
             var url = JobUrl.StatusUrlOf(call.Connection, job) ?? JobsUrl(call.Connection, job.JobId);
             var get = new HttpRequestMessage(HttpMethod.Get, url);
             await AuthenticateAsync(call, get).ConfigureAwait(false);
