@@ -56,7 +56,7 @@ static class AllocParts
         Console.WriteLine($"bare POST + ReadAsString: {Measure(n, () => { using var r = bare.SendAsync(new HttpRequestMessage(HttpMethod.Post, job.StatusUrl) { Content = new ByteArrayContent(Canned.Created) }).Result; r.Content.ReadAsStringAsync().Wait(); })}");
         Console.WriteLine($"Validate: {Measure(n, () => BackupService.Validate(c, req))}");
         Console.WriteLine($"Uri parse of status url: {Measure(n, () => new Uri(job.StatusUrl))}");
-        Console.WriteLine($"JobUrl.Resolve: {Measure(n, () => JobUrl.Resolve(c, job, () => null))}");
+        Console.WriteLine($"JobUrl.StatusUrlOf: {Measure(n, () => JobUrl.StatusUrlOf(c, job))}");
         Console.WriteLine($"endpoint.Authority: {Measure(n, () => { var _ = c.Endpoint.Authority; })}");
         var body = Encoding.UTF8.GetString(Canned.Body);
         Console.WriteLine($"JSON parse+clone of body: {Measure(n, () => { using var d = System.Text.Json.JsonDocument.Parse(body); d.RootElement.Clone(); })}");
