@@ -212,7 +212,7 @@ namespace BackupTools
                 BackupToolsException last = null;
                 try
                 {
-                    return await Resilience.ExecuteAsync(() => Resilience.Creates(retry, uniqueNames: reconciler != null), log, ct =>
+                    return await Resilience.ExecuteAsync(RetryRules.ForCreates(retry, uniqueNames: reconciler != null), log, ct =>
                     {
                         Interlocked.Increment(ref attempts);
                         return provider.StartAsync(call, request);
@@ -286,7 +286,7 @@ namespace BackupTools
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
             var call = new ServiceCall(connection, log, cancellationToken);
-            var status = await Resilience.ExecuteAsync(() => Resilience.Reads(retry), log,
+            var status = await Resilience.ExecuteAsync(RetryRules.ForReads(retry), log,
                 ct => provider.GetStatusAsync(call, job), cancellationToken).ConfigureAwait(false);
             if (status.NotFound)
             {

@@ -29,7 +29,7 @@ namespace BackupTools.Tests
         public async Task A_first_attempt_that_succeeds_never_builds_the_pipeline()
         {
             var built = 0;
-            var result = await Resilience.ExecuteAsync(() => { built++; return Resilience.Creates(Fast, false); }, null,
+            var result = await Resilience.ExecuteAsync(RetryRules.Of(() => { built++; return Resilience.Creates(Fast, false); }), null,
                 ct => Task.FromResult("job-1"), CancellationToken.None);
             Assert.Equal("job-1", result);
             Assert.Equal(0, built);
@@ -40,7 +40,7 @@ namespace BackupTools.Tests
         {
             var calls = 0;
             var log = new Log();
-            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Resilience.ExecuteAsync(() => Resilience.Creates(Fast, false), log,
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Resilience.ExecuteAsync(RetryRules.ForCreates(Fast, false), log,
                 ct => { calls++; return Task.FromException<string>(Unreachable()); }, CancellationToken.None));
             Assert.Equal(ErrorIds.BackupServiceUnreachable, ex.ErrorId);
             // NotProcessedRetries = 2: the first attempt and two repeats, as Polly alone would have made.
@@ -52,7 +52,7 @@ namespace BackupTools.Tests
         public async Task A_retryable_first_failure_then_a_success_returns_the_success()
         {
             var calls = 0;
-            var result = await Resilience.ExecuteAsync(() => Resilience.Creates(Fast, false), null,
+            var result = await Resilience.ExecuteAsync(RetryRules.ForCreates(Fast, false), null,
                 ct => ++calls == 1 ? Task.FromException<string>(Unreachable()) : Task.FromResult("job-2"), CancellationToken.None);
             Assert.Equal("job-2", result);
             Assert.Equal(2, calls);
@@ -63,7 +63,7 @@ namespace BackupTools.Tests
         {
             var calls = 0;
             var refused = new BackupToolsException(ErrorIds.BackupServiceError, BackupErrorCategory.InvalidArgument, "bad request") { Provider = "DDS", HttpStatus = 400 };
-            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Resilience.ExecuteAsync(() => Resilience.Creates(Fast, false), null,
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Resilience.ExecuteAsync(RetryRules.ForCreates(Fast, false), null,
                 ct => { calls++; return Task.FromException<string>(refused); }, CancellationToken.None));
             Assert.Same(refused, ex);
             Assert.Equal(1, calls);
@@ -75,7 +75,7 @@ namespace BackupTools.Tests
             using var cts = new CancellationTokenSource();
             var built = 0;
             var calls = 0;
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Resilience.ExecuteAsync(() => { built++; return Resilience.Creates(Fast, false); }, null,
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Resilience.ExecuteAsync(RetryRules.Of(() => { built++; return Resilience.Creates(Fast, false); }), null,
                 ct => { calls++; cts.Cancel(); ct.ThrowIfCancellationRequested(); return Task.FromResult("never"); }, cts.Token));
             Assert.Equal(1, calls);
             Assert.Equal(0, built);
@@ -87,7 +87,7 @@ namespace BackupTools.Tests
             var calls = 0;
             var seen = new List<Exception>();
             var thrown = new List<Exception>();
-            var result = await Resilience.ExecuteAsync(() => Resilience.Creates(Fast, false), null, ct =>
+            var result = await Resilience.ExecuteAsync(RetryRules.ForCreates(Fast, false), null, ct =>
             {
                 if (++calls == 3) return Task.FromResult("job-3");
                 var ex = Unreachable();

@@ -124,8 +124,11 @@ namespace BackupTools.Http
         /// that failure as its attempt 0, so Polly makes every decision it would have made had it run the first attempt
         /// itself: whether to repeat, after what pause, how many times, and what is logged.
         /// </summary>
+        /// <param name="rules">Which retry rules apply: named by a value of the module's own, not a pipeline or a
+        /// delegate returning one, because a Polly type in this method's signature or state would load Polly.Core at
+        /// every first call (2 ms in PowerShell 7, where the assembly is resolved through the module's load context).</param>
         /// <param name="observe">Told of every attempt's failure, cancellations included, before any decision is made on it.</param>
-        public static async Task<T> ExecuteAsync<T>(Func<ResiliencePipeline> pipeline, IOperationLog log, Func<CancellationToken, Task<T>> action,
+        public static async Task<T> ExecuteAsync<T>(RetryRules rules, IOperationLog log, Func<CancellationToken, Task<T>> action,
             CancellationToken cancellationToken, Action<Exception> observe = null)
         {
             Exception firstFailure;
@@ -139,7 +142,7 @@ namespace BackupTools.Http
                 if (cancellationToken.IsCancellationRequested) throw; // (rethrown as it is, as the pipeline would have)
                 firstFailure = ex;
             }
-            return await ContinueInPipelineAsync(pipeline, log, observe == null ? action : Observed(action, observe), firstFailure, cancellationToken)
+            return await ContinueInPipelineAsync(rules, log, observe == null ? action : Observed(action, observe), firstFailure, cancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -158,9 +161,9 @@ namespace BackupTools.Http
                 }
             };
 
-        // A method of its own, so that compiling the first-attempt path needs none of Polly's types.
+        // A method of its own, so that compiling the first-attempt path needs none of Polly's types (and does not load Polly).
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static async Task<T> ContinueInPipelineAsync<T>(Func<ResiliencePipeline> pipeline, IOperationLog log,
+        private static async Task<T> ContinueInPipelineAsync<T>(RetryRules rules, IOperationLog log,
             Func<CancellationToken, Task<T>> action, Exception firstFailure, CancellationToken cancellationToken)
         {
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
@@ -168,7 +171,7 @@ namespace BackupTools.Http
             try
             {
                 var replayed = false;
-                return await pipeline().ExecuteAsync(ctx =>
+                return await rules.Pipeline().ExecuteAsync(ctx =>
                 {
                     if (replayed) return new ValueTask<T>(action(ctx.CancellationToken));
                     replayed = true;
@@ -180,5 +183,40 @@ namespace BackupTools.Http
                 ResilienceContextPool.Shared.Return(context);
             }
         }
+    }
+
+    /// <summary>
+    /// The retry rules a call runs under, without naming any of Polly's types: status reads, or creates (with whether
+    /// the service refuses a second backup of the same name), under given options. The pipeline is looked up only when
+    /// a first attempt has failed.
+    /// </summary>
+    internal readonly struct RetryRules
+    {
+        private readonly CreateRetryOptions _options;
+        private readonly bool _creates;
+        private readonly bool _uniqueNames;
+        private readonly Delegate _build; // a Func<ResiliencePipeline> (tests), typed Delegate so the struct names no Polly type
+
+        private RetryRules(CreateRetryOptions options, bool creates, bool uniqueNames, Delegate build)
+        {
+            _options = options;
+            _creates = creates;
+            _uniqueNames = uniqueNames;
+            _build = build;
+        }
+
+        /// <summary>Status reads: repeated on transient failures.</summary>
+        public static RetryRules ForReads(CreateRetryOptions options) => new RetryRules(options, false, false, null);
+
+        /// <summary>Creates: repeated only where a repeat cannot make a second backup.</summary>
+        public static RetryRules ForCreates(CreateRetryOptions options, bool uniqueNames) => new RetryRules(options, true, uniqueNames, null);
+
+        /// <summary>Rules from a pipeline built on demand (tests count the builds).</summary>
+        public static RetryRules Of(Func<ResiliencePipeline> build) => new RetryRules(null, false, false, build ?? throw new ArgumentNullException(nameof(build)));
+
+        internal ResiliencePipeline Pipeline() =>
+            _build is Func<ResiliencePipeline> build ? build()
+            : _creates ? Resilience.Creates(_options, _uniqueNames)
+            : Resilience.Reads(_options);
     }
 }
