@@ -76,12 +76,20 @@ namespace BackupTools.Isolation
         }
 
         /// <summary>Whether the runtime's trusted platform assemblies (the runtime and PowerShell's own folder) hold the assembly in at least that version.</summary>
+        /// <remarks>
+        /// The listed assembly is loaded into the default context and its name read there, rather than its file's
+        /// metadata read (<see cref="AssemblyName.GetAssemblyName"/>): the default context loads that very file by
+        /// simple name whenever anything asks for it, and when it satisfies the request (the usual case: System.Text.Json
+        /// in PowerShell 7) that load is the one the module needs anyway, where reading the file cost 4 to 6 ms of the
+        /// first call. When it does not satisfy the request the module loads its own copy, and the host's stays loaded,
+        /// unused, as the host would load it on its own first use.
+        /// </remarks>
         public static bool TrustedPlatformHas(AssemblyName requested)
         {
-            if (requested.Name == null || !TrustedPlatformFiles.Value.TryGetValue(requested.Name, out var file)) return false;
+            if (requested.Name == null || !TrustedPlatformFiles.Value.ContainsKey(requested.Name)) return false;
             try
             {
-                return Satisfies(AssemblyName.GetAssemblyName(file), requested);
+                return Satisfies(Default.LoadFromAssemblyName(new AssemblyName(requested.Name)).GetName(), requested);
             }
             catch (Exception ex) when (ex is IOException || ex is BadImageFormatException)
             {
@@ -121,19 +129,25 @@ namespace BackupTools.Isolation
         public static void Install(string dependencyDirectory) =>
             Install(dependencyDirectory, AssemblyLoadContext.Default, DependencyLoadContext.TrustedPlatformHas);
 
+        /// <summary>Hooks the default context (idempotent), the engine assembly served from <paramref name="engineAssemblyPath"/>
+        /// (a copy precompiled for this runtime and platform) and everything else from <paramref name="dependencyDirectory"/>.</summary>
+        public static void Install(string dependencyDirectory, string engineAssemblyPath) =>
+            Install(dependencyDirectory, AssemblyLoadContext.Default, DependencyLoadContext.TrustedPlatformHas, engineAssemblyPath);
+
         /// <summary>
         /// Hooks <paramref name="host"/>: for the default context, AppDomain.AssemblyResolve, which the runtime raises
         /// after the default context's Resolving handlers found nothing; for any other context (tests), its Resolving
         /// event. Not the default context's Resolving event: the runtime checks what a Resolving handler returns with
         /// an invariant-culture comparison, whose first use builds ICU's invariant collator (3 to 10 ms of Import-Module).
         /// </summary>
-        public static DependencyLoadContext Install(string dependencyDirectory, AssemblyLoadContext host, Func<AssemblyName, bool> platformHas)
+        public static DependencyLoadContext Install(string dependencyDirectory, AssemblyLoadContext host, Func<AssemblyName, bool> platformHas,
+            string engineAssemblyPath = null)
         {
             lock (Gate)
             {
                 if (_context != null) return _context;
                 var context = new DependencyLoadContext(dependencyDirectory, host, platformHas);
-                var engine = Path.Combine(dependencyDirectory, EngineAssembly + ".dll");
+                var engine = engineAssemblyPath ?? Path.Combine(dependencyDirectory, EngineAssembly + ".dll");
                 _handler = (alc, name) =>
                     string.Equals(name.Name, EngineAssembly, StringComparison.OrdinalIgnoreCase) && File.Exists(engine)
                         ? context.LoadFromAssemblyPath(engine)
