@@ -66,15 +66,18 @@ namespace BackupTools.Session
         public BackupConnection ForNewBackup(string provider, BackupKind kind)
         {
             if (!string.IsNullOrEmpty(provider)) return ForNewBackup(provider);
-            var offering = new HashSet<string>(
-                BackupService.Providers.Where(p => p.Kinds.Contains(kind)).Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
             var what = kind == BackupKind.DisasterRecovery ? "disaster-recovery backups" : "instance backups";
             lock (_gate)
             {
-                var fitting = _connections.Where(c => offering.Contains(c.Provider)).ToList();
+                // Only the services this session is connected to are asked what they offer: building every provider
+                // (its rules and tables) to answer would cost a runbook's first call several milliseconds.
+                var fitting = _connections.Where(c => Providers.ProviderRegistry.Get(c.Provider).Info.Kinds.Contains(kind)).ToList();
                 if (fitting.Count == 1) return fitting[0];
                 if (fitting.Count == 0)
+                {
+                    var offering = BackupService.Providers.Where(p => p.Kinds.Contains(kind)).Select(p => p.Name);
                     throw NotFound($"There is no connection in this session to a service that offers {what} ({string.Join(", ", offering)}). Run Connect-BackupService first, or pass -Connection.");
+                }
                 var providers = string.Join(", ", fitting.Select(c => c.Provider).Distinct());
                 throw NotFound($"This session has several connections that offer {what} ({providers}). Pass -Provider or -Connection to choose one.");
             }
