@@ -25,6 +25,42 @@ namespace BackupTools.Commands
         internal static string DependencyDirectory =>
             Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".", "dependencies");
 
+        /// <summary>
+        /// Where the build put the engine and its loader precompiled (ReadyToRun) for this runtime and platform, for
+        /// example <c>dependencies/net10.0/linux-x64</c>; null when it put none (Windows PowerShell 5.1, a runtime or
+        /// platform without a copy), and the IL copies in <c>dependencies/</c> are loaded and compiled as they run.
+        /// </summary>
+        internal static string PrecompiledDirectory
+        {
+            get
+            {
+                if (IsWindowsPowerShell) return null;
+                var folder = PrecompiledFolder(Environment.Version, RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "win"
+                    : RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? "linux" : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "osx" : null,
+                    RuntimeInformation.ProcessArchitecture);
+                if (folder == null) return null;
+                var path = Path.Combine(DependencyDirectory, folder);
+                return File.Exists(Path.Combine(path, "BackupTools.Core.dll")) ? path : null;
+            }
+        }
+
+        /// <summary>The folder, under dependencies/, of copies precompiled for a runtime version, OS and architecture
+        /// (ReadyToRun code serves only the runtime major version and platform it was compiled for).</summary>
+        internal static string PrecompiledFolder(Version runtime, string os, Architecture architecture)
+        {
+            if (runtime == null || os == null) return null;
+            string arch;
+            switch (architecture)
+            {
+                case Architecture.X64: arch = "x64"; break;
+                case Architecture.Arm64: arch = "arm64"; break;
+                case Architecture.X86: arch = "x86"; break;
+                case Architecture.Arm: arch = "arm"; break;
+                default: return null;
+            }
+            return Path.Combine("net" + runtime.Major + ".0", os + "-" + arch);
+        }
+
         internal static bool IsWindowsPowerShell =>
             RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase);
 
@@ -36,7 +72,12 @@ namespace BackupTools.Commands
                 if (!_hooked && Directory.Exists(DependencyDirectory))
                 {
                     if (IsWindowsPowerShell) AppDomain.CurrentDomain.AssemblyResolve += ResolveForWindowsPowerShell;
-                    else IsolationCall("Install", DependencyDirectory);
+                    else
+                    {
+                        var precompiled = PrecompiledDirectory;
+                        IsolationCall(precompiled, "Install", DependencyDirectory,
+                            Path.Combine(precompiled ?? DependencyDirectory, "BackupTools.Core.dll"));
+                    }
                     _hooked = true;
                     // PowerShell 7 resolves type names only in the default load context, where the core is not:
                     // make the public types nameable ([BackupTools.BackupJob]) as type accelerators of their full names.
@@ -85,16 +126,17 @@ namespace BackupTools.Commands
                 else
                 {
                     RemoveAccelerators();
-                    IsolationCall("Uninstall");
+                    IsolationCall(PrecompiledDirectory, "Uninstall");
                 }
                 _hooked = false;
             }
         }
 
-        // The loader targets .NET 8 (AssemblyLoadContext is not in netstandard2.0), so it is reached by reflection.
-        private static void IsolationCall(string method, params object[] args)
+        // The loader targets .NET 8 (AssemblyLoadContext is not in netstandard2.0), so it is reached by reflection
+        // (its precompiled copy when there is one: the same assembly, so Uninstall finds the one Install hooked).
+        private static void IsolationCall(string precompiledDirectory, string method, params object[] args)
         {
-            var loader = Assembly.LoadFrom(Path.Combine(DependencyDirectory, "BackupTools.Isolation.dll"));
+            var loader = Assembly.LoadFrom(Path.Combine(precompiledDirectory ?? DependencyDirectory, "BackupTools.Isolation.dll"));
             var type = loader.GetType("BackupTools.Isolation.ModuleIsolation", throwOnError: true);
             var types = Array.ConvertAll(args, a => a.GetType());
             type.GetMethod(method, types).Invoke(null, args);

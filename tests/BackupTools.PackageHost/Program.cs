@@ -40,3 +40,19 @@ foreach (var assembly in context.Assemblies)
         name.Name == "Polly.Core" || name.Name == "System.Text.Json")
         Console.WriteLine($"ASM|{name.Name}|{name.Version}|{context.Name}|{(assembly.IsDynamic ? "" : assembly.Location)}");
 }
+
+// Whether the engine's code runs precompiled: every method of a provider this run never used (Cloud Foundry) is
+// prepared, and the JIT's count on this thread says how many of them it had to compile (none when the engine
+// assembly is a ReadyToRun image for this runtime and platform; all of them when it is IL).
+var core = AssemblyLoadContext.All.SelectMany(c => c.Assemblies).FirstOrDefault(a => a.GetName().Name == "BackupTools.Core");
+var unused = core?.GetType("BackupTools.Providers.CloudFoundry.CloudFoundryProvider", throwOnError: true);
+if (unused != null)
+{
+    var methods = unused.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance |
+                                    System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly)
+        .Where(m => !m.IsAbstract && !m.IsGenericMethodDefinition && m.GetMethodBody() != null).ToList();
+    var before = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
+    foreach (var m in methods) System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(m.MethodHandle);
+    Console.WriteLine($"PREPARED|{methods.Count}|{System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - before}");
+}
+

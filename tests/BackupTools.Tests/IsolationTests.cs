@@ -7,6 +7,7 @@ using System.Management.Automation;
 using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
+using System.Runtime.InteropServices;
 using BackupTools.Commands;
 using Xunit;
 
@@ -78,6 +79,49 @@ namespace BackupTools.Tests
                 Assert.True(File.Exists(Path.Combine(Dependencies, expected)), expected + " is missing from dependencies/");
             foreach (var file in new[] { "BackupTools.psd1", "BackupTools.Format.ps1xml", "BackupTools.Types.ps1xml", Path.Combine("en-US", "BackupTools.dll-Help.xml") })
                 Assert.True(File.Exists(Path.Combine(_package.Directory, file)), file + " is missing");
+        }
+
+        /// <summary>The platforms whose PowerShell 7.6 gets the engine precompiled (src/BackupTools.Precompiled).</summary>
+        public static readonly string[] PrecompiledRuntimes = { "linux-x64", "win-x64", "linux-arm64", "osx-arm64" };
+
+        private static bool IsReadyToRun(string path, out Guid mvid)
+        {
+            using var stream = File.OpenRead(path);
+            using var pe = new PEReader(stream);
+            var reader = pe.GetMetadataReader();
+            mvid = reader.GetGuid(reader.GetModuleDefinition().Mvid);
+            return pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size > 0;
+        }
+
+        [Fact]
+        public void The_engine_and_its_loader_are_precompiled_for_PowerShell_7_6_on_each_listed_platform_beside_their_IL()
+        {
+            foreach (var name in new[] { "BackupTools.Core.dll", "BackupTools.Isolation.dll" })
+            {
+                // The IL copy stays plain IL: Windows PowerShell 5.1, other runtimes and other platforms load it.
+                Assert.False(IsReadyToRun(Path.Combine(Dependencies, name), out var ilMvid), name + " in dependencies/ is precompiled");
+                foreach (var rid in PrecompiledRuntimes)
+                {
+                    var path = Path.Combine(Dependencies, "net10.0", rid, name);
+                    Assert.True(File.Exists(path), $"{path} is missing");
+                    Assert.True(IsReadyToRun(path, out var mvid), $"{path} holds no native code");
+                    Assert.Equal(ilMvid, mvid); // the same build of the same assembly, not a stale copy
+                }
+            }
+        }
+
+        [Theory]
+        [InlineData(10, 0, "linux", System.Runtime.InteropServices.Architecture.X64, "net10.0/linux-x64")]
+        [InlineData(10, 0, "win", System.Runtime.InteropServices.Architecture.X64, "net10.0/win-x64")]
+        [InlineData(10, 0, "osx", System.Runtime.InteropServices.Architecture.Arm64, "net10.0/osx-arm64")]
+        [InlineData(8, 0, "win", System.Runtime.InteropServices.Architecture.Arm64, "net8.0/win-arm64")]
+        [InlineData(9, 0, "linux", System.Runtime.InteropServices.Architecture.X86, "net9.0/linux-x86")]
+        [InlineData(10, 0, null, System.Runtime.InteropServices.Architecture.X64, null)]
+        public void The_loader_looks_for_the_copy_of_its_runtime_major_version_OS_and_architecture(int major, int minor, string os,
+            System.Runtime.InteropServices.Architecture architecture, string expected)
+        {
+            var folder = ModuleInitializer.PrecompiledFolder(new Version(major, minor, 12), os, architecture);
+            Assert.Equal(expected, folder?.Replace(Path.DirectorySeparatorChar, '/'));
         }
 
         [Fact]
@@ -153,6 +197,20 @@ namespace BackupTools.Tests
             Assert.Contains(assemblies, a => a[1] == "BackupTools.Core" && a[3] == "BackupTools");
             // No Microsoft.Extensions.* from the module folder in the default context.
             Assert.DoesNotContain(assemblies, a => a[1].StartsWith("Microsoft.Extensions.") && a[3] == "Default" && a[4].StartsWith(_package.Directory.TrimEnd('/', '\\')));
+            // Every first attempt succeeded, so the retry library was never loaded (no Polly type on that path).
+            Assert.DoesNotContain(assemblies, a => a[1] == "Polly.Core");
+            // PowerShell 7.6 runs on .NET 10: where the package holds the engine precompiled for this platform, the
+            // engine and its loader come from there, and their code runs without the JIT (methods never called before
+            // are prepared without one compile); elsewhere the IL copies are loaded.
+            var rid = (OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : "other") + "-" +
+                      RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
+            var expectedFolder = PrecompiledRuntimes.Contains(rid) && Environment.Version.Major == 10
+                ? Path.Combine(Dependencies, "net10.0", rid) : Dependencies;
+            Assert.Contains(assemblies, a => a[1] == "BackupTools.Core" && Path.GetDirectoryName(a[4]) == expectedFolder.TrimEnd(Path.DirectorySeparatorChar));
+            Assert.Contains(assemblies, a => a[1] == "BackupTools.Isolation" && Path.GetDirectoryName(a[4]) == expectedFolder.TrimEnd(Path.DirectorySeparatorChar));
+            var prepared = lines.Single(l => l.StartsWith("PREPARED|")).Split('|');
+            Assert.True(int.Parse(prepared[1]) > 5, string.Join("|", prepared));
+            if (expectedFolder != Dependencies) Assert.Equal("0", prepared[2]);
         }
     }
 }

@@ -28,7 +28,7 @@ $second
     [System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies |
         Where-Object { `$_.GetName().Name -like 'Microsoft.Extensions.*' -and `$_.Location -like '$($script:ModulePath)*' }
 }
-[pscustomobject]@{ State = [string]`$job.State; ModuleCopiesInDefault = @(`$inDefault).Count } | ConvertTo-Json -Compress
+[pscustomobject]@{ State = [string]`$job.State; ModuleCopiesInDefault = @(`$inDefault).Count; CoreLocation = [BackupTools.BackupJob].Assembly.Location } | ConvertTo-Json -Compress
 "@
         $output = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $script
         $output | Select-Object -Last 1 | ConvertFrom-Json
@@ -48,6 +48,18 @@ Describe 'Loading next to other modules' {
         $result = Invoke-Case $_
         $result.State | Should -Be 'Succeeded'
         $result.ModuleCopiesInDefault | Should -Be 0
+    }
+
+    It 'loads the engine precompiled for this runtime and platform where the package has a copy, else its IL copy' {
+        $result = Invoke-Case 'ModuleFirst'
+        $expected = Join-Path $script:ModulePath 'dependencies'
+        if ($PSVersionTable.PSEdition -eq 'Core') {
+            $os = if ($IsWindows) { 'win' } elseif ($IsLinux) { 'linux' } elseif ($IsMacOS) { 'osx' } else { 'other' }
+            $rid = '{0}-{1}' -f $os, [System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()
+            $precompiled = Join-Path $script:ModulePath ('dependencies/net{0}.0/{1}' -f [Environment]::Version.Major, $rid)
+            if (Test-Path (Join-Path $precompiled 'BackupTools.Core.dll')) { $expected = $precompiled }
+        }
+        [System.IO.Path]::GetDirectoryName($result.CoreLocation) | Should -Be ([System.IO.Path]::GetFullPath($expected).TrimEnd([char[]]'\/'))
     }
 
     It 'keeps third-party assemblies out of the module root' {
