@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using System.Threading;
+using System.Threading.Tasks;
 using BackupTools.Jobs;
 
 namespace BackupTools.Commands
@@ -25,11 +26,8 @@ namespace BackupTools.Commands
                     _starts = new ConcurrentStarts();
                     _startSink = _starts.CreateSink(WriteVerbose, WriteDebug);
                 }
-                RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, async sink =>
-                {
-                    var job = await BackupService.StartAsync(connection, request, sink, CancelToken, retry).ConfigureAwait(false);
-                    sink.Post(() => onCreated(job));
-                }, ex =>
+                RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, sink =>
+                    ThenPost(BackupService.StartAsync(connection, request, sink, CancelToken, retry), sink, onCreated), ex =>
                 {
                     if (ex is BackupToolsException bte) WriteError(bte);
                     else if (!(ex is OperationCanceledException)) throw ex;
@@ -38,17 +36,27 @@ namespace BackupTools.Commands
             }
             try
             {
-                Pump(async sink =>
-                {
-                    var job = await BackupService.StartAsync(connection, request, sink, CancelToken, retry).ConfigureAwait(false);
-                    sink.Post(() => onCreated(job));
-                });
+                Pump(sink => ThenPost(BackupService.StartAsync(connection, request, sink, CancelToken, retry), sink, onCreated));
             }
             catch (BackupToolsException ex)
             {
                 WriteError(ex);
             }
         }
+
+        /// <summary>
+        /// A task that, once <paramref name="task"/> succeeds, posts <paramref name="then"/> with its result to the
+        /// pipeline thread, and otherwise fails with the task's own exception (unwrapped, as an await rethrows it). A
+        /// continuation rather than an async lambda: this assembly is not precompiled (it must load on Windows
+        /// PowerShell 5.1 as it is), and each async method of its own costs a runbook's first call the JIT of its state
+        /// machine's generic plumbing.
+        /// </summary>
+        protected static Task ThenPost<T>(Task<T> task, PumpSink sink, Action<T> then) =>
+            task.ContinueWith(done =>
+            {
+                var result = done.GetAwaiter().GetResult();
+                sink.Post(() => then(result));
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
         /// <summary>Writes the results of every create still in flight (EndProcessing of a cmdlet that uses a throttle limit).</summary>
         protected void FinishStarts()

@@ -27,11 +27,7 @@ namespace BackupTools.Commands
                 try
                 {
                     var connection = Connection ?? store.ForJob(job);
-                    Pump(async sink =>
-                    {
-                        var refreshed = await BackupService.RefreshAsync(connection, job, sink, CancelToken).ConfigureAwait(false);
-                        sink.Post(() => WriteObject(refreshed));
-                    });
+                    Pump(sink => ThenPost(BackupService.RefreshAsync(connection, job, sink, CancelToken), sink, WriteObject));
                 }
                 catch (BackupToolsException ex)
                 {
