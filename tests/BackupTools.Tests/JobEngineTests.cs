@@ -120,7 +120,8 @@ namespace BackupTools.Tests
             _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
             var c = TestData.Connect(_sim, "TaurusDB");
             var jobs = new[] { await Start(c), await Start(c), await Start(c) };
-            var options = new WaitOptions { Timeout = TimeSpan.FromMilliseconds(400), PollingInterval = TimeSpan.FromMilliseconds(50) };
+            // (2 s: long enough that every job has been read at least once on a busy machine, which LastCheckedAt checks)
+            var options = new WaitOptions { Timeout = TimeSpan.FromSeconds(2), PollingInterval = TimeSpan.FromMilliseconds(50) };
             var events = await HuaweiFamilyTests.WaitAll(c, jobs, options);
             Assert.Empty(events.Finished);
             Assert.Equal(jobs.Select(j => j.JobId).OrderBy(x => x), events.TimedOut.Select(j => j.JobId).OrderBy(x => x));

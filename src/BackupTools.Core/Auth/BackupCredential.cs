@@ -82,9 +82,21 @@ namespace BackupTools
         /// Authorizes <paramref name="request"/> (after its content is set): a token in the header <paramref name="placement"/>
         /// names, or whatever else the method needs. The call gives the log, cancellation and a way to reach token endpoints.
         /// </summary>
-        public virtual async Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
+        /// <remarks>A token already at hand (the usual case) is applied without an async state machine: this runs
+        /// for every request, and each machine costs an allocation per request and its JIT on a runbook's first call.</remarks>
+        public virtual Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
         {
-            var token = await GetTokenAsync(call).ConfigureAwait(false);
+            var pending = GetTokenAsync(call);
+            if (pending.Status != TaskStatus.RanToCompletion) return ApplyWhenReadyAsync(pending, request, placement);
+            Apply(request, pending.Result, placement);
+            return Task.CompletedTask;
+        }
+
+        private static async Task ApplyWhenReadyAsync(Task<string> pending, HttpRequestMessage request, TokenPlacement placement) =>
+            Apply(request, await pending.ConfigureAwait(false), placement);
+
+        private static void Apply(HttpRequestMessage request, string token, TokenPlacement placement)
+        {
             placement.Apply(request, token);
             request.Properties[PlacementProperty] = placement;
         }

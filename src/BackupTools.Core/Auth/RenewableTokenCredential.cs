@@ -57,9 +57,21 @@ namespace BackupTools
         internal async Task RenewAfterAsync(ServiceCall call, int refusedGeneration) =>
             await GetAsync(call, renewPast: refusedGeneration).ConfigureAwait(false);
 
-        public override async Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
+        // A cached token (the usual case) is applied without an async state machine, as the base class does.
+        public override Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
         {
-            var (token, fresh, generation) = await GetAsync(call, renewPast: 0).ConfigureAwait(false);
+            var pending = GetAsync(call, renewPast: 0);
+            if (pending.Status != TaskStatus.RanToCompletion) return ApplyWhenReadyAsync(pending, request, placement);
+            Apply(request, pending.Result, placement);
+            return Task.CompletedTask;
+        }
+
+        private async Task ApplyWhenReadyAsync(Task<(string Token, bool Fresh, int Generation)> pending, HttpRequestMessage request, TokenPlacement placement) =>
+            Apply(request, await pending.ConfigureAwait(false), placement);
+
+        private void Apply(HttpRequestMessage request, (string Token, bool Fresh, int Generation) got, TokenPlacement placement)
+        {
+            var (token, fresh, generation) = got;
             placement.Apply(request, token);
             OnApplied(request);
             request.Properties[PlacementProperty] = placement;

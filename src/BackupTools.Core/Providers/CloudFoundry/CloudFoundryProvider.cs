@@ -134,10 +134,8 @@ namespace BackupTools.Providers.CloudFoundry
             return string.IsNullOrEmpty(segment) ? null : Uri.UnescapeDataString(segment);
         }
 
-        private static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
-        {
-            await call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.LowercaseBearer).ConfigureAwait(false);
-        }
+        private static Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request) =>
+            call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.LowercaseBearer);
 
         /// <summary>Titles that mean "another operation is running on the instance".</summary>
         internal static readonly HashSet<string> BusyTitles = new HashSet<string>(StringComparer.OrdinalIgnoreCase)

@@ -186,10 +186,8 @@ namespace BackupTools.Providers.Dataverse
                 .Select(i => new BackupJobMessage(i.Str("Code"), i.Str("Description", "Message"), i.Str("Subject")))
                 .ToArray();
 
-        private static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
-        {
-            await call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.Bearer).ConfigureAwait(false);
-        }
+        private static Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request) =>
+            call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.Bearer);
 
         /// <summary>
         /// An OperationStatus with Errors (the documented 400) gives the first item's code and text and lists them all;

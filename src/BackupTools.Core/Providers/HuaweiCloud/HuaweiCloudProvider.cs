@@ -210,10 +210,11 @@ namespace BackupTools.Providers.HuaweiCloud
         internal static Uri JobsUrl(BackupConnection connection, string jobId) =>
             Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "jobs"), ("id", jobId));
 
-        protected static async Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
+        // (No async state machine of its own: it only passes the credential's task on.)
+        protected static Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
         {
             request.Headers.TryAddWithoutValidation("X-Language", "en-us");
-            await call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.XAuthToken).ConfigureAwait(false);
+            return call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.XAuthToken);
         }
 
         /// <summary>Turns a Huawei error answer (either spelling) into an error carrying the service's code.</summary>
