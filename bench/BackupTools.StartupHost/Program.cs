@@ -22,7 +22,7 @@ using System.Threading.Tasks;
 // inside the script with a Stopwatch, as bench/Startup.ps1 does in pwsh.
 //
 // Usage (repo root):
-//   dotnet run -c Release --project bench/BackupTools.StartupHost -- [--runs 7] [--package DIR]
+//   dotnet run -c Release --project bench/BackupTools.StartupHost -- [--runs 7] [--package DIR] [--baseline DIR]
 // Without --package it first lays out the package with `dotnet publish src/BackupTools -c Release` into
 // out/startup-package/. The NuGet System.Management.Automation is IL only, so the engine is JIT-compiled on first
 // use, while pwsh ships it precompiled (ReadyToRun). To measure with a precompiled engine, as pwsh has it, publish
@@ -46,6 +46,9 @@ var root = RepoRoot();
 var package = Option("--package") is string given ? Path.GetFullPath(given) : Publish(root);
 var manifest = Path.Combine(package, "BackupTools.psd1");
 if (!File.Exists(manifest)) { Console.Error.WriteLine($"No BackupTools.psd1 in {package}"); return 2; }
+// --baseline DIR: another package (an older build) measured in the same runs, interleaved, for a fair before/after.
+var baseline = Option("--baseline") is string b ? Path.Combine(Path.GetFullPath(b), "BackupTools.psd1") : null;
+if (baseline != null && !File.Exists(baseline)) { Console.Error.WriteLine($"No BackupTools.psd1 in {Path.GetDirectoryName(baseline)}"); return 2; }
 var floorDir = Path.Combine(Path.GetTempPath(), "backuptools-startup-floor-" + Environment.ProcessId);
 Directory.CreateDirectory(floorDir);
 var emptyManifest = Path.Combine(floorDir, "Empty.psd1");
@@ -64,8 +67,15 @@ try
     var floorImport = new List<double>();
     var floorFirst = new List<double>();
     var emptyImport = new List<double>();
+    var baseImport = new List<double>();
+    var baseFirst = new List<double>();
     for (var i = 0; i < runs; i++)
     {
+        if (baseline != null)
+        {
+            var old = Child("--import-child", baseline, simulatorUri.ToString());
+            baseImport.Add(old[0]); baseFirst.Add(old[1]);
+        }
         // Interleaved, so a busy moment on a shared machine touches every measure alike.
         var m = Child("--import-child", manifest, simulatorUri.ToString());
         import.Add(m[0]); first.Add(m[1]); importJit.Add(m[2]); firstJit.Add(m[3]); connect.Add(m[4]);
@@ -88,6 +98,9 @@ try
     Console.WriteLine($"  the same two requests with a bare HttpClient     {Median(raw),7:0.0} ms");
     Console.WriteLine($"  first-call overhead (first - raw)                {Median(first) - Median(raw),7:0.0} ms");
     Console.WriteLine($"  first call of the smallest module's one cmdlet   {Median(floorFirst),7:0.0} ms   (the engine's floor for a first cmdlet call)");
+    if (baseline != null)
+        Console.WriteLine($"  baseline package ({Path.GetDirectoryName(baseline)}): Import-Module {Median(baseImport):0.0} ms, first call {Median(baseFirst):0.0} ms, " +
+                          $"first-call overhead {Median(baseFirst) - Median(raw):0.0} ms");
     Console.WriteLine($"  samples: import [{Join(import)}]; first [{Join(first)}]; raw [{Join(raw)}]");
     return 0;
 }
