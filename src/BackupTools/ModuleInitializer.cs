@@ -142,24 +142,42 @@ namespace BackupTools.Commands
             type.GetMethod(method, types).Invoke(null, args);
         }
 
-        private static Assembly ResolveForWindowsPowerShell(object sender, ResolveEventArgs args)
+        private static Assembly ResolveForWindowsPowerShell(object sender, ResolveEventArgs args) =>
+            ResolveFrom(DependencyDirectory, args.Name, args.RequestingAssembly);
+
+        /// <summary>
+        /// Windows PowerShell 5.1's answer to a failed load: an assembly of <paramref name="dependencyDirectory"/>, in
+        /// whatever version was asked, when the request comes from this module (the cmdlet assembly or an assembly of
+        /// that folder), or names the core with no requester (the engine resolving a type name); otherwise null, so
+        /// other modules' requests are left to them.
+        /// </summary>
+        internal static Assembly ResolveFrom(string dependencyDirectory, string requestedName, Assembly requestingAssembly)
         {
-            var name = new AssemblyName(args.Name);
-            var fromUs = args.RequestingAssembly != null
-                ? IsOurs(args.RequestingAssembly)
+            AssemblyName name;
+            try
+            {
+                name = new AssemblyName(requestedName);
+            }
+            catch (Exception ex) when (ex is ArgumentException || ex is FileLoadException)
+            {
+                return null; // not a name at all: nothing of ours
+            }
+            var fromUs = requestingAssembly != null
+                ? IsOurs(requestingAssembly, dependencyDirectory)
                 : string.Equals(name.Name, "BackupTools.Core", StringComparison.OrdinalIgnoreCase);
-            if (!fromUs) return null;
-            var path = Path.Combine(DependencyDirectory, name.Name + ".dll");
+            if (!fromUs || string.IsNullOrEmpty(name.Name) || name.Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0) return null;
+            var path = Path.Combine(dependencyDirectory, name.Name + ".dll");
             return File.Exists(path) ? Assembly.LoadFrom(path) : null;
         }
 
-        private static bool IsOurs(Assembly assembly)
+        private static bool IsOurs(Assembly assembly, string dependencyDirectory)
         {
             if (assembly == typeof(ModuleInitializer).Assembly) return true;
             if (assembly.IsDynamic) return false;
             var location = assembly.Location;
             return !string.IsNullOrEmpty(location) &&
-                   string.Equals(Path.GetDirectoryName(location), DependencyDirectory, StringComparison.OrdinalIgnoreCase);
+                   string.Equals(Path.GetDirectoryName(location), dependencyDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar),
+                       StringComparison.OrdinalIgnoreCase);
         }
     }
 }
