@@ -4,9 +4,10 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Runtime.Loader;
 
-// Usage: BackupTools.PackageHost <packageDir> <simulatorBaseUri>
+// Usage: BackupTools.PackageHost <packageDir> <simulatorBaseUri> [backupName]
 var package = args[0];
 var simulator = args[1];
+var backupName = args.Length > 2 ? args[2] : "isolated-run";
 
 // The conflicting copies, loaded into the default context first, as another module would have done: the
 // IHttpClientFactory the module's HTTP pipeline is built on, and the options library under it.
@@ -17,17 +18,17 @@ Console.WriteLine($"CONFLICT|{typeof(Microsoft.Extensions.Options.Options).Assem
 using (var ps = PowerShell.Create(InitialSessionState.CreateDefault2()))
 {
     ps.AddScript(@"
-param($package, $simulator)
+param($package, $simulator, $name)
 Import-Module ([System.IO.Path]::Combine($package, 'BackupTools.psd1')) -ErrorAction Stop
 'TYPE|' + [BackupTools.BackupJob]::new('DDS', 'https://dds.eu-de.otc.t-systems.com/', 'job-1').Provider
 $token = [System.Security.SecureString]::new()
 foreach ($c in 'sim-token'.ToCharArray()) { $token.AppendChar($c) }
 $null = Connect-BackupService -Provider DDS -Endpoint ($simulator + 'dds/') -ProjectId '0123456789abcdef0123456789abcdef' -AccessToken $token
-$job = New-InstanceBackup -InstanceId '0123456789abcdef0123456789abcdefin02' -Name 'isolated-run' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+$job = New-InstanceBackup -InstanceId '0123456789abcdef0123456789abcdefin02' -Name $name | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
 'STATE|' + $job.State
 Remove-Module BackupTools
 'REMOVED|' + [bool](-not (Get-Module BackupTools))
-").AddArgument(package).AddArgument(simulator);
+").AddArgument(package).AddArgument(simulator).AddArgument(backupName);
     foreach (var line in ps.Invoke()) Console.WriteLine(line);
     foreach (var error in ps.Streams.Error) Console.WriteLine("ERROR|" + error.FullyQualifiedErrorId + "|" + error);
 }

@@ -110,6 +110,42 @@ namespace BackupTools.Tests
             }
         }
 
+        [Fact]
+        public void Without_a_precompiled_copy_for_the_platform_the_IL_copies_load_and_work()
+        {
+            // The package as a platform without a copy (win-arm64, osx-x64) or another runtime sees it.
+            var copy = Path.Combine(Path.GetTempPath(), "backuptools-il-only-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            try
+            {
+                CopyDirectory(_package.Directory, copy);
+                Directory.Delete(Path.Combine(copy, "dependencies", "net10.0"), true);
+                var host = Path.Combine(ContractTests.RepoRoot(), "tests", "BackupTools.PackageHost", "bin", PackageFixture.Configuration, "net10.0", "BackupTools.PackageHost.dll");
+                _simulator.Sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+                var (code, output) = PackageFixture.Run(PackageFixture.DotnetHost(), $"\"{host}\" \"{copy}{Path.DirectorySeparatorChar}\" {_simulator.Sim.BaseAddress} il-only-run", TimeSpan.FromMinutes(2));
+                var lines = output.Split('\n').Select(l => l.Trim()).ToList();
+                Assert.True(code == 0, output);
+                Assert.Contains("STATE|Succeeded", lines);
+                Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|"));
+                var assemblies = lines.Where(l => l.StartsWith("ASM|")).Select(l => l.Split('|')).ToList();
+                Assert.Contains(assemblies, a => a[1] == "BackupTools.Core" && a[3] == "BackupTools" && Path.GetDirectoryName(a[4]) == Path.Combine(copy, "dependencies"));
+                Assert.Contains(assemblies, a => a[1] == "BackupTools.Isolation" && Path.GetDirectoryName(a[4]) == Path.Combine(copy, "dependencies"));
+                // IL: the methods prepared are compiled by the JIT (the precompiled test's zero is not a measuring artefact).
+                var prepared = lines.Single(l => l.StartsWith("PREPARED|")).Split('|');
+                Assert.True(int.Parse(prepared[2]) > 0, string.Join("|", prepared));
+            }
+            finally
+            {
+                try { Directory.Delete(copy, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+
+        private static void CopyDirectory(string from, string to)
+        {
+            Directory.CreateDirectory(to);
+            foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+            foreach (var dir in Directory.GetDirectories(from)) CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
+        }
+
         [Theory]
         [InlineData(10, 0, "linux", System.Runtime.InteropServices.Architecture.X64, "net10.0/linux-x64")]
         [InlineData(10, 0, "win", System.Runtime.InteropServices.Architecture.X64, "net10.0/win-x64")]
