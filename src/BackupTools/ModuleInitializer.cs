@@ -91,13 +91,15 @@ namespace BackupTools.Commands
         private static string[] AddAccelerators()
         {
             var accelerators = typeof(PSObject).Assembly.GetType("System.Management.Automation.TypeAccelerators");
-            var add = accelerators?.GetMethod("Add", new[] { typeof(string), typeof(Type) });
-            if (add == null) return new string[0];
+            var method = accelerators?.GetMethod("Add", new[] { typeof(string), typeof(Type) });
+            if (method == null || method.ReturnType != typeof(void)) return new string[0];
+            // A delegate, not MethodInfo.Invoke: reflection would emit and compile an invoke stub on every import.
+            var add = (Action<string, Type>)Delegate.CreateDelegate(typeof(Action<string, Type>), method);
             var names = new System.Collections.Generic.List<string>();
             foreach (var type in typeof(BackupJob).Assembly.GetExportedTypes())
             {
                 if (type.Namespace != "BackupTools" || type.IsNested) continue;
-                add.Invoke(null, new object[] { type.FullName, type });
+                add(type.FullName, type);
                 names.Add(type.FullName);
             }
             return names.ToArray();
