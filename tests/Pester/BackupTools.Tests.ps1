@@ -207,7 +207,7 @@ Describe 'BackupTools' {
                 New-DisasterRecoveryBackup -Name 'five-arcgis' -Passcode $script:Passcode
             )
             $done = $jobs | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
-            ($done.Provider | Sort-Object) | Should -Be @('ArcGIS', 'CloudFoundry', 'DDS', 'Dataverse', 'TaurusDB')
+            ($done.Provider | Sort-Object) | Should -Be @('ArcGIS', 'CloudFoundry', 'Dataverse', 'DDS', 'TaurusDB')
             $done.State | Sort-Object -Unique | Should -Be 'Succeeded'
         }
     }
