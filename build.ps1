@@ -39,7 +39,8 @@ function Invoke-Build { Invoke-Native dotnet @('build', (Join-Path $root 'Backup
 
 function Invoke-Package {
     # Publish compiles the help (tools/HelpCompiler) into the package and fails when a file is missing from it.
-    Invoke-Native dotnet @('publish', (Join-Path $root 'src/BackupTools/BackupTools.csproj'), '-c', $Configuration)
+    # To the host: what the function writes is the package path alone, not dotnet's lines as well.
+    Invoke-Native dotnet @('publish', (Join-Path $root 'src/BackupTools/BackupTools.csproj'), '-c', $Configuration) | Out-Host
     $package = Join-Path $root "out/BackupTools/$(Get-ModuleVersion)"
     foreach ($file in 'BackupTools.psd1', 'BackupTools.dll', 'BackupTools.Format.ps1xml', 'BackupTools.Types.ps1xml', 'en-US/BackupTools.dll-Help.xml', 'en-US/about_BackupTools.help.txt') {
         if (-not (Test-Path (Join-Path $package $file))) { throw "Package is missing $file" }
@@ -49,7 +50,7 @@ function Invoke-Package {
 
 function Start-Simulator {
     $simulator = Join-Path $root 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
-    Invoke-Native dotnet @('build', $simulator, '-c', $Configuration)
+    Invoke-Native dotnet @('build', $simulator, '-c', $Configuration) | Out-Host
     $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet', @('run', '--no-build', '-c', $Configuration, '--project', $simulator, '--', '--port', '0', '--job-seconds', '3'))
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false

@@ -34,8 +34,9 @@ function Start-TestSimulator {
 
 function Stop-TestSimulator($Simulator) {
     if ($Simulator -and $Simulator.Process -and -not $Simulator.Process.HasExited) {
-        # Kill(bool) (the whole tree: dotnet run and the simulator) exists on PowerShell 7 only.
-        if ($PSVersionTable.PSEdition -eq 'Core') { $Simulator.Process.Kill($true) } else { $Simulator.Process.Kill() }
+        # Kill(bool) (the whole tree: dotnet run and the simulator) exists on PowerShell 7 only. Kill() would stop
+        # dotnet run alone and leave the simulator running: on Windows PowerShell, taskkill /T stops the tree.
+        if ($PSVersionTable.PSEdition -eq 'Core') { $Simulator.Process.Kill($true) } else { & taskkill.exe /PID $Simulator.Process.Id /T /F | Out-Null }
     }
 }
 
