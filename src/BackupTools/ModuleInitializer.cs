@@ -40,7 +40,7 @@ namespace BackupTools.Commands
                     RuntimeInformation.ProcessArchitecture);
                 if (folder == null) return null;
                 var path = Path.Combine(DependencyDirectory, folder);
-                return File.Exists(Path.Combine(path, "BackupTools.Core.dll")) ? path : null;
+                return File.Exists(Path.Combine(path, "BackupTools.Core.dll")) && File.Exists(Path.Combine(path, "BackupTools.Isolation.dll")) ? path : null;
             }
         }
 
