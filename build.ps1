@@ -51,7 +51,10 @@ function Invoke-Package {
 function Start-Simulator {
     $simulator = Join-Path $root 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
     Invoke-Native dotnet @('build', $simulator, '-c', $Configuration) | Out-Host
-    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet', @('run', '--no-build', '-c', $Configuration, '--project', $simulator, '--', '--port', '0', '--job-seconds', '3'))
+    # ArgumentList, one entry per argument: PowerShell binds an object[] to the (string, string) constructor, joined with
+    # spaces and unquoted, so a repository path with a space in it would split --project.
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($argument in 'run', '--no-build', '-c', $Configuration, '--project', $simulator, '--', '--port', '0', '--job-seconds', '3') { $psi.ArgumentList.Add($argument) }
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
