@@ -9,7 +9,7 @@
 #>
 param(
     [Parameter(Mandatory)] [string] $SimulatorUri,
-    [string] $ModulePath = (Get-ChildItem (Join-Path $PSScriptRoot '../out/BackupTools') -Directory | Sort-Object Name | Select-Object -Last 1).FullName,
+    [string] $ModulePath = (Get-ChildItem (Join-Path $PSScriptRoot '../out/BackupTools') -Directory | Sort-Object { [version]$_.Name } | Select-Object -Last 1).FullName,
     [int] $Runs = 7
 )
 $ErrorActionPreference = 'Stop'
