@@ -81,11 +81,11 @@ switch ($Task) {
         try {
             # A child pwsh: the module DLL is loaded there, never into this session.
             $script = @"
-`$env:BACKUPTOOLS_MODULE = '$package'
+`$env:BACKUPTOOLS_MODULE = '$($package.Replace("'", "''"))'
 `$env:BACKUPTOOLS_SIMULATOR = '$($simulator.BaseUri)'
 Import-Module Pester -MinimumVersion 5.5.0
 `$config = New-PesterConfiguration
-`$config.Run.Path = '$(Join-Path $root 'tests/Pester')'
+`$config.Run.Path = '$((Join-Path $root 'tests/Pester').Replace("'", "''"))'
 `$config.Run.Exit = `$true
 `$config.Output.Verbosity = 'Detailed'
 Invoke-Pester -Configuration `$config

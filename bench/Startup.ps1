@@ -21,7 +21,7 @@ $instance = '0123456789abcdef0123456789abcdefin02'
 $child = @"
 `$ErrorActionPreference = 'Stop'
 `$w = [System.Diagnostics.Stopwatch]::StartNew()
-Import-Module '$manifest'
+Import-Module '$($manifest.Replace("'", "''"))'
 `$import = `$w.Elapsed.TotalMilliseconds
 `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
 `$w.Restart()
