@@ -51,7 +51,10 @@ function Invoke-Package {
 function Start-Simulator {
     $simulator = Join-Path $root 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
     Invoke-Native dotnet @('build', $simulator, '-c', $Configuration) | Out-Host
-    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet', @('run', '--no-build', '-c', $Configuration, '--project', $simulator, '--', '--port', '0', '--job-seconds', '3'))
+    # ArgumentList, one entry per argument: PowerShell binds an object[] to the (string, string) constructor, joined with
+    # spaces and unquoted, so a repository path with a space in it would split --project.
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($argument in 'run', '--no-build', '-c', $Configuration, '--project', $simulator, '--', '--port', '0', '--job-seconds', '3') { $psi.ArgumentList.Add($argument) }
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
@@ -78,11 +81,11 @@ switch ($Task) {
         try {
             # A child pwsh: the module DLL is loaded there, never into this session.
             $script = @"
-`$env:BACKUPTOOLS_MODULE = '$package'
+`$env:BACKUPTOOLS_MODULE = '$($package.Replace("'", "''"))'
 `$env:BACKUPTOOLS_SIMULATOR = '$($simulator.BaseUri)'
 Import-Module Pester -MinimumVersion 5.5.0
 `$config = New-PesterConfiguration
-`$config.Run.Path = '$(Join-Path $root 'tests/Pester')'
+`$config.Run.Path = '$((Join-Path $root 'tests/Pester').Replace("'", "''"))'
 `$config.Run.Exit = `$true
 `$config.Output.Verbosity = 'Detailed'
 Invoke-Pester -Configuration `$config

@@ -9,16 +9,19 @@
 #>
 param(
     [Parameter(Mandatory)] [string] $SimulatorUri,
-    [string] $ModulePath = (Get-ChildItem (Join-Path $PSScriptRoot '../out/BackupTools') -Directory | Sort-Object Name | Select-Object -Last 1).FullName,
+    [string] $ModulePath = (Get-ChildItem (Join-Path $PSScriptRoot '../out/BackupTools') -Directory | Sort-Object { [version]$_.Name } | Select-Object -Last 1).FullName,
     [int] $Runs = 7
 )
 $ErrorActionPreference = 'Stop'
 $manifest = Join-Path $ModulePath 'BackupTools.psd1'
 $project = '0123456789abcdef0123456789abcdef'
 $instance = '0123456789abcdef0123456789abcdefin02'
+# Each child stops at its first error (exit code 1), as the hosted measure throws on one: a failed call is quick,
+# and its time must not be reported as the module's.
 $child = @"
+`$ErrorActionPreference = 'Stop'
 `$w = [System.Diagnostics.Stopwatch]::StartNew()
-Import-Module '$manifest'
+Import-Module '$($manifest.Replace("'", "''"))'
 `$import = `$w.Elapsed.TotalMilliseconds
 `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
 `$w.Restart()
@@ -32,23 +35,27 @@ Import-Module '$manifest'
 "@
 # The same create and status read with a bare HttpClient, no module: the runtime's and pwsh's own first-use cost.
 $raw = @"
+`$ErrorActionPreference = 'Stop'
 `$w = [System.Diagnostics.Stopwatch]::StartNew()
 `$http = [System.Net.Http.HttpClient]::new()
 `$post = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Post, '${SimulatorUri}dds/v3/$project/backups')
 `$post.Content = [System.Net.Http.StringContent]::new('{"backup":{"instance_id":"$instance","name":"raw-' + [guid]::NewGuid().ToString('N').Substring(0, 8) + '"}}', [System.Text.Encoding]::UTF8, 'application/json')
 `$null = `$post.Headers.TryAddWithoutValidation('X-Auth-Token', 'sim-token')
-`$created = `$http.SendAsync(`$post).GetAwaiter().GetResult()
+`$created = `$http.SendAsync(`$post).GetAwaiter().GetResult().EnsureSuccessStatusCode()
 `$job = [System.Text.Json.JsonDocument]::Parse(`$created.Content.ReadAsStringAsync().GetAwaiter().GetResult()).RootElement.GetProperty('job_id').GetString()
 `$get = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Get, '${SimulatorUri}dds/v3/$project/jobs?id=' + `$job)
 `$null = `$get.Headers.TryAddWithoutValidation('X-Auth-Token', 'sim-token')
-`$null = `$http.SendAsync(`$get).GetAwaiter().GetResult().Content.ReadAsStringAsync().GetAwaiter().GetResult()
+`$null = `$http.SendAsync(`$get).GetAwaiter().GetResult().EnsureSuccessStatusCode().Content.ReadAsStringAsync().GetAwaiter().GetResult()
 `$w.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)
 "@
 $pwsh = (Get-Process -Id $PID).Path
 $samples = foreach ($i in 1..$Runs) {
     $line = & $pwsh -NoProfile -NonInteractive -Command $child
+    if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the module child failed with exit code $LASTEXITCODE" }
     $import, $first, $warm = ($line -split ' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
-    $bare = [double]::Parse((& $pwsh -NoProfile -NonInteractive -Command $raw), [cultureinfo]::InvariantCulture)
+    $rawLine = & $pwsh -NoProfile -NonInteractive -Command $raw
+    if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the HttpClient child failed with exit code $LASTEXITCODE" }
+    $bare = [double]::Parse($rawLine, [cultureinfo]::InvariantCulture)
     [pscustomobject]@{ Import = $import; First = $first; Warm = $warm; Raw = $bare }
 }
 $median = { param($values) $s = @($values | Sort-Object); if ($s.Count % 2) { $s[($s.Count - 1) / 2] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 } }
