@@ -25,6 +25,8 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $root = $PSScriptRoot
+# The child sessions (Pester, demo) run in this very pwsh, not whichever one PATH finds first.
+$pwsh = (Get-Process -Id $PID).Path
 
 function Invoke-Native([string] $File, [string[]] $Arguments) {
     & $File @Arguments
@@ -90,7 +92,7 @@ Import-Module Pester -MinimumVersion 5.5.0
 `$config.Output.Verbosity = 'Detailed'
 Invoke-Pester -Configuration `$config
 "@
-            Invoke-Native pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+            Invoke-Native $pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
         }
         finally {
             $simulator.Process.Kill($true)
@@ -100,7 +102,7 @@ Invoke-Pester -Configuration `$config
         $package = Invoke-Package
         $simulator = Start-Simulator
         try {
-            Invoke-Native pwsh @('-NoProfile', '-File', (Join-Path $root 'demo/Demo.ps1'), '-ModulePath', $package, '-SimulatorUri', $simulator.BaseUri)
+            Invoke-Native $pwsh @('-NoProfile', '-File', (Join-Path $root 'demo/Demo.ps1'), '-ModulePath', $package, '-SimulatorUri', $simulator.BaseUri)
         }
         finally {
             $simulator.Process.Kill($true)

@@ -1,3 +1,4 @@
+#Requires -Version 7.4
 <#
 .SYNOPSIS
     Start-up cost of the packaged module, each sample in a fresh pwsh: Import-Module, and the first cmdlet calls
@@ -10,6 +11,7 @@
 param(
     [Parameter(Mandatory)] [string] $SimulatorUri,
     [string] $ModulePath = (Get-ChildItem (Join-Path $PSScriptRoot '../out/BackupTools') -Directory | Sort-Object { [version]$_.Name } | Select-Object -Last 1).FullName,
+    [ValidateRange(1, 1000)]
     [int] $Runs = 7
 )
 $ErrorActionPreference = 'Stop'
