@@ -39,5 +39,79 @@ namespace BackupTools.Tests
                 .Distinct().ToList();
             Assert.True(invented.Count == 0, $"{relativePath} calls {string.Join(", ", invented)}, which the module does not have");
         }
+
+        /// <summary>Every piece of PowerShell users are shown or run: help examples, the README's blocks, the scripts.</summary>
+        public static IEnumerable<object[]> Snippets()
+        {
+            var root = ContractTests.RepoRoot();
+            foreach (var file in BackupTools.HelpCompiler.HelpConverter.SourceFiles(Path.Combine(root, "en-US")))
+            {
+                var help = BackupTools.HelpCompiler.HelpConverter.ParseFile(file);
+                for (var i = 0; i < help.Examples.Count; i++)
+                    yield return new object[] { $"{Path.GetFileName(file)} example {i + 1}", help.Examples[i].Code };
+            }
+            var readme = File.ReadAllText(Path.Combine(root, "README.md"));
+            var blocks = System.Text.RegularExpressions.Regex.Matches(readme, "```powershell\\r?\\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
+            for (var i = 0; i < blocks.Count; i++) yield return new object[] { $"README.md powershell block {i + 1}", blocks[i].Groups[1].Value };
+            foreach (var script in Scripts()) yield return new object[] { (string)script[0], File.ReadAllText(Path.Combine(root, (string)script[0])) };
+            // about_BackupTools: its examples are the runs of lines indented eight spaces or more that parse as
+            // PowerShell (its indented lists and tables of text do not).
+            var block = new List<string>();
+            var number = 0;
+            foreach (var line in File.ReadAllLines(Path.Combine(root, "en-US", "about_BackupTools.help.txt")).Append(string.Empty))
+            {
+                if (line.StartsWith("        ", System.StringComparison.Ordinal)) { block.Add(line); continue; }
+                if (block.Count > 0)
+                {
+                    var code = string.Join("\n", block);
+                    Parser.ParseInput(code, out _, out var errors);
+                    if (errors.Length == 0 && block.Any(l => l.TrimStart().StartsWith("$") || l.Contains(" -"))) yield return new object[] { $"about_BackupTools example {++number}", code };
+                    block.Clear();
+                }
+            }
+        }
+
+        private static readonly string[] CommonParameters =
+        {
+            "Verbose", "Debug", "ErrorAction", "WarningAction", "InformationAction", "ProgressAction", "ErrorVariable", "WarningVariable",
+            "InformationVariable", "OutVariable", "OutBuffer", "PipelineVariable", "vb", "db", "ea", "wa", "infa", "proga", "ev", "wv", "iv", "ov", "ob", "pv",
+        };
+
+        /// <summary>A cmdlet's parameter names and aliases, the common parameters, and -WhatIf/-Confirm where it supports them.</summary>
+        private static HashSet<string> ParameterNames(System.Type cmdlet)
+        {
+            var names = new HashSet<string>(CommonParameters, System.StringComparer.OrdinalIgnoreCase);
+            foreach (var p in cmdlet.GetProperties().Where(p => p.GetCustomAttributes(typeof(System.Management.Automation.ParameterAttribute), true).Length > 0))
+            {
+                names.Add(p.Name);
+                foreach (System.Management.Automation.AliasAttribute a in p.GetCustomAttributes(typeof(System.Management.Automation.AliasAttribute), true))
+                    foreach (var alias in a.AliasNames) names.Add(alias);
+            }
+            var attribute = (System.Management.Automation.CmdletAttribute)System.Attribute.GetCustomAttribute(cmdlet, typeof(System.Management.Automation.CmdletAttribute));
+            if (attribute.SupportsShouldProcess) { names.Add("WhatIf"); names.Add("Confirm"); names.Add("wi"); names.Add("cf"); }
+            return names;
+        }
+
+        [Theory]
+        [MemberData(nameof(Snippets))]
+        public void Every_parameter_a_help_example_README_block_or_script_passes_to_a_BackupTools_cmdlet_exists(string where, string code)
+        {
+            var ast = Parser.ParseInput(code, out _, out var errors);
+            Assert.True(errors.Length == 0, string.Join("\n", errors.Select(e => $"{where}:{e.Extent.StartLineNumber}: {e.Message}")));
+            var cmdlets = ContractTests.CmdletTypes().ToDictionary(t =>
+            {
+                var a = (System.Management.Automation.CmdletAttribute)System.Attribute.GetCustomAttribute(t, typeof(System.Management.Automation.CmdletAttribute));
+                return a.VerbName + "-" + a.NounName;
+            }, ParameterNames, System.StringComparer.OrdinalIgnoreCase);
+            // Full names or aliases only (PowerShell would take an unambiguous prefix, but a prefix in documentation
+            // breaks when a parameter is added); a parameter written inside a string is not a parameter.
+            var unknown = ast.FindAll(n => n is CommandAst, true).Cast<CommandAst>()
+                .Where(c => c.GetCommandName() is string name && cmdlets.ContainsKey(name))
+                .SelectMany(c => c.CommandElements.OfType<CommandParameterAst>()
+                    .Where(p => !cmdlets[c.GetCommandName()].Contains(p.ParameterName))
+                    .Select(p => $"{where}:{p.Extent.StartLineNumber}: {c.GetCommandName()} -{p.ParameterName}"))
+                .ToList();
+            Assert.True(unknown.Count == 0, "no such parameter: " + string.Join("; ", unknown));
+        }
     }
 }
