@@ -112,6 +112,46 @@ namespace BackupTools.Tests
                     .Select(p => $"{where}:{p.Extent.StartLineNumber}: {c.GetCommandName()} -{p.ParameterName}"))
                 .ToList();
             Assert.True(unknown.Count == 0, "no such parameter: " + string.Join("; ", unknown));
+
+            // And the named parameters of each call share a parameter set (positional arguments aside).
+            var conflicts = ast.FindAll(n => n is CommandAst, true).Cast<CommandAst>()
+                .Where(c => c.GetCommandName() is string name && cmdlets.ContainsKey(name))
+                .Where(c => !SharesASet(ContractTests.CmdletTypes().Single(t => CmdletName(t).Equals(c.GetCommandName(), System.StringComparison.OrdinalIgnoreCase)),
+                    c.CommandElements.OfType<CommandParameterAst>().Select(p => p.ParameterName)))
+                .Select(c => $"{where}:{c.Extent.StartLineNumber}: {c.Extent.Text}")
+                .ToList();
+            Assert.True(conflicts.Count == 0, "parameters from different parameter sets: " + string.Join("; ", conflicts));
+        }
+
+        private static string CmdletName(System.Type t)
+        {
+            var a = (System.Management.Automation.CmdletAttribute)System.Attribute.GetCustomAttribute(t, typeof(System.Management.Automation.CmdletAttribute));
+            return a.VerbName + "-" + a.NounName;
+        }
+
+        /// <summary>Whether one parameter set of <paramref name="cmdlet"/> holds every one of <paramref name="used"/> (common parameters are in all).</summary>
+        private static bool SharesASet(System.Type cmdlet, IEnumerable<string> used)
+        {
+            const string all = "__AllParameterSets";
+            var setsOf = new Dictionary<string, HashSet<string>>(System.StringComparer.OrdinalIgnoreCase);
+            foreach (var p in cmdlet.GetProperties())
+            {
+                var attributes = p.GetCustomAttributes(typeof(System.Management.Automation.ParameterAttribute), true).Cast<System.Management.Automation.ParameterAttribute>().ToList();
+                if (attributes.Count == 0) continue;
+                var sets = new HashSet<string>(attributes.Select(a => a.ParameterSetName ?? all));
+                setsOf[p.Name] = sets;
+                foreach (System.Management.Automation.AliasAttribute a in p.GetCustomAttributes(typeof(System.Management.Automation.AliasAttribute), true))
+                    foreach (var alias in a.AliasNames) setsOf[alias] = sets;
+            }
+            HashSet<string> candidates = null; // null: any set
+            foreach (var name in used)
+            {
+                if (!setsOf.TryGetValue(name, out var sets) || sets.Contains(all)) continue;
+                if (candidates == null) candidates = new HashSet<string>(sets);
+                else candidates.IntersectWith(sets);
+                if (candidates.Count == 0) return false;
+            }
+            return true;
         }
     }
 }
