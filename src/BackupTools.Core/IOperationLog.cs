@@ -14,6 +14,17 @@ namespace BackupTools
         void Debug(string message);
     }
 
+    /// <summary>
+    /// A log that can tell its verbose lines would be dropped (a cmdlet run without -Verbose), so that the lines written
+    /// for every HTTP call are not built, queued to the pipeline thread and discarded there, thousands of times in a
+    /// long wait.
+    /// </summary>
+    internal interface IVerboseAware
+    {
+        /// <summary>False when verbose lines would go nowhere.</summary>
+        bool VerboseWanted { get; }
+    }
+
     /// <summary>A log that drops everything.</summary>
     public sealed class NullOperationLog : IOperationLog
     {

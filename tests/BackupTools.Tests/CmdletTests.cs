@@ -150,6 +150,20 @@ namespace BackupTools.Tests
             Assert.DoesNotContain(Secret, c.ToString());
         }
 
+        [Theory]
+        [InlineData("$VerbosePreference = 'Continue'; ", "", true)]                       // a string preference, as scripts set it
+        [InlineData("$VerbosePreference = 'Continue'; ", " -Verbose:$false", false)]       // the switch wins over the preference
+        [InlineData("", "", false)]
+        [InlineData("function Invoke-Nightly {\n[CmdletBinding()] param()\n", "\n}\nInvoke-Nightly -Verbose", true)] // a caller's -Verbose
+        public void Verbose_lines_follow_the_switch_and_the_preference_the_command_sees(string before, string after, bool shown)
+        {
+            var name = "pref-" + Guid.NewGuid().ToString("N").Substring(0, 8);
+            // (in a script block of its own, so the preference set here does not outlive the test in the shared runspace)
+            var r = _ps.Run("& {\n" + ConnectBoth + before + $"New-InstanceBackup -Provider DDS -InstanceId $di -Name {name}" + after + "\n}");
+            Assert.Empty(r.Errors);
+            Assert.Equal(shown, r.Verbose.Any(v => v.StartsWith("HTTP POST ")));
+        }
+
         [Fact]
         public void Without_a_connection_the_error_says_what_to_do()
         {

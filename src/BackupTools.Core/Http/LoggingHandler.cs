@@ -14,8 +14,10 @@ namespace BackupTools.Http
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var log = request.Properties.TryGetValue(LogProperty, out var l) ? l as IOperationLog : null;
-            // Nobody listening (the engine's and the benchmark's NullOperationLog): no line is built, no extra task.
-            if (log == null || log is NullOperationLog) return base.SendAsync(request, cancellationToken);
+            // Nobody listening (the engine's and the benchmark's NullOperationLog, a cmdlet without -Verbose): no line
+            // is built, no extra task.
+            if (log == null || log is NullOperationLog || (log is IVerboseAware aware && !aware.VerboseWanted))
+                return base.SendAsync(request, cancellationToken);
             return SendLoggedAsync(request, log, cancellationToken);
         }
 

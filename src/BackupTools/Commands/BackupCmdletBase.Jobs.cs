@@ -25,6 +25,7 @@ namespace BackupTools.Commands
                 {
                     _starts = new ConcurrentStarts();
                     _startSink = _starts.CreateSink(WriteVerbose, WriteDebug);
+                    _startSink.VerboseWanted = VerboseWanted();
                 }
                 RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, sink =>
                     ThenPost(BackupService.StartAsync(connection, request, sink, CancelToken, retry), sink, onCreated), ex =>

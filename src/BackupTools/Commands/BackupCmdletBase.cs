@@ -54,7 +54,7 @@ namespace BackupTools.Commands
         {
             using (var queue = new BlockingCollection<Action>())
             {
-                var sink = new PumpSink(queue) { OnVerbose = WriteVerbose, OnDebug = WriteDebug };
+                var sink = new PumpSink(queue) { OnVerbose = WriteVerbose, OnDebug = WriteDebug, VerboseWanted = VerboseWanted() };
                 var task = Task.Run(() => work(sink));
                 task.ContinueWith(_ => queue.CompleteAdding(), TaskScheduler.Default);
                 try
@@ -70,6 +70,19 @@ namespace BackupTools.Commands
                 }
                 task.GetAwaiter().GetResult();
             }
+        }
+
+        /// <summary>
+        /// Whether <see cref="Cmdlet.WriteVerbose"/> would show anything: -Verbose (or -Verbose:$false) when given,
+        /// otherwise $VerbosePreference as this command sees it (a caller's -Verbose sets it for the commands it
+        /// runs); anything but SilentlyContinue and Ignore shows, and a value that is not a preference counts as shown.
+        /// </summary>
+        protected internal bool VerboseWanted()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("Verbose", out var given))
+                return given is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(given);
+            return !LanguagePrimitives.TryConvertTo(GetVariableValue("VerbosePreference"), out ActionPreference preference) ||
+                   (preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore);
         }
 
         /// <summary>An error record for a core exception: its id, category, target, message and recommended action.</summary>
@@ -89,7 +102,7 @@ namespace BackupTools.Commands
         protected void ThrowTerminatingError(BackupToolsException ex) => ThrowTerminatingError(ToErrorRecord(ex));
 
         /// <summary>The log the core writes to: verbose and debug lines posted to the pump.</summary>
-        protected internal sealed class PumpSink : IOperationLog
+        protected internal sealed class PumpSink : IOperationLog, IVerboseAware
         {
             private readonly BlockingCollection<Action> _queue;
 
@@ -97,6 +110,9 @@ namespace BackupTools.Commands
 
             internal Action<string> OnVerbose { get; set; }
             internal Action<string> OnDebug { get; set; }
+
+            /// <summary>Whether the command's verbose lines are shown (set from <see cref="BackupCmdletBase.VerboseWanted"/>).</summary>
+            public bool VerboseWanted { get; internal set; } = true;
 
             /// <summary>Queues an action to run on the pipeline thread; dropped once the pump has ended.</summary>
             public void Post(Action action)
