@@ -285,7 +285,7 @@ namespace BackupTools
         {
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
-            var call = new ServiceCall(connection, log, cancellationToken);
+            var call = new ServiceCall(connection, log, cancellationToken) { RequestTimeout = (retry ?? Resilience.DefaultOptions).RequestTimeout };
             var status = await Resilience.ExecuteAsync(RetryRules.ForReads(retry), log,
                 ct => provider.GetStatusAsync(call, job), cancellationToken).ConfigureAwait(false);
             if (status.NotFound)

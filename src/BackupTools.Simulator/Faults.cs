@@ -17,6 +17,8 @@ public enum FaultKind
     HtmlPage,
     /// <summary>200 with an empty body (service logic does not run).</summary>
     EmptyBody,
+    /// <summary>The real answer (handler runs), its headers and first half sent, then nothing more until the client gives up.</summary>
+    StalledBody,
 }
 
 /// <summary>One injected fault. Copied when added, so later changes to this object do not affect the armed rule.</summary>

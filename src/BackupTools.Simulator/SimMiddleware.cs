@@ -97,6 +97,18 @@ internal sealed class SimMiddleware
                 ctx.Response.ContentLength = half;
                 await ctx.Response.Body.WriteAsync(answer.AsMemory(0, half), ctx.RequestAborted);
                 return ctx.Response.StatusCode;
+            case FaultKind.StalledBody:
+                var full = await BufferedAsync(ctx, () => HandleAsync(ctx, service, call, next));
+                ctx.Response.ContentLength = full.Length;
+                await ctx.Response.Body.WriteAsync(full.AsMemory(0, full.Length / 2), ctx.RequestAborted);
+                await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+                using (var stall = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _state.Stopping))
+                {
+                    try { await Task.Delay(Timeout.Infinite, stall.Token); }
+                    catch (OperationCanceledException) { }
+                }
+                ctx.Abort();
+                return 0;
             default: // Status without a status code: only the delay (and Retry-After) applies
                 await HandleAsync(ctx, service, call, next);
                 return ctx.Response.StatusCode;

@@ -141,6 +141,7 @@ namespace BackupTools.Http
                 {
                     using (var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false))
                     {
+                        // The request's time covers the body too: a body that stalls halfway is cut off.
                         var body = await ReadBodyAsync(response, timeout.Token).ConfigureAwait(false);
                         return new ServiceResponse(provider, request.Method, request.RequestUri, response, body);
                     }
@@ -186,31 +187,64 @@ namespace BackupTools.Http
             return await SendAsync(request, isCreate: false, target).ConfigureAwait(false);
         }
 
-        private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct)
+        private static readonly Task<string> NoBody = Task.FromResult(string.Empty);
+
+        /// <summary>
+        /// The answer's body as text (at most <see cref="MaxBodyChars"/> bytes of it), read with the request's token:
+        /// HttpContent.ReadAsStringAsync takes none on netstandard2.0, and once the headers are in, the token given to
+        /// SendAsync no longer covers the body, so a body that stalled halfway held the read (and a wait) forever.
+        /// Decoded as ReadAsStringAsync does: a byte order mark, else the declared charset, else UTF-8.
+        /// </summary>
+        private static Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct) =>
+            response.Content == null || response.Content.Headers.ContentLength == 0 ? NoBody : ReadBodyCoreAsync(response, ct);
+
+        private static async Task<string> ReadBodyCoreAsync(HttpResponseMessage response, CancellationToken ct)
         {
-            if (response.Content == null) return string.Empty;
-            var length = response.Content.Headers.ContentLength;
-            if (length is long known && known <= MaxBodyChars)
-            {
-                // The common case: a small answer of known size, read in one go.
-                var whole = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-                ct.ThrowIfCancellationRequested();
-                return whole;
-            }
+            var declared = response.Content.Headers.ContentLength;
             using (var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
-            using (var reader = new StreamReader(stream, Encoding.UTF8))
             {
-                var buffer = new char[4096];
-                var sb = new StringBuilder();
-                int n;
-                while ((n = await reader.ReadAsync(buffer, 0, buffer.Length).ConfigureAwait(false)) > 0)
+                byte[] bytes;
+                int count = 0;
+                if (declared is long known && known <= MaxBodyChars)
                 {
-                    ct.ThrowIfCancellationRequested();
-                    sb.Append(buffer, 0, n);
-                    if (sb.Length > MaxBodyChars) break;
+                    // The common case: a small answer of known size, read into one array of that size.
+                    bytes = new byte[known];
+                    int n;
+                    while (count < bytes.Length && (n = await stream.ReadAsync(bytes, count, bytes.Length - count, ct).ConfigureAwait(false)) > 0)
+                        count += n;
                 }
-                return sb.ToString();
+                else
+                {
+                    var buffer = new MemoryStream();
+                    var chunk = new byte[16384];
+                    int n;
+                    while (buffer.Length < MaxBodyChars && (n = await stream.ReadAsync(chunk, 0, chunk.Length, ct).ConfigureAwait(false)) > 0)
+                        buffer.Write(chunk, 0, n);
+                    bytes = buffer.GetBuffer();
+                    count = (int)Math.Min(buffer.Length, MaxBodyChars);
+                }
+                return Decode(bytes, count, response.Content.Headers.ContentType?.CharSet);
             }
+        }
+
+        internal static string Decode(byte[] bytes, int count, string charset)
+        {
+            if (count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF) return Encoding.UTF8.GetString(bytes, 3, count - 3);
+            if (count >= 2 && bytes[0] == 0xFF && bytes[1] == 0xFE) return Encoding.Unicode.GetString(bytes, 2, count - 2);
+            if (count >= 2 && bytes[0] == 0xFE && bytes[1] == 0xFF) return Encoding.BigEndianUnicode.GetString(bytes, 2, count - 2);
+            var encoding = Encoding.UTF8;
+            if (!string.IsNullOrWhiteSpace(charset))
+            {
+                try
+                {
+                    encoding = Encoding.GetEncoding(charset.Trim().Trim('"'));
+                }
+                catch (ArgumentException)
+                {
+                    // an unknown charset: UTF-8, as for none
+                }
+            }
+            return encoding.GetString(bytes, 0, count);
         }
 
         /// <summary>True when the failure happened before a single byte of the request could have reached the service.</summary>
