@@ -60,10 +60,13 @@ function Start-Simulator {
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
-    # dotnet may print build lines first: read until the simulator's own first line (or give up after 200 lines).
+    # dotnet may print build lines first: read until the simulator's own first line (or give up after 200 lines, or
+    # after 60 s without a line: a simulator that hangs before printing must not hang the build).
     $line = $null
     for ($i = 0; $i -lt 200; $i++) {
-        $line = $process.StandardOutput.ReadLine()
+        $pending = $process.StandardOutput.ReadLineAsync()
+        if (-not $pending.Wait([TimeSpan]::FromSeconds(60))) { $line = '(nothing printed for 60 s)'; break }
+        $line = $pending.Result
         if ($null -eq $line -or $line -match 'listening on (http://127\.0\.0\.1:\d+/)') { break }
     }
     if ($line -notmatch 'listening on (http://127\.0\.0\.1:\d+/)') { $process.Kill($true); throw "Simulator did not start: $line" }
