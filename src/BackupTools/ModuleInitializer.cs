@@ -21,6 +21,9 @@ namespace BackupTools.Commands
         private static readonly object Gate = new object();
         private static bool _hooked;
         private static string[] _accelerators = new string[0];
+        // The folder the loader was taken from at import (its precompiled copy, or null for the IL one), so that
+        // Remove-Module unhooks that very assembly without looking again.
+        private static string _loaderDirectory;
 
         internal static string DependencyDirectory =>
             Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".", "dependencies");
@@ -74,9 +77,9 @@ namespace BackupTools.Commands
                     if (IsWindowsPowerShell) AppDomain.CurrentDomain.AssemblyResolve += ResolveForWindowsPowerShell;
                     else
                     {
-                        var precompiled = PrecompiledDirectory;
-                        IsolationCall(precompiled, "Install", DependencyDirectory,
-                            Path.Combine(precompiled ?? DependencyDirectory, "BackupTools.Core.dll"));
+                        _loaderDirectory = PrecompiledDirectory;
+                        IsolationCall(_loaderDirectory, "Install", DependencyDirectory,
+                            Path.Combine(_loaderDirectory ?? DependencyDirectory, "BackupTools.Core.dll"));
                     }
                     _hooked = true;
                     // PowerShell 7 resolves type names only in the default load context, where the core is not:
@@ -128,14 +131,14 @@ namespace BackupTools.Commands
                 else
                 {
                     RemoveAccelerators();
-                    IsolationCall(PrecompiledDirectory, "Uninstall");
+                    IsolationCall(_loaderDirectory, "Uninstall");
                 }
                 _hooked = false;
             }
         }
 
         // The loader targets .NET 8 (AssemblyLoadContext is not in netstandard2.0), so it is reached by reflection
-        // (its precompiled copy when there is one: the same assembly, so Uninstall finds the one Install hooked).
+        // (its precompiled copy when there is one).
         private static void IsolationCall(string precompiledDirectory, string method, params object[] args)
         {
             var loader = Assembly.LoadFrom(Path.Combine(precompiledDirectory ?? DependencyDirectory, "BackupTools.Isolation.dll"));

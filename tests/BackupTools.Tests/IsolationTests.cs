@@ -119,14 +119,7 @@ namespace BackupTools.Tests
             {
                 CopyDirectory(_package.Directory, copy);
                 Directory.Delete(Path.Combine(copy, "dependencies", "net10.0"), true);
-                var host = Path.Combine(ContractTests.RepoRoot(), "tests", "BackupTools.PackageHost", "bin", PackageFixture.Configuration, "net10.0", "BackupTools.PackageHost.dll");
-                _simulator.Sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
-                var (code, output) = PackageFixture.Run(PackageFixture.DotnetHost(), $"\"{host}\" \"{copy}{Path.DirectorySeparatorChar}\" {_simulator.Sim.BaseAddress} il-only-run", TimeSpan.FromMinutes(2));
-                var lines = output.Split('\n').Select(l => l.Trim()).ToList();
-                Assert.True(code == 0, output);
-                Assert.Contains("STATE|Succeeded", lines);
-                Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|"));
-                var assemblies = lines.Where(l => l.StartsWith("ASM|")).Select(l => l.Split('|')).ToList();
+                var (lines, assemblies) = RunPackageHost(copy + Path.DirectorySeparatorChar, "il-only-run");
                 Assert.Contains(assemblies, a => a[1] == "BackupTools.Core" && a[3] == "BackupTools" && Path.GetDirectoryName(a[4]) == Path.Combine(copy, "dependencies"));
                 Assert.Contains(assemblies, a => a[1] == "BackupTools.Isolation" && Path.GetDirectoryName(a[4]) == Path.Combine(copy, "dependencies"));
                 // IL: the methods prepared are compiled by the JIT (the precompiled test's zero is not a measuring artefact).
@@ -137,6 +130,24 @@ namespace BackupTools.Tests
             {
                 try { Directory.Delete(copy, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             }
+        }
+
+        /// <summary>
+        /// Runs tests/BackupTools.PackageHost on a package (a fresh PowerShell 7.6 process: import, a DDS backup created
+        /// and waited on the simulator), asserts it exited cleanly with the backup succeeded and no error, and returns
+        /// its output lines and the loaded assemblies (name, version, load context, location).
+        /// </summary>
+        private (List<string> Lines, List<string[]> Assemblies) RunPackageHost(string packageDirectory, string backupName)
+        {
+            var host = Path.Combine(ContractTests.RepoRoot(), "tests", "BackupTools.PackageHost", "bin", PackageFixture.Configuration, "net10.0", "BackupTools.PackageHost.dll");
+            Assert.True(File.Exists(host), host);
+            _simulator.Sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var (code, output) = PackageFixture.Run(PackageFixture.DotnetHost(), $"\"{host}\" \"{packageDirectory}\" {_simulator.Sim.BaseAddress} {backupName}", TimeSpan.FromMinutes(2));
+            var lines = output.Split('\n').Select(l => l.Trim()).ToList();
+            Assert.True(code == 0, output);
+            Assert.Contains("STATE|Succeeded", lines);
+            Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|"));
+            return (lines, lines.Where(l => l.StartsWith("ASM|")).Select(l => l.Split('|')).ToList());
         }
 
         private static void CopyDirectory(string from, string to)
@@ -212,18 +223,10 @@ namespace BackupTools.Tests
         [Fact]
         public void Next_to_a_conflicting_Microsoft_Extensions_Http_a_backup_is_created_and_waited_in_a_fresh_PowerShell()
         {
-            var host = Path.Combine(ContractTests.RepoRoot(), "tests", "BackupTools.PackageHost", "bin", PackageFixture.Configuration, "net10.0", "BackupTools.PackageHost.dll");
-            Assert.True(File.Exists(host), host);
-            _simulator.Sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
-            var (code, output) = PackageFixture.Run(PackageFixture.DotnetHost(), $"\"{host}\" \"{_package.Directory}\" {_simulator.Sim.BaseAddress}", TimeSpan.FromMinutes(2));
-            var lines = output.Split('\n').Select(l => l.Trim()).ToList();
-            Assert.True(code == 0, output);
+            var (lines, assemblies) = RunPackageHost(_package.Directory, "isolated-run");
             Assert.Contains("CONFLICT|8.0.0.0", lines);
-            Assert.Contains("STATE|Succeeded", lines);
             // The output types can be named right after Import-Module (a user's Pester mock builds a job so).
             Assert.Contains("TYPE|DDS", lines);
-            Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|"));
-            var assemblies = lines.Where(l => l.StartsWith("ASM|")).Select(l => l.Split('|')).ToList();
             // The host's conflicting copy stays where it was; the module's copy lives in the module's own context.
             // (The module's HTTP pipeline needs Microsoft.Extensions.Http's IHttpClientFactory, not its DI-hosted
             // default factory, so the options library under it is not loaded by the module at all.)

@@ -28,11 +28,7 @@ namespace BackupTools.Tests
             var path = Path.Combine(ContractTests.RepoRoot(), relativePath);
             var ast = Parser.ParseFile(path, out _, out var errors);
             Assert.True(errors.Length == 0, string.Join("\n", errors.Select(e => $"{relativePath}:{e.Extent.StartLineNumber}: {e.Message}")));
-            var ours = new HashSet<string>(ContractTests.CmdletTypes().Select(t =>
-            {
-                var a = (System.Management.Automation.CmdletAttribute)System.Attribute.GetCustomAttribute(t, typeof(System.Management.Automation.CmdletAttribute));
-                return a.VerbName + "-" + a.NounName;
-            }), System.StringComparer.OrdinalIgnoreCase);
+            var ours = new HashSet<string>(ContractTests.CmdletTypes().Select(CmdletName), System.StringComparer.OrdinalIgnoreCase);
             var invented = ast.FindAll(n => n is CommandAst, true).Cast<CommandAst>()
                 .Select(c => c.GetCommandName())
                 .Where(n => n != null && System.Text.RegularExpressions.Regex.IsMatch(n, @"^\w+-Backup\w*$|^\w+-\w*Backup$", System.Text.RegularExpressions.RegexOptions.IgnoreCase) && !ours.Contains(n))
@@ -77,19 +73,29 @@ namespace BackupTools.Tests
             "InformationVariable", "OutVariable", "OutBuffer", "PipelineVariable", "vb", "db", "ea", "wa", "infa", "proga", "ev", "wv", "iv", "ov", "ob", "pv",
         };
 
-        /// <summary>A cmdlet's parameter names and aliases, the common parameters, and -WhatIf/-Confirm where it supports them.</summary>
-        private static HashSet<string> ParameterNames(System.Type cmdlet)
+        private const string AllSets = "__AllParameterSets";
+
+        /// <summary>
+        /// A cmdlet's parameters by name and alias, each with its parameter sets; the common parameters, and -WhatIf and
+        /// -Confirm where it supports them, are in all sets.
+        /// </summary>
+        private static Dictionary<string, HashSet<string>> ParameterSets(System.Type cmdlet)
         {
-            var names = new HashSet<string>(CommonParameters, System.StringComparer.OrdinalIgnoreCase);
-            foreach (var p in cmdlet.GetProperties().Where(p => p.GetCustomAttributes(typeof(System.Management.Automation.ParameterAttribute), true).Length > 0))
+            var inAll = new HashSet<string> { AllSets };
+            var setsOf = CommonParameters.ToDictionary(n => n, _ => inAll, System.StringComparer.OrdinalIgnoreCase);
+            foreach (var p in cmdlet.GetProperties())
             {
-                names.Add(p.Name);
+                var attributes = p.GetCustomAttributes(typeof(System.Management.Automation.ParameterAttribute), true).Cast<System.Management.Automation.ParameterAttribute>().ToList();
+                if (attributes.Count == 0) continue;
+                var sets = new HashSet<string>(attributes.Select(a => a.ParameterSetName ?? AllSets));
+                setsOf[p.Name] = sets;
                 foreach (System.Management.Automation.AliasAttribute a in p.GetCustomAttributes(typeof(System.Management.Automation.AliasAttribute), true))
-                    foreach (var alias in a.AliasNames) names.Add(alias);
+                    foreach (var alias in a.AliasNames) setsOf[alias] = sets;
             }
             var attribute = (System.Management.Automation.CmdletAttribute)System.Attribute.GetCustomAttribute(cmdlet, typeof(System.Management.Automation.CmdletAttribute));
-            if (attribute.SupportsShouldProcess) { names.Add("WhatIf"); names.Add("Confirm"); names.Add("wi"); names.Add("cf"); }
-            return names;
+            if (attribute.SupportsShouldProcess)
+                foreach (var name in new[] { "WhatIf", "Confirm", "wi", "cf" }) setsOf[name] = inAll;
+            return setsOf;
         }
 
         [Theory]
@@ -98,17 +104,13 @@ namespace BackupTools.Tests
         {
             var ast = Parser.ParseInput(code, out _, out var errors);
             Assert.True(errors.Length == 0, string.Join("\n", errors.Select(e => $"{where}:{e.Extent.StartLineNumber}: {e.Message}")));
-            var cmdlets = ContractTests.CmdletTypes().ToDictionary(t =>
-            {
-                var a = (System.Management.Automation.CmdletAttribute)System.Attribute.GetCustomAttribute(t, typeof(System.Management.Automation.CmdletAttribute));
-                return a.VerbName + "-" + a.NounName;
-            }, ParameterNames, System.StringComparer.OrdinalIgnoreCase);
+            var cmdlets = ContractTests.CmdletTypes().ToDictionary(CmdletName, ParameterSets, System.StringComparer.OrdinalIgnoreCase);
             // Full names or aliases only (PowerShell would take an unambiguous prefix, but a prefix in documentation
             // breaks when a parameter is added); a parameter written inside a string is not a parameter.
             var unknown = ast.FindAll(n => n is CommandAst, true).Cast<CommandAst>()
                 .Where(c => c.GetCommandName() is string name && cmdlets.ContainsKey(name))
                 .SelectMany(c => c.CommandElements.OfType<CommandParameterAst>()
-                    .Where(p => !cmdlets[c.GetCommandName()].Contains(p.ParameterName))
+                    .Where(p => !cmdlets[c.GetCommandName()].ContainsKey(p.ParameterName))
                     .Select(p => $"{where}:{p.Extent.StartLineNumber}: {c.GetCommandName()} -{p.ParameterName}"))
                 .ToList();
             Assert.True(unknown.Count == 0, "no such parameter: " + string.Join("; ", unknown));
@@ -116,8 +118,7 @@ namespace BackupTools.Tests
             // And the named parameters of each call share a parameter set (positional arguments aside).
             var conflicts = ast.FindAll(n => n is CommandAst, true).Cast<CommandAst>()
                 .Where(c => c.GetCommandName() is string name && cmdlets.ContainsKey(name))
-                .Where(c => !SharesASet(ContractTests.CmdletTypes().Single(t => CmdletName(t).Equals(c.GetCommandName(), System.StringComparison.OrdinalIgnoreCase)),
-                    c.CommandElements.OfType<CommandParameterAst>().Select(p => p.ParameterName)))
+                .Where(c => !SharesASet(cmdlets[c.GetCommandName()], c.CommandElements.OfType<CommandParameterAst>().Select(p => p.ParameterName)))
                 .Select(c => $"{where}:{c.Extent.StartLineNumber}: {c.Extent.Text}")
                 .ToList();
             Assert.True(conflicts.Count == 0, "parameters from different parameter sets: " + string.Join("; ", conflicts));
@@ -129,24 +130,13 @@ namespace BackupTools.Tests
             return a.VerbName + "-" + a.NounName;
         }
 
-        /// <summary>Whether one parameter set of <paramref name="cmdlet"/> holds every one of <paramref name="used"/> (common parameters are in all).</summary>
-        private static bool SharesASet(System.Type cmdlet, IEnumerable<string> used)
+        /// <summary>Whether one parameter set holds every one of <paramref name="used"/>.</summary>
+        private static bool SharesASet(Dictionary<string, HashSet<string>> setsOf, IEnumerable<string> used)
         {
-            const string all = "__AllParameterSets";
-            var setsOf = new Dictionary<string, HashSet<string>>(System.StringComparer.OrdinalIgnoreCase);
-            foreach (var p in cmdlet.GetProperties())
-            {
-                var attributes = p.GetCustomAttributes(typeof(System.Management.Automation.ParameterAttribute), true).Cast<System.Management.Automation.ParameterAttribute>().ToList();
-                if (attributes.Count == 0) continue;
-                var sets = new HashSet<string>(attributes.Select(a => a.ParameterSetName ?? all));
-                setsOf[p.Name] = sets;
-                foreach (System.Management.Automation.AliasAttribute a in p.GetCustomAttributes(typeof(System.Management.Automation.AliasAttribute), true))
-                    foreach (var alias in a.AliasNames) setsOf[alias] = sets;
-            }
             HashSet<string> candidates = null; // null: any set
             foreach (var name in used)
             {
-                if (!setsOf.TryGetValue(name, out var sets) || sets.Contains(all)) continue;
+                if (!setsOf.TryGetValue(name, out var sets) || sets.Contains(AllSets)) continue;
                 if (candidates == null) candidates = new HashSet<string>(sets);
                 else candidates.IntersectWith(sets);
                 if (candidates.Count == 0) return false;

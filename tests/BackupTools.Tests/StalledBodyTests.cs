@@ -47,10 +47,7 @@ namespace BackupTools.Tests
             Assert.Equal(2, _sim.Counters.StatusReadsFor(provider, job.JobId));
         }
     }
-}
 
-namespace BackupTools.Tests
-{
     /// <summary>Bodies are decoded as HttpContent.ReadAsStringAsync decodes them: a byte order mark first, then the declared charset, else UTF-8.</summary>
     public sealed class BodyDecodingTests
     {
