@@ -1,9 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Jobs;
 using BackupTools.Providers;
@@ -195,6 +197,7 @@ namespace BackupTools
         /// Checks the request, then starts the backup, repeating the create only where that cannot make a second backup
         /// (see <see cref="CreateRetryOptions"/>). Returns the job handle.
         /// </summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public static async Task<BackupJob> StartAsync(BackupConnection connection, BackupRequest request, IOperationLog log,
             CancellationToken cancellationToken, CreateRetryOptions retry = null)
         {
@@ -224,7 +227,7 @@ namespace BackupTools
                             if (failed.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || failed.ErrorId == ErrorIds.BackupResponseInvalid) maybeSent = true;
                         }
                         else if (ex is OperationCanceledException) maybeSent = true; // cut off while the request was out
-                    }).ConfigureAwait(false);
+                    }).NoContext();
                 }
                 catch (OperationCanceledException ex) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
@@ -245,7 +248,7 @@ namespace BackupTools
                 catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
                 {
                     // An earlier attempt got through after all: report that backup, never a second one.
-                    var existing = await reconciler.FindExistingAsync(call, request).ConfigureAwait(false);
+                    var existing = await reconciler.FindExistingAsync(call, request).NoContext();
                     if (existing != null)
                     {
                         log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
@@ -280,6 +283,7 @@ namespace BackupTools
         }
 
         /// <summary>Reads a job's status once and returns the job with it applied (the read repeated on transient failures by <paramref name="retry"/>'s read rules).</summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public static async Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken,
             CreateRetryOptions retry = null)
         {
@@ -287,7 +291,7 @@ namespace BackupTools
             CheckMatches(connection, job);
             var call = new ServiceCall(connection, log, cancellationToken) { RequestTimeout = (retry ?? Resilience.DefaultOptions).RequestTimeout };
             var status = await Resilience.ExecuteAsync(RetryRules.ForReads(retry), log,
-                ct => provider.GetStatusAsync(call, job), cancellationToken).ConfigureAwait(false);
+                ct => provider.GetStatusAsync(call, job), cancellationToken).NoContext();
             if (status.NotFound)
             {
                 if (DateTimeOffset.UtcNow - job.CreatedAt > provider.NotFoundGrace)

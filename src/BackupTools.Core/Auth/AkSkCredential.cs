@@ -1,9 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 
 namespace BackupTools
@@ -37,9 +39,10 @@ namespace BackupTools
             throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidOperation,
                 "An access key signs each request; it has no token to send.");
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         public override async Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
         {
-            var body = request.Content == null ? Array.Empty<byte>() : await request.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+            var body = request.Content == null ? Array.Empty<byte>() : await request.Content.ReadAsByteArrayAsync().NoContext();
             var date = AkSkSigner.FormatDate(Clock());
             var host = request.RequestUri.Authority;
             request.Headers.Host = host;

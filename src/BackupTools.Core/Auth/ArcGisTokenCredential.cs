@@ -3,9 +3,11 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Security;
 using System.Text.Json;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Json;
 using BackupTools.Validation;
@@ -44,6 +46,7 @@ namespace BackupTools
 
         protected override void OnApplied(HttpRequestMessage request) => request.Headers.Referrer = Referer;
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         protected override async Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call)
         {
             var url = Url.Combine(_endpoint, "sharing", "rest", "generateToken");
@@ -62,7 +65,7 @@ namespace BackupTools
             })
             {
                 http.Headers.Referrer = Referer;
-                response = await call.To(_endpoint).SendAsync(http, isCreate: false, target: url).ConfigureAwait(false);
+                response = await call.To(_endpoint).SendAsync(http, isCreate: false, target: url).NoContext();
             }
             var root = response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
             var error = root?.Obj("error");

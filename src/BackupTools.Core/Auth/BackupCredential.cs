@@ -1,10 +1,12 @@
 using System;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 
 namespace BackupTools
@@ -92,8 +94,9 @@ namespace BackupTools
             return Task.CompletedTask;
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         private static async Task ApplyWhenReadyAsync(Task<string> pending, HttpRequestMessage request, TokenPlacement placement) =>
-            Apply(request, await pending.ConfigureAwait(false), placement);
+            Apply(request, await pending.NoContext(), placement);
 
         private static void Apply(HttpRequestMessage request, string token, TokenPlacement placement)
         {

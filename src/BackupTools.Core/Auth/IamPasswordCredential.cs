@@ -3,9 +3,11 @@ using System.Globalization;
 using System.IO;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Security;
 using System.Text.Json;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Json;
 using BackupTools.Validation;
@@ -57,6 +59,7 @@ namespace BackupTools
             return new Uri("https://" + label + rest + "/");
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         protected override async Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call)
         {
             var url = Url.Combine(IdentityEndpoint, "v3", "auth", "tokens");
@@ -88,7 +91,7 @@ namespace BackupTools
             ServiceResponse response;
             try
             {
-                response = await call.To(IdentityEndpoint).SendAsync(http, isCreate: false, target: IdentityEndpoint).ConfigureAwait(false);
+                response = await call.To(IdentityEndpoint).SendAsync(http, isCreate: false, target: IdentityEndpoint).NoContext();
             }
             finally
             {

@@ -1,8 +1,10 @@
 using System;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 
 namespace BackupTools
@@ -45,17 +47,20 @@ namespace BackupTools
 
         public override bool CanRenew => true;
 
-        public override async Task<string> GetTokenAsync(ServiceCall call) => (await GetAsync(call, renewPast: 0).ConfigureAwait(false)).Token;
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
+        public override async Task<string> GetTokenAsync(ServiceCall call) => (await GetAsync(call, renewPast: 0).NoContext()).Token;
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public override async Task<bool> RenewAsync(ServiceCall call)
         {
-            await GetAsync(call, renewPast: Volatile.Read(ref _generation)).ConfigureAwait(false);
+            await GetAsync(call, renewPast: Volatile.Read(ref _generation)).NoContext();
             return true;
         }
 
         /// <summary>Renews only when nobody has renewed since the refused request was sent.</summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         internal async Task RenewAfterAsync(ServiceCall call, int refusedGeneration) =>
-            await GetAsync(call, renewPast: refusedGeneration).ConfigureAwait(false);
+            await GetAsync(call, renewPast: refusedGeneration).NoContext();
 
         // A cached token (the usual case) is applied without an async state machine, as the base class does.
         public override Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
@@ -66,8 +71,9 @@ namespace BackupTools
             return Task.CompletedTask;
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         private async Task ApplyWhenReadyAsync(Task<(string Token, bool Fresh, int Generation)> pending, HttpRequestMessage request, TokenPlacement placement) =>
-            Apply(request, await pending.ConfigureAwait(false), placement);
+            Apply(request, await pending.NoContext(), placement);
 
         private void Apply(HttpRequestMessage request, (string Token, bool Fresh, int Generation) got, TokenPlacement placement)
         {
@@ -91,12 +97,13 @@ namespace BackupTools
             return Clock() < expires - margin;
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<(string Token, bool Fresh, int Generation)> GetAsync(ServiceCall call, int renewPast)
         {
             ThrowIfRefused();
             var c = _cached;
             if (Usable(c, renewPast)) return (Secret.Reveal(c.Token), false, c.Generation);
-            await _gate.WaitAsync(call.CancellationToken).ConfigureAwait(false);
+            await _gate.WaitAsync(call.CancellationToken).NoContext();
             try
             {
                 ThrowIfRefused();
@@ -106,7 +113,7 @@ namespace BackupTools
                 var started = Clock();
                 try
                 {
-                    fetched = await FetchAsync(call).ConfigureAwait(false);
+                    fetched = await FetchAsync(call).NoContext();
                 }
                 catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.ConnectionAuthenticationFailed)
                 {

@@ -1,7 +1,9 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 
 namespace BackupTools
@@ -27,13 +29,14 @@ namespace BackupTools
         public override string Method => AuthenticationMethods.TokenProvider;
         protected override string Provider => _provider;
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         protected override async Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call)
         {
             SecureString token;
             try
             {
                 call.Log.Verbose($"{_provider}: asking the token provider for a token.");
-                token = await _source(call.Log, call.CancellationToken).ConfigureAwait(false);
+                token = await _source(call.Log, call.CancellationToken).NoContext();
             }
             catch (OperationCanceledException) when (call.CancellationToken.IsCancellationRequested)
             {

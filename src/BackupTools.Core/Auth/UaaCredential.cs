@@ -2,10 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Security;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Json;
 using BackupTools.Validation;
@@ -49,9 +51,10 @@ namespace BackupTools
         public override string Method { get; }
         protected override string Provider => _provider;
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         protected override async Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call)
         {
-            var uaa = _uaa ?? (_uaa = await DiscoverAsync(call).ConfigureAwait(false));
+            var uaa = _uaa ?? (_uaa = await DiscoverAsync(call).NoContext());
             var url = Url.Combine(uaa, "oauth", "token");
             var fields = new List<KeyValuePair<string, string>>();
             if (_userName == null)
@@ -70,7 +73,7 @@ namespace BackupTools
                 // RFC 6749 2.3.1: client id and secret form-encoded, then Basic.
                 var basic = Uri.EscapeDataString(_clientId) + ":" + Uri.EscapeDataString(Secret.Reveal(_clientSecret) ?? string.Empty);
                 http.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(basic)));
-                response = await call.To(uaa).SendAsync(http, isCreate: false, target: url).ConfigureAwait(false);
+                response = await call.To(uaa).SendAsync(http, isCreate: false, target: url).NoContext();
             }
             if (response.Status == 400 || response.Status == 401 || response.Status == 403)
                 throw Refused(_provider, $"{response.Call} answered HTTP {response.Status}" +
@@ -88,11 +91,12 @@ namespace BackupTools
         }
 
         /// <summary>Reads <c>GET {endpoint}</c> for the UAA address, which must obey the endpoint rule (https, or http to loopback).</summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<Uri> DiscoverAsync(ServiceCall call)
         {
             ServiceResponse response;
             using (var http = new HttpRequestMessage(HttpMethod.Get, _endpoint))
-                response = await call.To(_endpoint).SendAsync(http, isCreate: false, target: _endpoint).ConfigureAwait(false);
+                response = await call.To(_endpoint).SendAsync(http, isCreate: false, target: _endpoint).NoContext();
             if (!response.IsSuccess) throw response.ServiceError(null, ServiceCall.ServiceWords(response), _endpoint);
             var links = response.RequireJsonObject(_endpoint).Obj("links");
             var href = links?.Obj("uaa")?.Str("href") ?? links?.Obj("login")?.Str("href");

@@ -1,8 +1,10 @@
 using System;
 using System.Diagnostics;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 
 namespace BackupTools.Http
 {
@@ -21,6 +23,7 @@ namespace BackupTools.Http
             return SendLoggedAsync(request, log, cancellationToken);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<HttpResponseMessage> SendLoggedAsync(HttpRequestMessage request, IOperationLog log, CancellationToken cancellationToken)
         {
             var url = Redact.Url(request.RequestUri);
@@ -28,7 +31,7 @@ namespace BackupTools.Http
             var started = Stopwatch.GetTimestamp();
             try
             {
-                var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                var response = await base.SendAsync(request, cancellationToken).NoContext();
                 log.Verbose($"HTTP {request.Method} {url} -> {(int)response.StatusCode} {response.ReasonPhrase} ({ElapsedMs(started)} ms)");
                 return response;
             }

@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Polly;
 using Polly.Retry;
+using BackupTools.Async;
 
 namespace BackupTools.Http
 {
@@ -128,13 +129,14 @@ namespace BackupTools.Http
         /// delegate returning one, because a Polly type in this method's signature or state would load Polly.Core at
         /// every first call (2 ms in PowerShell 7, where the assembly is resolved through the module's load context).</param>
         /// <param name="observe">Told of every attempt's failure, cancellations included, before any decision is made on it.</param>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public static async Task<T> ExecuteAsync<T>(RetryRules rules, IOperationLog log, Func<CancellationToken, Task<T>> action,
             CancellationToken cancellationToken, Action<Exception> observe = null)
         {
             Exception firstFailure;
             try
             {
-                return await action(cancellationToken).ConfigureAwait(false);
+                return await action(cancellationToken).NoContext();
             }
             catch (Exception ex)
             {
@@ -143,16 +145,16 @@ namespace BackupTools.Http
                 firstFailure = ex;
             }
             return await ContinueInPipelineAsync(rules, log, observe == null ? action : Observed(action, observe), firstFailure, cancellationToken)
-                .ConfigureAwait(false);
+                .NoContext();
         }
 
         /// <summary>The action, its failures told to <paramref name="observe"/> (the repeats' path only).</summary>
         private static Func<CancellationToken, Task<T>> Observed<T>(Func<CancellationToken, Task<T>> action, Action<Exception> observe) =>
-            async ct =>
+            [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))] async Task<T> (CancellationToken ct) =>
             {
                 try
                 {
-                    return await action(ct).ConfigureAwait(false);
+                    return await action(ct).NoContext();
                 }
                 catch (Exception ex)
                 {
@@ -163,6 +165,7 @@ namespace BackupTools.Http
 
         // A method of its own, so that compiling the first-attempt path needs none of Polly's types (and does not load Polly).
         [MethodImpl(MethodImplOptions.NoInlining)]
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private static async Task<T> ContinueInPipelineAsync<T>(RetryRules rules, IOperationLog log,
             Func<CancellationToken, Task<T>> action, Exception firstFailure, CancellationToken cancellationToken)
         {
@@ -176,7 +179,7 @@ namespace BackupTools.Http
                     if (replayed) return new ValueTask<T>(action(ctx.CancellationToken));
                     replayed = true;
                     return new ValueTask<T>(Task.FromException<T>(firstFailure));
-                }, context).ConfigureAwait(false);
+                }, context).ConfigureAwait(false); // (a ValueTask: the retry path only, where the JIT is not what counts)
             }
             finally
             {

@@ -5,10 +5,12 @@ using System.Net;
 using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 
 namespace BackupTools.Http
 {
@@ -63,6 +65,7 @@ namespace BackupTools.Http
                 : SendRenewingAsync(request, isCreate, target, credential, placement);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<ServiceResponse> SendRenewingAsync(HttpRequestMessage request, bool isCreate, object target,
             BackupCredential credential, TokenPlacement placement)
         {
@@ -70,18 +73,18 @@ namespace BackupTools.Http
             var generation = request.Properties.TryGetValue(BackupCredential.GenerationProperty, out var g) && g is int n ? n : 0;
             byte[] body = null;
             if (!fresh && credential.CanRenew && request.Content != null)
-                body = await request.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                body = await request.Content.ReadAsByteArrayAsync().NoContext();
             var copy = !fresh && credential.CanRenew ? Copy(request, body) : null;
 
-            var response = await SendOnceAsync(request, isCreate, target).ConfigureAwait(false);
+            var response = await SendOnceAsync(request, isCreate, target).NoContext();
             if (response.Status != 401) return response;
             if (copy == null) throw RefusedBy(response, credential, target);
 
             Log.Verbose($"{Connection.Provider}: the service refused the {credential.Method} token (HTTP 401); renewing it once.");
-            if (credential is RenewableTokenCredential renewable) await renewable.RenewAfterAsync(this, generation).ConfigureAwait(false);
-            else await credential.RenewAsync(this).ConfigureAwait(false);
-            await credential.ApplyAsync(copy, this, placement).ConfigureAwait(false);
-            response = await SendOnceAsync(copy, isCreate, target).ConfigureAwait(false);
+            if (credential is RenewableTokenCredential renewable) await renewable.RenewAfterAsync(this, generation).NoContext();
+            else await credential.RenewAsync(this).NoContext();
+            await credential.ApplyAsync(copy, this, placement).NoContext();
+            response = await SendOnceAsync(copy, isCreate, target).NoContext();
             if (response.Status == 401) throw RefusedBy(response, credential, target);
             return response;
         }
@@ -128,6 +131,7 @@ namespace BackupTools.Http
             return code == null ? message : message == null ? code : code + " " + message;
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<ServiceResponse> SendOnceAsync(HttpRequestMessage request, bool isCreate, object target)
         {
             request.Properties[LoggingHandler.LogProperty] = Log;
@@ -139,10 +143,10 @@ namespace BackupTools.Http
                 timeout.CancelAfter(RequestTimeout);
                 try
                 {
-                    using (var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false))
+                    using (var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).NoContext())
                     {
                         // The request's time covers the body too: a body that stalls halfway is cut off.
-                        var body = await ReadBodyAsync(response, timeout.Token).ConfigureAwait(false);
+                        var body = await ReadBodyAsync(response, timeout.Token).NoContext();
                         return new ServiceResponse(provider, request.Method, request.RequestUri, response, body);
                     }
                 }
@@ -181,10 +185,11 @@ namespace BackupTools.Http
                 : SendAfterAsync(authenticated, request, target);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<ServiceResponse> SendAfterAsync(Task authenticated, HttpRequestMessage request, object target)
         {
-            await authenticated.ConfigureAwait(false);
-            return await SendAsync(request, isCreate: false, target).ConfigureAwait(false);
+            await authenticated.NoContext();
+            return await SendAsync(request, isCreate: false, target).NoContext();
         }
 
         private static readonly Task<string> NoBody = Task.FromResult(string.Empty);
@@ -198,10 +203,11 @@ namespace BackupTools.Http
         private static Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct) =>
             response.Content == null || response.Content.Headers.ContentLength == 0 ? NoBody : ReadBodyCoreAsync(response, ct);
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private static async Task<string> ReadBodyCoreAsync(HttpResponseMessage response, CancellationToken ct)
         {
             var declared = response.Content.Headers.ContentLength;
-            using (var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
+            using (var stream = await response.Content.ReadAsStreamAsync().NoContext())
             {
                 byte[] bytes;
                 int count = 0;
@@ -210,7 +216,7 @@ namespace BackupTools.Http
                     // The common case: a small answer of known size, read into one array of that size.
                     bytes = new byte[known];
                     int n;
-                    while (count < bytes.Length && (n = await stream.ReadAsync(bytes, count, bytes.Length - count, ct).ConfigureAwait(false)) > 0)
+                    while (count < bytes.Length && (n = await stream.ReadAsync(bytes, count, bytes.Length - count, ct).NoContext()) > 0)
                         count += n;
                 }
                 else
@@ -218,7 +224,7 @@ namespace BackupTools.Http
                     var buffer = new MemoryStream();
                     var chunk = new byte[16384];
                     int n;
-                    while (buffer.Length < MaxBodyChars && (n = await stream.ReadAsync(chunk, 0, chunk.Length, ct).ConfigureAwait(false)) > 0)
+                    while (buffer.Length < MaxBodyChars && (n = await stream.ReadAsync(chunk, 0, chunk.Length, ct).NoContext()) > 0)
                         buffer.Write(chunk, 0, n);
                     bytes = buffer.GetBuffer();
                     count = (int)Math.Min(buffer.Length, MaxBodyChars);

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Providers;
 
@@ -50,6 +52,7 @@ namespace BackupTools.Jobs
         /// <paramref name="cancellationToken"/> is cancelled (then it throws <see cref="OperationCanceledException"/>
         /// promptly and the backups keep running on their services).
         /// </summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         public async Task RunAsync(IReadOnlyList<BackupJob> jobs, IJobWaitEvents events, CancellationToken cancellationToken)
         {
             using (var timeout = new CancellationTokenSource())
@@ -61,7 +64,7 @@ namespace BackupTools.Jobs
                     timeout.CancelAfter(t < TimeSpan.Zero ? TimeSpan.Zero : t);
                 var loops = new Task[jobs.Count];
                 for (var i = 0; i < loops.Length; i++) loops[i] = FollowAsync(jobs[i], run);
-                await Task.WhenAll(loops).ConfigureAwait(false);
+                await Task.WhenAll(loops).NoContext();
                 cancellationToken.ThrowIfCancellationRequested();
             }
         }
@@ -126,10 +129,11 @@ namespace BackupTools.Jobs
 
         private static double NextJitter() => (_jitter ?? (_jitter = new Random(Guid.NewGuid().GetHashCode()))).NextDouble();
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         private async Task FollowAsync(BackupJob job, Run run)
         {
             // Yield at once so a thousand jobs start following without the caller's thread doing the first steps.
-            await Task.Yield();
+            await NoContextExtensions.ToThreadPool();
             if (job.IsFinal)
             {
                 run.Events.Finished(job);
@@ -165,7 +169,7 @@ namespace BackupTools.Jobs
                     await gate.Enter(waiter);
                     try
                     {
-                        status = await provider.GetStatusAsync(call, job).ConfigureAwait(false);
+                        status = await provider.GetStatusAsync(call, job).NoContext();
                         failures = 0;
                     }
                     catch (BackupToolsException ex) when (IsTransient(ex) && ++failures < _options.MaxConsecutiveReadFailures)

@@ -3,8 +3,10 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Json;
 using BackupTools.Validation;
@@ -78,17 +80,18 @@ namespace BackupTools.Providers.ArcGIS
                 throw Rule.Breach(Info.Name, $"RetentionDate {retention:u} is not in the future.", request);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
         {
             var connection = call.Connection;
             var admin = AdminRoot(connection);
             // An empty -StoreName means "not given", never an empty path segment (stores//backups/create).
-            var store = !string.IsNullOrEmpty(request.StoreName) ? request.StoreName : await DefaultStoreAsync(call, admin, request).ConfigureAwait(false);
+            var store = !string.IsNullOrEmpty(request.StoreName) ? request.StoreName : await DefaultStoreAsync(call, admin, request).NoContext();
 
             var url = Url.Combine(admin, "system", "disasterrecovery", "stores", store, "backups", "create");
-            var response = await SendAsync(call, isCreate: true, request, async () =>
+            var response = await SendAsync(call, isCreate: true, request, [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))] async Task<HttpRequestMessage> () =>
             {
-                var token = await call.Connection.Credential.GetTokenAsync(call).ConfigureAwait(false);
+                var token = await call.Connection.Credential.GetTokenAsync(call).NoContext();
                 var fields = new List<KeyValuePair<string, string>>
                 {
                     new KeyValuePair<string, string>("name", request.Name),
@@ -103,9 +106,9 @@ namespace BackupTools.Providers.ArcGIS
                 fields.Add(new KeyValuePair<string, string>("f", "json"));
                 fields.Add(new KeyValuePair<string, string>("token", token));
                 var http = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(fields) };
-                await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).ConfigureAwait(false);
+                await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).NoContext();
                 return http;
-            }).ConfigureAwait(false);
+            }).NoContext();
 
             var body = Read(response, request);
             var jobId = body.Str("jobid", "jobId");
@@ -124,10 +127,11 @@ namespace BackupTools.Providers.ArcGIS
                 raw, null, DateTimeOffset.UtcNow);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
             var url = WithJsonFormat(JobUrl.StatusUrlOf(call.Connection, job) ?? Url.Combine(AdminRoot(call.Connection), "jobs", job.JobId));
-            var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).ConfigureAwait(false);
+            var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).NoContext();
 
             JsonElement root;
             try
@@ -143,7 +147,7 @@ namespace BackupTools.Providers.ArcGIS
             if (raw == null) throw response.Invalid("answered without a job status", job);
             var state = MapState(raw);
             var messages = Messages(root).ToArray();
-            var percent = state == BackupJobState.Running ? await StageProgressAsync(call, job).ConfigureAwait(false) : null;
+            var percent = state == BackupJobState.Running ? await StageProgressAsync(call, job).NoContext() : null;
             return new JobStatus
             {
                 State = state,
@@ -163,12 +167,13 @@ namespace BackupTools.Providers.ArcGIS
         /// <c>{admin}system/disasterrecovery/status</c>. Best effort: null when the deployment does not offer it, reports
         /// another job, or cannot be read; a job's state never depends on it.
         /// </summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<int?> StageProgressAsync(ServiceCall call, BackupJob job)
         {
             try
             {
                 var url = WithJsonFormat(Url.Combine(AdminRoot(call.Connection), "system", "disasterrecovery", "status"));
-                var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).ConfigureAwait(false);
+                var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).NoContext();
                 var root = Read(response, job);
                 var about = root.Str("jobid", "jobId");
                 if (about != null && job.JobId != null && !string.Equals(about, job.JobId, StringComparison.OrdinalIgnoreCase)) return null;
@@ -185,15 +190,17 @@ namespace BackupTools.Providers.ArcGIS
         }
 
         /// <summary>The stores' names, for completion. Cheap: one GET.</summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<IReadOnlyList<string>> StoreNamesAsync(ServiceCall call)
         {
-            var root = await StoresAsync(call, AdminRoot(call.Connection), call.Connection).ConfigureAwait(false);
+            var root = await StoresAsync(call, AdminRoot(call.Connection), call.Connection).NoContext();
             return root.Items("stores").Select(s => s.Str("name")).Where(n => !string.IsNullOrEmpty(n)).ToList();
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<string> DefaultStoreAsync(ServiceCall call, Uri admin, BackupRequest request)
         {
-            var root = await StoresAsync(call, admin, request).ConfigureAwait(false);
+            var root = await StoresAsync(call, admin, request).NoContext();
             var store = root.Items("stores").FirstOrDefault(s => s.Str("default") == "true");
             var name = store.ValueKind == JsonValueKind.Object ? store.Str("name") : null;
             var storesCall = $"{Info.Name} GET {WithJsonFormat(Url.Combine(admin, "system", "disasterrecovery", "stores"))}";
@@ -215,10 +222,11 @@ namespace BackupTools.Providers.ArcGIS
             return name;
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<JsonElement> StoresAsync(ServiceCall call, Uri admin, object target)
         {
             var url = WithJsonFormat(Url.Combine(admin, "system", "disasterrecovery", "stores"));
-            var response = await SendAsync(call, isCreate: false, target, () => Authorized(call, HttpMethod.Get, url)).ConfigureAwait(false);
+            var response = await SendAsync(call, isCreate: false, target, () => Authorized(call, HttpMethod.Get, url)).NoContext();
             return Read(response, target);
         }
 
@@ -296,20 +304,22 @@ namespace BackupTools.Providers.ArcGIS
         }
 
         /// <summary>Sends; on 498 (token expired) renews the credential and sends once more when it could be renewed.</summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<ServiceResponse> SendAsync(ServiceCall call, bool isCreate, object target, Func<Task<HttpRequestMessage>> build)
         {
-            var response = await call.SendAsync(await build().ConfigureAwait(false), isCreate, target).ConfigureAwait(false);
+            var response = await call.SendAsync(await build().NoContext(), isCreate, target).NoContext();
             if (ErrorIn(response, target)?.ServiceCode == "498" &&
-                await call.Connection.Credential.RenewAsync(call).ConfigureAwait(false))
-                response = await call.SendAsync(await build().ConfigureAwait(false), isCreate, target).ConfigureAwait(false);
+                await call.Connection.Credential.RenewAsync(call).NoContext())
+                response = await call.SendAsync(await build().NoContext(), isCreate, target).NoContext();
             return response;
         }
 
         // The token goes in a header, never into a URL.
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private static async Task<HttpRequestMessage> Authorized(ServiceCall call, HttpMethod method, Uri url)
         {
             var http = new HttpRequestMessage(method, url);
-            await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).ConfigureAwait(false);
+            await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).NoContext();
             return http;
         }
 

@@ -3,8 +3,10 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Json;
 using BackupTools.Validation;
@@ -54,14 +56,15 @@ namespace BackupTools.Providers.CloudFoundry
                 throw Rule.Breach(Info.Name, $"Description was given, but {NamesItself}.", request);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
         {
             var connection = call.Connection;
             var url = Url.Combine(connection.Endpoint, "v3", "service_instances", request.InstanceId, "backups");
             var http = new HttpRequestMessage(HttpMethod.Post, url);
-            await AuthenticateAsync(call, http).ConfigureAwait(false);
+            await AuthenticateAsync(call, http).NoContext();
 
-            var response = await call.SendAsync(http, isCreate: true, request).ConfigureAwait(false);
+            var response = await call.SendAsync(http, isCreate: true, request).NoContext();
             if (!response.IsSuccess) throw Error(response, request);
             if (response.Location == null)
             {
@@ -85,10 +88,11 @@ namespace BackupTools.Providers.CloudFoundry
                 null, null, null, BackupKind.Instance, BackupJobState.Running, null, null, DateTimeOffset.UtcNow);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
             var url = JobUrl.StatusUrlOf(call.Connection, job) ?? Url.Combine(call.Connection.Endpoint, "v3", "jobs", job.JobId);
-            var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).ConfigureAwait(false);
+            var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).NoContext();
 
             if (response.Status == 404)
                 return JobStatus.NotFoundYet(response.RetryAfter);

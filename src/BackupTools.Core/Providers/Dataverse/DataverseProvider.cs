@@ -3,9 +3,11 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Json;
 using BackupTools.Validation;
@@ -76,6 +78,7 @@ namespace BackupTools.Providers.Dataverse
             DescriptionRule.Check(Info.Name, request.Description, request);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
         {
             var connection = call.Connection;
@@ -87,9 +90,9 @@ namespace BackupTools.Providers.Dataverse
                     DataverseJson.Default.DataverseCreateBody)),
             };
             http.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-            await AuthenticateAsync(call, http).ConfigureAwait(false);
+            await AuthenticateAsync(call, http).NoContext();
 
-            var response = await call.SendAsync(http, isCreate: true, request).ConfigureAwait(false);
+            var response = await call.SendAsync(http, isCreate: true, request).NoContext();
             if (!response.IsSuccess) throw Error(response, request);
             var body = response.RequireJsonObject(request);
 
@@ -106,10 +109,11 @@ namespace BackupTools.Providers.Dataverse
                 errors: Messages(body, "Errors"), warnings: Messages(body, "Information"));
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
             var url = JobUrl.StatusUrlOf(call.Connection, job) ?? OperationUrl(call.Connection, job.JobId);
-            var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).ConfigureAwait(false);
+            var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).NoContext();
 
             if (response.Status == 404)
                 return JobStatus.NotFoundYet(response.RetryAfter);

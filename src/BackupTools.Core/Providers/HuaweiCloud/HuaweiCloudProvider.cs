@@ -2,9 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using BackupTools.Http;
 using BackupTools.Json;
 using BackupTools.Validation;
@@ -67,6 +69,7 @@ namespace BackupTools.Providers.HuaweiCloud
         /// <summary>Reads backup id, name, start time and job id from a successful create answer.</summary>
         protected abstract CreatedBackup ReadCreated(JsonElement body);
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
         {
             var connection = call.Connection;
@@ -82,9 +85,9 @@ namespace BackupTools.Providers.HuaweiCloud
             };
             // The same header as a MediaTypeHeaderValue with CharSet "utf-8" writes, without building one per create.
             http.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
-            await AuthenticateAsync(call, http).ConfigureAwait(false);
+            await AuthenticateAsync(call, http).NoContext();
 
-            var response = await call.SendAsync(http, isCreate: true, request).ConfigureAwait(false);
+            var response = await call.SendAsync(http, isCreate: true, request).NoContext();
             if (!response.IsSuccess) throw Error(response, request);
             var body = response.RequireJsonObject(request);
             var created = ReadCreated(body);
@@ -97,13 +100,14 @@ namespace BackupTools.Providers.HuaweiCloud
                 created.Status, null, created.StartedAt ?? DateTimeOffset.UtcNow);
         }
 
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
             // As call.GetAsync does, without its delegate: this runs for every poll of every job.
             var url = JobUrl.StatusUrlOf(call.Connection, job) ?? JobsUrl(call.Connection, job.JobId);
             var get = new HttpRequestMessage(HttpMethod.Get, url);
-            await AuthenticateAsync(call, get).ConfigureAwait(false);
-            var response = await call.SendAsync(get, isCreate: false, job).ConfigureAwait(false);
+            await AuthenticateAsync(call, get).NoContext();
+            var response = await call.SendAsync(get, isCreate: false, job).NoContext();
 
             if (!response.IsSuccess)
             {
@@ -142,13 +146,14 @@ namespace BackupTools.Providers.HuaweiCloud
             (error.ServiceMessage ?? string.Empty).IndexOf("already exist", StringComparison.OrdinalIgnoreCase) >= 0;
 
         /// <summary>Finds the backup by instance and name in <c>GET /v3/{project_id}/backups</c>; it is then followed there.</summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request)
         {
             var connection = call.Connection;
             var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId), ("limit", "100"));
             var http = new HttpRequestMessage(HttpMethod.Get, list);
-            await AuthenticateAsync(call, http).ConfigureAwait(false);
-            var response = await call.SendAsync(http, isCreate: false, request).ConfigureAwait(false);
+            await AuthenticateAsync(call, http).NoContext();
+            var response = await call.SendAsync(http, isCreate: false, request).NoContext();
             if (!response.IsSuccess) throw Error(response, request);
             foreach (var backup in response.RequireJsonObject(request).Items("backups"))
             {
