@@ -8,8 +8,11 @@ BeforeAll {
     $script:Sim = Start-TestSimulator
     # A different version of an assembly the module ships: the one that Microsoft.PowerShell.* does not carry.
     $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    # The build this PowerShell can load: net8.0 on PowerShell 7 (.NET 8 and later), net462 or netstandard2.0 on
+    # Windows PowerShell 5.1 (.NET Framework cannot load a net8.0 assembly; Get-ChildItem lists net8.0 first).
+    $frameworks = if ($PSVersionTable.PSEdition -eq 'Core') { 'net8\.0' } else { 'net462|netstandard2\.0' }
     $script:Conflicting = Get-ChildItem -Path (Join-Path $nugetRoot 'microsoft.extensions.http') -Filter Microsoft.Extensions.Http.dll -Recurse -ErrorAction SilentlyContinue |
-        Where-Object { $_.FullName -match '[\\/]8\.0\.\d+[\\/]lib[\\/](net8\.0|netstandard2\.0)[\\/]' } |
+        Where-Object { $_.FullName -match "[\\/]8\.0\.\d+[\\/]lib[\\/]($frameworks)[\\/]" } |
         Select-Object -First 1 -ExpandProperty FullName
 
     function Invoke-Case([string] $Order) {

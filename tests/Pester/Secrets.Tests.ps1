@@ -1,6 +1,7 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
 # No secret in any stream, output object, error, Export-Clixml or ConvertTo-Json, for every cmdlet and every
-# authentication method, run with -Verbose and -Debug. The simulator's default secrets are used, as the
+# authentication method, run with -Verbose and with debug lines shown ($DebugPreference = 'Continue' in BeforeEach; not
+# -Debug, which on Windows PowerShell 5.1 means Inquire, a prompt that a non-interactive run fails on). The simulator's default secrets are used, as the
 # out-of-process simulator knows them: token 'sim-token', password 'sim-password', access key SIMAK000000000000000 with
 # secret key 'sim-secret-key', UAA client 'sim-client' with secret 'sim-secret'.
 
@@ -75,18 +76,18 @@ Describe 'Secrets never leak' {
             'TokenProvider' { $connect.TokenProvider = { ConvertTo-SecureString 'sim-token' -AsPlainText -Force } }
         }
         $captured = & {
-            $connection = Connect-BackupService @connect -Verbose -Debug
+            $connection = Connect-BackupService @connect -Verbose
             $connection
             $job = switch ($Provider) {
-                'TaurusDB' { New-InstanceBackup -Connection $connection -InstanceId '0123456789abcdef0123456789abcdefin07' -Name 'leak-check' -Verbose -Debug }
-                'DDS' { New-InstanceBackup -Connection $connection -InstanceId '0123456789abcdef0123456789abcdefin02' -Name 'leak-check' -Verbose -Debug }
-                'Dataverse' { New-InstanceBackup -Connection $connection -InstanceId ([guid]::NewGuid().Guid) -Label 'leak-check' -Verbose -Debug }
-                'CloudFoundry' { New-InstanceBackup -Connection $connection -ServiceInstanceGuid ([guid]::NewGuid().Guid) -Verbose -Debug }
-                'ArcGIS' { New-DisasterRecoveryBackup -Connection $connection -Name 'leak-check' -Passcode $script:Passcode -Verbose -Debug }
+                'TaurusDB' { New-InstanceBackup -Connection $connection -InstanceId '0123456789abcdef0123456789abcdefin07' -Name 'leak-check' -Verbose }
+                'DDS' { New-InstanceBackup -Connection $connection -InstanceId '0123456789abcdef0123456789abcdefin02' -Name 'leak-check' -Verbose }
+                'Dataverse' { New-InstanceBackup -Connection $connection -InstanceId ([guid]::NewGuid().Guid) -Label 'leak-check' -Verbose }
+                'CloudFoundry' { New-InstanceBackup -Connection $connection -ServiceInstanceGuid ([guid]::NewGuid().Guid) -Verbose }
+                'ArcGIS' { New-DisasterRecoveryBackup -Connection $connection -Name 'leak-check' -Passcode $script:Passcode -Verbose }
             }
             $job
-            $job | Get-BackupJob -Connection $connection -Verbose -Debug
-            $job | Wait-BackupJob -Connection $connection -PollingInterval 0.1 -Timeout 60 -Verbose -Debug
+            $job | Get-BackupJob -Connection $connection -Verbose
+            $job | Wait-BackupJob -Connection $connection -PollingInterval 0.1 -Timeout 60 -Verbose
             Get-BackupProvider -Name $Provider
         } *>&1
         ($captured | Where-Object { $_ -is [BackupTools.BackupJob] } | Select-Object -Last 1).State | Should -Be 'Succeeded'
