@@ -31,6 +31,20 @@ internal sealed class SimMiddleware
         _state.Counters.CountRequest();
         var call = new SimCall { Service = service, Path = path };
         ctx.Features.Set(call);
+        // Logged before the answer's first byte leaves (OnStarting), so a client that has its answer always finds its
+        // request in the log: logged after the answer, a test reading the log at once could miss it on a busy machine.
+        // Answers that never start (dropped, aborted) are logged when the handling ends, with status 0.
+        var logged = 0;
+        void LogOnce(int code)
+        {
+            if (Interlocked.Exchange(ref logged, 1) == 0)
+                _state.Counters.Log(new SimRequest(service.Name, ctx.Request.Method, path, ctx.Request.QueryString.Value ?? string.Empty, code, at, call.Body));
+        }
+        ctx.Response.OnStarting(() =>
+        {
+            LogOnce(ctx.Response.StatusCode);
+            return Task.CompletedTask;
+        });
         int status;
         try
         {
@@ -46,7 +60,7 @@ internal sealed class SimMiddleware
             ctx.Abort(); // the client went away while we read or wrote
             status = 0;
         }
-        _state.Counters.Log(new SimRequest(service.Name, ctx.Request.Method, path, ctx.Request.QueryString.Value ?? string.Empty, status, at, call.Body));
+        LogOnce(status);
     }
 
     private async Task<int> RunAsync(HttpContext ctx, SimService service, SimCall call, RequestDelegate next)
