@@ -119,7 +119,7 @@ namespace BackupTools.Http
         }
 
         /// <summary>
-        /// Runs <paramref name="action"/> under <paramref name="pipeline"/>'s retry rules, its retries logged to <paramref name="log"/>.
+        /// Runs <paramref name="action"/> under the retry rules <paramref name="rules"/> names, its retries logged to <paramref name="log"/>.
         /// The first attempt runs on its own: when it succeeds (nearly always) the pipeline is neither built nor entered,
         /// which spares a runbook's first call the pipeline's start-up cost. When it fails, the pipeline takes over with
         /// that failure as its attempt 0, so Polly makes every decision it would have made had it run the first attempt
@@ -128,6 +128,9 @@ namespace BackupTools.Http
         /// <param name="rules">Which retry rules apply: named by a value of the module's own, not a pipeline or a
         /// delegate returning one, because a Polly type in this method's signature or state would load Polly.Core at
         /// every first call (2 ms in PowerShell 7, where the assembly is resolved through the module's load context).</param>
+        /// <param name="log">Where each repeat is told (verbose).</param>
+        /// <param name="action">One attempt; given the cancellation token.</param>
+        /// <param name="cancellationToken">Ends the attempts; a cancelled attempt is never repeated.</param>
         /// <param name="observe">Told of every attempt's failure, cancellations included, before any decision is made on it.</param>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public static async Task<T> ExecuteAsync<T>(RetryRules rules, IOperationLog log, Func<CancellationToken, Task<T>> action,

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using BackupTools.Json;
 using BackupTools.Providers.HuaweiCloud;
 using BackupTools.Validation;
@@ -38,32 +37,12 @@ namespace BackupTools.Providers.DDS
         protected override string[] CreatePath { get; } = { "backups" };
 
         protected override byte[] CreateBody(BackupRequest request) =>
-            JsonSerializer.SerializeToUtf8Bytes(
-                new DdsCreateBody { Backup = new DdsBackup { InstanceId = request.InstanceId, Name = request.Name, Description = request.Description } },
-                DdsJson.Default.DdsCreateBody);
+            JsonBody.Strings("backup", "instance_id", request.InstanceId, "name", request.Name, "description", request.Description);
 
         protected override CreatedBackup ReadCreated(JsonElement body) => new CreatedBackup
         {
             JobId = body.Str("job_id", "jobId"),
             BackupId = body.Str("backup_id", "backupId"),
         };
-    }
-
-    internal sealed class DdsCreateBody
-    {
-        [JsonPropertyName("backup")] public DdsBackup Backup { get; set; }
-    }
-
-    internal sealed class DdsBackup
-    {
-        [JsonPropertyName("instance_id")] public string InstanceId { get; set; }
-        [JsonPropertyName("name")] public string Name { get; set; }
-        [JsonPropertyName("description")] public string Description { get; set; }
-    }
-
-    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, GenerationMode = JsonSourceGenerationMode.Serialization)]
-    [JsonSerializable(typeof(DdsCreateBody))]
-    internal sealed partial class DdsJson : JsonSerializerContext
-    {
     }
 }

@@ -5,7 +5,6 @@ using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Threading.Tasks;
 using BackupTools.Async;
 using BackupTools.Http;
@@ -85,9 +84,7 @@ namespace BackupTools.Providers.Dataverse
             var http = new HttpRequestMessage(HttpMethod.Post, Url.Combine(connection.Endpoint, "api", "v1.2", "InstanceBackups"))
             {
                 // Only the documented public fields: IsAzureBackup and AzureStorageInformation are internal-only.
-                Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(
-                    new DataverseCreateBody { InstanceId = request.InstanceId, Label = request.Name, Notes = request.Description },
-                    DataverseJson.Default.DataverseCreateBody)),
+                Content = new ByteArrayContent(JsonBody.Strings(null, "InstanceId", request.InstanceId, "Label", request.Name, "Notes", request.Description)),
             };
             http.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
             await AuthenticateAsync(call, http).NoContext();
@@ -228,19 +225,5 @@ namespace BackupTools.Providers.Dataverse
                 error.RecommendedAction = "The service is throttling requests; wait and try again.";
             return error;
         }
-    }
-
-    /// <summary>The public fields of the create body; the internal-only Azure storage fields are deliberately absent.</summary>
-    internal sealed class DataverseCreateBody
-    {
-        [JsonPropertyName("InstanceId")] public string InstanceId { get; set; }
-        [JsonPropertyName("Label")] public string Label { get; set; }
-        [JsonPropertyName("Notes")] public string Notes { get; set; }
-    }
-
-    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, GenerationMode = JsonSourceGenerationMode.Serialization)]
-    [JsonSerializable(typeof(DataverseCreateBody))]
-    internal sealed partial class DataverseJson : JsonSerializerContext
-    {
     }
 }

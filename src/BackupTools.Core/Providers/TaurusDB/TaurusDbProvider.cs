@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using BackupTools.Json;
 using BackupTools.Providers.HuaweiCloud;
 using BackupTools.Validation;
@@ -40,9 +39,7 @@ namespace BackupTools.Providers.TaurusDB
         protected override string[] CreatePath { get; } = { "backups", "create" };
 
         protected override byte[] CreateBody(BackupRequest request) =>
-            JsonSerializer.SerializeToUtf8Bytes(
-                new TaurusDbCreateBody { InstanceId = request.InstanceId, Name = request.Name, Description = request.Description },
-                TaurusDbJson.Default.TaurusDbCreateBody);
+            JsonBody.Strings(null, "instance_id", request.InstanceId, "name", request.Name, "description", request.Description);
 
         protected override CreatedBackup ReadCreated(JsonElement body)
         {
@@ -56,18 +53,5 @@ namespace BackupTools.Providers.TaurusDB
                 StartedAt = backup?.Time("begin_time", "beginTime"),
             };
         }
-    }
-
-    internal sealed class TaurusDbCreateBody
-    {
-        [JsonPropertyName("instance_id")] public string InstanceId { get; set; }
-        [JsonPropertyName("name")] public string Name { get; set; }
-        [JsonPropertyName("description")] public string Description { get; set; }
-    }
-
-    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, GenerationMode = JsonSourceGenerationMode.Serialization)]
-    [JsonSerializable(typeof(TaurusDbCreateBody))]
-    internal sealed partial class TaurusDbJson : JsonSerializerContext
-    {
     }
 }
