@@ -23,7 +23,11 @@ namespace BackupTools.Async
     /// is also the source of the method's task; continuations of that task run synchronously when it completes; the
     /// execution context (async locals) flows across each await. One difference: a method that throws
     /// <see cref="OperationCanceledException"/> gives a faulted task holding that exception, where the runtime's gives a
-    /// canceled task; awaiting either, or <c>GetAwaiter().GetResult()</c>, throws the same exception object.
+    /// canceled task; awaiting either, or <c>GetAwaiter().GetResult()</c>, throws the same exception object (so
+    /// <c>Task.WhenAll</c> over such tasks reports that exception among the others, where canceled tasks add none).
+    /// Nor does <see cref="Start"/> undo async-local changes a method makes before its first await, as the runtime's
+    /// does: the core's methods make none. On .NET Framework each await captures a new execution context (the public
+    /// API has no shared default).
     /// </para>
     /// </remarks>
     public struct CoreTaskMethodBuilder<TResult>
@@ -71,7 +75,29 @@ namespace BackupTools.Async
         /// <summary>Resumes the method when <paramref name="awaiter"/> completes (compiler use).</summary>
         public void AwaitUnsafeOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
             where TAwaiter : ICriticalNotifyCompletion where TStateMachine : IAsyncStateMachine =>
-            awaiter.UnsafeOnCompleted(BoxOf(ref stateMachine, ExecutionContext.Capture()).MoveNextAction);
+            awaiter.UnsafeOnCompleted(BoxOf(ref stateMachine, CaptureContext()).MoveNextAction);
+
+        /// <summary>
+        /// The execution context to resume in, without the caller's synchronization context: on .NET Framework the
+        /// public <see cref="ExecutionContext.Capture"/> takes the synchronization context along and
+        /// <see cref="ExecutionContext.Run"/> installs it again, which would undo <c>NoContext()</c> for whatever the
+        /// method calls after its await (the runtime's builder captures without it). .NET's execution context never
+        /// carries one.
+        /// </summary>
+        private static ExecutionContext CaptureContext()
+        {
+            var sync = SynchronizationContext.Current;
+            if (sync == null) return ExecutionContext.Capture();
+            SynchronizationContext.SetSynchronizationContext(null);
+            try
+            {
+                return ExecutionContext.Capture();
+            }
+            finally
+            {
+                SynchronizationContext.SetSynchronizationContext(sync);
+            }
+        }
 
         private CoreTaskBox<TResult> BoxOf<TStateMachine>(ref TStateMachine stateMachine, ExecutionContext context)
             where TStateMachine : IAsyncStateMachine

@@ -56,7 +56,9 @@ namespace BackupTools.Commands
             {
                 var sink = new PumpSink(queue) { OnVerbose = WriteVerbose, OnDebug = WriteDebug, VerboseWanted = VerboseWanted() };
                 var task = Task.Run(() => work(sink));
-                task.ContinueWith(_ => queue.CompleteAdding(), TaskScheduler.Default);
+                // (The continuation also observes a failure that nobody awaits once the loop below has thrown, so it
+                // never reaches TaskScheduler.UnobservedTaskException.)
+                task.ContinueWith(t => { _ = t.Exception; queue.CompleteAdding(); }, TaskScheduler.Default);
                 try
                 {
                     foreach (var action in queue.GetConsumingEnumerable())
