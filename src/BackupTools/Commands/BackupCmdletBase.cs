@@ -57,8 +57,13 @@ namespace BackupTools.Commands
                 var sink = new PumpSink(queue) { OnVerbose = WriteVerbose, OnDebug = WriteDebug, VerboseWanted = VerboseWanted() };
                 var task = Task.Run(() => work(sink));
                 // (The continuation also observes a failure that nobody awaits once the loop below has thrown, so it
-                // never reaches TaskScheduler.UnobservedTaskException.)
-                task.ContinueWith(t => { _ = t.Exception; queue.CompleteAdding(); }, TaskScheduler.Default);
+                // never reaches TaskScheduler.UnobservedTaskException; by then the queue may be disposed.)
+                task.ContinueWith(t =>
+                {
+                    _ = t.Exception;
+                    try { queue.CompleteAdding(); }
+                    catch (ObjectDisposedException) { }
+                }, TaskScheduler.Default);
                 try
                 {
                     foreach (var action in queue.GetConsumingEnumerable())
