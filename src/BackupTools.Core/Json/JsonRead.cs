@@ -123,8 +123,69 @@ namespace BackupTools.Json
             s = s.Trim();
             if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
                 return ms <= 0 ? (DateTimeOffset?)null : FromEpochMs(ms);
+            if (TryParseIso(s, out var iso)) return iso;
             s = ColonInOffset(s);
             return DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : (DateTimeOffset?)null;
+        }
+
+        /// <summary>
+        /// The form every service here writes, read by hand: <c>yyyy-MM-ddTHH:mm:ss</c>, an optional fraction of up to
+        /// seven digits, then <c>Z</c>, <c>±HH:mm</c>, <c>±HHmm</c> or nothing (UTC). Anything else is left to
+        /// <see cref="DateTimeOffset.TryParse(string, IFormatProvider, DateTimeStyles, out DateTimeOffset)"/>, whose
+        /// first use builds the culture's parsing tables (a runbook's first status read paid for that); for this form
+        /// both give the same value (<c>JsonReadTests</c>).
+        /// </summary>
+        internal static bool TryParseIso(string s, out DateTimeOffset value)
+        {
+            value = default;
+            if (s.Length < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') return false;
+            if (!Digits(s, 0, 4, out var year) || !Digits(s, 5, 2, out var month) || !Digits(s, 8, 2, out var day) ||
+                !Digits(s, 11, 2, out var hour) || !Digits(s, 14, 2, out var minute) || !Digits(s, 17, 2, out var second)) return false;
+            var i = 19;
+            long fraction = 0;
+            if (i < s.Length && s[i] == '.')
+            {
+                var start = ++i;
+                while (i < s.Length && s[i] >= '0' && s[i] <= '9') fraction = fraction * 10 + (s[i++] - '0');
+                var count = i - start;
+                if (count == 0 || count > 7) return false;
+                for (var k = count; k < 7; k++) fraction *= 10; // in ticks (100 ns)
+            }
+            var offset = TimeSpan.Zero;
+            if (i < s.Length)
+            {
+                var sign = s[i];
+                if ((sign == 'Z' || sign == 'z') && i == s.Length - 1) { }
+                else if (sign == '+' || sign == '-')
+                {
+                    int oh, om;
+                    if (s.Length - i == 6 && s[i + 3] == ':' && Digits(s, i + 1, 2, out oh) && Digits(s, i + 4, 2, out om)) { }
+                    else if (s.Length - i == 5 && Digits(s, i + 1, 2, out oh) && Digits(s, i + 3, 2, out om)) { }
+                    else return false;
+                    if (oh > 14 || om > 59 || (oh == 14 && om > 0)) return false;
+                    offset = new TimeSpan(oh, om, 0);
+                    if (sign == '-') offset = offset.Negate();
+                }
+                else return false;
+            }
+            if (month < 1 || month > 12 || year < 1 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return false;
+            var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).AddTicks(fraction);
+            var utcTicks = local.Ticks - offset.Ticks;
+            if (utcTicks < DateTime.MinValue.Ticks || utcTicks > DateTime.MaxValue.Ticks) return false;
+            value = new DateTimeOffset(local, offset);
+            return true;
+        }
+
+        private static bool Digits(string s, int at, int count, out int value)
+        {
+            value = 0;
+            for (var k = at; k < at + count; k++)
+            {
+                var c = s[k];
+                if (c < '0' || c > '9') return false;
+                value = value * 10 + (c - '0');
+            }
+            return true;
         }
 
         private static DateTimeOffset? FromEpochMs(long ms)

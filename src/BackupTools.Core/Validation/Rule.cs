@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Net;
+using System.Text;
 
 namespace BackupTools.Validation
 {
@@ -160,7 +161,17 @@ namespace BackupTools.Validation
             return new Uri(baseText + "/" + string.Join("/", segments.Select(Uri.EscapeDataString)));
         }
 
-        public static Uri WithQuery(Uri uri, params (string Name, string Value)[] query) =>
-            new Uri(uri + "?" + string.Join("&", query.Select(q => Uri.EscapeDataString(q.Name) + "=" + Uri.EscapeDataString(q.Value ?? string.Empty))));
+        public static Uri WithQuery(Uri uri, params (string Name, string Value)[] query)
+        {
+            // A loop, not Select over the tuples: a LINQ iterator over a value tuple is a framework generic the
+            // precompiled core cannot carry, so every first status read compiled it.
+            var text = new StringBuilder(uri.ToString()).Append('?');
+            for (var i = 0; i < query.Length; i++)
+            {
+                if (i > 0) text.Append('&');
+                text.Append(Uri.EscapeDataString(query[i].Name)).Append('=').Append(Uri.EscapeDataString(query[i].Value ?? string.Empty));
+            }
+            return new Uri(text.ToString());
+        }
     }
 }
