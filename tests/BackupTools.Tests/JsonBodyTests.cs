@@ -50,6 +50,26 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Bodies_are_the_serializers_bytes_for_random_text_over_all_of_UTF16()
+        {
+            var rng = new Random(1124);
+            for (var n = 0; n < 5000; n++)
+            {
+                var chars = new char[rng.Next(0, 24)];
+                for (var i = 0; i < chars.Length; i++)
+                {
+                    var pick = rng.Next(10);
+                    chars[i] = pick < 5 ? (char)rng.Next(0, 0x80)             // ASCII, controls and HTML-sensitive included
+                             : pick < 7 ? (char)rng.Next(0xD800, 0xE000)       // surrogates, paired or not
+                             : (char)rng.Next(0x80, 0x10000);
+                }
+                var value = new string(chars);
+                var expected = JsonSerializer.SerializeToUtf8Bytes(new Flat { Name = value }, AsBefore);
+                Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(JsonBody.Strings(null, "instance_id", null, "name", value, "description", null)));
+            }
+        }
+
+        [Fact]
         public void A_body_reads_back_as_the_values_given()
         {
             var body = JsonBody.Strings("backup", "instance_id", "i\"d", "name", "n\u00e9\u2028<x>", "description", null);
