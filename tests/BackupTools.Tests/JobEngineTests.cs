@@ -106,9 +106,11 @@ namespace BackupTools.Tests
             _sim.Options.JobDuration = TimeSpan.FromMilliseconds(600);
             var c = TestData.Connect(_sim, "TaurusDB");
             var early = await Start(c, "early-job");
-            // The late job ends a full second after the early one: five times the longest pause between reads, so a
-            // loaded machine cannot see both in one round and make the order a coin toss.
             await Task.Delay(1000);
+            // The late job runs 3 s (a job keeps the duration it was created with) and the early one has ended before
+            // the wait begins: only a 3 s stall of the early job's first read could swap them. With 600 ms for both,
+            // a clean-clone CI run on this 2-core machine, busy with the other test classes, once did.
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(3);
             var late = await Start(c, "late-job");
             var events = await HuaweiFamilyTests.WaitAll(c, new[] { late, early });
             Assert.Equal(new[] { "early-job", "late-job" }, events.Finished.Select(j => j.BackupName).ToArray());
