@@ -17,11 +17,13 @@ namespace BackupTools.Tests
             using var cts = new CancellationTokenSource();
             using var clock = new PollClock(cts.Token);
             var ended = new System.Collections.Concurrent.ConcurrentQueue<int>();
-            var later = Task.Run(async () => { await clock.Delay(new Waiter(), TimeSpan.FromMilliseconds(300)); ended.Enqueue(300); });
+            // 1.5 s against 60 ms: only a 1.4 s stall in starting the second task could swap them (with 300 ms, a
+            // clean-clone CI run, the machine's two cores busy with the other test classes at start-up, once did).
+            var later = Task.Run(async () => { await clock.Delay(new Waiter(), TimeSpan.FromMilliseconds(1500)); ended.Enqueue(1500); });
             var sooner = Task.Run(async () => { await clock.Delay(new Waiter(), TimeSpan.FromMilliseconds(60)); ended.Enqueue(60); });
             Assert.True(clock.Delay(new Waiter(), TimeSpan.Zero).IsCompleted);
             await Task.WhenAll(later, sooner);
-            Assert.Equal(new[] { 60, 300 }, ended.ToArray());
+            Assert.Equal(new[] { 60, 1500 }, ended.ToArray());
         }
 
         [Fact]
