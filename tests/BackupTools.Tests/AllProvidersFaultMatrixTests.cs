@@ -128,7 +128,9 @@ namespace BackupTools.Tests
         {
             _sim.Faults.Add(new FaultRule { Provider = "DDS", Method = "POST", StatusCode = 429, RetryAfter = "1", Times = int.MaxValue });
             var retry = TestData.FastRetry(notProcessed: 50);
-            retry.Budget = TimeSpan.FromSeconds(1.5);
+            // 2.5 s: the budget's end cancels the 1 s pause before a repeat; with 1.5 s, a first attempt slowed past
+            // 0.5 s by a busy machine (a clean-clone CI run) had its one repeat cancelled. Now 3 attempts, 2 under load.
+            retry.Budget = TimeSpan.FromSeconds(2.5);
             var (connection, request, countedAs) = Setup("DDS");
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(connection, request, NullOperationLog.Instance, CancellationToken.None, retry));
             Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
