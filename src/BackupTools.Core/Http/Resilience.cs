@@ -2,9 +2,9 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Async;
 using Polly;
 using Polly.Retry;
-using BackupTools.Async;
 
 namespace BackupTools.Http
 {
