@@ -15,6 +15,8 @@ param(
     [int] $Runs = 7
 )
 $ErrorActionPreference = 'Stop'
+# With or without its trailing slash: the service paths are appended to it.
+$SimulatorUri = $SimulatorUri.TrimEnd('/') + '/'
 $manifest = Join-Path $ModulePath 'BackupTools.psd1'
 $project = '0123456789abcdef0123456789abcdef'
 $instance = '0123456789abcdef0123456789abcdefin02'

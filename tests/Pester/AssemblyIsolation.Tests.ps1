@@ -15,25 +15,34 @@ BeforeAll {
         Where-Object { $_.FullName -match "[\\/]8\.0\.\d+[\\/]lib[\\/]($frameworks)[\\/]" } |
         Select-Object -First 1 -ExpandProperty FullName
 
+    # A literal for the child's script: single-quoted, with any ' in it doubled.
+    function ConvertTo-Literal([string] $Text) { "'" + $Text.Replace("'", "''") + "'" }
+
     function Invoke-Case([string] $Order) {
+        if (-not $script:Conflicting) { throw 'No Microsoft.Extensions.Http 8.0 in the NuGet cache: run "dotnet restore BackupTools.sln" first.' }
         $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
-        $loadConflict = "Add-Type -Path '$($script:Conflicting)'"
-        $importModule = "Import-Module '$manifest'"
+        $loadConflict = "Add-Type -Path $(ConvertTo-Literal $script:Conflicting)"
+        $importModule = "Import-Module $(ConvertTo-Literal $manifest)"
         $first, $second = if ($Order -eq 'ConflictFirst') { $loadConflict, $importModule } else { $importModule, $loadConflict }
+        # A name of its own for each run: DDS takes a backup name once per project, and the simulator is not reset here.
+        $name = 'isolation-{0}-{1}' -f $Order, [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $modulePattern = ConvertTo-Literal ([System.Management.Automation.WildcardPattern]::Escape($script:ModulePath) + '*')
         $script = @"
 `$ErrorActionPreference = 'Stop'
 $first
 $second
 `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
 `$null = Connect-BackupService -Provider DDS -Endpoint '$($script:Sim.BaseUri)dds/' -ProjectId '0123456789abcdef0123456789abcdef' -AccessToken `$t
-`$job = New-InstanceBackup -InstanceId '0123456789abcdef0123456789abcdefin02' -Name 'isolation-$Order' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+`$job = New-InstanceBackup -InstanceId '0123456789abcdef0123456789abcdefin02' -Name '$name' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
 `$inDefault = if (`$PSVersionTable.PSEdition -eq 'Core') {
     [System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies |
-        Where-Object { `$_.GetName().Name -like 'Microsoft.Extensions.*' -and `$_.Location -like '$($script:ModulePath)*' }
+        Where-Object { `$_.GetName().Name -like 'Microsoft.Extensions.*' -and `$_.Location -like $modulePattern }
 }
 [pscustomobject]@{ State = [string]`$job.State; ModuleCopiesInDefault = @(`$inDefault).Count; CoreLocation = [BackupTools.BackupJob].Assembly.Location } | ConvertTo-Json -Compress
 "@
         $output = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $script
+        # A failing child writes its error to this console and nothing to the pipeline: say so rather than compare $null.
+        if ($LASTEXITCODE -ne 0) { throw "The child PowerShell ($Order) ended with exit code ${LASTEXITCODE}: $($output -join [Environment]::NewLine)" }
         $output | Select-Object -Last 1 | ConvertFrom-Json
     }
 }
@@ -47,7 +56,7 @@ Describe 'Loading next to other modules' {
         $script:Conflicting | Should -Not -BeNullOrEmpty -Because 'dotnet restore of the solution puts it in the NuGet cache (tests/BackupTools.PackageHost references it)'
     }
 
-    It 'backs up when the conflicting version was loaded <_> ' -ForEach @('ConflictFirst', 'ModuleFirst') {
+    It 'backs up when the conflicting version was loaded <_>' -ForEach @('ConflictFirst', 'ModuleFirst') {
         $result = Invoke-Case $_
         $result.State | Should -Be 'Succeeded'
         $result.ModuleCopiesInDefault | Should -Be 0
@@ -60,7 +69,8 @@ Describe 'Loading next to other modules' {
             $os = if ($IsWindows) { 'win' } elseif ($IsLinux) { 'linux' } elseif ($IsMacOS) { 'osx' } else { 'other' }
             $rid = '{0}-{1}' -f $os, [System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()
             $precompiled = Join-Path $script:ModulePath ('dependencies/net{0}.0/{1}' -f [Environment]::Version.Major, $rid)
-            if (Test-Path (Join-Path $precompiled 'BackupTools.Core.dll')) { $expected = $precompiled }
+            # The module takes that folder only when it holds both the engine and its loader.
+            if ((Test-Path (Join-Path $precompiled 'BackupTools.Core.dll')) -and (Test-Path (Join-Path $precompiled 'BackupTools.Isolation.dll'))) { $expected = $precompiled }
         }
         [System.IO.Path]::GetDirectoryName($result.CoreLocation) | Should -Be ([System.IO.Path]::GetFullPath($expected).TrimEnd([char[]]'\/'))
     }

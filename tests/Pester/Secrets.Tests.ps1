@@ -1,7 +1,9 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
 # No secret in any stream, output object, error, Export-Clixml or ConvertTo-Json, for every cmdlet and every
-# authentication method, run with -Verbose and with debug lines shown ($DebugPreference = 'Continue' in BeforeEach; not
-# -Debug, which on Windows PowerShell 5.1 means Inquire, a prompt that a non-interactive run fails on). The simulator's default secrets are used, as the
+# authentication method, run with -Verbose and with $DebugPreference = 'Continue' in BeforeEach, so that a debug line
+# would be captured too (the module writes none today; not -Debug, which on Windows PowerShell 5.1 means Inquire, a
+# prompt that a non-interactive run fails on). Besides the given secrets, the tokens the simulator issues for a
+# password or a client secret (IAM, ArcGIS, UAA) are looked for. The simulator's default secrets are used, as the
 # out-of-process simulator knows them: token 'sim-token', password 'sim-password', access key SIMAK000000000000000 with
 # secret key 'sim-secret-key', UAA client 'sim-client' with secret 'sim-secret'.
 
@@ -9,8 +11,12 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     $script:ModulePath = Get-TestModulePath
     $script:Sim = Start-TestSimulator
+    # Connections of an earlier run in this session (the store outlives Remove-Module) would make a default ambiguous.
+    Remove-Variable -Name BackupToolsConnectionStore -Scope Global -ErrorAction Ignore
     Import-Module (Join-Path $script:ModulePath 'BackupTools.psd1') -Force
     $script:Secrets = 'sim-token', 'sim-password', 'sim-secret-key', 'sim-secret', 'Pester-Passc0de-XYZZY'
+    # Tokens issued at run time, as the simulator makes them (SimTokens.Issue: a prefix and 48 hex digits).
+    $script:IssuedTokenPatterns = 'MII[0-9a-f]{48}', 'sim-arcgis-[0-9a-f]{48}', 'sim-uaa-[0-9a-f]{48}'
     $script:Project = '0123456789abcdef0123456789abcdef'
     $secure = { param($text) ConvertTo-SecureString $text -AsPlainText -Force }
     $script:Token = & $secure 'sim-token'
@@ -28,9 +34,10 @@ BeforeAll {
             }
         ) -join "`n"
         $file = Join-Path $TestDrive ("capture-{0}.xml" -f [guid]::NewGuid())
-        $Captured | Where-Object { $_ -isnot [System.Management.Automation.InformationalRecord] } | Export-Clixml -Path $file -Depth 6
-        $text += "`n" + (Get-Content -Raw $file)
+        $Captured | Where-Object { $_ -isnot [System.Management.Automation.InformationalRecord] } | Export-Clixml -Path $file -Depth 6 -Verbose:$false
+        $text += "`n" + (Get-Content -Raw $file -Verbose:$false)
         foreach ($secret in $script:Secrets) { $text | Should -Not -Match ([regex]::Escape($secret)) -Because $Because }
+        foreach ($pattern in $script:IssuedTokenPatterns) { $text | Should -Not -Match $pattern -Because "$Because (an issued token)" }
     }
 }
 
@@ -44,10 +51,6 @@ Describe 'Secrets never leak' {
         Reset-Simulator $script:Sim.BaseUri
         $DebugPreference = 'Continue'
         $VerbosePreference = 'Continue'
-    }
-    AfterEach {
-        $DebugPreference = 'SilentlyContinue'
-        $VerbosePreference = 'SilentlyContinue'
     }
 
     It '<Provider> with <Method>' -ForEach @(

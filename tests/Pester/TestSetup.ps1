@@ -7,9 +7,15 @@ function Get-TestModulePath {
     $version = ([xml](Get-Content -Raw (Join-Path $script:RepoRoot 'Directory.Build.props'))).Project.PropertyGroup.ModuleVersion |
         Where-Object { $_ } | Select-Object -First 1
     $path = Join-Path $script:RepoRoot "out/BackupTools/$version"
-    if (-not (Test-Path (Join-Path $path 'BackupTools.psd1'))) {
-        & dotnet publish (Join-Path $script:RepoRoot 'src/BackupTools/BackupTools.csproj') -c Release | Out-Null
+    # Published once per session (an up-to-date build takes seconds): a package left from an earlier build would test
+    # old code. Not again in the same session: publishing empties the folder first, and on Windows the DLL of a module
+    # an earlier test file imported is locked.
+    if (-not $global:BackupToolsTestPackagePublished) {
+        $log = & dotnet publish (Join-Path $script:RepoRoot 'src/BackupTools/BackupTools.csproj') -c Release --nologo 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE):$([Environment]::NewLine)$($log -join [Environment]::NewLine)" }
+        $global:BackupToolsTestPackagePublished = $true
     }
+    if (-not (Test-Path (Join-Path $path 'BackupTools.psd1'))) { throw "No package at $path (dotnet publish src/BackupTools -c Release lays it out)." }
     $path
 }
 
@@ -22,10 +28,13 @@ function Start-TestSimulator {
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
-    # dotnet may print build lines first: read until the simulator's own first line (or give up after 200 lines).
+    # dotnet may print build lines first: read until the simulator's own first line (or give up after 200 lines, or
+    # after 60 s without a line: a simulator that hangs before printing must not hang the test run).
     $line = $null
     for ($i = 0; $i -lt 200; $i++) {
-        $line = $process.StandardOutput.ReadLine()
+        $pending = $process.StandardOutput.ReadLineAsync()
+        if (-not $pending.Wait([TimeSpan]::FromSeconds(60))) { $line = '(nothing printed for 60 s)'; break }
+        $line = $pending.Result
         if ($null -eq $line -or $line -match 'listening on (http://127\.0\.0\.1:\d+/)') { break }
     }
     if ($line -notmatch 'listening on (http://127\.0\.0\.1:\d+/)') { Stop-TestSimulator ([pscustomobject]@{ Process = $process }); throw "Simulator did not start: $line" }
