@@ -21,6 +21,15 @@ namespace BackupTools
         /// <summary>When the backup may be cleaned up (ArcGIS).</summary>
         public DateTimeOffset? RetentionDate { get; set; }
 
+        /// <summary>
+        /// This request without its passcode: what an error carries as its target. An error record's target is
+        /// serialized with it (Export-Clixml of <c>$Error</c>), and off Windows a SecureString is serialized readably.
+        /// </summary>
+        internal BackupRequest WithoutSecrets() => Passcode == null ? this : new BackupRequest
+        {
+            Kind = Kind, InstanceId = InstanceId, Name = Name, Description = Description, StoreName = StoreName, RetentionDate = RetentionDate,
+        };
+
         /// <summary>The text a confirmation prompt or -WhatIf shows as the target.</summary>
         public override string ToString() =>
             Kind == BackupKind.DisasterRecovery

@@ -41,7 +41,8 @@ namespace BackupTools
         {
             ErrorId = errorId;
             Category = category;
-            Target = target;
+            // A request's passcode never travels with an error (see BackupRequest.WithoutSecrets).
+            Target = target is BackupRequest request ? request.WithoutSecrets() : target;
         }
 
         /// <summary>A stable id from <see cref="ErrorIds"/>, never message text.</summary>
@@ -50,7 +51,7 @@ namespace BackupTools
         /// <summary>Where the error belongs.</summary>
         public BackupErrorCategory Category { get; }
 
-        /// <summary>The failing item: a job, a request, an endpoint; never a secret.</summary>
+        /// <summary>The failing item: a job, a request (without its passcode), an endpoint; never a secret.</summary>
         public object Target { get; }
 
         /// <summary>The provider that raised it, when one did.</summary>
