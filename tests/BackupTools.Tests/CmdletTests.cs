@@ -259,6 +259,58 @@ namespace BackupTools.Tests
         }
 
         [Theory]
+        [InlineData(1)]
+        [InlineData(4)]
+        public void An_error_that_stops_New_InstanceBackup_Wait_first_writes_the_jobs_it_started(int throttle)
+        {
+            // Row 2 breaks a rule under -ErrorAction Stop: row 1's backup was started (its create delayed, so with a
+            // throttle limit it is still in flight); its job must reach the pipeline before the command stops.
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Delay = TimeSpan.FromMilliseconds(300), Times = 1 });
+            var r = _ps.Run(ConnectBoth +
+                "$out = [System.Collections.Generic.List[object]]::new(); try { " +
+                "@([pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='kept-one' }, [pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='1bad' }," +
+                "  [pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='never-sent' }) |" +
+                $" New-InstanceBackup -Wait -PollingInterval 0.05 -ThrottleLimit {throttle} -ErrorAction Stop | ForEach-Object {{ $out.Add($_) }} }} " +
+                "catch { $caught = $_ }; $out; $caught");
+            Assert.Null(r.Terminating);
+            var caught = r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().Single();
+            Assert.StartsWith("BackupParameterInvalid,", caught.FullyQualifiedErrorId);
+            var job = Assert.Single(r.Objects<BackupJob>());
+            Assert.Equal("kept-one", job.BackupName);
+            Assert.Equal(1, _sim.Counters.CreatesFor("TaurusDB", TestData.TaurusInstance));
+        }
+
+        [Fact]
+        public void An_error_that_stops_a_throttled_New_InstanceBackup_first_writes_the_creates_in_flight()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Delay = TimeSpan.FromMilliseconds(300), Times = 1 });
+            var r = _ps.Run(ConnectBoth +
+                "$out = [System.Collections.Generic.List[object]]::new(); try { " +
+                "@([pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='in-flight' }, [pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='1bad' }) |" +
+                " New-InstanceBackup -ThrottleLimit 4 -ErrorAction Stop | ForEach-Object { $out.Add($_) } } catch { $caught = $_ }; $out; $caught");
+            Assert.StartsWith("BackupParameterInvalid,", r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().Single().FullyQualifiedErrorId);
+            Assert.Equal("in-flight", Assert.Single(r.Objects<BackupJob>()).BackupName);
+        }
+
+        [Fact]
+        public void When_a_failed_job_stops_Wait_BackupJob_the_unfinished_ones_are_written_first()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
+            var failing = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name fail-quickly");
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var slow = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name slow-one");
+            _ps.Set("jobs", new[] { Assert.Single(failing.Objects<BackupJob>()), Assert.Single(slow.Objects<BackupJob>()) });
+            var r = _ps.Run(ConnectBoth +
+                "$out = [System.Collections.Generic.List[object]]::new(); try { $jobs | Wait-BackupJob -PollingInterval 0.05 -Timeout 30 -ErrorAction Stop |" +
+                " ForEach-Object { $out.Add($_) } } catch { $caught = $_ }; $out; $caught");
+            Assert.StartsWith("BackupJobFailed,", r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().Single().FullyQualifiedErrorId);
+            var written = r.Objects<BackupJob>().ToList();
+            Assert.Equal(2, written.Count);
+            Assert.Equal(BackupJobState.Failed, written.Single(j => j.BackupName == "fail-quickly").State);
+            Assert.Equal(BackupJobState.Running, written.Single(j => j.BackupName == "slow-one").State);
+        }
+
+        [Theory]
         [InlineData(0, 1)]
         [InlineData(2, 3)]
         public void BusyRetryCount_limits_the_repeats_of_a_create_the_service_calls_busy(int retries, int posts)

@@ -11,6 +11,47 @@ namespace BackupTools.Commands
     {
         private static int _nextActivityId = 1000;
 
+        // Jobs this command holds and has not written yet (created with -Wait, or being waited on), by job, with the
+        // latest state the wait saw; and whether they are being written because an error is about to stop the command.
+        private Dictionary<string, BackupJob> _held;
+        private bool _writingHeld;
+
+        private static string KeyOf(BackupJob job) => job.Provider + "|" + job.Endpoint + "|" + job.JobId;
+
+        /// <summary>Keeps a job this command will write later (after its wait), so that an error that stops the command cannot lose it.</summary>
+        protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<string, BackupJob>()))[KeyOf(job)] = job;
+
+        private void Seen(BackupJob job, bool written)
+        {
+            if (_held == null) return;
+            var key = KeyOf(job);
+            if (written) _held.Remove(key);
+            else if (_held.ContainsKey(key)) _held[key] = job;
+        }
+
+        /// <summary>
+        /// Before an error stops the command: the creates already sent finish and their jobs are written, and every job
+        /// the command holds is written with the last state it knows (still running, for a wait cut short). Without
+        /// this a backup that started would leave no handle: a script with -ErrorAction Stop, or a -Wait whose first
+        /// job failed, lost the others. Further failures meanwhile are written as warnings.
+        /// </summary>
+        private void WriteHeldBeforeStopping()
+        {
+            _writingHeld = true;
+            try
+            {
+                _starts?.DrainAll();
+                if (_held == null) return;
+                var held = new List<BackupJob>(_held.Values);
+                _held.Clear();
+                foreach (var job in held) WriteObject(job);
+            }
+            finally
+            {
+                _writingHeld = false;
+            }
+        }
+
         /// <summary>
         /// Starts one backup; a failure becomes a non-terminating error for that item. With a throttle limit above 1,
         /// up to that many creates are in flight at once across pipeline input, their results written as they come
@@ -19,6 +60,9 @@ namespace BackupTools.Commands
         protected void StartBackup(BackupConnection connection, BackupRequest request, Action<BackupJob> onCreated, int throttleLimit = 1,
             Http.CreateRetryOptions retry = null)
         {
+            // Read here, on the pipeline thread: a create queued behind the throttle limit starts later, when the
+            // command may have been disposed (its token source with it).
+            var cancel = CancelToken;
             if (throttleLimit > 1)
             {
                 if (_starts == null)
@@ -28,7 +72,7 @@ namespace BackupTools.Commands
                     _startSink.VerboseWanted = VerboseWanted();
                 }
                 RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, sink =>
-                    ThenPost(BackupService.StartAsync(connection, request, sink, CancelToken, retry), sink, onCreated), ex =>
+                    ThenPost(BackupService.StartAsync(connection, request, sink, cancel, retry), sink, onCreated), ex =>
                 {
                     if (ex is BackupToolsException bte) WriteError(bte);
                     else if (!(ex is OperationCanceledException)) throw ex;
@@ -37,7 +81,7 @@ namespace BackupTools.Commands
             }
             try
             {
-                Pump(sink => ThenPost(BackupService.StartAsync(connection, request, sink, CancelToken, retry), sink, onCreated));
+                Pump(sink => ThenPost(BackupService.StartAsync(connection, request, sink, cancel, retry), sink, onCreated));
             }
             catch (BackupToolsException ex)
             {
@@ -102,6 +146,7 @@ namespace BackupTools.Commands
         protected void WaitForJobs(IReadOnlyList<BackupJob> jobs, WaitOptions options, BackupConnection connection)
         {
             var store = Connections;
+            foreach (var job in jobs) Hold(job);
             var showProgress = !(GetVariableValue("ProgressPreference") is ActionPreference pref && pref == ActionPreference.SilentlyContinue);
             var progress = new WaitProgress(Interlocked.Increment(ref _nextActivityId) * 1000, jobs.Count, showProgress, WriteProgress);
             try
@@ -133,11 +178,16 @@ namespace BackupTools.Commands
                 _progress = progress;
             }
 
-            public void Updated(BackupJob job) => _sink.Post(() => _progress.Update(job));
+            public void Updated(BackupJob job) => _sink.Post(() =>
+            {
+                _cmdlet.Seen(job, written: false);
+                _progress.Update(job);
+            });
 
             public void Finished(BackupJob job) => _sink.Post(() =>
             {
                 _progress.Done(job);
+                _cmdlet.Seen(job, written: true);
                 _cmdlet.WriteObject(job);
                 var error = JobOutcome.ErrorFor(job);
                 if (error != null) _cmdlet.WriteError(error);
@@ -146,6 +196,7 @@ namespace BackupTools.Commands
             public void TimedOut(BackupJob job) => _sink.Post(() =>
             {
                 _progress.Done(job);
+                _cmdlet.Seen(job, written: true);
                 _cmdlet.WriteObject(job);
                 _cmdlet.WriteError(JobOutcome.TimeoutFor(job));
             });
@@ -153,6 +204,7 @@ namespace BackupTools.Commands
             public void CouldNotFollow(BackupJob job, BackupToolsException error) => _sink.Post(() =>
             {
                 _progress.Done(job);
+                _cmdlet.Seen(job, written: true);
                 _cmdlet.WriteObject(job);
                 _cmdlet.WriteError(error);
             });

@@ -28,6 +28,8 @@ namespace BackupTools.Commands
         /// <inheritdoc />
         public void Dispose()
         {
+            // A pipeline that ended before EndProcessing (an upstream error): creates not yet sent must not go out.
+            _stopping.Cancel();
             _starts?.Dispose();
             _stopping.Dispose();
             GC.SuppressFinalize(this);
@@ -102,8 +104,30 @@ namespace BackupTools.Commands
             };
         }
 
-        /// <summary>Writes a non-terminating error for one failed item.</summary>
-        protected void WriteError(BackupToolsException ex) => WriteError(ToErrorRecord(ex));
+        /// <summary>
+        /// Writes a non-terminating error for one failed item. When that error will stop the command (-ErrorAction
+        /// Stop, or $ErrorActionPreference = 'Stop'), what the command holds is written first, while output still can
+        /// be (once the error is thrown, the pipeline is stopping): see <see cref="WriteHeldBeforeStopping"/>.
+        /// </summary>
+        protected void WriteError(BackupToolsException ex)
+        {
+            if (_writingHeld)
+            {
+                // A further failure while the held jobs are written: the command stops with the first error; this one
+                // stays visible as a warning.
+                WriteWarning($"{ex.ErrorId}: {ex.Message}");
+                return;
+            }
+            if (ErrorsStop()) WriteHeldBeforeStopping();
+            WriteError(ToErrorRecord(ex));
+        }
+
+        /// <summary>Whether a non-terminating error written now stops the command: -ErrorAction Stop, else $ErrorActionPreference.</summary>
+        protected internal bool ErrorsStop()
+        {
+            var given = MyInvocation.BoundParameters.TryGetValue("ErrorAction", out var bound) ? bound : GetVariableValue("ErrorActionPreference");
+            return LanguagePrimitives.TryConvertTo(given, out ActionPreference preference) && preference == ActionPreference.Stop;
+        }
 
         /// <summary>Stops the command with an error when nothing more can proceed.</summary>
         protected void ThrowTerminatingError(BackupToolsException ex) => ThrowTerminatingError(ToErrorRecord(ex));

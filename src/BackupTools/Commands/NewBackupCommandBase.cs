@@ -80,7 +80,11 @@ namespace BackupTools.Commands
             if (!ShouldProcess($"{connection.Provider} {request}", Action)) return;
             StartBackup(connection, request, job =>
             {
-                if (Wait) _created.Add(job);
+                if (Wait)
+                {
+                    _created.Add(job);
+                    Hold(job);
+                }
                 else WriteObject(job);
             }, ThrottleLimit, RetryOptions());
         }
