@@ -280,6 +280,37 @@ namespace BackupTools.Tests
             Assert.Equal(1, _sim.Counters.CreatesFor("TaurusDB", TestData.TaurusInstance));
         }
 
+        [Theory]
+        [InlineData("New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name never-started -Wait -PollingInterval 0")]
+        [InlineData("New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name never-started -Wait -PollingInterval ([timespan]::FromDays(2))")]
+        public void A_bad_polling_interval_with_Wait_ends_the_command_before_any_backup_is_started(string command)
+        {
+            // (A two-day interval once meant a create, then a first status read two days later: a limit of our own.)
+            var run = System.Threading.Tasks.Task.Run(() => _ps.Run(ConnectBoth + command + "; 'after'"));
+            Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "the command did not end");
+            var r = run.Result;
+            // A terminating error of the command: the statement ends, the script goes on.
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith("BackupParameterInvalid,", error.FullyQualifiedErrorId);
+            Assert.Contains("Nothing was sent", error.ToString());
+            Assert.Equal("after", Assert.Single(r.Output).BaseObject);
+            Assert.Empty(_sim.Counters.Requests);
+        }
+
+        [Fact]
+        public void A_timeout_beyond_what_a_timer_takes_is_no_limit()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
+            // (Before, the timer refused such a timeout and the command hung: run with a limit of our own.)
+            var run = System.Threading.Tasks.Task.Run(() =>
+                _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name long-timeout -Wait -PollingInterval 0.05 -Timeout ([timespan]::FromDays(60))"));
+            Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "the wait did not end");
+            var r = run.Result;
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(r.Objects<BackupJob>()).State);
+        }
+
         [Fact]
         public void An_error_that_stops_a_throttled_New_InstanceBackup_first_writes_the_creates_in_flight()
         {

@@ -60,7 +60,8 @@ namespace BackupTools.Jobs
             using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, any.Token))
             using (var run = new Run(this, events, linked.Token, timeout.Token, cancellationToken, any))
             {
-                if (_options.Timeout is TimeSpan t && t != System.Threading.Timeout.InfiniteTimeSpan)
+                // A timer's longest delay is int.MaxValue ms (24.8 days) on .NET Framework: any longer timeout is no limit.
+                if (_options.Timeout is TimeSpan t && t != System.Threading.Timeout.InfiniteTimeSpan && t <= WaitOptions.LongestTimeout)
                     timeout.CancelAfter(t < TimeSpan.Zero ? TimeSpan.Zero : t);
                 var loops = new Task[jobs.Count];
                 for (var i = 0; i < loops.Length; i++) loops[i] = FollowAsync(jobs[i], run);

@@ -5,7 +5,12 @@ namespace BackupTools.Jobs
     /// <summary>How a wait behaves. Defaults suit an interactive session; runbooks usually set <see cref="Timeout"/>.</summary>
     public sealed class WaitOptions
     {
-        /// <summary>Overall limit; null waits until every job is final.</summary>
+        /// <summary>The longest timeout a timer takes everywhere (int.MaxValue ms, 24.8 days); a longer one means no limit.</summary>
+        public static readonly TimeSpan LongestTimeout = TimeSpan.FromMilliseconds(int.MaxValue);
+        /// <summary>The longest polling interval accepted.</summary>
+        public static readonly TimeSpan LongestPollingInterval = TimeSpan.FromDays(1);
+
+        /// <summary>Overall limit; null waits until every job is final (so does one beyond <see cref="LongestTimeout"/>).</summary>
         public TimeSpan? Timeout { get; set; }
         /// <summary>The floor between two status reads of one job, and the delay before the first.</summary>
         public TimeSpan PollingInterval { get; set; } = TimeSpan.FromSeconds(1);

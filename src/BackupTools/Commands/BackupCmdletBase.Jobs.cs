@@ -130,9 +130,9 @@ namespace BackupTools.Commands
             if (MyInvocation.BoundParameters.ContainsKey("Timeout")) options.Timeout = timeout;
             if (MyInvocation.BoundParameters.ContainsKey("PollingInterval"))
             {
-                if (pollingInterval <= TimeSpan.Zero)
+                if (pollingInterval <= TimeSpan.Zero || pollingInterval > WaitOptions.LongestPollingInterval)
                     ThrowTerminatingError(new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument,
-                        "PollingInterval must be greater than zero.", pollingInterval));
+                        "PollingInterval must be greater than zero and at most one day. Nothing was sent.", pollingInterval));
                 options.PollingInterval = pollingInterval;
                 if (options.MaxPollingInterval < pollingInterval) options.MaxPollingInterval = pollingInterval;
             }

@@ -62,6 +62,15 @@ namespace BackupTools.Commands
         /// <summary>The request for the current pipeline item.</summary>
         protected abstract BackupRequest BuildRequest();
 
+        private Jobs.WaitOptions _waitOptions;
+
+        /// <inheritdoc />
+        protected override void BeginProcessing()
+        {
+            // With -Wait, a bad -PollingInterval ends the command here, before any backup is started.
+            if (Wait) _waitOptions = WaitOptionsFrom(Timeout, PollingInterval, any: false);
+        }
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
@@ -107,7 +116,7 @@ namespace BackupTools.Commands
         {
             FinishStarts();
             if (Wait && _created.Count > 0)
-                WaitForJobs(_created, WaitOptionsFrom(Timeout, PollingInterval, any: false), Connection);
+                WaitForJobs(_created, _waitOptions, Connection);
         }
     }
 }

@@ -38,6 +38,11 @@ namespace BackupTools.Commands
         [Parameter]
         public BackupConnection Connection { get; set; }
 
+        private Jobs.WaitOptions _options;
+
+        /// <inheritdoc />
+        protected override void BeginProcessing() => _options = WaitOptionsFrom(Timeout, PollingInterval, Any); // bad values end the command before any read
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
@@ -49,7 +54,7 @@ namespace BackupTools.Commands
         protected override void EndProcessing()
         {
             if (_jobs.Count == 0) return;
-            WaitForJobs(_jobs, WaitOptionsFrom(Timeout, PollingInterval, Any), Connection);
+            WaitForJobs(_jobs, _options, Connection);
         }
     }
 }
