@@ -211,39 +211,33 @@ namespace BackupTools
                 if (retry.Budget > TimeSpan.Zero && retry.Budget != Timeout.InfiniteTimeSpan) budget.CancelAfter(retry.Budget);
                 var call = new ServiceCall(connection, log, budget.Token) { RequestTimeout = retry.RequestTimeout };
                 var attempts = 0;
-                var maybeSent = false;
+                var createsBefore = 0;
+                var maybeSent = false;     // some attempt's create request left and its outcome is not known
+                var lastAfterCreate = false; // the last failure came after its attempt's create request left
                 BackupToolsException last = null;
                 try
                 {
-                    return await Resilience.ExecuteAsync(RetryRules.ForCreates(retry, uniqueNames: reconciler != null), log, ct =>
+                    return await Resilience.ExecuteAsync(RetryRules.ForCreates(retry, uniqueNames: reconciler != null && reconciler.NamesAreUnique), log, ct =>
                     {
                         Interlocked.Increment(ref attempts);
+                        createsBefore = call.CreatesSent;
                         return provider.StartAsync(call, request);
                     }, budget.Token, observe: ex =>
                     {
+                        // A failure before the create request left (an ArcGIS store lookup, a token) leaves nothing behind.
+                        lastAfterCreate = call.CreatesSent > createsBefore;
                         if (ex is BackupToolsException failed)
                         {
                             last = failed;
-                            if (failed.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || failed.ErrorId == ErrorIds.BackupResponseInvalid) maybeSent = true;
+                            if (lastAfterCreate && (failed.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || failed.ErrorId == ErrorIds.BackupResponseInvalid))
+                                maybeSent = true;
                         }
-                        else if (ex is OperationCanceledException) maybeSent = true; // cut off while the request was out
+                        else if (ex is OperationCanceledException && lastAfterCreate) maybeSent = true; // cut off while the request was out
                     }).NoContext();
                 }
                 catch (OperationCanceledException ex) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
                     throw BudgetSpent(provider.Info.Name, request, retry.Budget, maybeSent, last, ex);
-                }
-                catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300)
-                {
-                    // The service said yes but its answer cannot be read: the backup probably started, and its handle is lost.
-                    throw new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError,
-                        $"{ex.Message} The service accepted the request, so the backup may have started; its job could not be read. Request: {request}.",
-                        request, ex)
-                    {
-                        Provider = ex.Provider,
-                        HttpStatus = ex.HttpStatus,
-                        RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
-                    };
                 }
                 catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
                 {
@@ -256,7 +250,52 @@ namespace BackupTools
                     }
                     throw;
                 }
+                catch (BackupToolsException ex) when (maybeSent && reconciler != null)
+                {
+                    // A create went unanswered (and was not repeated, or its repeats ended in another error, such as
+                    // "busy" because that very backup is running): look for its backup by name before calling it lost.
+                    BackupJob existing = null;
+                    try
+                    {
+                        existing = await reconciler.FindExistingAsync(call, request).NoContext();
+                    }
+                    catch (BackupToolsException lookup)
+                    {
+                        log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' failed: {lookup.Message}");
+                    }
+                    if (existing != null)
+                    {
+                        log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by a create that went unanswered; following it.");
+                        return existing;
+                    }
+                    throw MaybeStarted(ex, request, lastAfterCreate);
+                }
+                catch (BackupToolsException ex) when (lastAfterCreate && ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300)
+                {
+                    throw MaybeStarted(ex, request, lastAfterCreate);
+                }
             }
+        }
+
+        /// <summary>
+        /// The error for a create that may have started: an unknown outcome as it is; an unreadable yes becomes one; any
+        /// other last error (after an earlier unanswered attempt) is kept as the cause of one.
+        /// </summary>
+        private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate)
+        {
+            if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown) return ex;
+            var message = ex.ErrorId == ErrorIds.BackupResponseInvalid && lastAfterCreate && ex.HttpStatus >= 200 && ex.HttpStatus < 300
+                // The service said yes but its answer cannot be read: the backup probably started, and its handle is lost.
+                ? $"{ex.Message} The service accepted the request, so the backup may have started; its job could not be read. Request: {request}."
+                : $"An earlier create request went unanswered, so the backup may have started; the last attempt ended with: {ex.Message} Request: {request}.";
+            return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError, message, request, ex)
+            {
+                Provider = ex.Provider,
+                ServiceCode = ex.ServiceCode,
+                ServiceMessage = ex.ServiceMessage,
+                HttpStatus = ex.HttpStatus,
+                RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
+            };
         }
 
         private static BackupToolsException BudgetSpent(string provider, BackupRequest request, TimeSpan budget, bool maybeSent,

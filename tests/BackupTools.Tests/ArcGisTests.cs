@@ -45,6 +45,17 @@ namespace BackupTools.Tests
             BackupService.StartAsync(c, r, log ?? NullOperationLog.Instance, CancellationToken.None);
 
         [Fact]
+        public async Task An_unreadable_store_list_is_not_called_a_backup_that_may_have_started()
+        {
+            // The default store is looked up before the create: a login page instead of the list means nothing was sent.
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/disasterrecovery/stores", Kind = FaultKind.HtmlPage, Times = int.MaxValue });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request()));
+            Assert.Equal(ErrorIds.BackupResponseInvalid, ex.ErrorId);
+            Assert.DoesNotContain("may have started", ex.Message);
+            Assert.DoesNotContain(_sim.Counters.Requests, r => r.Method == "POST");
+        }
+
+        [Fact]
         public async Task A_backup_in_the_default_store_is_created_and_followed_to_success()
         {
             var c = Connection();

@@ -35,14 +35,58 @@ namespace BackupTools.Tests
             new object[] { "429 with Retry-After seconds", new FaultRule { Method = "POST", StatusCode = 429, RetryAfter = "1" } },
             new object[] { "429 with Retry-After as an HTTP date", new FaultRule { Method = "POST", StatusCode = 429, RetryAfter = "DATE+1" } },
             new object[] { "503 not processed", new FaultRule { Method = "POST", StatusCode = 503 } },
-            new object[] { "connection reset before the request is read", new FaultRule { Method = "POST", Kind = FaultKind.DropBeforeRead } },
             new object[] { "connection reset after the request is read (backup made)", new FaultRule { Method = "POST", Kind = FaultKind.DropAfterRead } },
             new object[] { "truncated answer (backup made)", new FaultRule { Method = "POST", Kind = FaultKind.TruncatedBody } },
+        };
+
+        /// <summary>
+        /// Faults after which the client cannot tell whether the backup was made, and the service has made none when
+        /// the client looks: only a repeat survives them, and a create is repeated only where names are documented unique (DDS), so that the
+        /// repeat answers "already exists" rather than making a second backup. Elsewhere (TaurusDB) the backup is looked
+        /// for by name, not found, and the outcome reported unknown.
+        /// </summary>
+        public static IEnumerable<object[]> CreateFaultsOnlyARepeatSurvives() => new[]
+        {
+            new object[] { "connection reset before the request is read", new FaultRule { Method = "POST", Kind = FaultKind.DropBeforeRead } },
             new object[] { "malformed JSON", new FaultRule { Method = "POST", Kind = FaultKind.MalformedJson } },
             new object[] { "HTML page with 200", new FaultRule { Method = "POST", Kind = FaultKind.HtmlPage } },
             new object[] { "empty body", new FaultRule { Method = "POST", Kind = FaultKind.EmptyBody } },
-            new object[] { "an answer that never comes", new FaultRule { Method = "POST", Delay = TimeSpan.FromSeconds(3) } },
+            new object[] { "an answer that never comes (the backup made later)", new FaultRule { Method = "POST", Delay = TimeSpan.FromSeconds(3) } },
         };
+
+        /// <summary>Whether the service documents unique backup names (and so a create may be repeated).</summary>
+        protected abstract bool NamesAreUnique { get; }
+
+        [Theory]
+        [MemberData(nameof(CreateFaultsOnlyARepeatSurvives))]
+        public async Task A_create_fault_that_leaves_the_outcome_unknown_is_repeated_only_where_names_are_unique(string fault, FaultRule rule)
+        {
+            rule.Provider = Provider;
+            Sim.Faults.Add(rule);
+            var retry = TestData.FastRetry();
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            var c = TestData.Connect(Sim, Provider);
+            var request = new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() };
+            if (NamesAreUnique)
+            {
+                var job = await BackupService.StartAsync(c, request, NullOperationLog.Instance, CancellationToken.None, retry);
+                var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+                Assert.True(BackupJobState.Succeeded == Assert.Single(events.Finished).State, fault);
+            }
+            else
+            {
+                var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c, request, NullOperationLog.Instance, CancellationToken.None, retry));
+                Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+                Assert.Contains("may have started", ex.Message);
+                // The backup was looked for by name before the outcome was called unknown.
+                Assert.Contains(Sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
+            }
+            // The delayed request may still land on the service: give it the time to. Never a second backup.
+            if (rule.Delay > TimeSpan.Zero) await Task.Delay(rule.Delay + TimeSpan.FromMilliseconds(500));
+            Assert.InRange(Sim.Counters.BackupsFor(Provider, InstanceId), NamesAreUnique ? 1 : 0, 1);
+            // Repeated once where names are unique; never where they are not.
+            Assert.Equal(NamesAreUnique ? 2 : 1, Sim.Counters.Requests.Count(r => r.Method == "POST"));
+        }
 
         [Theory]
         [MemberData(nameof(SurvivedCreateFaults))]
@@ -79,6 +123,25 @@ namespace BackupTools.Tests
             Assert.False(string.IsNullOrEmpty(ex.ServiceCode));
             Assert.Contains(Provider, ex.Message);
             Assert.True(Sim.Counters.BackupsFor(Provider, InstanceId) <= 1);
+        }
+
+        [Fact]
+        public async Task A_create_unanswered_then_refused_as_busy_reports_the_backup_it_made()
+        {
+            // The first create reaches the service (the backup is made) and its connection drops; the service then
+            // calls the instance busy, because that very backup is running. The backup is found by name and followed,
+            // instead of a "busy" failure that told the user to try again (and make a second one).
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.DropAfterRead });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 409, Times = int.MaxValue,
+                Body = "{\"error_code\":\"DBS.201015\",\"error_msg\":\"Another operation is in progress.\"}" });
+            var c = TestData.Connect(Sim, Provider);
+            var name = TestData.UniqueName();
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = InstanceId, Name = name }, NullOperationLog.Instance,
+                CancellationToken.None, TestData.FastRetry(busy: 2));
+            Assert.Equal(name, job.BackupName);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
         }
 
         [Fact]
@@ -169,6 +232,7 @@ namespace BackupTools.Tests
         public TaurusDbFaultMatrixTests(SimulatorFixture f) : base(f) { }
         protected override string Provider => "TaurusDB";
         protected override string InstanceId => TestData.TaurusInstance;
+        protected override bool NamesAreUnique => false;
     }
 
     public sealed class DdsFaultMatrixTests : FaultMatrixTests
@@ -176,5 +240,6 @@ namespace BackupTools.Tests
         public DdsFaultMatrixTests(SimulatorFixture f) : base(f) { }
         protected override string Provider => "DDS";
         protected override string InstanceId => TestData.DdsInstance;
+        protected override bool NamesAreUnique => true;
     }
 }

@@ -40,6 +40,11 @@ namespace BackupTools.Http
         /// <summary>How long one request may take before it is abandoned.</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+        private int _createsSent;
+
+        /// <summary>How many create requests (<c>isCreate</c>) this call has sent: a failure after one was sent may leave a backup behind.</summary>
+        public int CreatesSent => Volatile.Read(ref _createsSent);
+
         /// <summary>A call like this one to another address of the service (its IAM, UAA or token endpoint).</summary>
         public ServiceCall To(Uri address) =>
             new ServiceCall(Connection, Log, CancellationToken, BackupHttp.ClientFor(Connection.Provider, address, Connection.SkipCertificateCheck))
@@ -138,6 +143,7 @@ namespace BackupTools.Http
             // The same header on the wire as a parsed MediaTypeWithQualityHeaderValue, without parsing one per request.
             if (request.Headers.Accept.Count == 0) request.Headers.TryAddWithoutValidation("Accept", "application/json");
             var provider = Connection.Provider;
+            if (isCreate) Interlocked.Increment(ref _createsSent);
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken))
             {
                 timeout.CancelAfter(RequestTimeout);

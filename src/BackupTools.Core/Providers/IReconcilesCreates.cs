@@ -4,11 +4,17 @@ using BackupTools.Http;
 namespace BackupTools.Providers
 {
     /// <summary>
-    /// A provider whose service requires unique backup names: when a repeated create answers "already exists", the
-    /// first attempt did reach the service. The provider finds that backup so it is reported, never a second one.
+    /// A provider that can find a backup by its name: when a create's outcome is unknown, or a repeated create answers
+    /// "already exists", the backup an earlier attempt made is found and reported, never a second one made.
     /// </summary>
     internal interface IReconcilesCreates
     {
+        /// <summary>
+        /// Whether the service documents that it refuses a second backup of the same name: only then is a create whose
+        /// outcome is unknown repeated. Either way, such a create's backup is looked for by name before it is reported lost.
+        /// </summary>
+        bool NamesAreUnique { get; }
+
         bool IsAlreadyExists(BackupToolsException error);
 
         /// <summary>The job of the backup the request already created, or null when there is none.</summary>

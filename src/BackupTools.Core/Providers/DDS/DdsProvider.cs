@@ -32,6 +32,9 @@ namespace BackupTools.Providers.DDS
             "at most 256 characters, without any of > ! < \" & ' =");
 
         public override BackupProviderInfo Info => InfoValue;
+
+        /// <summary>DDS names are "unique among the project's backups" (DBS.201201 when taken): an unanswered create may be repeated.</summary>
+        public override bool NamesAreUnique => true;
         protected override Rule InstanceIdRule => InstanceRule;
         protected override Rule DescriptionRule => DescRule;
         protected override string[] CreatePath { get; } = { "backups" };

@@ -28,6 +28,9 @@ namespace BackupTools.Providers.HuaweiCloud
 
         public abstract BackupProviderInfo Info { get; }
 
+        /// <inheritdoc />
+        public abstract bool NamesAreUnique { get; }
+
         /// <summary>The instance id rule (each service has its own suffix).</summary>
         protected abstract Rule InstanceIdRule { get; }
 

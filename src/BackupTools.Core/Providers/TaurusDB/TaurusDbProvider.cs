@@ -34,6 +34,12 @@ namespace BackupTools.Providers.TaurusDB
             "at most 256 characters, without a carriage return or any of ! < \" = ' > &");
 
         public override BackupProviderInfo Info => InfoValue;
+
+        /// <summary>
+        /// TaurusDB's create documents no rule that names be unique: a create whose outcome is unknown is never
+        /// repeated (a repeat could make a second backup); its backup is looked for by name instead.
+        /// </summary>
+        public override bool NamesAreUnique => false;
         protected override Rule InstanceIdRule => InstanceRule;
         protected override Rule DescriptionRule => DescRule;
         protected override string[] CreatePath { get; } = { "backups", "create" };
