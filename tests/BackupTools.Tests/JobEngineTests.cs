@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Collections.Generic;
 using System.Linq;
 using System.Net.Http.Headers;
 using System.Threading;
@@ -166,6 +167,22 @@ namespace BackupTools.Tests
             var events = await HuaweiFamilyTests.WaitAll(c, new[] { slow, quick },
                 new WaitOptions { Any = true, PollingInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) });
             Assert.Equal("quick-job", Assert.Single(events.Finished).BackupName);
+            Assert.Empty(events.TimedOut);
+        }
+
+        [Fact]
+        public async Task Any_reports_one_job_even_when_several_are_final_at_once()
+        {
+            // Jobs already final when the wait starts (a re-waited batch): -Any writes the first, and only it.
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(100);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var jobs = new List<BackupJob>();
+            for (var i = 0; i < 8; i++) jobs.Add(await Start(c, "done-" + i));
+            var done = (await HuaweiFamilyTests.WaitAll(c, jobs)).Finished.ToList();
+            Assert.Equal(8, done.Count);
+            var events = await HuaweiFamilyTests.WaitAll(c, done,
+                new WaitOptions { Any = true, PollingInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) });
+            Assert.Single(events.Finished);
             Assert.Empty(events.TimedOut);
         }
 

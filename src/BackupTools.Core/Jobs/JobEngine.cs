@@ -98,10 +98,20 @@ namespace BackupTools.Jobs
             public CancellationToken UserToken { get; }
             public PollClock Clock { get; }
 
-            /// <summary>A job is final: with -Any, the wait ends.</summary>
-            public void OnFinal()
+            /// <summary>
+            /// A job is final: whether it is reported. Always, except with -Any, where only the first is (two jobs that
+            /// end in the same round must not both be written) and the wait then ends.
+            /// </summary>
+            public bool ClaimFinal()
             {
-                if (_engine._options.Any && Interlocked.Exchange(ref _finishedOne, 1) == 0) _any.Cancel();
+                if (!_engine._options.Any) return true;
+                return Interlocked.Exchange(ref _finishedOne, 1) == 0;
+            }
+
+            /// <summary>After the first final job of an -Any wait was reported: the others stop.</summary>
+            public void EndIfAny()
+            {
+                if (_engine._options.Any) _any.Cancel();
             }
 
             public EndpointGate GateFor(string key) =>
@@ -137,8 +147,8 @@ namespace BackupTools.Jobs
             await NoContextExtensions.ToThreadPool();
             if (job.IsFinal)
             {
-                run.Events.Finished(job);
-                run.OnFinal();
+                if (run.ClaimFinal()) run.Events.Finished(job);
+                run.EndIfAny();
                 return;
             }
             IBackupProvider provider;
@@ -202,8 +212,8 @@ namespace BackupTools.Jobs
                         retryAfter = status.RetryAfter;
                         if (job.IsFinal)
                         {
-                            run.Events.Finished(job);
-                            run.OnFinal();
+                            if (run.ClaimFinal()) run.Events.Finished(job);
+                            run.EndIfAny();
                             return;
                         }
                         if (before.State != job.State || before.RawStatus != job.RawStatus || before.PercentComplete != job.PercentComplete)
