@@ -18,6 +18,9 @@ namespace BackupTools.Commands
         private readonly bool _enabled;
         private readonly Action<ProgressRecord> _write;
         private readonly Dictionary<string, int> _childIds = new Dictionary<string, int>();
+        // Ids of finished children, free again; an id is never given to a second job while its first is still shown.
+        private readonly Stack<int> _freeIds = new Stack<int>();
+        private int _nextChild;
         private readonly Stopwatch _sinceParent = Stopwatch.StartNew();
         private int _done;
         private bool _started;
@@ -39,7 +42,7 @@ namespace BackupTools.Commands
             var key = Key(job);
             if (!_childIds.TryGetValue(key, out var id))
             {
-                id = _parentId + 1 + _childIds.Count;
+                id = _freeIds.Count > 0 ? _freeIds.Pop() : _parentId + 1 + _nextChild++;
                 _childIds[key] = id;
             }
             var record = new ProgressRecord(id, $"{job.Provider} {job.BackupName ?? job.JobId}", $"{job.RawStatus ?? job.State.ToString()}")
@@ -62,6 +65,7 @@ namespace BackupTools.Commands
                     RecordType = ProgressRecordType.Completed,
                 });
                 _childIds.Remove(Key(job));
+                _freeIds.Push(id);
             }
             Parent(force: _done == _total);
         }
