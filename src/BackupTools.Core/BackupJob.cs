@@ -160,6 +160,11 @@ namespace BackupTools
             {
                 case DateTimeOffset dto: return dto;
                 case DateTime dt: return dt.Kind == DateTimeKind.Unspecified ? new DateTimeOffset(dt, TimeSpan.Zero) : new DateTimeOffset(dt);
+                // Export-Clixml (depth 2) writes a DateTimeOffset as a bag of its properties: its UTC time is one of them.
+                case IDictionary<string, object> parts:
+                    return ParseTime(parts, "UtcDateTime") ??
+                           (parts.TryGetValue("UtcTicks", out var ticks) && ticks is long t && t >= DateTimeOffset.MinValue.UtcTicks && t <= DateTimeOffset.MaxValue.UtcTicks
+                               ? new DateTimeOffset(t, TimeSpan.Zero) : (DateTimeOffset?)null);
                 default:
                     return DateTimeOffset.TryParse(Convert.ToString(v, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture,
                         DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : (DateTimeOffset?)null;

@@ -128,6 +128,24 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_job_saved_with_Export_Clixml_keeps_its_times()
+        {
+            // Export-Clixml writes depth 2 (this engine has no Export-Clixml: the serializer it uses, at that depth),
+            // where a DateTimeOffset is a bag of its properties; depth 1 writes text.
+            var old = new BackupJob("TaurusDB", _sim.EndpointFor("TaurusDB").ToString(), "job-from-2024", createdAt: new DateTimeOffset(2024, 5, 6, 7, 8, 9, TimeSpan.FromHours(8)),
+                instanceId: TestData.TaurusInstance, backupName: "saved-long-ago");
+            var saved = PSSerializer.Deserialize(PSSerializer.Serialize(old, 2));
+            Assert.IsNotType<BackupJob>(((PSObject)saved).BaseObject);
+            _ps.Set("saved", saved);
+            // A job the service has long forgotten: reported not found (with its own times), not as one just starting.
+            var r = _ps.Run(ConnectBoth + "$saved | Get-BackupJob");
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith("BackupJobNotFound,", error.FullyQualifiedErrorId);
+            Assert.Equal(old.CreatedAt, Assert.IsType<BackupJob>(error.TargetObject).CreatedAt);
+            Assert.Empty(r.Objects<BackupJob>());
+        }
+
+        [Fact]
         public void Get_BackupJob_refreshes_a_job_once()
         {
             var r = _ps.Run(ConnectBoth + "$j = New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name refresh-me; [System.Threading.Thread]::Sleep(600); $j | Get-BackupJob");
