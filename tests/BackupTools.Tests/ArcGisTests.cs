@@ -45,6 +45,19 @@ namespace BackupTools.Tests
             BackupService.StartAsync(c, r, log ?? NullOperationLog.Instance, CancellationToken.None);
 
         [Fact]
+        public async Task A_status_read_answered_with_a_server_error_in_a_200_body_is_read_again()
+        {
+            var c = Connection();
+            var job = await Start(c, Request());
+            // ArcGIS's way: HTTP 200, the error in the body. One such hiccup must not end the wait.
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/jobs/", StatusCode = 200, Times = 2,
+                Body = "{\"status\":\"error\",\"code\":500,\"messages\":[\"Internal server error.\"]}" });
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Empty(events.Errors);
+        }
+
+        [Fact]
         public async Task An_unreadable_store_list_is_not_called_a_backup_that_may_have_started()
         {
             // The default store is looked up before the create: a login page instead of the list means nothing was sent.

@@ -88,7 +88,11 @@ namespace BackupTools.Http
         internal static bool IsTransientRead(BackupToolsException ex)
         {
             if (ex.ErrorId == ErrorIds.BackupServiceUnreachable || ex.ErrorId == ErrorIds.BackupResponseInvalid) return true;
-            if (ex.ErrorId != ErrorIds.BackupServiceError || !(ex.HttpStatus is int s)) return false;
+            if (ex.ErrorId != ErrorIds.BackupServiceError) return false;
+            var s = ex.HttpStatus;
+            // ArcGIS answers most errors with HTTP 200 and the status in its body ({"status":"error","code":500}).
+            if ((s == null || s < 300) && int.TryParse(ex.ServiceCode, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var inBody))
+                s = inBody;
             return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
         }
 
