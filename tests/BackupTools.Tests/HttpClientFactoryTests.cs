@@ -16,6 +16,19 @@ namespace BackupTools.Tests
     /// </summary>
     public sealed class HttpClientFactoryTests : IClassFixture<SimulatorFixture>
     {
+        [Fact]
+        public void Windows_PowerShell_gets_TLS_1_2_added_to_its_protocols_and_nothing_taken_away()
+        {
+            // The rule applied on .NET Framework (powershell.exe's usual Ssl3 | Tls); not run there from here.
+#pragma warning disable CS0618, SYSLIB0014 // SSL 3 and TLS 1.0 are obsolete: they are what powershell.exe has.
+            var legacy = System.Net.SecurityProtocolType.Ssl3 | System.Net.SecurityProtocolType.Tls;
+            Assert.Equal(legacy | System.Net.SecurityProtocolType.Tls12, BackupHttp.WithTls12(legacy));
+#pragma warning restore CS0618, SYSLIB0014
+            Assert.Equal(System.Net.SecurityProtocolType.Tls12, BackupHttp.WithTls12(System.Net.SecurityProtocolType.Tls12));
+            // The system's default (0, .NET 4.7 and later with strong crypto) already includes TLS 1.2: left alone.
+            Assert.Equal((System.Net.SecurityProtocolType)0, BackupHttp.WithTls12(0));
+        }
+
         private readonly SimulatorFixture _fx;
 
         public HttpClientFactoryTests(SimulatorFixture fx) => _fx = fx;

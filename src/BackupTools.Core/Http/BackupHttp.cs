@@ -30,6 +30,24 @@ namespace BackupTools.Http
         public static HttpClient ClientFor(string provider, Uri address, bool skipCertificateCheck) =>
             Factory.Value.SharedClient(ClientName(provider, address, skipCertificateCheck));
 
+        /// <summary>
+        /// On .NET Framework (Windows PowerShell 5.1), HttpClientHandler speaks the protocols of ServicePointManager,
+        /// which in powershell.exe are SSL 3 and TLS 1.0 unless the machine's SchUseStrongCrypto keys are set: services
+        /// that take TLS 1.2 only (all five) would fail with "Could not create SSL/TLS secure channel". TLS 1.2 is added,
+        /// nothing removed, once, when the first client is built (not at import). Elsewhere this changes nothing.
+        /// </summary>
+        private static void EnableTls12OnNetFramework()
+        {
+            if (!System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal)) return;
+            var current = System.Net.ServicePointManager.SecurityProtocol;
+            var wanted = WithTls12(current);
+            if (wanted != current) System.Net.ServicePointManager.SecurityProtocol = wanted;
+        }
+
+        /// <summary>The protocols to use given the process's: TLS 1.2 added to an explicit list; the system's default (0) left to the system.</summary>
+        internal static System.Net.SecurityProtocolType WithTls12(System.Net.SecurityProtocolType current) =>
+            current == 0 ? current : current | System.Net.SecurityProtocolType.Tls12;
+
         internal static string ClientName(string provider, Uri address, bool skipCertificateCheck) =>
             provider + "|" + address.GetLeftPart(UriPartial.Authority).ToLowerInvariant() + (skipCertificateCheck ? "|insecure" : string.Empty);
 
@@ -39,6 +57,7 @@ namespace BackupTools.Http
 
         private static HttpMessageHandler CreatePrimaryHandler(bool skipCertificateCheck)
         {
+            EnableTls12OnNetFramework();
             var handler = new HttpClientHandler
             {
                 AllowAutoRedirect = false, // a redirect must never carry a token to another host
