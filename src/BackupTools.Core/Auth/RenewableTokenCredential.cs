@@ -117,7 +117,7 @@ namespace BackupTools
                 }
                 catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.ConnectionAuthenticationFailed)
                 {
-                    _refusal = ex.Message;
+                    if (RemembersRefusals) _refusal = ex.Message;
                     throw;
                 }
                 if (fetched.Token == null || fetched.Token.Length == 0)
@@ -135,6 +135,12 @@ namespace BackupTools
                 _gate.Release();
             }
         }
+
+        /// <summary>
+        /// Whether a refusal ends the connection's use (true: a wrong password or secret is never sent again, since
+        /// services lock accounts and keys after repeated failures).
+        /// </summary>
+        protected virtual bool RemembersRefusals => true;
 
         private void ThrowIfRefused()
         {

@@ -27,6 +27,12 @@ namespace BackupTools
         }
 
         public override string Method => AuthenticationMethods.TokenProvider;
+
+        /// <summary>
+        /// The caller's script sends no secret of ours and locks nothing: a failure of it (a network blip in
+        /// Get-AzAccessToken) fails the requests that needed the token then, and the script is asked again next time.
+        /// </summary>
+        protected override bool RemembersRefusals => false;
         protected override string Provider => _provider;
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
@@ -45,7 +51,9 @@ namespace BackupTools
             catch (Exception ex) when (!(ex is BackupToolsException))
             {
                 // The provider's own words, never a token: the script failed before it produced one.
-                throw Refused(_provider, $"{_provider}: the token provider failed: {ex.Message}", null, ex);
+                var error = Refused(_provider, $"{_provider}: the token provider failed: {ex.Message}", null, ex);
+                error.RecommendedAction = "Check the token provider script; it is asked again on the next request that needs a token.";
+                throw error;
             }
             if (token == null || token.Length == 0)
                 throw Refused(_provider, $"{_provider}: the token provider returned no token.");
