@@ -116,7 +116,10 @@ namespace BackupTools.Providers.ArcGIS
             if (string.IsNullOrEmpty(jobId) && string.IsNullOrEmpty(jobUrl))
                 throw response.Invalid("accepted the backup but its answer has neither jobid nor jobsUrl", request);
             Uri statusUrl;
-            if (!string.IsNullOrEmpty(jobUrl) && Uri.TryCreate(jobUrl, UriKind.Absolute, out var given)) statusUrl = given;
+            // A jobsUrl on another host or port (a deployment behind a web adaptor names its internal machine) is never
+            // followed, as a token must not go there: with the job id, the documented {admin}/jobs/{jobid} is used.
+            if (!string.IsNullOrEmpty(jobUrl) && Uri.TryCreate(jobUrl, UriKind.Absolute, out var given) &&
+                (string.IsNullOrEmpty(jobId) || JobUrl.IsUnder(call.Connection.Endpoint, given))) statusUrl = given;
             else if (!string.IsNullOrEmpty(jobId)) statusUrl = Url.Combine(admin, "jobs", jobId);
             // A relative jobsUrl and no jobid: resolve it against the admin root (was Url.Combine with a null id).
             else if (!Uri.TryCreate(admin, jobUrl, out statusUrl))
