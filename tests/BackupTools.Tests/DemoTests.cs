@@ -192,6 +192,23 @@ namespace BackupTools.Tests
             }
         }
 
+        [Theory]
+        [InlineData(0, 0, 42, "00:00:42")]
+        [InlineData(0, 5, 0, "05:00:00")]
+        [InlineData(1, 2, 3, "26:00:03")] // a job of more than a day shows all its hours (hh alone showed 02:00:03)
+        public void The_table_shows_a_jobs_elapsed_time_in_hours_minutes_and_seconds(int days, int hours, int seconds, string shown)
+        {
+            var format = XDocument.Load(Path.Combine(ContractTests.RepoRoot(), "module", "BackupTools.Format.ps1xml"));
+            var view = format.Descendants("View").First(v => v.Element("ViewSelectedBy")?.Element("TypeName")?.Value == "BackupTools.BackupJob");
+            var script = view.Descendants("TableColumnItem").Select(i => i.Element("ScriptBlock")?.Value).Single(t => t != null && t.Contains("Elapsed"));
+            var created = DateTimeOffset.UtcNow.AddDays(-3);
+            var job = new BackupJob("DDS", "https://dds.eu-de.otc.t-systems.com/", "j1", state: BackupJobState.Succeeded, createdAt: created,
+                endedAt: created + new TimeSpan(days, hours, 0, seconds));
+            using var ps = PowerShell.Create(InitialSessionState.CreateDefault2());
+            ps.AddScript("param($job) $_ = $job; " + script).AddArgument(job);
+            Assert.Equal(shown, Assert.Single(ps.Invoke()).BaseObject);
+        }
+
         [Fact]
         public void The_stand_ins_replace_only_cmdlets_the_hosted_engine_lacks()
         {
