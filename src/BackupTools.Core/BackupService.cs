@@ -210,6 +210,8 @@ namespace BackupTools
             {
                 if (retry.Budget > TimeSpan.Zero && retry.Budget != Timeout.InfiniteTimeSpan) budget.CancelAfter(retry.Budget);
                 var call = new ServiceCall(connection, log, budget.Token) { RequestTimeout = retry.RequestTimeout };
+                // Backups of this name that began before this create (less a margin for the service's clock) are not its.
+                var notBefore = DateTimeOffset.UtcNow - ReconcileClockMargin;
                 var attempts = 0;
                 var createsBefore = 0;
                 var maybeSent = false;     // some attempt's create request left and its outcome is not known
@@ -242,7 +244,7 @@ namespace BackupTools
                 catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
                 {
                     // An earlier attempt got through after all: report that backup, never a second one.
-                    var existing = await reconciler.FindExistingAsync(call, request).NoContext();
+                    var existing = await reconciler.FindExistingAsync(call, request, notBefore).NoContext();
                     if (existing != null)
                     {
                         log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
@@ -257,7 +259,7 @@ namespace BackupTools
                     BackupJob existing = null;
                     try
                     {
-                        existing = await reconciler.FindExistingAsync(call, request).NoContext();
+                        existing = await reconciler.FindExistingAsync(call, request, notBefore).NoContext();
                     }
                     catch (BackupToolsException lookup)
                     {
@@ -276,6 +278,9 @@ namespace BackupTools
                 }
             }
         }
+
+        /// <summary>How far the service's clock may run behind ours when a backup's begin time is compared with a create's.</summary>
+        private static readonly TimeSpan ReconcileClockMargin = TimeSpan.FromMinutes(5);
 
         /// <summary>
         /// The error for a create that may have started: an unknown outcome as it is; an unreadable yes becomes one; any

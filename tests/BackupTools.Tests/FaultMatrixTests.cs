@@ -233,6 +233,22 @@ namespace BackupTools.Tests
         protected override string Provider => "TaurusDB";
         protected override string InstanceId => TestData.TaurusInstance;
         protected override bool NamesAreUnique => false;
+
+        [Fact]
+        public async Task An_earlier_runs_backup_of_the_same_name_is_not_taken_for_a_create_whose_outcome_is_unknown()
+        {
+            // TaurusDB names may repeat: yesterday's "nightly" is not today's. The create is lost before the service
+            // reads it; the backups list holds only an older backup of that name, which must not be reported as this one.
+            var name = TestData.UniqueName();
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.DropBeforeRead });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/backups", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"backups\":[{\"id\":\"0123456789abcdef0123456789abcdefbr07\",\"name\":\"" + name + "\",\"status\":\"COMPLETED\"," +
+                       "\"begin_time\":\"" + DateTimeOffset.UtcNow.AddDays(-1).ToString("yyyy-MM-ddTHH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + "+0000\"}]}" });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(Sim, Provider),
+                new BackupRequest { InstanceId = InstanceId, Name = name }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Contains(Sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
+        }
     }
 
     public sealed class DdsFaultMatrixTests : FaultMatrixTests

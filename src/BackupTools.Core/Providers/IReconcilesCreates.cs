@@ -1,3 +1,4 @@
+using System;
 using System.Threading.Tasks;
 using BackupTools.Http;
 
@@ -17,7 +18,11 @@ namespace BackupTools.Providers
 
         bool IsAlreadyExists(BackupToolsException error);
 
-        /// <summary>The job of the backup the request already created, or null when there is none.</summary>
-        Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request);
+        /// <summary>
+        /// The job of the backup the request already created, or null when there is none, or when more than one backup
+        /// of that name began at <paramref name="notBefore"/> or later (which one is this request's cannot be told).
+        /// Backups that began earlier are another run's, whatever their name.
+        /// </summary>
+        Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, DateTimeOffset notBefore);
     }
 }

@@ -150,7 +150,7 @@ namespace BackupTools.Providers.HuaweiCloud
 
         /// <summary>Finds the backup by instance and name in <c>GET /v3/{project_id}/backups</c>; it is then followed there.</summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
-        public async Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request)
+        public async Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, DateTimeOffset notBefore)
         {
             var connection = call.Connection;
             var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId), ("limit", "100"));
@@ -158,16 +158,20 @@ namespace BackupTools.Providers.HuaweiCloud
             await AuthenticateAsync(call, http).NoContext();
             var response = await call.SendAsync(http, isCreate: false, request).NoContext();
             if (!response.IsSuccess) throw Error(response, request);
+            BackupJob found = null;
             foreach (var backup in response.RequireJsonObject(request).Items("backups"))
             {
                 if (!string.Equals(backup.Str("name"), request.Name, StringComparison.Ordinal)) continue;
+                var began = backup.Time("begin_time");
+                if (began is DateTimeOffset b && b < notBefore) continue; // an earlier run's backup of the same name
+                if (found != null) return null; // two candidates: which one this request made cannot be told
                 var id = backup.Str("id");
                 var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
-                return new BackupJob(Info.Name, connection.Endpoint.ToString(), null, statusUrl.ToString(), request.InstanceId, request.Name, id,
+                found = new BackupJob(Info.Name, connection.Endpoint.ToString(), null, statusUrl.ToString(), request.InstanceId, request.Name, id,
                     connection.Scope, BackupKind.Instance, MapBackupState(backup.Str("status")), backup.Str("status"), null,
-                    backup.Time("begin_time") ?? DateTimeOffset.UtcNow);
+                    began ?? DateTimeOffset.UtcNow);
             }
-            return null;
+            return found;
         }
 
         /// <summary>A job followed through the backups list (the cross-check the pages document).</summary>
