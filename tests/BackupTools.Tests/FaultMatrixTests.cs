@@ -234,6 +234,19 @@ namespace BackupTools.Tests
         protected override string InstanceId => TestData.TaurusInstance;
         protected override bool NamesAreUnique => false;
 
+        [Theory]
+        [InlineData(-90)]
+        [InlineData(90)]
+        public void A_begin_time_far_from_this_machines_clock_does_not_age_a_new_job(int minutes)
+        {
+            // The grace for "job not found" counts from CreatedAt: a service clock an hour and a half off must not make
+            // a new job look old (or not yet begun).
+            var created = Providers.HuaweiCloud.HuaweiCloudProvider.StartedOrNow(DateTimeOffset.UtcNow.AddMinutes(minutes));
+            Assert.InRange(created, DateTimeOffset.UtcNow.AddSeconds(-5), DateTimeOffset.UtcNow.AddSeconds(1));
+            var near = DateTimeOffset.UtcNow.AddSeconds(-20);
+            Assert.Equal(near, Providers.HuaweiCloud.HuaweiCloudProvider.StartedOrNow(near));
+        }
+
         [Fact]
         public async Task An_earlier_runs_backup_of_the_same_name_is_not_taken_for_a_create_whose_outcome_is_unknown()
         {

@@ -100,7 +100,18 @@ namespace BackupTools.Providers.HuaweiCloud
             var statusUrl = JobsUrl(connection, created.JobId);
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), created.JobId, statusUrl.ToString(), request.InstanceId,
                 created.Name ?? request.Name, created.BackupId, connection.Scope, BackupKind.Instance, BackupJobState.Running,
-                created.Status, null, created.StartedAt ?? DateTimeOffset.UtcNow);
+                created.Status, null, StartedOrNow(created.StartedAt));
+        }
+
+        /// <summary>
+        /// The service's begin time when it agrees with this machine's clock to within a minute, else now: a job's age
+        /// decides when "job not found" stops meaning "still starting", and a clock that differs from the service's
+        /// (ours an hour ahead) must not make a new job look old.
+        /// </summary>
+        internal static DateTimeOffset StartedOrNow(DateTimeOffset? started)
+        {
+            var now = DateTimeOffset.UtcNow;
+            return started is DateTimeOffset s && (now - s).Duration() < TimeSpan.FromMinutes(1) ? s : now;
         }
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
