@@ -210,8 +210,9 @@ namespace BackupTools
             {
                 if (retry.Budget > TimeSpan.Zero && retry.Budget != Timeout.InfiniteTimeSpan) budget.CancelAfter(retry.Budget);
                 var call = new ServiceCall(connection, log, budget.Token) { RequestTimeout = retry.RequestTimeout };
-                // Backups of this name that began before this create (less a margin for the service's clock) are not its.
-                var notBefore = DateTimeOffset.UtcNow - ReconcileClockMargin;
+                // Backups of this name that began before this create (plus a margin for latency and the services'
+                // whole-second times) are not its; measured on this machine's monotonic clock, compared on the service's.
+                var sinceStart = System.Diagnostics.Stopwatch.StartNew();
                 var attempts = 0;
                 var createsBefore = 0;
                 var maybeSent = false;     // some attempt's create request left and its outcome is not known
@@ -244,7 +245,7 @@ namespace BackupTools
                 catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
                 {
                     // An earlier attempt got through after all: report that backup, never a second one.
-                    var existing = await reconciler.FindExistingAsync(call, request, notBefore).NoContext();
+                    var existing = await reconciler.FindExistingAsync(call, request, sinceStart.Elapsed + ReconcileMargin).NoContext();
                     if (existing != null)
                     {
                         log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
@@ -259,40 +260,47 @@ namespace BackupTools
                     BackupJob existing = null;
                     try
                     {
-                        existing = await reconciler.FindExistingAsync(call, request, notBefore).NoContext();
+                        existing = await reconciler.FindExistingAsync(call, request, sinceStart.Elapsed + ReconcileMargin).NoContext();
                     }
                     catch (BackupToolsException lookup)
                     {
                         log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' failed: {lookup.Message}");
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        // The create's budget ended during the lookup: the create may still have started.
+                        log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' was cut off by the create's budget.");
                     }
                     if (existing != null)
                     {
                         log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by a create that went unanswered; following it.");
                         return existing;
                     }
-                    throw MaybeStarted(ex, request, lastAfterCreate);
+                    throw MaybeStarted(ex, request, lastAfterCreate, attempts);
                 }
                 catch (BackupToolsException ex) when (lastAfterCreate && ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300)
                 {
-                    throw MaybeStarted(ex, request, lastAfterCreate);
+                    throw MaybeStarted(ex, request, lastAfterCreate, attempts);
                 }
             }
         }
 
-        /// <summary>How far the service's clock may run behind ours when a backup's begin time is compared with a create's.</summary>
-        private static readonly TimeSpan ReconcileClockMargin = TimeSpan.FromMinutes(5);
+        /// <summary>Added to a create's age when backups are looked for by name: request latency and whole-second begin times.</summary>
+        private static readonly TimeSpan ReconcileMargin = TimeSpan.FromSeconds(30);
 
         /// <summary>
         /// The error for a create that may have started: an unknown outcome as it is; an unreadable yes becomes one; any
         /// other last error (after an earlier unanswered attempt) is kept as the cause of one.
         /// </summary>
-        private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate)
+        private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate, int attempts)
         {
             if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown) return ex;
             var message = ex.ErrorId == ErrorIds.BackupResponseInvalid && lastAfterCreate && ex.HttpStatus >= 200 && ex.HttpStatus < 300
                 // The service said yes but its answer cannot be read: the backup probably started, and its handle is lost.
                 ? $"{ex.Message} The service accepted the request, so the backup may have started; its job could not be read. Request: {request}."
-                : $"An earlier create request went unanswered, so the backup may have started; the last attempt ended with: {ex.Message} Request: {request}.";
+                : attempts > 1
+                    ? $"An earlier create request went unanswered, so the backup may have started; the last attempt ended with: {ex.Message} Request: {request}."
+                    : $"{ex.Message} The create request may have reached the service, so the backup may have started. Request: {request}.";
             return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError, message, request, ex)
             {
                 Provider = ex.Provider,

@@ -298,6 +298,21 @@ namespace BackupTools.Tests
             Assert.Equal(1, _sim.Counters.CreatesFor("TaurusDB", TestData.TaurusInstance));
         }
 
+        [Fact]
+        public void With_Any_a_failed_first_job_that_stops_Wait_BackupJob_is_the_only_job_written()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
+            var failing = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name fail-first");
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var slow = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name slow-other");
+            _ps.Set("jobs", new[] { Assert.Single(failing.Objects<BackupJob>()), Assert.Single(slow.Objects<BackupJob>()) });
+            var r = _ps.Run(ConnectBoth +
+                "$out = [System.Collections.Generic.List[object]]::new(); try { $jobs | Wait-BackupJob -Any -PollingInterval 0.05 -Timeout 30 -ErrorAction Stop |" +
+                " ForEach-Object { $out.Add($_) } } catch { $caught = $_ }; $out; $caught");
+            Assert.StartsWith("BackupJobFailed,", r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().Single().FullyQualifiedErrorId);
+            Assert.Equal("fail-first", Assert.Single(r.Objects<BackupJob>()).BackupName);
+        }
+
         [Theory]
         [InlineData("New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name never-started -Wait -PollingInterval 0")]
         [InlineData("New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name never-started -Wait -PollingInterval ([timespan]::FromDays(2))")]

@@ -332,6 +332,9 @@ namespace BackupTools.Http
         public Uri Location { get; }
         public TimeSpan? RetryAfter { get; }
 
+        /// <summary>The service's clock when it answered (the Date header), where it sent one.</summary>
+        public DateTimeOffset? ServiceDate => _headers.Date;
+
         /// <summary>The response headers, each as one comma-joined text, names case-insensitive.</summary>
         public System.Collections.Generic.IReadOnlyDictionary<string, string> Headers =>
             _headerTexts ?? (_headerTexts = _headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase));

@@ -19,10 +19,11 @@ namespace BackupTools.Providers
         bool IsAlreadyExists(BackupToolsException error);
 
         /// <summary>
-        /// The job of the backup the request already created, or null when there is none, or when more than one backup
-        /// of that name began at <paramref name="notBefore"/> or later (which one is this request's cannot be told).
-        /// Backups that began earlier are another run's, whatever their name.
+        /// The job of the backup the request already created, or null when there is none, or when it cannot be told
+        /// which one that is: more than one backup of that name began within <paramref name="age"/> of the lookup, or
+        /// one has no begin time. Times are the service's (its begin times against its Date header), so this machine's
+        /// clock does not matter. Backups that began earlier are another run's, whatever their name.
         /// </summary>
-        Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, DateTimeOffset notBefore);
+        Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, TimeSpan age);
     }
 }

@@ -15,8 +15,10 @@ namespace BackupTools.Commands
         // latest state the wait saw; and whether they are being written because an error is about to stop the command.
         private Dictionary<string, BackupJob> _held;
         private bool _writingHeld;
+        private List<string> _failuresWhileWritingHeld;
 
-        private static string KeyOf(BackupJob job) => job.Provider + "|" + job.Endpoint + "|" + job.JobId;
+        // (A job found by name after a lost create, or a Dataverse operation, has no job id: its status URL tells it apart.)
+        private static string KeyOf(BackupJob job) => job.Provider + "|" + job.Endpoint + "|" + job.JobId + "|" + job.StatusUrl;
 
         /// <summary>Keeps a job this command will write later (after its wait), so that an error that stops the command cannot lose it.</summary>
         protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<string, BackupJob>()))[KeyOf(job)] = job;
@@ -38,17 +40,29 @@ namespace BackupTools.Commands
         private void WriteHeldBeforeStopping()
         {
             _writingHeld = true;
+            List<string> failures;
             try
             {
                 _starts?.DrainAll();
-                if (_held == null) return;
-                var held = new List<BackupJob>(_held.Values);
-                _held.Clear();
-                foreach (var job in held) WriteObject(job);
+                if (_held != null)
+                {
+                    var held = new List<BackupJob>(_held.Values);
+                    _held.Clear();
+                    foreach (var job in held) WriteObject(job);
+                }
             }
             finally
             {
                 _writingHeld = false;
+                failures = _failuresWhileWritingHeld;
+                _failuresWhileWritingHeld = null;
+            }
+            // The other failures meanwhile, after the jobs (a warning preference of Stop must not cost a job).
+            if (failures == null) return;
+            foreach (var failure in failures)
+            {
+                try { WriteWarning(failure); }
+                catch (ActionPreferenceStopException) { return; }
             }
         }
 
@@ -146,7 +160,8 @@ namespace BackupTools.Commands
         protected void WaitForJobs(IReadOnlyList<BackupJob> jobs, WaitOptions options, BackupConnection connection)
         {
             var store = Connections;
-            foreach (var job in jobs) Hold(job);
+            // With -Any only the first final job is written, whatever happens to the others.
+            if (!options.Any) foreach (var job in jobs) Hold(job);
             var showProgress = !(GetVariableValue("ProgressPreference") is ActionPreference pref && pref == ActionPreference.SilentlyContinue);
             var progress = new WaitProgress(Interlocked.Increment(ref _nextActivityId) * 1000, jobs.Count, showProgress, WriteProgress);
             try

@@ -114,8 +114,8 @@ namespace BackupTools.Commands
             if (_writingHeld)
             {
                 // A further failure while the held jobs are written: the command stops with the first error; this one
-                // stays visible as a warning.
-                WriteWarning($"{ex.ErrorId}: {ex.Message}");
+                // stays visible as a warning, written after the jobs.
+                (_failuresWhileWritingHeld ?? (_failuresWhileWritingHeld = new System.Collections.Generic.List<string>())).Add($"{ex.ErrorId}: {ex.Message}");
                 return;
             }
             if (ErrorsStop()) WriteHeldBeforeStopping();

@@ -161,7 +161,7 @@ namespace BackupTools.Providers.HuaweiCloud
 
         /// <summary>Finds the backup by instance and name in <c>GET /v3/{project_id}/backups</c>; it is then followed there.</summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
-        public async Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, DateTimeOffset notBefore)
+        public async Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, TimeSpan age)
         {
             var connection = call.Connection;
             var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId), ("limit", "100"));
@@ -169,12 +169,15 @@ namespace BackupTools.Providers.HuaweiCloud
             await AuthenticateAsync(call, http).NoContext();
             var response = await call.SendAsync(http, isCreate: false, request).NoContext();
             if (!response.IsSuccess) throw Error(response, request);
+            // The service's clock: begin times are compared with its Date header, not with this machine's clock.
+            var notBefore = (response.ServiceDate ?? DateTimeOffset.UtcNow) - age;
             BackupJob found = null;
             foreach (var backup in response.RequireJsonObject(request).Items("backups"))
             {
                 if (!string.Equals(backup.Str("name"), request.Name, StringComparison.Ordinal)) continue;
                 var began = backup.Time("begin_time");
-                if (began is DateTimeOffset b && b < notBefore) continue; // an earlier run's backup of the same name
+                if (began == null) return null; // a backup of that name whose start is unknown: cannot tell
+                if (began < notBefore) continue; // an earlier run's backup of the same name
                 if (found != null) return null; // two candidates: which one this request made cannot be told
                 var id = backup.Str("id");
                 var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
