@@ -301,14 +301,7 @@ namespace BackupTools.Tests
         [Fact]
         public void With_Any_a_failed_first_job_that_stops_Wait_BackupJob_is_the_only_job_written()
         {
-            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
-            var failing = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name fail-first");
-            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
-            var slow = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name slow-other");
-            _ps.Set("jobs", new[] { Assert.Single(failing.Objects<BackupJob>()), Assert.Single(slow.Objects<BackupJob>()) });
-            var r = _ps.Run(ConnectBoth +
-                "$out = [System.Collections.Generic.List[object]]::new(); try { $jobs | Wait-BackupJob -Any -PollingInterval 0.05 -Timeout 30 -ErrorAction Stop |" +
-                " ForEach-Object { $out.Add($_) } } catch { $caught = $_ }; $out; $caught");
+            var r = WaitStoppedByAFailedJob("fail-first", "slow-other", "-Any");
             Assert.StartsWith("BackupJobFailed,", r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().Single().FullyQualifiedErrorId);
             Assert.Equal("fail-first", Assert.Single(r.Objects<BackupJob>()).BackupName);
         }
@@ -356,17 +349,26 @@ namespace BackupTools.Tests
             Assert.Equal("in-flight", Assert.Single(r.Objects<BackupJob>()).BackupName);
         }
 
+        /// <summary>
+        /// A TaurusDB job that fails within 200 ms and a DDS job of 5 minutes, waited with -ErrorAction Stop (and the
+        /// given switches); what reached the pipeline before the stop, then the caught error.
+        /// </summary>
+        private PowerShellHost.Result WaitStoppedByAFailedJob(string failingName, string slowName, string switches = "")
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
+            var failing = _ps.Run(ConnectBoth + $"New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name {failingName}");
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var slow = _ps.Run(ConnectBoth + $"New-InstanceBackup -Provider DDS -InstanceId $di -Name {slowName}");
+            _ps.Set("jobs", new[] { Assert.Single(failing.Objects<BackupJob>()), Assert.Single(slow.Objects<BackupJob>()) });
+            return _ps.Run(ConnectBoth +
+                $"$out = [System.Collections.Generic.List[object]]::new(); try {{ $jobs | Wait-BackupJob {switches} -PollingInterval 0.05 -Timeout 30 -ErrorAction Stop |" +
+                " ForEach-Object { $out.Add($_) } } catch { $caught = $_ }; $out; $caught");
+        }
+
         [Fact]
         public void When_a_failed_job_stops_Wait_BackupJob_the_unfinished_ones_are_written_first()
         {
-            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
-            var failing = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name fail-quickly");
-            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
-            var slow = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name slow-one");
-            _ps.Set("jobs", new[] { Assert.Single(failing.Objects<BackupJob>()), Assert.Single(slow.Objects<BackupJob>()) });
-            var r = _ps.Run(ConnectBoth +
-                "$out = [System.Collections.Generic.List[object]]::new(); try { $jobs | Wait-BackupJob -PollingInterval 0.05 -Timeout 30 -ErrorAction Stop |" +
-                " ForEach-Object { $out.Add($_) } } catch { $caught = $_ }; $out; $caught");
+            var r = WaitStoppedByAFailedJob("fail-quickly", "slow-one");
             Assert.StartsWith("BackupJobFailed,", r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().Single().FullyQualifiedErrorId);
             var written = r.Objects<BackupJob>().ToList();
             Assert.Equal(2, written.Count);
