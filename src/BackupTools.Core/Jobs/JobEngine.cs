@@ -99,19 +99,18 @@ namespace BackupTools.Jobs
             public PollClock Clock { get; }
 
             /// <summary>
-            /// A job is final: whether it is reported. Always, except with -Any, where only the first is (two jobs that
-            /// end in the same round must not both be written) and the wait then ends.
+            /// A job is final: it is reported. With -Any only the first is (two jobs that end in the same round must not
+            /// both be written), and the wait then ends.
             /// </summary>
-            public bool ClaimFinal()
+            public void ReportFinal(BackupJob job)
             {
-                if (!_engine._options.Any) return true;
-                return Interlocked.Exchange(ref _finishedOne, 1) == 0;
-            }
-
-            /// <summary>After the first final job of an -Any wait was reported: the others stop.</summary>
-            public void EndIfAny()
-            {
-                if (_engine._options.Any) _any.Cancel();
+                if (!_engine._options.Any)
+                {
+                    Events.Finished(job);
+                    return;
+                }
+                if (Interlocked.Exchange(ref _finishedOne, 1) == 0) Events.Finished(job);
+                _any.Cancel();
             }
 
             public EndpointGate GateFor(string key) =>
@@ -147,8 +146,7 @@ namespace BackupTools.Jobs
             await NoContextExtensions.ToThreadPool();
             if (job.IsFinal)
             {
-                if (run.ClaimFinal()) run.Events.Finished(job);
-                run.EndIfAny();
+                run.ReportFinal(job);
                 return;
             }
             IBackupProvider provider;
@@ -212,8 +210,7 @@ namespace BackupTools.Jobs
                         retryAfter = status.RetryAfter;
                         if (job.IsFinal)
                         {
-                            if (run.ClaimFinal()) run.Events.Finished(job);
-                            run.EndIfAny();
+                            run.ReportFinal(job);
                             return;
                         }
                         if (before.State != job.State || before.RawStatus != job.RawStatus || before.PercentComplete != job.PercentComplete)

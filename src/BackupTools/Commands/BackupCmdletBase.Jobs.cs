@@ -32,6 +32,17 @@ namespace BackupTools.Commands
         }
 
         /// <summary>
+        /// A further failure while the held jobs are written (the command stops with the first error): kept, to be
+        /// written as a warning after the jobs. False when no held jobs are being written.
+        /// </summary>
+        private bool DeferredWhileWritingHeld(BackupToolsException ex)
+        {
+            if (!_writingHeld) return false;
+            (_failuresWhileWritingHeld ?? (_failuresWhileWritingHeld = new List<string>())).Add($"{ex.ErrorId}: {ex.Message}");
+            return true;
+        }
+
+        /// <summary>
         /// Before an error stops the command: the creates already sent finish and their jobs are written, and every job
         /// the command holds is written with the last state it knows (still running, for a wait cut short). Without
         /// this a backup that started would leave no handle: a script with -ErrorAction Stop, or a -Wait whose first

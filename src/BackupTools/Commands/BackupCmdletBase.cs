@@ -111,13 +111,7 @@ namespace BackupTools.Commands
         /// </summary>
         protected void WriteError(BackupToolsException ex)
         {
-            if (_writingHeld)
-            {
-                // A further failure while the held jobs are written: the command stops with the first error; this one
-                // stays visible as a warning, written after the jobs.
-                (_failuresWhileWritingHeld ?? (_failuresWhileWritingHeld = new System.Collections.Generic.List<string>())).Add($"{ex.ErrorId}: {ex.Message}");
-                return;
-            }
+            if (DeferredWhileWritingHeld(ex)) return;
             if (ErrorsStop()) WriteHeldBeforeStopping();
             WriteError(ToErrorRecord(ex));
         }

@@ -183,7 +183,7 @@ namespace BackupTools.Providers.HuaweiCloud
                 var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
                 found = new BackupJob(Info.Name, connection.Endpoint.ToString(), null, statusUrl.ToString(), request.InstanceId, request.Name, id,
                     connection.Scope, BackupKind.Instance, MapBackupState(backup.Str("status")), backup.Str("status"), null,
-                    began ?? DateTimeOffset.UtcNow);
+                    began.Value);
             }
             return found;
         }
