@@ -14,7 +14,7 @@ public sealed class SimulatorOptions
     private volatile string _unknownStatusNamePrefix = "weird";
     private volatile bool _reportProgress = true;
     private volatile bool _arcGisUseJobsProperty;
-    private volatile string _arcGisJobsUrlAuthority;
+    private volatile string _statusUrlAuthority;
     private volatile bool _dataverseUsePascalCase;
     private volatile string _userName = "admin";
     private volatile string _password = "sim-password";
@@ -68,10 +68,11 @@ public sealed class SimulatorOptions
     public bool ArcGisUseJobsProperty { get => _arcGisUseJobsProperty; set => _arcGisUseJobsProperty = value; }
 
     /// <summary>
-    /// ArcGIS create answers a jobsUrl on this host and port (<c>gis-internal.corp:7443</c>), as a deployment behind a
-    /// web adaptor names its internal machine. Null: the address the request came to.
+    /// Creates answer their job's status address on this host and port (<c>gis-internal.corp:7443</c>), as a deployment
+    /// behind a web adaptor or proxy names its internal machine: ArcGIS's <c>jobsUrl</c>, Cloud Foundry's <c>Location</c>,
+    /// Dataverse's <c>Operation-Location</c> and <c>OperationLocation</c>. Null: the address the request came to.
     /// </summary>
-    public string ArcGisJobsUrlAuthority { get => _arcGisJobsUrlAuthority; set => _arcGisJobsUrlAuthority = value; }
+    public string StatusUrlAuthority { get => _statusUrlAuthority; set => _statusUrlAuthority = value; }
 
     /// <summary>Dataverse answers in PascalCase (its schema) instead of camelCase (its examples).</summary>
     public bool DataverseUsePascalCase { get => _dataverseUsePascalCase; set => _dataverseUsePascalCase = value; }

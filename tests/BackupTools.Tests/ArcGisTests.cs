@@ -58,25 +58,6 @@ namespace BackupTools.Tests
         }
 
         [Fact]
-        public async Task A_jobs_url_on_an_internal_host_is_not_followed_and_the_job_is_followed_by_its_id()
-        {
-            _sim.Options.ArcGisJobsUrlAuthority = "gis-internal.corp:7443";
-            try
-            {
-                var c = Connection();
-                var job = await Start(c, Request());
-                Assert.StartsWith(c.Endpoint.ToString().TrimEnd('/') + "/admin/jobs/", job.StatusUrl);
-                var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
-                Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
-                Assert.Empty(events.Errors);
-            }
-            finally
-            {
-                _sim.Options.ArcGisJobsUrlAuthority = null;
-            }
-        }
-
-        [Fact]
         public async Task An_unreadable_store_list_is_not_called_a_backup_that_may_have_started()
         {
             // The default store is looked up before the create: a login page instead of the list means nothing was sent.

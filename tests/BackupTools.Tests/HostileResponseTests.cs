@@ -248,6 +248,36 @@ namespace BackupTools.Tests
             Assert.True(jobs > 0 && errors > 0 && refusedReads > 0, $"{jobs} jobs, {errors} errors, {refusedReads} refused reads: every kind of outcome must be exercised");
         }
 
+        /// <summary>
+        /// A deployment behind a proxy or web adaptor answers its job's status address on its internal machine. That
+        /// address is never followed (the token must not go there): the job keeps the documented address built from its
+        /// id on the connection's endpoint, and is followed there to its end.
+        /// </summary>
+        [Theory]
+        [InlineData("ArcGIS", "/admin/jobs/")]
+        [InlineData("CloudFoundry", "/v3/jobs/")]
+        [InlineData("Dataverse", "/api/v1.2/Operation/")]
+        public async Task A_status_address_on_an_internal_host_gives_way_to_the_documented_one_on_the_endpoint(string provider, string documented)
+        {
+            _sim.Options.StatusUrlAuthority = "backup-internal.corp:7443";
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            try
+            {
+                var c = ConnectionFor(provider);
+                var request = provider == "ArcGIS" ? RequestFor(provider, explicitStore: true)
+                    : new BackupRequest { InstanceId = Guid.NewGuid().ToString(), Name = provider == "Dataverse" ? "label" : null };
+                var job = await BackupService.StartAsync(c, request, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+                Assert.Equal(c.Endpoint.ToString().TrimEnd('/') + documented + job.JobId, job.StatusUrl);
+                var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+                Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+                Assert.Empty(events.Errors);
+            }
+            finally
+            {
+                _sim.Options.StatusUrlAuthority = null;
+            }
+        }
+
         /// <summary>Runs one call bounded by 10 s of cancellation and 20 s of wall clock; null on success, else the exception.</summary>
         private static async Task<Exception> Run(Func<CancellationToken, Task> call)
         {

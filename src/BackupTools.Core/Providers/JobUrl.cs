@@ -28,6 +28,17 @@ namespace BackupTools.Providers
             return url;
         }
 
+        /// <summary>
+        /// The status address a create answered, as the job keeps it. One on another host, port or scheme (a deployment
+        /// behind a proxy or web adaptor names its internal machine) is never followed, as the token must not go there:
+        /// when the job id is known, the documented address built from it on the connection's endpoint is kept instead.
+        /// Without an id the address stays as given (or null): the job is still written, and reading its status is refused.
+        /// </summary>
+        public static Uri Answered(BackupConnection connection, Uri given, string jobId, Func<BackupConnection, string, Uri> documented) =>
+            given == null || !given.IsAbsoluteUri || IsUnder(connection.Endpoint, given) || string.IsNullOrEmpty(jobId)
+                ? given
+                : documented(connection, jobId);
+
         public static bool IsUnder(Uri endpoint, Uri url) =>
             string.Equals(endpoint.Scheme, url.Scheme, StringComparison.OrdinalIgnoreCase) &&
             string.Equals(endpoint.Authority, url.Authority, StringComparison.OrdinalIgnoreCase);

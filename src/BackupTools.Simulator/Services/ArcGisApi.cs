@@ -134,10 +134,7 @@ internal sealed class ArcGisApi : SimService
         if (!Jobs.TryClaimName(job)) { await AnswerAsync(ctx, p, ErrorStatus(500, $"A backup named '{name}' already exists in the store '{store}'.")); return; }
         Jobs.Add(job);
         Counters.CountBackup(Name, requested);
-        var jobUrl = AdminRoot(ctx) + "jobs/" + job.JobId;
-        if (!string.IsNullOrEmpty(Options.ArcGisJobsUrlAuthority))
-            jobUrl = new UriBuilder(jobUrl) { Host = Options.ArcGisJobsUrlAuthority.Split(':')[0],
-                Port = Options.ArcGisJobsUrlAuthority.Contains(':') ? int.Parse(Options.ArcGisJobsUrlAuthority.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture) : -1 }.Uri.ToString();
+        var jobUrl = AsAnswered(AdminRoot(ctx) + "jobs/" + job.JobId);
         object answer = Options.ArcGisUseJobsProperty
             ? new { jobs = jobUrl, jobid = job.JobId, status = "SUBMITTED" }
             : new { jobsUrl = jobUrl, jobid = job.JobId, status = "SUBMITTED" };

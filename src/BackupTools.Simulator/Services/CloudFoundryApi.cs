@@ -103,7 +103,7 @@ internal sealed class CloudFoundryApi : SimService
         }
         Jobs.Add(job);
         Counters.CountBackup(Name, guid);
-        ctx.Response.Headers.Location = JobUrl(ctx, job);
+        ctx.Response.Headers.Location = AsAnswered(JobUrl(ctx, job));
         await Empty(ctx, 202);
     }
 

@@ -58,7 +58,7 @@ internal sealed class DataverseApi : SimService
         Jobs.Add(job);
         Counters.CountBackup(Name, instanceId);
         var status = OperationStatus(ctx, job, TimeSpan.Zero);
-        ctx.Response.Headers["Operation-Location"] = OperationUrl(ctx, job);
+        ctx.Response.Headers["Operation-Location"] = AsAnswered(OperationUrl(ctx, job));
         ctx.Response.Headers.RetryAfter = "1";
         await Json(ctx, 202, status);
     }
@@ -128,7 +128,7 @@ internal sealed class DataverseApi : SimService
             ("Status", status),
             ("Errors", errors),
             ("Information", information),
-            ("OperationLocation", OperationUrl(ctx, job)),
+            ("OperationLocation", AsAnswered(OperationUrl(ctx, job))),
             ("ResourceLocation", phase == JobPhase.Succeeded ? $"{Root(ctx)}api/v1.2/InstanceBackups/{job.InstanceId}/{job.BackupId}" : null),
             ("Context", Obj(("Items", Obj(("InstanceId", job.InstanceId), ("Label", job.Name), ("InstanceBackupId", job.BackupId)))))
         );

@@ -57,6 +57,19 @@ internal abstract class SimService
     /// <summary>Absolute URL of this service's root as the client addressed it, ending with '/'.</summary>
     protected string Root(HttpContext ctx) => $"{ctx.Request.Scheme}://{ctx.Request.Host}/{Prefix}/";
 
+    /// <summary>A job's status address as a create answers it: on <see cref="SimulatorOptions.StatusUrlAuthority"/> when set.</summary>
+    protected string AsAnswered(string statusUrl)
+    {
+        var authority = Options.StatusUrlAuthority;
+        if (string.IsNullOrEmpty(authority)) return statusUrl;
+        var parts = authority.Split(':');
+        return new UriBuilder(statusUrl)
+        {
+            Host = parts[0],
+            Port = parts.Length > 1 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : -1,
+        }.Uri.ToString();
+    }
+
     // ---- request ----
 
     /// <summary>The request body the middleware read.</summary>

@@ -115,14 +115,12 @@ namespace BackupTools.Providers.ArcGIS
             var jobUrl = body.Str("jobsUrl", "jobs", "jobUrl");
             if (string.IsNullOrEmpty(jobId) && string.IsNullOrEmpty(jobUrl))
                 throw response.Invalid("accepted the backup but its answer has neither jobid nor jobsUrl", request);
-            Uri statusUrl;
-            // A jobsUrl on another host or port (a deployment behind a web adaptor names its internal machine) is never
-            // followed, as a token must not go there: with the job id, the documented {admin}/jobs/{jobid} is used.
-            if (!string.IsNullOrEmpty(jobUrl) && Uri.TryCreate(jobUrl, UriKind.Absolute, out var given) &&
-                (string.IsNullOrEmpty(jobId) || JobUrl.IsUnder(call.Connection.Endpoint, given))) statusUrl = given;
-            else if (!string.IsNullOrEmpty(jobId)) statusUrl = Url.Combine(admin, "jobs", jobId);
+            // A jobsUrl on another host (behind a web adaptor) gives way to the documented {admin}/jobs/{jobid}.
+            var statusUrl = JobUrl.Answered(connection, string.IsNullOrEmpty(jobUrl) || !Uri.TryCreate(jobUrl, UriKind.Absolute, out var given) ? null : given,
+                jobId, JobsUrl);
+            if (statusUrl == null && !string.IsNullOrEmpty(jobId)) statusUrl = JobsUrl(connection, jobId);
             // A relative jobsUrl and no jobid: resolve it against the admin root (was Url.Combine with a null id).
-            else if (!Uri.TryCreate(admin, jobUrl, out statusUrl))
+            else if (statusUrl == null && !Uri.TryCreate(admin, jobUrl, out statusUrl))
                 throw response.Invalid($"accepted the backup but its jobsUrl '{Rule.Printable(jobUrl)}' is not an address", request);
             var raw = body.Str("status") ?? "SUBMITTED";
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId ?? LastSegment(statusUrl), statusUrl.ToString(),
@@ -133,7 +131,7 @@ namespace BackupTools.Providers.ArcGIS
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
-            var url = WithJsonFormat(JobUrl.StatusUrlOf(call.Connection, job) ?? Url.Combine(AdminRoot(call.Connection), "jobs", job.JobId));
+            var url = WithJsonFormat(JobUrl.StatusUrlOf(call.Connection, job) ?? JobsUrl(call.Connection, job.JobId));
             var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).NoContext();
 
             JsonElement root;
@@ -341,6 +339,8 @@ namespace BackupTools.Providers.ArcGIS
                 }
             }
         }
+
+        private static Uri JobsUrl(BackupConnection connection, string jobId) => Url.Combine(AdminRoot(connection), "jobs", jobId);
 
         internal static Uri AdminRoot(BackupConnection connection) => new Uri(connection.Endpoint.ToString().TrimEnd('/') + "/admin/");
 

@@ -84,6 +84,9 @@ namespace BackupTools.Providers.CloudFoundry
                 throw invalid;
             }
             var jobId = LastSegment(location);
+            // A Location on another host (behind a proxy) gives way to the documented /v3/jobs/{guid} on the endpoint,
+            // when it has that form itself.
+            if (IsJobAddress(location)) location = JobUrl.Answered(connection, location, jobId, JobsUrl);
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId, location.ToString(), request.InstanceId,
                 null, null, null, BackupKind.Instance, BackupJobState.Running, null, null, DateTimeOffset.UtcNow);
         }
@@ -91,7 +94,7 @@ namespace BackupTools.Providers.CloudFoundry
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
-            var url = JobUrl.StatusUrlOf(call.Connection, job) ?? Url.Combine(call.Connection.Endpoint, "v3", "jobs", job.JobId);
+            var url = JobUrl.StatusUrlOf(call.Connection, job) ?? JobsUrl(call.Connection, job.JobId);
             var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).NoContext();
 
             if (response.Status == 404)
@@ -130,6 +133,16 @@ namespace BackupTools.Providers.CloudFoundry
                 default:
                     return BackupJobState.Unknown;
             }
+        }
+
+        private static Uri JobsUrl(BackupConnection connection, string jobId) => Url.Combine(connection.Endpoint, "v3", "jobs", jobId);
+
+        /// <summary>An http(s) address whose path ends in <c>/jobs/{id}</c>.</summary>
+        private static bool IsJobAddress(Uri location)
+        {
+            if (location.Scheme != Uri.UriSchemeHttps && location.Scheme != Uri.UriSchemeHttp) return false;
+            var segments = location.Segments;
+            return segments.Length >= 3 && string.Equals(segments[segments.Length - 2], "jobs/", StringComparison.OrdinalIgnoreCase);
         }
 
         private static string LastSegment(Uri location)

@@ -97,7 +97,8 @@ namespace BackupTools.Providers.Dataverse
             var statusUrl = OperationLocation(connection, response, body);
             if (string.IsNullOrEmpty(operationId) && statusUrl == null)
                 throw response.Invalid("accepted the backup but its answer has neither an OperationId nor an Operation-Location", request);
-            statusUrl = statusUrl ?? OperationUrl(connection, operationId);
+            // An Operation-Location on another host gives way to the documented Operation/{OperationId} on the endpoint.
+            statusUrl = JobUrl.Answered(connection, statusUrl, operationId, OperationUrl) ?? OperationUrl(connection, operationId);
 
             var raw = body.Str("Status");
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), operationId, statusUrl.ToString(), request.InstanceId,
