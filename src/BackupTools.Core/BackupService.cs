@@ -232,8 +232,7 @@ namespace BackupTools
                         if (ex is BackupToolsException failed)
                         {
                             last = failed;
-                            if (lastAfterCreate && (failed.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || failed.ErrorId == ErrorIds.BackupResponseInvalid))
-                                maybeSent = true;
+                            if (lastAfterCreate && Resilience.LeavesCreateInDoubt(failed)) maybeSent = true;
                         }
                         else if (ex is OperationCanceledException && lastAfterCreate) maybeSent = true; // cut off while the request was out
                     }).NoContext();
@@ -242,21 +241,11 @@ namespace BackupTools
                 {
                     throw BudgetSpent(provider.Info.Name, request, retry.Budget, maybeSent, last, ex);
                 }
-                catch (BackupToolsException ex) when (attempts > 1 && reconciler != null && reconciler.IsAlreadyExists(ex))
-                {
-                    // An earlier attempt got through after all: report that backup, never a second one.
-                    var existing = await reconciler.FindExistingAsync(call, request, sinceStart.Elapsed + ReconcileMargin).NoContext();
-                    if (existing != null)
-                    {
-                        log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
-                        return existing;
-                    }
-                    throw;
-                }
-                catch (BackupToolsException ex) when (maybeSent && reconciler != null)
+                catch (BackupToolsException ex) when (reconciler != null && (maybeSent || (attempts > 1 && reconciler.IsAlreadyExists(ex))))
                 {
                     // A create went unanswered (and was not repeated, or its repeats ended in another error, such as
-                    // "busy" because that very backup is running): look for its backup by name before calling it lost.
+                    // "busy" because that very backup is running, or "already exists" because an earlier attempt got
+                    // through): look for its backup by name, and report that one, never a second one.
                     BackupJob existing = null;
                     try
                     {
@@ -273,12 +262,16 @@ namespace BackupTools
                     }
                     if (existing != null)
                     {
-                        log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by a create that went unanswered; following it.");
+                        log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
                         return existing;
                     }
-                    throw MaybeStarted(ex, request, lastAfterCreate, attempts);
+                    // Not found: after an unanswered attempt the backup may still be this create's; after refusals
+                    // only (nothing made), "already exists" is another backup's name, reported as the service said it.
+                    if (maybeSent) throw MaybeStarted(ex, request, lastAfterCreate, attempts);
+                    throw;
                 }
-                catch (BackupToolsException ex) when (lastAfterCreate && ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300)
+                catch (BackupToolsException ex) when (lastAfterCreate &&
+                    ((ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300) || Resilience.IsGatewayInDoubt(ex)))
                 {
                     throw MaybeStarted(ex, request, lastAfterCreate, attempts);
                 }

@@ -107,6 +107,40 @@ namespace BackupTools.Tests
             Assert.InRange(backups, outcome == "survived" ? 1 : 0, 1);
         }
 
+        /// <summary>
+        /// A gateway's 502 or 504 to a create: the service behind it may have made the backup, so the error says so
+        /// (BackupCreateOutcomeUnknown, with the gateway's status), on every service; DDS repeats it, as its names are
+        /// unique, and survives a single one with exactly one backup.
+        /// </summary>
+        [Theory]
+        [InlineData("TaurusDB", 504)]
+        [InlineData("DDS", 504)]
+        [InlineData("Dataverse", 504)]
+        [InlineData("CloudFoundry", 502)]
+        [InlineData("ArcGIS", 504)]
+        public async Task A_gateway_error_on_create_says_the_backup_may_have_started(string provider, int status)
+        {
+            var (connection, request, countedAs) = Setup(provider);
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", PathContains = "backups", StatusCode = status, Times = int.MaxValue });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(connection, request, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(status, ex.HttpStatus);
+            Assert.Contains("may have started", ex.Message);
+            Assert.Contains(provider, ex.Message);
+            // Repeated only where names are unique.
+            var posts = _sim.Counters.Requests.Count(r => r.Method == "POST" && r.Path.Contains("backups", StringComparison.OrdinalIgnoreCase));
+            if (provider == "DDS") Assert.True(posts > 1, $"{posts} creates");
+            else Assert.Equal(1, posts);
+
+            _sim.Faults.Clear();
+            if (provider != "DDS") return;
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", PathContains = "backups", StatusCode = status });
+            var job = await BackupService.StartAsync(connection, new BackupRequest { InstanceId = request.InstanceId, Name = TestData.UniqueName() },
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.NotNull(job.JobId);
+            Assert.Equal(1, _sim.Counters.BackupsFor(provider, countedAs));
+        }
+
         [Fact]
         public async Task A_create_that_outlives_its_budget_while_unanswered_says_the_backup_may_exist()
         {

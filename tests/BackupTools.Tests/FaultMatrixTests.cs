@@ -111,15 +111,22 @@ namespace BackupTools.Tests
         }
 
         [Theory]
-        [InlineData(500)]
-        [InlineData(502)]
-        [InlineData(504)]
-        public async Task A_server_error_on_create_is_a_clear_error_with_the_code_and_no_backup(int status)
+        [InlineData(500, ErrorIds.BackupServiceError)]
+        // A gateway's 502 or 504: the service behind it may have made the backup. It is looked for by name, and when
+        // it is not found the outcome is reported unknown, with the gateway's code, never as "nothing was made".
+        [InlineData(502, ErrorIds.BackupCreateOutcomeUnknown)]
+        [InlineData(504, ErrorIds.BackupCreateOutcomeUnknown)]
+        public async Task A_server_error_on_create_is_a_clear_error_with_the_code_and_no_backup(int status, string errorId)
         {
             Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = status, Times = int.MaxValue });
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(Sim, Provider),
                 new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
-            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(errorId, ex.ErrorId);
+            if (status != 500)
+            {
+                Assert.Contains("may have started", ex.Message);
+                Assert.Contains(Sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
+            }
             Assert.Equal(status, ex.HttpStatus);
             Assert.False(string.IsNullOrEmpty(ex.ServiceCode));
             Assert.Contains(Provider, ex.Message);
@@ -289,5 +296,49 @@ namespace BackupTools.Tests
         protected override string Provider => "DDS";
         protected override string InstanceId => TestData.DdsInstance;
         protected override bool NamesAreUnique => true;
+
+        /// <summary>
+        /// The first create reaches DDS and its answer is lost; the repeat is told the name already exists (the first
+        /// attempt's backup). When the lookup by name then fails or finds nothing, the backup may still be this
+        /// create's: the outcome is reported unknown, never as someone else's name clash (which invites a second
+        /// backup under another name) or as the lookup's own error.
+        /// </summary>
+        [Theory]
+        [InlineData(500, "{\"error_code\":\"DBS.200001\",\"error_msg\":\"Internal error.\"}")]
+        [InlineData(200, "{\"backups\":[],\"total_count\":0}")]
+        public async Task Already_exists_after_an_unanswered_create_is_never_reported_as_a_name_clash(int listStatus, string listBody)
+        {
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.DropAfterRead });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/backups", StatusCode = listStatus, Body = listBody, Times = int.MaxValue });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(Sim, Provider),
+                new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Contains("may have started", ex.Message);
+            Assert.Equal("DBS.201201", ex.ServiceCode);
+            Assert.Contains(Sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Fact]
+        public async Task The_lookup_by_name_reads_past_the_first_page_of_backups()
+        {
+            // An instance with more than 100 backups: the one this create made is on the second page.
+            var name = TestData.UniqueName();
+            var now = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + "+0000";
+            var others = string.Join(",", Enumerable.Range(0, 100).Select(i =>
+                $"{{\"id\":\"other{i:D3}br02\",\"name\":\"other-{i:D3}\",\"instance_id\":\"{InstanceId}\",\"begin_time\":\"{now}\",\"status\":\"COMPLETED\"}}"));
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.DropAfterRead });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/backups", StatusCode = 200,
+                Body = "{\"backups\":[" + others + "],\"total_count\":101}" });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/backups", StatusCode = 200,
+                Body = $"{{\"backups\":[{{\"id\":\"pagedbr02\",\"name\":\"{name}\",\"instance_id\":\"{InstanceId}\",\"begin_time\":\"{now}\",\"status\":\"BUILDING\"}}],\"total_count\":101}}" });
+            var job = await BackupService.StartAsync(TestData.Connect(Sim, Provider), new BackupRequest { InstanceId = InstanceId, Name = name },
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal("pagedbr02", job.BackupId);
+            var lists = Sim.Counters.Requests.Where(r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal)).Select(r => r.Query).ToList();
+            Assert.Equal(2, lists.Count);
+            Assert.Contains("offset=0", lists[0]);
+            Assert.Contains("offset=100", lists[1]);
+        }
     }
 }

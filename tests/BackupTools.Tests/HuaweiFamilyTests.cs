@@ -181,21 +181,6 @@ namespace BackupTools.Tests
         }
 
         [Fact]
-        public async Task A_duplicate_name_is_refused_by_the_service_with_its_code()
-        {
-            var c = Connection();
-            var name = TestData.UniqueName();
-            await BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None);
-            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
-                BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None));
-            Assert.Equal("DBS.201201", ex.ServiceCode);
-            Assert.Equal(BackupErrorCategory.ResourceExists, ex.Category);
-            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
-            // A name reused by the user is not mistaken for an earlier attempt of ours: one create, refused.
-            Assert.Equal(2, Sim.Counters.Requests.Count(r => r.Method == "POST"));
-        }
-
-        [Fact]
         public async Task An_html_page_instead_of_json_is_a_clear_error_naming_the_service()
         {
             Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.HtmlPage, Times = int.MaxValue });
@@ -313,6 +298,19 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_reused_name_makes_a_second_backup_as_TaurusDB_documents_no_unique_names()
+        {
+            // taurusdb.md states no uniqueness rule for names (dds.md does): the simulator makes both, and the client,
+            // which never relies on a TaurusDB "already exists", reports two jobs.
+            var c = Connection();
+            var name = TestData.UniqueName();
+            var first = await BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None);
+            var second = await BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None);
+            Assert.NotEqual(first.JobId, second.JobId);
+            Assert.Equal(2, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Fact]
         public async Task Begin_time_with_a_compact_offset_becomes_the_jobs_start()
         {
             var before = DateTimeOffset.UtcNow.AddSeconds(-5);
@@ -341,6 +339,21 @@ namespace BackupTools.Tests
             // The DDS page forbids only > ! < " & ' = ; TaurusDB also forbids a carriage return.
             var job = await BackupService.StartAsync(Connection(), Request(InstanceId, description: "line\rbreak"), NullOperationLog.Instance, CancellationToken.None);
             Assert.NotNull(job.JobId);
+        }
+
+        [Fact]
+        public async Task A_duplicate_name_is_refused_by_the_service_with_its_code()
+        {
+            var c = Connection();
+            var name = TestData.UniqueName();
+            await BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal("DBS.201201", ex.ServiceCode);
+            Assert.Equal(BackupErrorCategory.ResourceExists, ex.Category);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+            // A name reused by the user is not mistaken for an earlier attempt of ours: one create, refused.
+            Assert.Equal(2, Sim.Counters.Requests.Count(r => r.Method == "POST"));
         }
 
         [Fact]

@@ -58,7 +58,8 @@ namespace BackupTools.Http
         private static ResiliencePipeline BuildReads(CreateRetryOptions options) =>
             new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<BackupToolsException>(IsTransientRead),
+                // A pause asked for beyond the longest one between repeats is not waited out: the error is the answer.
+                ShouldHandle = new PredicateBuilder().Handle<BackupToolsException>(ex => IsTransientRead(ex) && !(ex.RetryAfter > options.MaxDelay)),
                 MaxRetryAttempts = Math.Max(1, options.ReadRetries),
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -96,11 +97,25 @@ namespace BackupTools.Http
             return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
         }
 
+        /// <summary>
+        /// A create's failure that leaves its outcome unknown, when its request left: no answer, one that cannot be read,
+        /// or a gateway's 502 or 504 (the gateway gave up on the service, which may have made the backup all the same).
+        /// </summary>
+        internal static bool LeavesCreateInDoubt(BackupToolsException ex) =>
+            ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || ex.ErrorId == ErrorIds.BackupResponseInvalid || IsGatewayInDoubt(ex);
+
+        /// <summary>A gateway's 502 or 504: the service behind it may have acted on the request.</summary>
+        internal static bool IsGatewayInDoubt(BackupToolsException ex) =>
+            ex.ErrorId == ErrorIds.BackupServiceError && (ex.HttpStatus == 502 || ex.HttpStatus == 504);
+
         /// <summary>True only when repeating the create cannot make a second backup.</summary>
         internal static bool ShouldRepeatCreate(BackupToolsException ex, int attempt, CreateRetryOptions options, bool uniqueNames)
         {
+            // A pause asked for beyond the create's whole budget would only end in the budget's error: the answer is now.
+            if (ex.RetryAfter is TimeSpan pause && options.Budget > TimeSpan.Zero && options.Budget != System.Threading.Timeout.InfiniteTimeSpan && pause > options.Budget)
+                return false;
             // No answer, or one that cannot be read: repeat only where a repeat cannot make a second backup.
-            if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || ex.ErrorId == ErrorIds.BackupResponseInvalid)
+            if (LeavesCreateInDoubt(ex))
                 return uniqueNames && attempt < options.NotProcessedRetries;
             // Transport failure before the request left (refused, DNS): ServiceCall reports these as unreachable for a
             // create; anything that may have reached the service is BackupCreateOutcomeUnknown and never repeated.

@@ -45,6 +45,9 @@ internal abstract partial class HuaweiApi : SimService
     /// <summary>API roots (the project id follows).</summary>
     protected virtual string[] Roots => new[] { "/v3" };
 
+    /// <summary>Backup names are unique per project (dds.md says so; taurusdb.md states no such rule).</summary>
+    protected virtual bool NamesAreUnique => true;
+
     public override void Map(IEndpointRouteBuilder r)
     {
         Post(r, "/v3/auth/tokens", IssueTokenAsync);
@@ -110,7 +113,7 @@ internal abstract partial class HuaweiApi : SimService
         if (problem != null) { await Error(ctx, 400, "DBS.200001", "Parameter error: " + problem); return; }
 
         var job = Jobs.NewJob(Options, Name, NewHex(), NewHex() + BackupIdSuffix, project, instanceId, name, description);
-        if (!Jobs.TryClaimName(job)) { await Error(ctx, 409, "DBS.201201", "Backup name already exists."); return; }
+        if (NamesAreUnique && !Jobs.TryClaimName(job)) { await Error(ctx, 409, "DBS.201201", "Backup name already exists."); return; }
         Jobs.Add(job);
         Counters.CountBackup(Name, instanceId);
         await Json(ctx, CreatedStatus, CreatedAnswer(job));

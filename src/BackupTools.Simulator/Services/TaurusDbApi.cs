@@ -17,6 +17,7 @@ internal sealed class TaurusDbApi : HuaweiApi
     protected override string BackupIdSuffix => "br07";
     protected override bool ChecksProjectIdFormat => true;
     protected override bool ReportsPending => true;
+    protected override bool NamesAreUnique => false;
     protected override string CreatePath => "backups/create";
     protected override int CreatedStatus => 201;
     protected override string[] Roots => new[] { "/v3", "/mysql/v3" };

@@ -159,34 +159,53 @@ namespace BackupTools.Providers.HuaweiCloud
             string.Equals(error.ServiceCode, "DBS.201201", StringComparison.OrdinalIgnoreCase) ||
             (error.ServiceMessage ?? string.Empty).IndexOf("already exist", StringComparison.OrdinalIgnoreCase) >= 0;
 
-        /// <summary>Finds the backup by instance and name in <c>GET /v3/{project_id}/backups</c>; it is then followed there.</summary>
+        /// <summary>
+        /// Finds the backup by instance and name in <c>GET /v3/{project_id}/backups</c>, page by page (100 a page, at most
+        /// <see cref="LookupPages"/> pages); it is then followed there.
+        /// </summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, TimeSpan age)
         {
             var connection = call.Connection;
-            var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId), ("limit", "100"));
-            var http = new HttpRequestMessage(HttpMethod.Get, list);
-            await AuthenticateAsync(call, http).NoContext();
-            var response = await call.SendAsync(http, isCreate: false, request).NoContext();
-            if (!response.IsSuccess) throw Error(response, request);
-            // The service's clock: begin times are compared with its Date header, not with this machine's clock.
-            var notBefore = (response.ServiceDate ?? DateTimeOffset.UtcNow) - age;
             BackupJob found = null;
-            foreach (var backup in response.RequireJsonObject(request).Items("backups"))
+            DateTimeOffset? notBefore = null;
+            for (var page = 0; page < LookupPages; page++)
             {
-                if (!string.Equals(backup.Str("name"), request.Name, StringComparison.Ordinal)) continue;
-                var began = backup.Time("begin_time");
-                if (began == null) return null; // a backup of that name whose start is unknown: cannot tell
-                if (began < notBefore) continue; // an earlier run's backup of the same name
-                if (found != null) return null; // two candidates: which one this request made cannot be told
-                var id = backup.Str("id");
-                var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
-                found = new BackupJob(Info.Name, connection.Endpoint.ToString(), null, statusUrl.ToString(), request.InstanceId, request.Name, id,
-                    connection.Scope, BackupKind.Instance, MapBackupState(backup.Str("status")), backup.Str("status"), null,
-                    began.Value);
+                var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId),
+                    ("offset", (page * LookupPageSize).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("limit", "100"));
+                var http = new HttpRequestMessage(HttpMethod.Get, list);
+                await AuthenticateAsync(call, http).NoContext();
+                var response = await call.SendAsync(http, isCreate: false, request).NoContext();
+                if (!response.IsSuccess) throw Error(response, request);
+                // The service's clock: begin times are compared with its Date header, not with this machine's clock.
+                notBefore = notBefore ?? (response.ServiceDate ?? DateTimeOffset.UtcNow) - age;
+                var body = response.RequireJsonObject(request);
+                var count = 0;
+                foreach (var backup in body.Items("backups"))
+                {
+                    count++;
+                    if (!string.Equals(backup.Str("name"), request.Name, StringComparison.Ordinal)) continue;
+                    var began = backup.Time("begin_time");
+                    if (began == null) return null; // a backup of that name whose start is unknown: cannot tell
+                    if (began < notBefore) continue; // an earlier run's backup of the same name
+                    if (found != null) return null; // two candidates: which one this request made cannot be told
+                    var id = backup.Str("id");
+                    var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
+                    found = new BackupJob(Info.Name, connection.Endpoint.ToString(), null, statusUrl.ToString(), request.InstanceId, request.Name, id,
+                        connection.Scope, BackupKind.Instance, MapBackupState(backup.Str("status")), backup.Str("status"), null,
+                        began.Value);
+                }
+                // The last page: a short one, or the total reached.
+                var total = body.Prop("total_count") is JsonElement t && t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var n) ? n : -1;
+                if (count < LookupPageSize || (total >= 0 && (page + 1) * LookupPageSize >= total)) break;
             }
             return found;
         }
+
+        private const int LookupPageSize = 100;
+
+        /// <summary>Pages of the backups list read when looking for a backup by name (1,000 backups of one instance).</summary>
+        private const int LookupPages = 10;
 
         /// <summary>A job followed through the backups list (the cross-check the pages document).</summary>
         private JobStatus BackupStatus(ServiceResponse response, JsonElement list, BackupJob job)
