@@ -86,6 +86,9 @@ public sealed class BackupSimulator : IAsyncDisposable
     /// <summary>Clears jobs, counters, faults and the request log. Options and issued tokens stay.</summary>
     public void Reset() => _state.Reset();
 
+    /// <summary>Ends every token the simulator's token endpoints issued (the static tokens stay valid).</summary>
+    public void ExpireIssuedTokens() => _state.Tokens.ExpireAllIssued();
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;

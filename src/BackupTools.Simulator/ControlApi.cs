@@ -127,6 +127,7 @@ internal static class ControlApi
         public string ContentType { get; set; }
         public string RetryAfter { get; set; }
         public string Location { get; set; }
+        public string OperationLocation { get; set; }
         public TimeSpan? Delay { get; set; }
         public double? DelayMs { get; set; }
         public FaultKind? Kind { get; set; }
@@ -142,6 +143,7 @@ internal static class ControlApi
                 Body = Body,
                 RetryAfter = RetryAfter,
                 Location = Location,
+                OperationLocation = OperationLocation,
                 Delay = DelayMs is double ms ? TimeSpan.FromMilliseconds(ms) : Delay ?? TimeSpan.Zero,
                 Kind = Kind ?? FaultKind.Status,
             };

@@ -41,6 +41,8 @@ public sealed class FaultRule
     public string RetryAfter { get; set; }
     /// <summary>Raw Location header value (a Cloud Foundry create's job address), sent with a Status answer.</summary>
     public string Location { get; set; }
+    /// <summary>Raw Operation-Location header value (a Dataverse create's status address), sent with a Status answer.</summary>
+    public string OperationLocation { get; set; }
     /// <summary>Wait before answering (a "response that never comes" = a long delay).</summary>
     public TimeSpan Delay { get; set; }
     public FaultKind Kind { get; set; } = FaultKind.Status;

@@ -87,6 +87,7 @@ internal sealed class SimMiddleware
 
         if (!string.IsNullOrEmpty(rule.RetryAfter)) ctx.Response.Headers.RetryAfter = rule.RetryAfter;
         if (rule.Location != null) ctx.Response.Headers.Location = rule.Location;
+        if (rule.OperationLocation != null) ctx.Response.Headers["Operation-Location"] = rule.OperationLocation;
         switch (rule.Kind)
         {
             case FaultKind.Status when rule.StatusCode is int code:

@@ -25,6 +25,13 @@ internal sealed class SimTokens
         return _options.HasStaticToken(token) ? TokenCheck.Valid : TokenCheck.Invalid;
     }
 
+    /// <summary>Ends every issued token now, as a revocation or a restarted identity service would.</summary>
+    public void ExpireAllIssued()
+    {
+        var past = DateTimeOffset.UtcNow.AddSeconds(-1);
+        foreach (var token in _issued.Keys) _issued[token] = past;
+    }
+
     /// <summary>Issues a new token; <paramref name="expires"/> is null when it never expires.</summary>
     public string Issue(string prefix, out DateTimeOffset? expires)
     {

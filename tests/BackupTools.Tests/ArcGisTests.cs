@@ -97,6 +97,56 @@ namespace BackupTools.Tests
             Assert.Equal(1, _sim.Counters.BackupsFor(Provider, DefaultStore));
         }
 
+        // The documented store list (stores.htm): {"backupStores":[{"default":true,"name":…,…},…]}.
+        private const string DocumentedStores =
+            "{\"backupStores\":[{\"default\":false,\"name\":\"secondary\",\"settings\":{\"type\":\"FILE_SYSTEM\"}}," +
+            "{\"default\":true,\"name\":\"DefaultBackupStore\",\"settings\":{\"type\":\"FILE_SYSTEM\"}}]}";
+
+        // Another shape some clients and deployments know: the same list under "stores".
+        private const string LegacyStores =
+            "{\"stores\":[{\"default\":false,\"name\":\"DefaultBackupStore\"},{\"default\":true,\"name\":\"secondary\"}]}";
+
+        [Fact]
+        public async Task A_backup_without_a_store_name_goes_to_the_default_of_the_documented_backupStores_list()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/disasterrecovery/stores", StatusCode = 200,
+                Body = DocumentedStores, Times = int.MaxValue });
+            var c = Connection();
+            var job = await Start(c, Request());
+            Assert.Equal(DefaultStore, job.Scope);
+            Assert.Equal(1, _sim.Counters.CreatesFor(Provider, DefaultStore));
+        }
+
+        [Fact]
+        public async Task A_backup_without_a_store_name_works_against_the_simulated_store_list()
+        {
+            var c = Connection();
+            var job = await Start(c, Request());
+            Assert.Equal(DefaultStore, job.Scope);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+        }
+
+        [Fact]
+        public async Task A_backup_without_a_store_name_still_reads_a_stores_list()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/disasterrecovery/stores", StatusCode = 200,
+                Body = LegacyStores, Times = int.MaxValue });
+            var job = await Start(Connection(), Request());
+            Assert.Equal("secondary", job.Scope);
+            Assert.Equal(1, _sim.Counters.CreatesFor(Provider, "secondary"));
+        }
+
+        [Fact]
+        public void Store_names_for_completion_come_from_backupStores_or_stores()
+        {
+            var c = Connection();
+            Assert.Equal(new[] { DefaultStore, "secondary" }, BackupService.BackupStoreNames(c, TimeSpan.FromSeconds(10)));
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/disasterrecovery/stores", StatusCode = 200,
+                Body = LegacyStores, Times = 1 });
+            Assert.Equal(new[] { DefaultStore, "secondary" }, BackupService.BackupStoreNames(c, TimeSpan.FromSeconds(10)));
+        }
+
         [Fact]
         public async Task A_named_store_is_used_without_listing_the_stores()
         {
@@ -160,6 +210,31 @@ namespace BackupTools.Tests
             Assert.NotEmpty(percents);
             Assert.All(percents, p => Assert.InRange(p, 0, 100));
             Assert.Contains(percents, p => p > 0 && p < 100);
+        }
+
+        [Theory]
+        // Documented (status.htm): the stages nested under "status", with no job id.
+        [InlineData("{\"status\":{\"code\":3,\"scheduleType\":\"MANUAL\",\"stages\":[{\"name\":\"Validation\",\"state\":\"completed\"}," +
+                    "{\"name\":\"Stage Relational store\",\"state\":\"completed\"},{\"name\":\"Stage Object store\",\"state\":\"running\"}," +
+                    "{\"name\":\"Stage system configuration\",\"state\":\"pending\"}],\"startTime\":1635285646935,\"state\":\"running\"," +
+                    "\"backupStore\":\"secondary\",\"message\":\"\",\"operation\":\"Backup\"}}", 50)]
+        [InlineData("{\"status\":{\"jobid\":\"{jobid}\",\"stages\":[{\"state\":\"completed\"},{\"state\":\"running\"}]}}", 50)]
+        [InlineData("{\"status\":{\"jobid\":\"another\",\"stages\":[{\"state\":\"completed\"},{\"state\":\"running\"}]}}", null)]
+        [InlineData("{\"status\":{\"code\":0,\"messages\":[],\"state\":\"no_op\"}}", null)]
+        // The top-level shape is still read.
+        [InlineData("{\"jobid\":\"{jobid}\",\"stages\":[{\"state\":\"COMPLETED\"},{\"state\":\"COMPLETED\"},{\"state\":\"EXECUTING\"},{\"state\":\"PENDING\"}]}", 50)]
+        [InlineData("{\"stages\":[{\"state\":\"COMPLETED\"},{\"state\":\"EXECUTING\"}]}", 50)]
+        [InlineData("{\"jobid\":\"another\",\"stages\":[{\"state\":\"COMPLETED\"},{\"state\":\"EXECUTING\"}]}", null)]
+        public async Task Stage_progress_is_read_from_the_nested_status_or_the_top_level(string body, int? expected)
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = Connection();
+            var job = await Start(c, Request(store: "secondary"));
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/disasterrecovery/status", StatusCode = 200,
+                Body = body.Replace("{jobid}", job.JobId), Times = int.MaxValue });
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Running, read.State);
+            Assert.Equal(expected, read.PercentComplete);
         }
 
         [Fact]

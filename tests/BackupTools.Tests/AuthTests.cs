@@ -141,6 +141,31 @@ namespace BackupTools.Tests
             Assert.True(TokenRequests(provider) >= 2, $"token requests: {TokenRequests(provider)}");
         }
 
+        /// <summary>
+        /// Sixteen reads in flight when the service drops its tokens are all refused (ArcGIS 498, IAM 401): the token is
+        /// renewed once, not once per refused read (each renewal sends the password again, one at a time, holding up
+        /// every request that needs a token).
+        /// </summary>
+        [Theory]
+        [InlineData("ArcGIS")]
+        [InlineData("TaurusDB")]
+        public async Task Reads_refused_together_renew_the_token_once(string provider)
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = BackupService.Connect(Request(provider, "Credential"));
+            var job = await BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(1, TokenRequests(provider));
+            _sim.ExpireIssuedTokens();
+            // Half the reads are held before the service looks at them: their refusal comes after the others' renewal,
+            // and must use that new token rather than fetch another.
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "GET", PathContains = "jobs", Kind = FaultKind.Status, StatusCode = null,
+                Delay = TimeSpan.FromMilliseconds(800), Times = 8 });
+            var reads = Enumerable.Range(0, 16).Select(_ => Task.Run(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None)));
+            var results = await Task.WhenAll(reads);
+            Assert.All(results, r => Assert.Equal(BackupJobState.Running, r.State));
+            Assert.Equal(2, TokenRequests(provider));
+        }
+
         [Fact]
         public async Task A_refused_token_provider_token_is_replaced_once_from_the_provider()
         {
@@ -221,6 +246,9 @@ namespace BackupTools.Tests
                 BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
             Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
             Assert.Contains("APIG.0301", ex.Message);
+            Assert.Equal("APIG.0301", ex.ServiceCode);
+            Assert.False(string.IsNullOrEmpty(ex.ServiceMessage));
+            Assert.Equal(401, ex.HttpStatus);
             Assert.Contains("not sent again", ex.Message);
             var signed = _sim.Counters.Requests.Where(q => q.Provider == provider).ToList();
             Assert.Single(signed);

@@ -85,6 +85,21 @@ namespace BackupTools.Tests
             Assert.DoesNotContain("Azure", post.Body);
         }
 
+        [Theory]
+        [InlineData("")]
+        [InlineData("<html><body>Accepted</body></html>")]
+        public async Task An_accepted_backup_with_an_unreadable_body_is_followed_by_its_Operation_Location(string body)
+        {
+            var c = Connection();
+            var operation = Guid.NewGuid().ToString();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 202, Body = body, ContentType = "text/html",
+                OperationLocation = c.Endpoint + "api/v1.2/Operation/" + operation });
+            var job = await Start(c, Request());
+            Assert.Equal(operation, job.JobId);
+            Assert.Equal(c.Endpoint + "api/v1.2/Operation/" + operation, job.StatusUrl);
+            Assert.Equal(BackupJobState.Running, job.State);
+        }
+
         [Fact]
         public async Task Notes_are_left_out_when_not_given()
         {

@@ -86,7 +86,7 @@ namespace BackupTools.Tests
                     break;
                 case "ArcGIS":
                     yield return new Answer("stores", "GET", "/disasterrecovery/stores", new[] { 200 },
-                        "{\"stores\":[{\"name\":\"DefaultBackupStore\",\"type\":\"fileShare\",\"default\":true,\"settings\":{\"location\":\"\\\\\\\\share\\\\dr\"}}]}");
+                        "{\"backupStores\":[{\"default\":true,\"name\":\"DefaultBackupStore\",\"settings\":{\"type\":\"FILE_SYSTEM\",\"location\":\"\\\\\\\\share\\\\dr\"}}]}");
                     yield return new Answer("create", "POST", "/backups/create", new[] { 200 },
                         "{\"status\":\"SUBMITTED\",\"jobid\":\"j123\",\"jobsUrl\":\"" + ep + "admin/jobs/j123\"}");
                     yield return new Answer("create (relative jobsUrl, no jobid)", "POST", "/backups/create", new[] { 200 },
@@ -98,7 +98,8 @@ namespace BackupTools.Tests
                     yield return new Answer("status error", "GET", "/admin/jobs/", new[] { 200, 401 },
                         "{\"error\":{\"code\":498,\"message\":\"Invalid token.\",\"details\":[\"expired\"]}}");
                     yield return new Answer("stage progress", "GET", "/disasterrecovery/status", new[] { 200 },
-                        "{\"jobid\":\"j123\",\"stages\":[{\"name\":\"Portal\",\"state\":\"COMPLETED\"},{\"name\":\"Server\",\"state\":\"EXECUTING\"}]}");
+                        "{\"status\":{\"code\":3,\"scheduleType\":\"MANUAL\",\"stages\":[{\"duration\":\"3096 millis (~ 0 minutes)\",\"lastUpdated\":1763913600000,\"name\":\"Validation\",\"state\":\"completed\"}," +
+                        "{\"duration\":\"0 millis (~ 0 minutes)\",\"lastUpdated\":0,\"name\":\"Stage Relational store\",\"state\":\"running\"}],\"startTime\":1763913600000,\"state\":\"running\",\"backupStore\":\"DefaultBackupStore\",\"message\":\"\",\"operation\":\"Backup\",\"backupName\":\"nightly-01\"}}");
                     break;
             }
         }

@@ -83,6 +83,41 @@ namespace BackupTools.Tests
             Assert.Equal(TimeSpan.Zero, ServiceResponse.ParseRetryAfter(RetryConditionHeaderValue.Parse("Mon, 23 Nov 2026 11:00:00 GMT"), now));
             Assert.Null(ServiceResponse.ParseRetryAfter(null, now));
         }
+
+        [Fact]
+        public void A_retry_after_beyond_a_day_is_taken_as_a_day()
+        {
+            // A timer takes at most 24.8 days (49.7 on .NET): 99999999 s or a date in 9999 crashed the wait before.
+            var now = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+            Assert.Equal(TimeSpan.FromDays(1), ServiceResponse.ParseRetryAfter(RetryConditionHeaderValue.Parse("99999999"), now));
+            Assert.Equal(TimeSpan.FromDays(1), ServiceResponse.ParseRetryAfter(RetryConditionHeaderValue.Parse("Fri, 31 Dec 9999 23:59:59 GMT"), now));
+        }
+
+        [Fact]
+        public void A_429_without_retry_after_waits_for_the_rate_limit_reset()
+        {
+            // Cloud Foundry's 429 CF-RateLimitExceeded names the window's reset in epoch seconds, on the service's clock.
+            var date = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+            using var response = new System.Net.Http.HttpResponseMessage((System.Net.HttpStatusCode)429);
+            response.Headers.Date = date;
+            response.Headers.TryAddWithoutValidation("X-RateLimit-Reset", date.AddMinutes(7).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(TimeSpan.FromMinutes(7), ServiceResponse.RateLimitReset(response.Headers, date.AddHours(-3)));
+            var read = new ServiceResponse("CloudFoundry", System.Net.Http.HttpMethod.Get, new Uri("https://api.example/v3/jobs/x"), response, string.Empty);
+            Assert.Equal(TimeSpan.FromMinutes(7), read.RetryAfter);
+
+            // Requests left in the window: the 429 is not the window's, and its reset is no pause.
+            response.Headers.TryAddWithoutValidation("X-RateLimit-Remaining", "17");
+            Assert.Null(ServiceResponse.RateLimitReset(response.Headers, date));
+            response.Headers.Remove("X-RateLimit-Remaining");
+            response.Headers.TryAddWithoutValidation("X-RateLimit-Remaining", "0");
+            Assert.Equal(TimeSpan.FromMinutes(7), ServiceResponse.RateLimitReset(response.Headers, date));
+
+            response.Headers.Remove("X-RateLimit-Reset");
+            response.Headers.TryAddWithoutValidation("X-RateLimit-Reset", "99999999999999");
+            Assert.Null(ServiceResponse.RateLimitReset(response.Headers, date));
+            response.Headers.Remove("X-RateLimit-Reset");
+            Assert.Null(new ServiceResponse("CloudFoundry", System.Net.Http.HttpMethod.Get, new Uri("https://api.example/v3/jobs/x"), response, string.Empty).RetryAfter);
+        }
     }
 
     [Collection(TimingCollection.Name)]
@@ -217,6 +252,80 @@ namespace BackupTools.Tests
             var store = new BackupTools.Session.ConnectionStore();
             await BackupService.WaitAsync(new[] { job }, store.ForJob, new WaitOptions(), events, NullOperationLog.Instance, CancellationToken.None);
             Assert.Equal(ErrorIds.ConnectionNotFound, Assert.Single(events.Errors).ErrorId);
+        }
+
+        [Fact]
+        public async Task A_huge_retry_after_on_a_status_read_ends_in_the_timeout_not_a_crash()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 503, RetryAfter = "99999999", Times = int.MaxValue });
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job }, new WaitOptions { Timeout = TimeSpan.FromSeconds(1), PollingInterval = TimeSpan.FromMilliseconds(50) });
+            Assert.Equal(job.JobId, Assert.Single(events.TimedOut).JobId);
+            Assert.Empty(events.Errors);
+        }
+
+        [Fact]
+        public async Task A_single_status_read_does_not_wait_out_a_pause_beyond_its_longest()
+        {
+            // Get-BackupJob: a 429 asking for an hour is the answer, not an hour's wait.
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 429, RetryAfter = "3600", Times = int.MaxValue });
+            var watch = Stopwatch.StartNew();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(429, ex.HttpStatus);
+            Assert.Equal(TimeSpan.FromHours(1), ex.RetryAfter);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), watch.Elapsed.ToString());
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "GET"));
+        }
+
+        [Fact]
+        public async Task A_create_is_not_repeated_after_a_pause_longer_than_its_budget()
+        {
+            var c = TestData.Connect(_sim, "TaurusDB");
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", StatusCode = 429, RetryAfter = "3600", Times = int.MaxValue });
+            var retry = TestData.FastRetry();
+            retry.Budget = TimeSpan.FromMinutes(10);
+            var watch = Stopwatch.StartNew();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c,
+                new BackupRequest { InstanceId = TestData.TaurusInstance, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, retry));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(429, ex.HttpStatus);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), watch.Elapsed.ToString());
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST"));
+        }
+
+        [Fact]
+        public async Task One_job_given_twice_is_followed_and_reported_once()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            var copy = new BackupJob(job.Provider, job.Endpoint, job.JobId, job.StatusUrl, scope: job.Scope);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job, job, copy });
+            Assert.Equal(job.JobId, Assert.Single(events.Finished).JobId);
+            Assert.Equal(new[] { job }, JobIdentity.Distinct(new[] { job, copy }));
+            var other = await Start(c);
+            Assert.Equal(new[] { job, other }, JobIdentity.Distinct(new[] { job, other, copy }));
+        }
+
+        [Fact]
+        public async Task An_unforeseen_failure_ends_that_jobs_wait_reported_and_not_the_others()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var good = await Start(c);
+            var broken = new BackupJob("TaurusDB", c.Endpoint.ToString(), "broken-job", scope: TestData.ProjectId);
+            var events = new RecordingEvents();
+            // (a connection lookup that fails in a way no rule of ours foresaw)
+            await BackupService.WaitAsync(new[] { broken, good }, job => job == broken ? throw new InvalidOperationException("no rule foresaw this") : c,
+                new WaitOptions { Timeout = TimeSpan.FromSeconds(30) }, events, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(good.JobId, Assert.Single(events.Finished).JobId);
+            var error = Assert.Single(events.Errors);
+            Assert.Equal(ErrorIds.BackupJobInvalid, error.ErrorId);
+            Assert.Contains("could not be followed", error.Message);
         }
 
         [Fact]

@@ -81,8 +81,9 @@ namespace BackupTools
             var token = root?.Str("token");
             if (string.IsNullOrEmpty(token)) throw response.Invalid("answered without a token", url);
             DateTimeOffset? expires = null;
-            if (root?.Prop("expires") is JsonElement x && x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out var ms))
-                expires = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            // (epoch milliseconds on the server's clock; beyond year 9999 is not a time)
+            if (root?.Prop("expires") is JsonElement x && x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out var ms) && ms >= 0 && ms <= 253402300799999)
+                expires = OnThisClock(DateTimeOffset.FromUnixTimeMilliseconds(ms), response.ServiceDate);
             return (Secret.FromPlain(token), expires);
         }
     }

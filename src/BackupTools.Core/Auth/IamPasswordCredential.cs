@@ -109,7 +109,7 @@ namespace BackupTools
             if (response.Json is JsonElement root && root.ValueKind == JsonValueKind.Object && root.Obj("token") is JsonElement t &&
                 t.Str("expires_at") is string at &&
                 DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var e))
-                expires = e;
+                expires = OnThisClock(e, response.ServiceDate);
             return (Secret.FromPlain(token), expires);
         }
 

@@ -42,6 +42,26 @@ namespace BackupTools
         /// <summary>Obtains a new token and its expiry (null when unknown). Throws <see cref="BackupCredential.Refused"/> when the secret is wrong.</summary>
         protected abstract Task<(SecureString Token, DateTimeOffset? ExpiresAt)> FetchAsync(ServiceCall call);
 
+        /// <summary>
+        /// An expiry the service gave as a time on its own clock, on this machine's: where the service's Date header
+        /// differs from this clock by more than a minute, the token's lifetime by the service's clock added to now; the
+        /// lifetime kept within a year. A clock an hour off then neither renews every token at every use nor keeps a dead
+        /// one. (Within a minute the time is taken as it is: the Date header has whole seconds only.)
+        /// </summary>
+        protected static DateTimeOffset? OnThisClock(DateTimeOffset? expiresOnService, DateTimeOffset? serviceDate)
+        {
+            if (!(expiresOnService is DateTimeOffset expires)) return null;
+            var now = DateTimeOffset.UtcNow;
+            var serviceNow = serviceDate is DateTimeOffset date && (date - now).Duration() > TimeSpan.FromMinutes(1) ? date : now;
+            return now + Lifetime(expires - serviceNow);
+        }
+
+        /// <summary>A token lifetime the service gave, kept within zero and a year (an absurd one is not taken as it is).</summary>
+        protected static TimeSpan Lifetime(TimeSpan lifetime) =>
+            lifetime < TimeSpan.Zero ? TimeSpan.Zero : lifetime > LongestLifetime ? LongestLifetime : lifetime;
+
+        private static readonly TimeSpan LongestLifetime = TimeSpan.FromDays(365);
+
         /// <summary>Test hook: the clock expiry is judged by.</summary>
         internal Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
 

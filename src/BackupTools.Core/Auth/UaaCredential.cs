@@ -86,7 +86,7 @@ namespace BackupTools
             if (string.IsNullOrEmpty(token)) throw response.Invalid("answered without an access_token", url);
             DateTimeOffset? expires = null;
             if (root.Prop("expires_in") is JsonElement s && s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var seconds))
-                expires = DateTimeOffset.UtcNow.AddSeconds(seconds);
+                expires = DateTimeOffset.UtcNow + Lifetime(TimeSpan.FromSeconds(Math.Max(-1L, Math.Min(seconds, 400L * 86400))));
             return (Secret.FromPlain(token), expires);
         }
 

@@ -70,12 +70,29 @@ namespace BackupTools.Http
                 : SendRenewingAsync(request, isCreate, target, credential, placement);
         }
 
+        /// <summary>The credential's token generation a request was sent with (0 when it carried none).</summary>
+        internal static int GenerationOf(HttpRequestMessage request) =>
+            request.Properties.TryGetValue(BackupCredential.GenerationProperty, out var g) && g is int n ? n : 0;
+
+        /// <summary>
+        /// Renews the credential after the service refused a request sent with token <paramref name="generation"/>: when
+        /// another request has renewed it since, that token is used and no new one is fetched (32 reads refused at once
+        /// cost one renewal, not 32). False when the credential cannot renew.
+        /// </summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
+        internal async Task<bool> RenewAfterRefusalAsync(BackupCredential credential, int generation)
+        {
+            if (!(credential is RenewableTokenCredential renewable)) return await credential.RenewAsync(this).NoContext();
+            await renewable.RenewAfterAsync(this, generation).NoContext();
+            return true;
+        }
+
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<ServiceResponse> SendRenewingAsync(HttpRequestMessage request, bool isCreate, object target,
             BackupCredential credential, TokenPlacement placement)
         {
             var fresh = request.Properties.TryGetValue(BackupCredential.FreshProperty, out var f) && f is bool b && b;
-            var generation = request.Properties.TryGetValue(BackupCredential.GenerationProperty, out var g) && g is int n ? n : 0;
+            var generation = GenerationOf(request);
             byte[] body = null;
             if (!fresh && credential.CanRenew && request.Content != null)
                 body = await request.Content.ReadAsByteArrayAsync().NoContext();
@@ -86,8 +103,7 @@ namespace BackupTools.Http
             if (copy == null) throw RefusedBy(response, credential, target);
 
             Log.Verbose($"{Connection.Provider}: the service refused the {credential.Method} token (HTTP 401); renewing it once.");
-            if (credential is RenewableTokenCredential renewable) await renewable.RenewAfterAsync(this, generation).NoContext();
-            else await credential.RenewAsync(this).NoContext();
+            await RenewAfterRefusalAsync(credential, generation).NoContext();
             await credential.ApplyAsync(copy, this, placement).NoContext();
             response = await SendOnceAsync(copy, isCreate, target).NoContext();
             if (response.Status == 401) throw RefusedBy(response, credential, target);
@@ -115,16 +131,30 @@ namespace BackupTools.Http
         private BackupToolsException RefusedBy(ServiceResponse response, BackupCredential credential, object target)
         {
             var said = ServiceWords(response);
-            return BackupCredential.Refused(Connection.Provider,
+            var (code, message) = ServiceCodeAndMessage(response);
+            var refused = BackupCredential.Refused(Connection.Provider,
                 $"{response.Call} answered HTTP 401{(said == null ? string.Empty : ": " + said)}. {Connection.Provider} refused the " +
                 $"{credential.Method} credential" + (credential.CanRenew ? " even with a newly obtained token." : ".") +
                 " The request was not sent again.", target);
+            // The service's own code (APIG.0301 for a signature that does not verify) and message, as on every other error.
+            refused.ServiceCode = code;
+            refused.ServiceMessage = message;
+            refused.HttpStatus = response.Status;
+            return refused;
         }
 
         /// <summary>The code and message of an error body, in the shapes the five services use; null when there is none.</summary>
         internal static string ServiceWords(ServiceResponse response)
         {
-            if (!(response.Json is JsonElement e) || e.ValueKind != JsonValueKind.Object) return null;
+            var (code, message) = ServiceCodeAndMessage(response);
+            if (code == null && message == null) return null;
+            return code == null ? message : message == null ? code : code + " " + message;
+        }
+
+        /// <summary>The code and the message of an error body, each null when the body has none.</summary>
+        internal static (string Code, string Message) ServiceCodeAndMessage(ServiceResponse response)
+        {
+            if (!(response.Json is JsonElement e) || e.ValueKind != JsonValueKind.Object) return (null, null);
             string S(JsonElement o, string name) =>
                 o.TryGetProperty(name, out var v) ? (v.ValueKind == JsonValueKind.String ? v.GetString() : v.ValueKind == JsonValueKind.Number ? v.GetRawText() : null) : null;
             var inner = e.TryGetProperty("error", out var er) && er.ValueKind == JsonValueKind.Object ? er : e;
@@ -132,8 +162,7 @@ namespace BackupTools.Http
                 inner = list[0];
             var code = S(inner, "error_code") ?? S(inner, "title") ?? S(inner, "code") ?? (e.TryGetProperty("error", out var es) && es.ValueKind == JsonValueKind.String ? es.GetString() : null);
             var message = S(inner, "error_msg") ?? S(inner, "detail") ?? S(inner, "message") ?? S(e, "error_description");
-            if (code == null && message == null) return null;
-            return code == null ? message : message == null ? code : code + " " + message;
+            return (code, message);
         }
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
@@ -146,7 +175,8 @@ namespace BackupTools.Http
             if (isCreate) Interlocked.Increment(ref _createsSent);
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken))
             {
-                timeout.CancelAfter(RequestTimeout);
+                // (A timer's longest delay is 24.8 days on .NET Framework: a longer request timeout is no limit, as for -Timeout.)
+                if (RequestTimeout >= TimeSpan.Zero && RequestTimeout <= BackupTools.Jobs.WaitOptions.LongestTimeout) timeout.CancelAfter(RequestTimeout);
                 try
                 {
                     using (var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).NoContext())
@@ -321,7 +351,8 @@ namespace BackupTools.Http
             _headers = response.Headers;
             _contentHeaders = response.Content?.Headers;
             Location = _headers.Location;
-            RetryAfter = ParseRetryAfter(_headers.RetryAfter, DateTimeOffset.UtcNow);
+            var now = DateTimeOffset.UtcNow;
+            RetryAfter = ParseRetryAfter(_headers.RetryAfter, now) ?? (Status == 429 ? RateLimitReset(_headers, now) : null);
         }
 
         public string Provider { get; }
@@ -399,17 +430,39 @@ namespace BackupTools.Http
                 RecommendedAction = "The service's answer could not be read. Try again; if it persists, check the endpoint is the right service.",
             };
 
+        /// <summary>The longest pause a service's Retry-After (or rate-limit reset) is taken for: one day, the longest polling interval.</summary>
+        internal static readonly TimeSpan LongestRetryAfter = BackupTools.Jobs.WaitOptions.LongestPollingInterval;
+
         internal static TimeSpan? ParseRetryAfter(RetryConditionHeaderValue value, DateTimeOffset now)
         {
             if (value == null) return null;
-            if (value.Delta is TimeSpan d) return d < TimeSpan.Zero ? TimeSpan.Zero : d;
-            if (value.Date is DateTimeOffset at)
+            if (value.Delta is TimeSpan d) return Bounded(d);
+            if (value.Date is DateTimeOffset at) return Bounded(at - now);
+            return null;
+        }
+
+        /// <summary>
+        /// A 429 without Retry-After: Cloud Foundry's <c>X-RateLimit-Reset</c> (epoch seconds when the window resets),
+        /// on the service's clock where it sent a Date header; only when the window is spent (<c>X-RateLimit-Remaining</c>
+        /// 0, or not said): a 429 with requests left in the window is another refusal, and its reset says nothing of it.
+        /// </summary>
+        internal static TimeSpan? RateLimitReset(HttpResponseHeaders headers, DateTimeOffset now)
+        {
+            if (!headers.TryGetValues("X-RateLimit-Reset", out var values)) return null;
+            if (headers.TryGetValues("X-RateLimit-Remaining", out var remaining))
+                foreach (var left in remaining)
+                    if (left.Trim() != "0") return null;
+            foreach (var value in values)
             {
-                var wait = at - now;
-                return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+                if (!long.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var epoch) ||
+                    epoch > 253402300799) return null; // beyond year 9999
+                return Bounded(DateTimeOffset.FromUnixTimeSeconds(epoch) - (headers.Date ?? now));
             }
             return null;
         }
+
+        private static TimeSpan Bounded(TimeSpan wait) =>
+            wait < TimeSpan.Zero ? TimeSpan.Zero : wait > LongestRetryAfter ? LongestRetryAfter : wait;
 
         /// <summary>Maps an HTTP status to the category its error belongs in.</summary>
         public static BackupErrorCategory CategoryFor(int status)

@@ -63,6 +63,7 @@ namespace BackupTools.Jobs
                 // A timer's longest delay is int.MaxValue ms (24.8 days) on .NET Framework: any longer timeout is no limit.
                 if (_options.Timeout is TimeSpan t && t != System.Threading.Timeout.InfiniteTimeSpan && t <= WaitOptions.LongestTimeout)
                     timeout.CancelAfter(t < TimeSpan.Zero ? TimeSpan.Zero : t);
+                jobs = JobIdentity.Distinct(jobs); // one job given twice is followed, and reported, once
                 var loops = new Task[jobs.Count];
                 for (var i = 0; i < loops.Length; i++) loops[i] = FollowAsync(jobs[i], run);
                 await Task.WhenAll(loops).NoContext();
@@ -113,6 +114,9 @@ namespace BackupTools.Jobs
                 _any.Cancel();
             }
 
+            /// <summary>-Any's first final job was reported: the wait is ending for that reason.</summary>
+            public bool EndedByAny => _any.IsCancellationRequested;
+
             public EndpointGate GateFor(string key) =>
                 _gates.TryGetValue(key, out var gate) ? gate : GetOrAddGate(key);
 
@@ -159,6 +163,11 @@ namespace BackupTools.Jobs
             catch (BackupToolsException ex)
             {
                 run.Events.CouldNotFollow(job, ex);
+                return;
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException))
+            {
+                run.Events.CouldNotFollow(job, Unforeseen(job, ex));
                 return;
             }
 
@@ -224,19 +233,28 @@ namespace BackupTools.Jobs
             {
                 // Ctrl+C: stop following; the backups go on.
             }
+            catch (OperationCanceledException) when (run.EndedByAny)
+            {
+                // -Any: another job finished first (even when the timeout came in the same moment).
+            }
             catch (OperationCanceledException) when (run.TimeoutToken.IsCancellationRequested)
             {
                 run.Events.TimedOut(job);
-            }
-            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
-            {
-                // -Any: another job finished first.
             }
             catch (BackupToolsException ex)
             {
                 run.Events.CouldNotFollow(job, ex);
             }
+            catch (Exception ex) when (!(ex is OperationCanceledException))
+            {
+                run.Events.CouldNotFollow(job, Unforeseen(job, ex));
+            }
         }
+
+        /// <summary>A failure no rule foresaw (an answer, an imported job): it ends this job's wait, reported, never the others'.</summary>
+        private static BackupToolsException Unforeseen(BackupJob job, Exception ex) =>
+            new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.InvalidResult,
+                $"{job.Provider} job {job.JobId} could not be followed: {ex.GetType().Name}: {ex.Message}", job, ex) { Provider = job.Provider };
 
         private static TimeSpan BackoffAfterFailure(int failures) =>
             TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(failures, 5)) * 0.5));

@@ -110,7 +110,7 @@ internal sealed class ArcGisApi : SimService
             @default = s == DefaultStore,
             settings = new { type = "FILE_SYSTEM", location = "/sim/backups/" + s },
         });
-        await AnswerAsync(ctx, p, new { stores });
+        await AnswerAsync(ctx, p, new { backupStores = stores }); // as documented (stores.htm)
     }
 
     private async Task CreateAsync(HttpContext ctx)
@@ -197,13 +197,17 @@ internal sealed class ArcGisApi : SimService
         await AnswerAsync(ctx, p, new { backups });
     }
 
-    /// <summary>Stage-level progress of the latest DR job: five equal stages over the job's duration.</summary>
+    /// <summary>
+    /// Stage-level progress of the latest DR job: five equal stages over the job's duration, nested under <c>status</c>
+    /// as documented (status.htm), which names the backup but carries no job id.
+    /// </summary>
     private async Task DrStatusAsync(HttpContext ctx)
     {
         var p = Params(ctx);
         if (TokenError(ctx, p) is object error) { await AnswerAsync(ctx, p, error); return; }
         var job = Jobs.Latest(Name);
-        if (job == null) { await AnswerAsync(ctx, p, new { stages = Array.Empty<object>() }); return; }
+        // The documented answer before any backup (10.9).
+        if (job == null) { await AnswerAsync(ctx, p, new { status = new { code = 0, messages = Array.Empty<object>(), state = "no_op" } }); return; }
         var elapsed = job.Elapsed;
         var fraction = job.FractionAt(elapsed);
         var failed = job.PhaseAt(elapsed) == JobPhase.Failed;
@@ -212,17 +216,32 @@ internal sealed class ArcGisApi : SimService
         {
             double start = (double)i / StageNames.Length, end = (double)(i + 1) / StageNames.Length;
             var done = fraction >= end;
-            var state = failed && i == StageNames.Length - 1 ? "FAILED"
-                : done ? "COMPLETED" : fraction >= start ? "EXECUTING" : "PENDING";
+            var state = failed && i == StageNames.Length - 1 ? "failed"
+                : done ? "completed" : fraction >= start ? "running" : "pending";
             var spent = done ? stageMs : Math.Max(0, elapsed.TotalMilliseconds - i * stageMs);
+            var ms = fraction >= start ? (long)Math.Min(spent, stageMs) : 0L;
             return new
             {
+                duration = $"{ms} millis (~ {ms / 60000} minutes)",
+                lastUpdated = fraction >= start ? EpochMs(job.CreatedAt.AddMilliseconds(Math.Min(elapsed.TotalMilliseconds, (i + 1) * stageMs))) : 0L,
                 name,
                 state,
-                duration = fraction >= start ? (long)Math.Min(spent, stageMs) : 0L,
-                lastUpdated = fraction >= start ? EpochMs(job.CreatedAt.AddMilliseconds(Math.Min(elapsed.TotalMilliseconds, (i + 1) * stageMs))) : 0L,
             };
         }).ToList();
-        await AnswerAsync(ctx, p, new { jobid = job.JobId, stages });
+        var final = job.IsFinal(elapsed);
+        var status = new Dictionary<string, object>
+        {
+            ["code"] = 3,
+            ["scheduleType"] = "MANUAL",
+            ["stages"] = stages,
+            ["startTime"] = EpochMs(job.CreatedAt),
+            ["state"] = !final ? "running" : failed ? "failed" : "success",
+            ["backupStore"] = job.Scope,
+            ["message"] = "",
+            ["operation"] = "Backup",
+            ["backupName"] = job.Name,
+        };
+        if (final) status["completeTime"] = EpochMs(job.EndsAt);
+        await AnswerAsync(ctx, p, new { status });
     }
 }

@@ -176,9 +176,12 @@ namespace BackupTools.Providers.ArcGIS
                 var url = WithJsonFormat(Url.Combine(AdminRoot(call.Connection), "system", "disasterrecovery", "status"));
                 var response = await SendAsync(call, isCreate: false, job, () => Authorized(call, HttpMethod.Get, url)).NoContext();
                 var root = Read(response, job);
-                var about = root.Str("jobid", "jobId");
+                // Documented: {"status":{"stages":[…],…}}; other answers put the stages and a jobid at the top level.
+                var status = root.Obj("status") ?? root;
+                var about = status.Str("jobid", "jobId") ?? root.Str("jobid", "jobId");
                 if (about != null && job.JobId != null && !string.Equals(about, job.JobId, StringComparison.OrdinalIgnoreCase)) return null;
-                var stages = root.Items("stages").Select(st => st.Str("state")).ToList();
+                var stages = status.Items("stages").Select(st => st.Str("state")).ToList();
+                if (stages.Count == 0) stages = root.Items("stages").Select(st => st.Str("state")).ToList();
                 if (stages.Count == 0) return null;
                 var done = stages.Count(st => string.Equals(st, "COMPLETED", StringComparison.OrdinalIgnoreCase));
                 return done * 100 / stages.Count;
@@ -195,14 +198,17 @@ namespace BackupTools.Providers.ArcGIS
         public async Task<IReadOnlyList<string>> StoreNamesAsync(ServiceCall call)
         {
             var root = await StoresAsync(call, AdminRoot(call.Connection), call.Connection).NoContext();
-            return root.Items("stores").Select(s => s.Str("name")).Where(n => !string.IsNullOrEmpty(n)).ToList();
+            return StoresIn(root).Select(s => s.Str("name")).Where(n => !string.IsNullOrEmpty(n)).ToList();
         }
+
+        /// <summary>The stores of a stores answer: <c>backupStores</c> as documented, else <c>stores</c> (other shapes).</summary>
+        private static IEnumerable<JsonElement> StoresIn(JsonElement root) => root.Items("backupStores", "stores");
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<string> DefaultStoreAsync(ServiceCall call, Uri admin, BackupRequest request)
         {
             var root = await StoresAsync(call, admin, request).NoContext();
-            var store = root.Items("stores").FirstOrDefault(s => s.Str("default") == "true");
+            var store = StoresIn(root).FirstOrDefault(s => s.Str("default") == "true");
             var name = store.ValueKind == JsonValueKind.Object ? store.Str("name") : null;
             var storesCall = $"{Info.Name} GET {WithJsonFormat(Url.Combine(admin, "system", "disasterrecovery", "stores"))}";
             // The name goes into the create's path: one the StoreName rule would refuse could move the request elsewhere.
@@ -308,9 +314,11 @@ namespace BackupTools.Providers.ArcGIS
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<ServiceResponse> SendAsync(ServiceCall call, bool isCreate, object target, Func<Task<HttpRequestMessage>> build)
         {
-            var response = await call.SendAsync(await build().NoContext(), isCreate, target).NoContext();
+            var request = await build().NoContext();
+            var generation = ServiceCall.GenerationOf(request);
+            var response = await call.SendAsync(request, isCreate, target).NoContext();
             if (ErrorIn(response, target)?.ServiceCode == "498" &&
-                await call.Connection.Credential.RenewAsync(call).NoContext())
+                await call.RenewAfterRefusalAsync(call.Connection.Credential, generation).NoContext())
                 response = await call.SendAsync(await build().NoContext(), isCreate, target).NoContext();
             return response;
         }

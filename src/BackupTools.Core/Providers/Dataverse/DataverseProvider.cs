@@ -91,10 +91,12 @@ namespace BackupTools.Providers.Dataverse
 
             var response = await call.SendAsync(http, isCreate: true, request).NoContext();
             if (!response.IsSuccess) throw Error(response, request);
-            var body = response.RequireJsonObject(request);
+            // An accepted backup whose body cannot be read is still followed by its Operation-Location header.
+            var body = response.Json is JsonElement json && json.ValueKind == JsonValueKind.Object ? json
+                : response.Headers.ContainsKey("Operation-Location") ? default : response.RequireJsonObject(request);
 
-            var operationId = body.Str("OperationId");
             var statusUrl = OperationLocation(connection, response, body);
+            var operationId = body.Str("OperationId") ?? (body.ValueKind == JsonValueKind.Undefined ? LastSegment(statusUrl) : null);
             if (string.IsNullOrEmpty(operationId) && statusUrl == null)
                 throw response.Invalid("accepted the backup but its answer has neither an OperationId nor an Operation-Location", request);
             // An Operation-Location on another host gives way to the documented Operation/{OperationId} on the endpoint.
@@ -176,6 +178,12 @@ namespace BackupTools.Providers.Dataverse
                 if (Uri.TryCreate(connection.Endpoint, text.Trim(), out var resolved)) return resolved;
             }
             return null;
+        }
+
+        private static string LastSegment(Uri url)
+        {
+            var segment = url?.Segments.LastOrDefault()?.TrimEnd('/');
+            return string.IsNullOrEmpty(segment) ? null : Uri.UnescapeDataString(segment);
         }
 
         private static string BackupIdIn(JsonElement body) =>
