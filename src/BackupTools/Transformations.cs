@@ -39,6 +39,37 @@ namespace BackupTools.Commands
         }
     }
 
+    /// <summary>
+    /// Lets a secret parameter take plain text (an Automation variable, a vault's string) as well as a SecureString:
+    /// text and numbers become a read-only SecureString here, so the value never reaches the binder's conversion error,
+    /// which on Windows PowerShell 5.1 (and PowerShell before 7.4) quotes the value it could not convert. Anything else
+    /// is refused with a message that names its type, never its value.
+    /// </summary>
+    public sealed class SecureStringTransformationAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            if (value == null || value is System.Security.SecureString) return value;
+            string text;
+            switch (value)
+            {
+                case string s: text = s; break;
+                case char[] chars: text = new string(chars); break;
+                case IConvertible number when value.GetType().IsPrimitive || value is decimal:
+                    text = number.ToString(CultureInfo.InvariantCulture); break;
+                default:
+                    throw new ArgumentTransformationMetadataException(
+                        $"A secret is expected as a SecureString or as text, not as a {value.GetType().Name}; the value is not shown.");
+            }
+            var secure = new System.Security.SecureString();
+            foreach (var ch in text) secure.AppendChar(ch);
+            secure.MakeReadOnly();
+            return secure;
+        }
+    }
+
     /// <summary>Reads a bare number (or numeric text) as a TimeSpan in the unit of the derived attribute.</summary>
     public abstract class NumberToTimeSpanAttribute : ArgumentTransformationAttribute
     {

@@ -45,6 +45,36 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_retention_period_beyond_the_calendar_is_an_error_for_its_row_and_the_other_rows_go_on()
+        {
+            // Before: ArgumentOutOfRangeException from DateTimeOffset ended the pipeline, and -Wait lost row 1's job.
+            var r = _ps.Run(Connect +
+                "@([pscustomobject]@{ Name='ret-1'; RetentionPeriod=30 }, [pscustomobject]@{ Name='ret-2'; RetentionPeriod='3000000' }," +
+                "  [pscustomobject]@{ Name='ret-3'; RetentionPeriod=7 }) | New-DisasterRecoveryBackup -Passcode $pass -Wait -PollingInterval 0.05 -Timeout 30");
+            Assert.Null(r.Terminating);
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("RetentionPeriod", error.Exception.Message);
+            Assert.Equal(new[] { "ret-1", "ret-3" }, r.Objects<BackupJob>().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(2, _sim.Counters.Requests.Count(q => q.Method == "POST" && q.Path.EndsWith("/create", StringComparison.Ordinal)));
+        }
+
+        [Fact]
+        public void A_passcode_given_as_text_is_taken_and_a_secret_of_another_type_is_refused_without_its_value()
+        {
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name text-pass -Passcode 'Zq7-passcode-XYZ' | Wait-BackupJob -PollingInterval 0.05 -Timeout 30");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(r.Objects<BackupJob>()).State);
+            Assert.DoesNotContain(PasscodeText, r.AllText());
+
+            var refused = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name hash-pass -Passcode @{ p = 'Hidden-value-123' }");
+            var binding = refused.Terminating ?? (Exception)refused.Errors.Single().Exception;
+            Assert.Contains("not shown", binding.Message);
+            Assert.DoesNotContain("Hidden-value-123", refused.AllText() + binding);
+        }
+
+        [Fact]
         public void The_service_offering_the_kind_is_chosen_among_several_connections_and_Wait_works()
         {
             var r = _ps.Run(Connect + "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token;" +

@@ -66,6 +66,67 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Timeout_or_PollingInterval_without_Wait_is_refused_before_anything_is_sent()
+        {
+            var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name no-wait-timeout -Timeout 60");
+            // (a statement-terminating error: the script goes on, the record is in the error stream)
+            var error = r.Terminating?.ErrorRecord ?? Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("only with -Wait", error.Exception.Message);
+            Assert.Empty(r.Output);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public void A_row_without_a_connection_is_an_error_whose_target_is_that_row()
+        {
+            _ps.Run("$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token");
+            var r = _ps.Run("@([pscustomobject]@{ Provider='DDS'; InstanceId=$di; Name='row-ok' }, [pscustomobject]@{ Provider='TaurusDB'; InstanceId=$ti; Name='row-lost' }) |" +
+                " New-InstanceBackup -WhatIf");
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.ConnectionNotFound, error.FullyQualifiedErrorId.Split(',')[0]);
+            var target = Assert.IsType<BackupRequest>(error.TargetObject);
+            Assert.Equal("row-lost", target.Name);
+        }
+
+        [Fact]
+        public void Provider_with_several_connections_to_it_asks_for_Connection_and_an_unknown_one_is_ProviderNotFound()
+        {
+            var other = _sim.EndpointFor("DDS").ToString().Replace("127.0.0.1", "localhost");
+            _ps.Set("otherDds", other);
+            var r = _ps.Run("$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$null = Connect-BackupService -Provider DDS -Endpoint $otherDds -ProjectId $project -AccessToken $token;" +
+                "New-InstanceBackup -Provider DDS -InstanceId $di -Name two-dds");
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.ConnectionNotFound, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("Pass -Connection", error.Exception.Message);
+            Assert.Equal(0, _sim.Counters.Requests.Count(q => q.Method == "POST"));
+
+            var unknown = _ps.Run("New-InstanceBackup -Provider Foo -InstanceId $di -Name unknown-provider");
+            Assert.Equal(ErrorIds.ProviderNotFound, Assert.Single(unknown.Errors).FullyQualifiedErrorId.Split(',')[0]);
+        }
+
+        [Fact]
+        public void One_job_piped_twice_is_waited_on_and_written_once()
+        {
+            var r = _ps.Run(ConnectBoth + "$j = New-InstanceBackup -Provider DDS -InstanceId $di -Name twice-piped; $j, $j | Wait-BackupJob -PollingInterval 0.05 -Timeout 30");
+            Assert.Empty(r.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(r.Objects<BackupJob>()).State);
+        }
+
+        [Fact]
+        public void An_access_token_given_as_text_is_taken_and_never_shown()
+        {
+            var r = _ps.Run($"Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken '{Secret}' | Out-Null;" +
+                "New-InstanceBackup -InstanceId $di -Name text-token -Verbose");
+            Assert.Empty(r.Errors);
+            Assert.Single(r.Objects<BackupJob>());
+            var transformed = new BackupTools.Commands.SecureStringTransformationAttribute().Transform(null, 12345678);
+            Assert.Equal("12345678", new System.Net.NetworkCredential(string.Empty, Assert.IsType<System.Security.SecureString>(transformed)).Password);
+            Assert.Throws<ArgumentTransformationMetadataException>(() => new BackupTools.Commands.SecureStringTransformationAttribute().Transform(null, new[] { 1, 2 }));
+        }
+
+        [Fact]
         public void WhatIf_sends_nothing()
         {
             var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name whatif-run -WhatIf");

@@ -38,8 +38,8 @@ namespace BackupTools.Session
         }
 
         /// <summary>
-        /// The default connection for a new backup: of the named provider when one is named, else the only connection
-        /// there is. Throws <see cref="ErrorIds.ConnectionNotFound"/> with a message saying what to do.
+        /// The default connection for a new backup: the only one of the named provider when one is named, else the only
+        /// connection there is. Throws <see cref="ErrorIds.ConnectionNotFound"/> with a message saying what to do.
         /// </summary>
         public BackupConnection ForNewBackup(string provider)
         {
@@ -47,8 +47,11 @@ namespace BackupTools.Session
             {
                 if (!string.IsNullOrEmpty(provider))
                 {
-                    var match = _connections.LastOrDefault(c => string.Equals(c.Provider, provider, StringComparison.OrdinalIgnoreCase));
-                    if (match != null) return match;
+                    var matches = _connections.Where(c => string.Equals(c.Provider, provider, StringComparison.OrdinalIgnoreCase)).ToList();
+                    if (matches.Count == 1) return matches[0];
+                    if (matches.Count > 1)
+                        throw NotFound($"This session has {matches.Count} connections to {matches[0].Provider} ({string.Join(", ", matches.Select(c => c.Endpoint))}). Pass -Connection to choose one.");
+                    Providers.ProviderRegistry.Get(provider); // a name no provider has is ProviderNotFound, not a missing connection
                     throw NotFound($"There is no connection to {provider} in this session. Run Connect-BackupService -Provider {provider} first, or pass -Connection.");
                 }
                 if (_connections.Count == 1) return _connections[0];

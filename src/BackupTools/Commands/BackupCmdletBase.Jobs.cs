@@ -13,22 +13,18 @@ namespace BackupTools.Commands
 
         // Jobs this command holds and has not written yet (created with -Wait, or being waited on), by job, with the
         // latest state the wait saw; and whether they are being written because an error is about to stop the command.
-        private Dictionary<string, BackupJob> _held;
+        private Dictionary<BackupJob, BackupJob> _held;
         private bool _writingHeld;
         private List<string> _failuresWhileWritingHeld;
 
-        // (A job found by name after a lost create, or a Dataverse operation, has no job id: its status URL tells it apart.)
-        private static string KeyOf(BackupJob job) => job.Provider + "|" + job.Endpoint + "|" + job.JobId + "|" + job.StatusUrl;
-
         /// <summary>Keeps a job this command will write later (after its wait), so that an error that stops the command cannot lose it.</summary>
-        protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<string, BackupJob>()))[KeyOf(job)] = job;
+        protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer)))[job] = job;
 
         private void Seen(BackupJob job, bool written)
         {
             if (_held == null) return;
-            var key = KeyOf(job);
-            if (written) _held.Remove(key);
-            else if (_held.ContainsKey(key)) _held[key] = job;
+            if (written) _held.Remove(job);
+            else if (_held.ContainsKey(job)) _held[job] = job;
         }
 
         /// <summary>
@@ -171,6 +167,7 @@ namespace BackupTools.Commands
         protected void WaitForJobs(IReadOnlyList<BackupJob> jobs, WaitOptions options, BackupConnection connection)
         {
             var store = Connections;
+            jobs = JobIdentity.Distinct(jobs); // one job given twice is followed, and written, once
             // With -Any only the first final job is written, whatever happens to the others.
             if (!options.Any) foreach (var job in jobs) Hold(job);
             var showProgress = !(GetVariableValue("ProgressPreference") is ActionPreference pref && pref == ActionPreference.SilentlyContinue);

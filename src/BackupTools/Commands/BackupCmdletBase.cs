@@ -95,10 +95,10 @@ namespace BackupTools.Commands
         }
 
         /// <summary>An error record for a core exception: its id, category, target, message and recommended action.</summary>
-        protected internal static ErrorRecord ToErrorRecord(BackupToolsException ex)
+        protected internal static ErrorRecord ToErrorRecord(BackupToolsException ex, object targetIfNone = null)
         {
             var category = Enum.TryParse(ex.Category.ToString(), out ErrorCategory c) ? c : ErrorCategory.NotSpecified;
-            return new ErrorRecord(ex, ex.ErrorId, category, ex.Target)
+            return new ErrorRecord(ex, ex.ErrorId, category, ex.Target ?? targetIfNone)
             {
                 ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = ex.RecommendedAction },
             };
@@ -109,11 +109,13 @@ namespace BackupTools.Commands
         /// Stop, or $ErrorActionPreference = 'Stop'), what the command holds is written first, while output still can
         /// be (once the error is thrown, the pipeline is stopping): see <see cref="WriteHeldBeforeStopping"/>.
         /// </summary>
-        protected void WriteError(BackupToolsException ex)
+        /// <param name="ex">The failure.</param>
+        /// <param name="targetIfNone">The record's target when the failure names none (the pipeline item it came from).</param>
+        protected void WriteError(BackupToolsException ex, object targetIfNone = null)
         {
             if (DeferredWhileWritingHeld(ex)) return;
             if (ErrorsStop()) WriteHeldBeforeStopping();
-            WriteError(ToErrorRecord(ex));
+            WriteError(ToErrorRecord(ex, targetIfNone));
         }
 
         /// <summary>Whether a non-terminating error written now stops the command: -ErrorAction Stop, else $ErrorActionPreference.</summary>

@@ -52,6 +52,7 @@ namespace BackupTools.Commands
         [Parameter(Mandatory = true, ParameterSetName = AccessTokenSet)]
         [Parameter(ParameterSetName = TokenProviderSet)]
         [Alias("Token")]
+        [SecureStringTransformation]
         public SecureString AccessToken { get; set; }
 
         /// <summary>Access key id (AK) whose secret key signs every request.</summary>
@@ -63,6 +64,7 @@ namespace BackupTools.Commands
         /// <summary>Secret access key (SK); it never leaves this machine: it only signs.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AccessKeySet)]
         [Alias("SK")]
+        [SecureStringTransformation]
         public SecureString SecretAccessKey { get; set; }
 
         /// <summary>User name and password exchanged for tokens (IAM user, ArcGIS user, UAA user).</summary>
@@ -85,6 +87,7 @@ namespace BackupTools.Commands
 
         /// <summary>OAuth client secret.</summary>
         [Parameter(Mandatory = true, ParameterSetName = ClientCredentialSet)]
+        [SecureStringTransformation]
         public SecureString ClientSecret { get; set; }
 
         /// <summary>

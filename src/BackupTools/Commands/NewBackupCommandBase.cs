@@ -69,21 +69,26 @@ namespace BackupTools.Commands
         {
             // With -Wait, a bad -PollingInterval ends the command here, before any backup is started.
             if (Wait) _waitOptions = WaitOptionsFrom(Timeout, PollingInterval, any: false);
+            else if (MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) || MyInvocation.BoundParameters.ContainsKey(nameof(PollingInterval)))
+                ThrowTerminatingError(new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    "-Timeout and -PollingInterval apply only with -Wait (without it the job is written at once). Nothing was sent.", null));
         }
 
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
             BackupConnection connection;
-            var request = BuildRequest();
+            BackupRequest request = null;
             try
             {
+                request = BuildRequest();
                 connection = Connection ?? Connections.ForNewBackup(Provider, Kind);
                 BackupService.Validate(connection, request);
             }
             catch (BackupToolsException ex)
             {
-                WriteError(ex);
+                // (which row it was: the request, without its secrets, where the error names none)
+                WriteError(ex, request?.WithoutSecrets());
                 return;
             }
             if (!ShouldProcess($"{connection.Provider} {request}", Action)) return;

@@ -32,6 +32,7 @@ namespace BackupTools.Commands
         /// <summary>The passcode that encrypts the backup (at least 8 characters); needed again to restore it.</summary>
         [Parameter(Mandatory = true)]
         [ValidateNotNull]
+        [SecureStringTransformation]
         public SecureString Passcode { get; set; }
 
         /// <summary>A description.</summary>
@@ -62,12 +63,35 @@ namespace BackupTools.Commands
             Passcode = Passcode,
             Description = Description,
             RetentionDate = ParameterSetName == RetentionDateSet ? ToOffset(RetentionDate)
-                          : ParameterSetName == RetentionPeriodSet ? DateTimeOffset.UtcNow + RetentionPeriod
+                          : ParameterSetName == RetentionPeriodSet ? FromNow(RetentionPeriod)
                           : (DateTimeOffset?)null,
         };
 
         // A DateTime without a zone (Get-Date, a typed literal) means local time, as PowerShell users expect.
-        private static DateTimeOffset ToOffset(DateTime value) =>
-            value.Kind == DateTimeKind.Utc ? new DateTimeOffset(value, TimeSpan.Zero) : new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Local));
+        private static DateTimeOffset ToOffset(DateTime value)
+        {
+            try
+            {
+                return value.Kind == DateTimeKind.Utc ? new DateTimeOffset(value, TimeSpan.Zero) : new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Local));
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                throw OutOfCalendar($"RetentionDate {value:s} is outside the calendar in this time zone.", value);
+            }
+        }
+
+        private static DateTimeOffset FromNow(TimeSpan period)
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (period > DateTimeOffset.MaxValue - now || period < DateTimeOffset.MinValue - now)
+                throw OutOfCalendar($"RetentionPeriod of {period.TotalDays:0} days ends outside the calendar (after the year 9999).", period);
+            return now + period;
+        }
+
+        private static BackupToolsException OutOfCalendar(string message, object value) =>
+            new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument, message + " Nothing was sent.", value)
+            {
+                RecommendedAction = "Give a retention date in the future, or a period of days from now.",
+            };
     }
 }
