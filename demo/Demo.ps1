@@ -2,6 +2,9 @@
 .SYNOPSIS
     A short runbook against the simulator: back up instances on all five services, wait with progress, show the
     outcome, and handle one failure with try/catch.
+.NOTES
+    Run it against a fresh simulator (./build.ps1 -Task Demo starts one; by hand, POST {SimulatorUri}_sim/reset
+    first): its backup names are fixed, and DDS and ArcGIS take a backup name only once.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,

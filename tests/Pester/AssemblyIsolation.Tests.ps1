@@ -11,9 +11,17 @@ BeforeAll {
     # The build this PowerShell can load: net8.0 on PowerShell 7 (.NET 8 and later), net462 or netstandard2.0 on
     # Windows PowerShell 5.1 (.NET Framework cannot load a net8.0 assembly; Get-ChildItem lists net8.0 first).
     $frameworks = if ($PSVersionTable.PSEdition -eq 'Core') { 'net8\.0' } else { 'net462|netstandard2\.0' }
-    $script:Conflicting = Get-ChildItem -Path (Join-Path $nugetRoot 'microsoft.extensions.http') -Filter Microsoft.Extensions.Http.dll -Recurse -ErrorAction SilentlyContinue |
-        Where-Object { $_.FullName -match "[\\/]8\.0\.\d+[\\/]lib[\\/]($frameworks)[\\/]" } |
-        Select-Object -First 1 -ExpandProperty FullName
+    function Find-Conflicting {
+        Get-ChildItem -Path (Join-Path $nugetRoot 'microsoft.extensions.http') -Filter Microsoft.Extensions.Http.dll -Recurse -ErrorAction SilentlyContinue |
+            Where-Object { $_.FullName -match "[\\/]8\.0\.\d+[\\/]lib[\\/]($frameworks)[\\/]" } |
+            Select-Object -First 1 -ExpandProperty FullName
+    }
+    $script:Conflicting = Find-Conflicting
+    if (-not $script:Conflicting) {
+        # Only tests/BackupTools.PackageHost references it: a clone that never restored the solution has it after this.
+        $null = & dotnet restore (Join-Path $script:RepoRoot 'tests/BackupTools.PackageHost/BackupTools.PackageHost.csproj') 2>&1
+        $script:Conflicting = Find-Conflicting
+    }
 
     # A literal for the child's script: single-quoted, with any ' in it doubled.
     function ConvertTo-Literal([string] $Text) { "'" + $Text.Replace("'", "''") + "'" }

@@ -6,15 +6,19 @@ function Get-TestModulePath {
     if ($env:BACKUPTOOLS_MODULE) { return $env:BACKUPTOOLS_MODULE }
     $version = ([xml](Get-Content -Raw (Join-Path $script:RepoRoot 'Directory.Build.props'))).Project.PropertyGroup.ModuleVersion |
         Where-Object { $_ } | Select-Object -First 1
-    $path = Join-Path $script:RepoRoot "out/BackupTools/$version"
-    # Published once per session (an up-to-date build takes seconds): a package left from an earlier build would test
-    # old code. Not again in the same session: publishing empties the folder first, and on Windows the DLL of a module
-    # an earlier test file imported is locked.
-    if (-not $global:BackupToolsTestPackagePublished) {
-        $log = & dotnet publish (Join-Path $script:RepoRoot 'src/BackupTools/BackupTools.csproj') -c Release --nologo 2>&1
+    # Published once per session (an up-to-date build takes seconds), into a folder of its own under the temp folder: a
+    # package left from an earlier build would test old code, and out/BackupTools/<version>/ may be imported in this
+    # very session (on Windows its DLL is then locked, and publishing there, which empties the folder first, fails).
+    # Not again in the same session, for the same reason: start a new session to test changed code.
+    if (-not $global:BackupToolsTestPackagePath) {
+        $path = Join-Path ([System.IO.Path]::GetTempPath()) "BackupTools-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))/BackupTools/$version"
+        # (forward slashes, and one at the end: MSBuild takes them everywhere, and a quoted argument ending in \ would
+        # escape its closing quote on Windows)
+        $log = & dotnet publish (Join-Path $script:RepoRoot 'src/BackupTools/BackupTools.csproj') -c Release --nologo "-p:ModulePackageDir=$($path.Replace('\', '/'))/" 2>&1
         if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE):$([Environment]::NewLine)$($log -join [Environment]::NewLine)" }
-        $global:BackupToolsTestPackagePublished = $true
+        $global:BackupToolsTestPackagePath = $path
     }
+    $path = $global:BackupToolsTestPackagePath
     if (-not (Test-Path (Join-Path $path 'BackupTools.psd1'))) { throw "No package at $path (dotnet publish src/BackupTools -c Release lays it out)." }
     $path
 }
@@ -22,9 +26,12 @@ function Get-TestModulePath {
 function Start-TestSimulator {
     if ($env:BACKUPTOOLS_SIMULATOR) { return [pscustomobject]@{ BaseUri = $env:BACKUPTOOLS_SIMULATOR; Process = $null } }
     $project = Join-Path $script:RepoRoot 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
+    # Built first, so that a first build (restore included) is not counted against the wait for the simulator's line.
+    $log = & dotnet build $project -c Release --nologo 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "dotnet build of the simulator failed ($LASTEXITCODE):$([Environment]::NewLine)$($log -join [Environment]::NewLine)" }
     # Arguments as one string: the constructor taking a list does not exist on Windows PowerShell 5.1's .NET Framework.
     $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-    $psi.Arguments = "run -c Release --project `"$project`" -- --port 0 --job-seconds 1"
+    $psi.Arguments = "run -c Release --no-build --project `"$project`" -- --port 0 --job-seconds 1"
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
