@@ -57,8 +57,10 @@ namespace BackupTools.Commands
             {
                 case string s: text = s; break;
                 case char[] chars: text = new string(chars); break;
-                case IConvertible number when value.GetType().IsPrimitive || value is decimal:
-                    text = number.ToString(CultureInfo.InvariantCulture); break;
+                // A number as typed (0012345678, 1kb): PowerShell keeps a literal's text on the object it binds, and a
+                // passcode is the text the user wrote down, not the number's value.
+                case IConvertible _ when value.GetType().IsPrimitive || value is decimal:
+                    text = LanguagePrimitives.ConvertTo<string>(inputData); break;
                 default:
                     throw new ArgumentTransformationMetadataException(
                         $"A secret is expected as a SecureString or as text, not as a {value.GetType().Name}; the value is not shown.");

@@ -221,6 +221,10 @@ namespace BackupTools.Tests
         [InlineData("{\"status\":{\"jobid\":\"{jobid}\",\"stages\":[{\"state\":\"completed\"},{\"state\":\"running\"}]}}", 50)]
         [InlineData("{\"status\":{\"jobid\":\"another\",\"stages\":[{\"state\":\"completed\"},{\"state\":\"running\"}]}}", null)]
         [InlineData("{\"status\":{\"code\":0,\"messages\":[],\"state\":\"no_op\"}}", null)]
+        // The last operation is not this backup: a restore, or a backup of another name.
+        [InlineData("{\"status\":{\"operation\":\"Restore\",\"stages\":[{\"state\":\"completed\"},{\"state\":\"running\"}]}}", null)]
+        [InlineData("{\"status\":{\"operation\":\"Backup\",\"backupName\":\"someone-elses\",\"stages\":[{\"state\":\"completed\"},{\"state\":\"running\"}]}}", null)]
+        [InlineData("{\"status\":{\"operation\":\"Backup\",\"backupName\":\"{name}\",\"stages\":[{\"state\":\"completed\"},{\"state\":\"running\"}]}}", 50)]
         // The top-level shape is still read.
         [InlineData("{\"jobid\":\"{jobid}\",\"stages\":[{\"state\":\"COMPLETED\"},{\"state\":\"COMPLETED\"},{\"state\":\"EXECUTING\"},{\"state\":\"PENDING\"}]}", 50)]
         [InlineData("{\"stages\":[{\"state\":\"COMPLETED\"},{\"state\":\"EXECUTING\"}]}", 50)]
@@ -231,7 +235,7 @@ namespace BackupTools.Tests
             var c = Connection();
             var job = await Start(c, Request(store: "secondary"));
             _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/disasterrecovery/status", StatusCode = 200,
-                Body = body.Replace("{jobid}", job.JobId), Times = int.MaxValue });
+                Body = body.Replace("{jobid}", job.JobId).Replace("{name}", job.BackupName), Times = int.MaxValue });
             var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
             Assert.Equal(BackupJobState.Running, read.State);
             Assert.Equal(expected, read.PercentComplete);

@@ -66,15 +66,31 @@ namespace BackupTools.Tests
         }
 
         [Fact]
-        public void Timeout_or_PollingInterval_without_Wait_is_refused_before_anything_is_sent()
+        public void Timeout_or_PollingInterval_without_Wait_is_said_to_do_nothing()
         {
             var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name no-wait-timeout -Timeout 60");
-            // (a statement-terminating error: the script goes on, the record is in the error stream)
-            var error = r.Terminating?.ErrorRecord ?? Assert.Single(r.Errors);
-            Assert.Equal(ErrorIds.BackupParameterInvalid, error.FullyQualifiedErrorId.Split(',')[0]);
-            Assert.Contains("only with -Wait", error.Exception.Message);
-            Assert.Empty(r.Output);
-            Assert.Equal(0, _sim.Counters.TotalRequests);
+            Assert.Empty(r.Errors);
+            Assert.Contains(r.Warnings, w => w.Contains("only with -Wait"));
+            Assert.Equal(BackupJobState.Running, Assert.Single(r.Objects<BackupJob>()).State);
+            // -Wait:$false (a splat's choice) is no mistake, and says nothing.
+            var splat = _ps.Run("$w = @{ Wait = $false; Timeout = 60 }; New-InstanceBackup -Provider DDS -InstanceId $di -Name splat-no-wait @w");
+            Assert.Empty(splat.Errors);
+            Assert.Empty(splat.Warnings);
+            Assert.Single(splat.Objects<BackupJob>());
+        }
+
+        [Fact]
+        public void A_row_may_carry_its_own_connection()
+        {
+            // Two DDS connections (two regions, say): each row names its own, as -Provider alone cannot choose.
+            var other = _sim.EndpointFor("DDS").ToString().Replace("127.0.0.1", "localhost");
+            _ps.Set("otherDds", other);
+            var r = _ps.Run("$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$b = Connect-BackupService -Provider DDS -Endpoint $otherDds -ProjectId $project -AccessToken $token;" +
+                "@([pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'row-conn-a' }, [pscustomobject]@{ Connection = $b; InstanceId = $di; Name = 'row-conn-b' }) | New-InstanceBackup");
+            Assert.Empty(r.Errors);
+            var jobs = r.Objects<BackupJob>().ToList();
+            Assert.Equal(new[] { _sim.EndpointFor("DDS").ToString(), other }, jobs.Select(j => j.Endpoint).ToArray());
         }
 
         [Fact]
@@ -123,6 +139,9 @@ namespace BackupTools.Tests
             Assert.Single(r.Objects<BackupJob>());
             var transformed = new BackupTools.Commands.SecureStringTransformationAttribute().Transform(null, 12345678);
             Assert.Equal("12345678", new System.Net.NetworkCredential(string.Empty, Assert.IsType<System.Security.SecureString>(transformed)).Password);
+            // A number as typed keeps its text: 0012345678 is not 12345678, nor 1kb 1024.
+            var typed = _ps.Run("function Show { param([BackupTools.Commands.SecureStringTransformation()] [securestring] $s) [System.Net.NetworkCredential]::new('', $s).Password }; Show 0012345678; Show 1kb");
+            Assert.Equal(new[] { "0012345678", "1kb" }, typed.Output.Select(o => o.ToString()).ToArray());
             Assert.Throws<ArgumentTransformationMetadataException>(() => new BackupTools.Commands.SecureStringTransformationAttribute().Transform(null, new[] { 1, 2 }));
         }
 

@@ -101,6 +101,18 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task An_answer_without_OperationId_and_an_Operation_Location_elsewhere_is_followed_on_the_endpoint()
+        {
+            var c = Connection();
+            var operation = Guid.NewGuid().ToString();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 202, Body = "{\"Status\":\"Running\"}", ContentType = "application/json",
+                OperationLocation = "https://dataverse-internal.corp/api/v1.2/Operation/" + operation });
+            var job = await Start(c, Request());
+            Assert.Equal(operation, job.JobId);
+            Assert.Equal(c.Endpoint + "api/v1.2/Operation/" + operation, job.StatusUrl);
+        }
+
+        [Fact]
         public async Task Notes_are_left_out_when_not_given()
         {
             await Start(Connection(), Request(label: "no-notes"));

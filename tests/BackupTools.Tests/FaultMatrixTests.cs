@@ -200,7 +200,8 @@ namespace BackupTools.Tests
         [Fact]
         public async Task A_job_whose_state_goes_backwards_is_followed_to_its_true_end()
         {
-            Sim.Options.JobDuration = TimeSpan.FromSeconds(1.5);
+            // (3 s: with 1.5 s a busy machine once let the job finish before the read 700 ms in)
+            Sim.Options.JobDuration = TimeSpan.FromSeconds(3);
             var c = TestData.Connect(Sim, Provider);
             var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None);
             await Task.Delay(700);
@@ -317,6 +318,26 @@ namespace BackupTools.Tests
             Assert.Equal("DBS.201201", ex.ServiceCode);
             Assert.Contains(Sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
             Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+        }
+
+        [Fact]
+        public async Task A_backup_seen_on_two_pages_is_one_backup()
+        {
+            // The list changed between the two pages (a backup was added at its start): this create's backup, last on
+            // page 1, is first on page 2. It is one backup, followed, not two that cannot be told apart.
+            var name = TestData.UniqueName();
+            var now = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + "+0000";
+            var ours = $"{{\"id\":\"shiftedbr02\",\"name\":\"{name}\",\"instance_id\":\"{InstanceId}\",\"begin_time\":\"{now}\",\"status\":\"BUILDING\"}}";
+            var others = string.Join(",", Enumerable.Range(0, 99).Select(i =>
+                $"{{\"id\":\"other{i:D3}br02\",\"name\":\"other-{i:D3}\",\"instance_id\":\"{InstanceId}\",\"begin_time\":\"{now}\",\"status\":\"COMPLETED\"}}"));
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.DropAfterRead });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/backups", StatusCode = 200,
+                Body = "{\"backups\":[" + others + "," + ours + "],\"total_count\":101}" });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/backups", StatusCode = 200,
+                Body = "{\"backups\":[" + ours + "],\"total_count\":101}" });
+            var job = await BackupService.StartAsync(TestData.Connect(Sim, Provider), new BackupRequest { InstanceId = InstanceId, Name = name },
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal("shiftedbr02", job.BackupId);
         }
 
         [Fact]

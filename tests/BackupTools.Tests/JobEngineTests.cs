@@ -112,6 +112,14 @@ namespace BackupTools.Tests
             response.Headers.TryAddWithoutValidation("X-RateLimit-Remaining", "0");
             Assert.Equal(TimeSpan.FromMinutes(7), ServiceResponse.RateLimitReset(response.Headers, date));
 
+            // A reset already past is no pause (zero would repeat at once, without backoff); a small number is seconds to wait.
+            response.Headers.Remove("X-RateLimit-Reset");
+            response.Headers.TryAddWithoutValidation("X-RateLimit-Reset", date.AddMinutes(-1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Null(ServiceResponse.RateLimitReset(response.Headers, date));
+            response.Headers.Remove("X-RateLimit-Reset");
+            response.Headers.TryAddWithoutValidation("X-RateLimit-Reset", "45");
+            Assert.Equal(TimeSpan.FromSeconds(45), ServiceResponse.RateLimitReset(response.Headers, date));
+
             response.Headers.Remove("X-RateLimit-Reset");
             response.Headers.TryAddWithoutValidation("X-RateLimit-Reset", "99999999999999");
             Assert.Null(ServiceResponse.RateLimitReset(response.Headers, date));

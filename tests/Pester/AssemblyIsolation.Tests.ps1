@@ -19,7 +19,7 @@ BeforeAll {
     $script:Conflicting = Find-Conflicting
     if (-not $script:Conflicting) {
         # Only tests/BackupTools.PackageHost references it: a clone that never restored the solution has it after this.
-        $null = & dotnet restore (Join-Path $script:RepoRoot 'tests/BackupTools.PackageHost/BackupTools.PackageHost.csproj') 2>&1
+        $script:RestoreLog = & dotnet restore (Join-Path $script:RepoRoot 'tests/BackupTools.PackageHost/BackupTools.PackageHost.csproj') 2>&1
         $script:Conflicting = Find-Conflicting
     }
 
@@ -27,7 +27,7 @@ BeforeAll {
     function ConvertTo-Literal([string] $Text) { "'" + $Text.Replace("'", "''") + "'" }
 
     function Invoke-Case([string] $Order) {
-        if (-not $script:Conflicting) { throw 'No Microsoft.Extensions.Http 8.0 in the NuGet cache: run "dotnet restore BackupTools.sln" first.' }
+        if (-not $script:Conflicting) { throw "No Microsoft.Extensions.Http 8.0 in the NuGet cache, even after restoring tests/BackupTools.PackageHost:$([Environment]::NewLine)$($script:RestoreLog -join [Environment]::NewLine)" }
         $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
         $loadConflict = "Add-Type -Path $(ConvertTo-Literal $script:Conflicting)"
         $importModule = "Import-Module $(ConvertTo-Literal $manifest)"

@@ -97,6 +97,21 @@ Describe 'Secrets never leak' {
         Assert-NoSecret $captured "$Provider with $Method"
     }
 
+    It 'takes secrets given as text and shows them nowhere' {
+        # A runbook's Automation variable is text: -AccessToken and -Passcode take it, and it is made a SecureString at
+        # once (a binding error on Windows PowerShell 5.1 would otherwise quote the value).
+        $captured = & {
+            $c = Connect-BackupService -Provider ArcGIS -Endpoint "$($script:Sim.BaseUri)arcgis/" -AccessToken 'sim-token' -Verbose
+            New-DisasterRecoveryBackup -Connection $c -Name 'text-secrets' -Passcode 'Pester-Passc0de-XYZZY' -Verbose |
+                Wait-BackupJob -Connection $c -PollingInterval 0.1 -Timeout 60 -Verbose
+            try { New-DisasterRecoveryBackup -Connection $c -Name 'typed-secret' -Passcode @{ p = 'Pester-Passc0de-XYZZY' } -ErrorAction Stop }
+            catch { $_ }
+        } *>&1
+        ($captured | Where-Object { $_ -is [BackupTools.BackupJob] } | Select-Object -Last 1).State | Should -Be 'Succeeded'
+        @($captured | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }).Count | Should -BeGreaterThan 0
+        Assert-NoSecret $captured 'secrets given as text'
+    }
+
     It 'keeps a refused secret out of the error' {
         $wrong = [pscredential]::new('admin', (ConvertTo-SecureString 'Pester-Passc0de-XYZZY' -AsPlainText -Force))
         $captured = & {

@@ -17,6 +17,9 @@ function Get-TestModulePath {
         $log = & dotnet publish (Join-Path $script:RepoRoot 'src/BackupTools/BackupTools.csproj') -c Release --nologo "-p:ModulePackageDir=$($path.Replace('\', '/'))/" 2>&1
         if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE):$([Environment]::NewLine)$($log -join [Environment]::NewLine)" }
         $global:BackupToolsTestPackagePath = $path
+        # Removed when the session ends (on Windows the DLL stays locked until then).
+        $root = Split-Path (Split-Path $path)
+        $null = Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { Remove-Item -LiteralPath $Event.MessageData -Recurse -Force -ErrorAction SilentlyContinue } -MessageData $root
     }
     $path = $global:BackupToolsTestPackagePath
     if (-not (Test-Path (Join-Path $path 'BackupTools.psd1'))) { throw "No package at $path (dotnet publish src/BackupTools -c Release lays it out)." }

@@ -454,9 +454,12 @@ namespace BackupTools.Http
                     if (left.Trim() != "0") return null;
             foreach (var value in values)
             {
-                if (!long.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var epoch) ||
-                    epoch > 253402300799) return null; // beyond year 9999
-                return Bounded(DateTimeOffset.FromUnixTimeSeconds(epoch) - (headers.Date ?? now));
+                if (!long.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var reset) ||
+                    reset > 253402300799) return null; // beyond year 9999
+                // Epoch seconds (Cloud Foundry); a small number is a count of seconds to wait, as some gateways send it.
+                var wait = reset < 1000000000 ? TimeSpan.FromSeconds(reset) : DateTimeOffset.FromUnixTimeSeconds(reset) - (headers.Date ?? now);
+                // A reset already past says nothing of when to try again: the usual backoff applies.
+                return wait > TimeSpan.Zero ? Bounded(wait) : (TimeSpan?)null;
             }
             return null;
         }

@@ -34,10 +34,18 @@ namespace BackupTools.Providers
         /// when the job id is known, the documented address built from it on the connection's endpoint is kept instead.
         /// Without an id the address stays as given (or null): the job is still written, and reading its status is refused.
         /// </summary>
-        public static Uri Answered(BackupConnection connection, Uri given, string jobId, Func<BackupConnection, string, Uri> documented) =>
-            given == null || !given.IsAbsoluteUri || IsUnder(connection.Endpoint, given) || string.IsNullOrEmpty(jobId)
-                ? given
-                : documented(connection, jobId);
+        public static Uri Answered(BackupConnection connection, Uri given, string jobId, Func<BackupConnection, string, Uri> documented)
+        {
+            if (given == null || !given.IsAbsoluteUri || IsUnder(connection.Endpoint, given) || string.IsNullOrEmpty(jobId)) return given;
+            try
+            {
+                return documented(connection, jobId);
+            }
+            catch (UriFormatException)
+            {
+                return given; // an id no address can hold (.NET Framework escapes at most 32,766 characters): kept, refused
+            }
+        }
 
         public static bool IsUnder(Uri endpoint, Uri url) =>
             string.Equals(endpoint.Scheme, url.Scheme, StringComparison.OrdinalIgnoreCase) &&

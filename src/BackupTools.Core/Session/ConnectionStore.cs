@@ -13,7 +13,7 @@ namespace BackupTools.Session
         private readonly object _gate = new object();
         private readonly List<BackupConnection> _connections = new List<BackupConnection>();
 
-        /// <summary>Makes the connection the default for its provider and endpoint (and the newest for its provider).</summary>
+        /// <summary>Makes the connection the default for its provider and endpoint.</summary>
         public void SetDefault(BackupConnection connection)
         {
             if (connection == null) throw new ArgumentNullException(nameof(connection));

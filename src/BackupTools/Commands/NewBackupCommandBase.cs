@@ -17,8 +17,8 @@ namespace BackupTools.Commands
         [ArgumentCompleter(typeof(ProviderNameCompleter))]
         public string Provider { get; set; }
 
-        /// <summary>The connection to use instead of the session's default.</summary>
-        [Parameter]
+        /// <summary>The connection to use instead of the session's default (also from a pipeline object's Connection property).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         public BackupConnection Connection { get; set; }
 
         /// <summary>Waits for each backup's job to finish and writes the finished jobs.</summary>
@@ -69,9 +69,11 @@ namespace BackupTools.Commands
         {
             // With -Wait, a bad -PollingInterval ends the command here, before any backup is started.
             if (Wait) _waitOptions = WaitOptionsFrom(Timeout, PollingInterval, any: false);
-            else if (MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) || MyInvocation.BoundParameters.ContainsKey(nameof(PollingInterval)))
-                ThrowTerminatingError(new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument,
-                    "-Timeout and -PollingInterval apply only with -Wait (without it the job is written at once). Nothing was sent.", null));
+            // Given without -Wait (not -Wait:$false, a splat's choice): said, as they do nothing. A warning, not an error:
+            // $PSDefaultParameterValues may give them to every call.
+            else if (!MyInvocation.BoundParameters.ContainsKey(nameof(Wait)) &&
+                     (MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) || MyInvocation.BoundParameters.ContainsKey(nameof(PollingInterval))))
+                WriteWarning("-Timeout and -PollingInterval apply only with -Wait; without it each job is written at once, and they were ignored. (Wait-BackupJob takes them too.)");
         }
 
         /// <inheritdoc />

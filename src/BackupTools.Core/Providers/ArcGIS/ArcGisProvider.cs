@@ -180,6 +180,11 @@ namespace BackupTools.Providers.ArcGIS
                 var status = root.Obj("status") ?? root;
                 var about = status.Str("jobid", "jobId") ?? root.Str("jobid", "jobId");
                 if (about != null && job.JobId != null && !string.Equals(about, job.JobId, StringComparison.OrdinalIgnoreCase)) return null;
+                // The documented answer names no job: it is the last operation's, which may be a restore or another backup.
+                var operation = status.Str("operation");
+                if (operation != null && !string.Equals(operation, "Backup", StringComparison.OrdinalIgnoreCase)) return null;
+                var backupName = status.Str("backupName");
+                if (backupName != null && job.BackupName != null && !string.Equals(backupName, job.BackupName, StringComparison.Ordinal)) return null;
                 var stages = status.Items("stages").Select(st => st.Str("state")).ToList();
                 if (stages.Count == 0) stages = root.Items("stages").Select(st => st.Str("state")).ToList();
                 if (stages.Count == 0) return null;

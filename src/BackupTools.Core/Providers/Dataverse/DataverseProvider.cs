@@ -96,7 +96,7 @@ namespace BackupTools.Providers.Dataverse
                 : response.Headers.ContainsKey("Operation-Location") ? default : response.RequireJsonObject(request);
 
             var statusUrl = OperationLocation(connection, response, body);
-            var operationId = body.Str("OperationId") ?? (body.ValueKind == JsonValueKind.Undefined ? LastSegment(statusUrl) : null);
+            var operationId = body.Str("OperationId") ?? LastSegment(statusUrl);
             if (string.IsNullOrEmpty(operationId) && statusUrl == null)
                 throw response.Invalid("accepted the backup but its answer has neither an OperationId nor an Operation-Location", request);
             // An Operation-Location on another host gives way to the documented Operation/{OperationId} on the endpoint.

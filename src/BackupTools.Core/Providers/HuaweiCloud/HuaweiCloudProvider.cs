@@ -169,8 +169,10 @@ namespace BackupTools.Providers.HuaweiCloud
             var connection = call.Connection;
             BackupJob found = null;
             DateTimeOffset? notBefore = null;
-            for (var page = 0; page < LookupPages; page++)
+            var seen = new HashSet<string>(StringComparer.Ordinal); // a list that changes between pages may show one backup twice
+            for (var page = 0; ; page++)
             {
+                if (page == LookupPages) return null; // more backups than are read: which one is this create's cannot be told
                 var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId),
                     ("offset", (page * LookupPageSize).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("limit", "100"));
                 var http = new HttpRequestMessage(HttpMethod.Get, list);
@@ -185,6 +187,7 @@ namespace BackupTools.Providers.HuaweiCloud
                 {
                     count++;
                     if (!string.Equals(backup.Str("name"), request.Name, StringComparison.Ordinal)) continue;
+                    if (backup.Str("id") is string seenId && !seen.Add(seenId)) continue;
                     var began = backup.Time("begin_time");
                     if (began == null) return null; // a backup of that name whose start is unknown: cannot tell
                     if (began < notBefore) continue; // an earlier run's backup of the same name
@@ -197,9 +200,8 @@ namespace BackupTools.Providers.HuaweiCloud
                 }
                 // The last page: a short one, or the total reached.
                 var total = body.Prop("total_count") is JsonElement t && t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var n) ? n : -1;
-                if (count < LookupPageSize || (total >= 0 && (page + 1) * LookupPageSize >= total)) break;
+                if (count < LookupPageSize || (total >= 0 && (page + 1) * LookupPageSize >= total)) return found;
             }
-            return found;
         }
 
         private const int LookupPageSize = 100;
