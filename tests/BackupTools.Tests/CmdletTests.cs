@@ -79,15 +79,25 @@ namespace BackupTools.Tests
             Assert.Single(splat.Objects<BackupJob>());
         }
 
+        /// <summary>
+        /// Two DDS connections in the session, as two regions would be: the simulator's DDS by 127.0.0.1 ($a) and by
+        /// localhost ($b). Returns the second endpoint.
+        /// </summary>
+        private string ConnectTwoDds()
+        {
+            var other = _sim.EndpointFor("DDS").ToString().Replace("127.0.0.1", "localhost");
+            _ps.Set("otherDds", other);
+            _ps.Run("$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$b = Connect-BackupService -Provider DDS -Endpoint $otherDds -ProjectId $project -AccessToken $token");
+            return other;
+        }
+
         [Fact]
         public void A_row_may_carry_its_own_connection()
         {
-            // Two DDS connections (two regions, say): each row names its own, as -Provider alone cannot choose.
-            var other = _sim.EndpointFor("DDS").ToString().Replace("127.0.0.1", "localhost");
-            _ps.Set("otherDds", other);
-            var r = _ps.Run("$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
-                "$b = Connect-BackupService -Provider DDS -Endpoint $otherDds -ProjectId $project -AccessToken $token;" +
-                "@([pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'row-conn-a' }, [pscustomobject]@{ Connection = $b; InstanceId = $di; Name = 'row-conn-b' }) | New-InstanceBackup");
+            // Each row names its own connection, as -Provider alone cannot choose between two.
+            var other = ConnectTwoDds();
+            var r = _ps.Run("@([pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'row-conn-a' }, [pscustomobject]@{ Connection = $b; InstanceId = $di; Name = 'row-conn-b' }) | New-InstanceBackup");
             Assert.Empty(r.Errors);
             var jobs = r.Objects<BackupJob>().ToList();
             Assert.Equal(new[] { _sim.EndpointFor("DDS").ToString(), other }, jobs.Select(j => j.Endpoint).ToArray());
@@ -108,11 +118,8 @@ namespace BackupTools.Tests
         [Fact]
         public void Provider_with_several_connections_to_it_asks_for_Connection_and_an_unknown_one_is_ProviderNotFound()
         {
-            var other = _sim.EndpointFor("DDS").ToString().Replace("127.0.0.1", "localhost");
-            _ps.Set("otherDds", other);
-            var r = _ps.Run("$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
-                "$null = Connect-BackupService -Provider DDS -Endpoint $otherDds -ProjectId $project -AccessToken $token;" +
-                "New-InstanceBackup -Provider DDS -InstanceId $di -Name two-dds");
+            ConnectTwoDds();
+            var r = _ps.Run("New-InstanceBackup -Provider DDS -InstanceId $di -Name two-dds");
             var error = Assert.Single(r.Errors);
             Assert.Equal(ErrorIds.ConnectionNotFound, error.FullyQualifiedErrorId.Split(',')[0]);
             Assert.Contains("Pass -Connection", error.Exception.Message);
