@@ -269,9 +269,11 @@ namespace BackupTools.Tests
             var c = TestData.Connect(_sim, "TaurusDB");
             var job = await Start(c);
             _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 503, RetryAfter = "99999999", Times = int.MaxValue });
-            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job }, new WaitOptions { Timeout = TimeSpan.FromSeconds(1), PollingInterval = TimeSpan.FromMilliseconds(50) });
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job }, new WaitOptions { Timeout = TimeSpan.FromSeconds(2), PollingInterval = TimeSpan.FromMilliseconds(50) });
             Assert.Equal(job.JobId, Assert.Single(events.TimedOut).JobId);
             Assert.Empty(events.Errors);
+            // (the huge pause was asked for, and taken as a day: not a wait that ended before its first read)
+            Assert.Contains(_sim.Counters.Requests, r => r.Method == "GET" && r.Status == 503);
         }
 
         [Fact]
