@@ -101,6 +101,12 @@ namespace BackupTools.Tests
             Assert.Empty(r.Errors);
             var jobs = r.Objects<BackupJob>().ToList();
             Assert.Equal(new[] { _sim.EndpointFor("DDS").ToString(), other }, jobs.Select(j => j.Endpoint).ToArray());
+
+            // With -Wait each job is read with the connection its row carried, not the last row's.
+            var waited = _ps.Run("@([pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'row-wait-a' }, [pscustomobject]@{ Connection = $b; InstanceId = $di; Name = 'row-wait-b' }) |" +
+                " New-InstanceBackup -Wait -PollingInterval 0.05 -Timeout 30");
+            Assert.Empty(waited.Errors);
+            Assert.Equal(new[] { "row-wait-a", "row-wait-b" }, waited.Objects<BackupJob>().Where(j => j.State == BackupJobState.Succeeded).Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
         }
 
         [Fact]

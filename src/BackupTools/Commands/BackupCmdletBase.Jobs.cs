@@ -164,7 +164,13 @@ namespace BackupTools.Commands
         /// Waits for the jobs: each written once when final, in completion order; failed and cancelled ones also as
         /// errors; on timeout every unfinished job written with its last state and a timeout error; progress meanwhile.
         /// </summary>
-        protected void WaitForJobs(IReadOnlyList<BackupJob> jobs, WaitOptions options, BackupConnection connection)
+        /// <param name="jobs">The jobs.</param>
+        /// <param name="options">Timeout, polling interval, -Any.</param>
+        /// <param name="connection">The connection to read every job with, or null for each job's own.</param>
+        /// <param name="createdWith">Each job's own: the connection it was created with, where known; else the session's
+        /// default for the job's provider and endpoint.</param>
+        protected void WaitForJobs(IReadOnlyList<BackupJob> jobs, WaitOptions options, BackupConnection connection,
+            IReadOnlyDictionary<BackupJob, BackupConnection> createdWith = null)
         {
             var store = Connections;
             jobs = JobIdentity.Distinct(jobs); // one job given twice is followed, and written, once
@@ -174,7 +180,8 @@ namespace BackupTools.Commands
             var progress = new WaitProgress(Interlocked.Increment(ref _nextActivityId) * 1000, jobs.Count, showProgress, WriteProgress);
             try
             {
-                Pump(sink => BackupService.WaitAsync(jobs, job => connection ?? store.ForJob(job), options,
+                Pump(sink => BackupService.WaitAsync(jobs,
+                    job => connection ?? (createdWith != null && createdWith.TryGetValue(job, out var own) ? own : store.ForJob(job)), options,
                     new PumpEvents(sink, this, progress), sink, CancelToken));
             }
             catch (OperationCanceledException)

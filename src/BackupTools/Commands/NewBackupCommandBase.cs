@@ -11,6 +11,8 @@ namespace BackupTools.Commands
     public abstract class NewBackupCommandBase : BackupCmdletBase
     {
         private readonly List<BackupJob> _created = new List<BackupJob>();
+        // With -Wait: the connection each job was created with (rows may carry their own), to read it with.
+        private readonly Dictionary<BackupJob, BackupConnection> _createdWith = new Dictionary<BackupJob, BackupConnection>(Jobs.JobIdentity.Comparer);
 
         /// <summary>Which of the session's default connections to use, by provider name.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -99,6 +101,7 @@ namespace BackupTools.Commands
                 if (Wait)
                 {
                     _created.Add(job);
+                    _createdWith[job] = connection;
                     Hold(job);
                 }
                 else WriteObject(job);
@@ -123,7 +126,7 @@ namespace BackupTools.Commands
         {
             FinishStarts();
             if (Wait && _created.Count > 0)
-                WaitForJobs(_created, _waitOptions, Connection);
+                WaitForJobs(_created, _waitOptions, null, _createdWith);
         }
     }
 }
