@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace BackupTools.Providers
 {
@@ -45,6 +46,13 @@ namespace BackupTools.Providers
             {
                 return given; // an id no address can hold (.NET Framework escapes at most 32,766 characters): kept, refused
             }
+        }
+
+        /// <summary>The last path segment of an address, unescaped (a job id at the end of a status URL); null when there is none.</summary>
+        public static string LastSegment(Uri url)
+        {
+            var segment = url?.Segments.LastOrDefault()?.TrimEnd('/');
+            return string.IsNullOrEmpty(segment) ? null : Uri.UnescapeDataString(segment);
         }
 
         public static bool IsUnder(Uri endpoint, Uri url) =>

@@ -123,7 +123,7 @@ namespace BackupTools.Providers.ArcGIS
             else if (statusUrl == null && !Uri.TryCreate(admin, jobUrl, out statusUrl))
                 throw response.Invalid($"accepted the backup but its jobsUrl '{Rule.Printable(jobUrl)}' is not an address", request);
             var raw = body.Str("status") ?? "SUBMITTED";
-            return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId ?? LastSegment(statusUrl), statusUrl.ToString(),
+            return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId ?? JobUrl.LastSegment(statusUrl), statusUrl.ToString(),
                 Deployment(connection), request.Name, null, store, BackupKind.DisasterRecovery, MapState(raw) == BackupJobState.Unknown ? BackupJobState.Running : MapState(raw),
                 raw, null, DateTimeOffset.UtcNow);
         }
@@ -371,7 +371,5 @@ namespace BackupTools.Providers.ArcGIS
             var builder = new UriBuilder(url) { Query = string.Join("&", kept) };
             return builder.Uri;
         }
-
-        private static string LastSegment(Uri url) => Uri.UnescapeDataString(url.AbsolutePath.TrimEnd('/').Split('/').Last());
     }
 }

@@ -83,7 +83,7 @@ namespace BackupTools.Providers.CloudFoundry
                 invalid.RecommendedAction = "The backup may have started: list the service instance's backups before starting another one.";
                 throw invalid;
             }
-            var jobId = LastSegment(location);
+            var jobId = JobUrl.LastSegment(location);
             // A Location on another host (behind a proxy) gives way to the documented /v3/jobs/{guid} on the endpoint,
             // when it has that form itself.
             if (IsJobAddress(location)) location = JobUrl.Answered(connection, location, jobId, JobsUrl);
@@ -143,12 +143,6 @@ namespace BackupTools.Providers.CloudFoundry
             if (location.Scheme != Uri.UriSchemeHttps && location.Scheme != Uri.UriSchemeHttp) return false;
             var segments = location.Segments;
             return segments.Length >= 3 && string.Equals(segments[segments.Length - 2], "jobs/", StringComparison.OrdinalIgnoreCase);
-        }
-
-        private static string LastSegment(Uri location)
-        {
-            var segment = location.Segments.LastOrDefault()?.TrimEnd('/');
-            return string.IsNullOrEmpty(segment) ? null : Uri.UnescapeDataString(segment);
         }
 
         private static Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request) =>

@@ -96,7 +96,7 @@ namespace BackupTools.Providers.Dataverse
                 : response.Headers.ContainsKey("Operation-Location") ? default : response.RequireJsonObject(request);
 
             var statusUrl = OperationLocation(connection, response, body);
-            var operationId = body.Str("OperationId") ?? LastSegment(statusUrl);
+            var operationId = body.Str("OperationId") ?? JobUrl.LastSegment(statusUrl);
             if (string.IsNullOrEmpty(operationId) && statusUrl == null)
                 throw response.Invalid("accepted the backup but its answer has neither an OperationId nor an Operation-Location", request);
             // An Operation-Location on another host gives way to the documented Operation/{OperationId} on the endpoint.
@@ -178,12 +178,6 @@ namespace BackupTools.Providers.Dataverse
                 if (Uri.TryCreate(connection.Endpoint, text.Trim(), out var resolved)) return resolved;
             }
             return null;
-        }
-
-        private static string LastSegment(Uri url)
-        {
-            var segment = url?.Segments.LastOrDefault()?.TrimEnd('/');
-            return string.IsNullOrEmpty(segment) ? null : Uri.UnescapeDataString(segment);
         }
 
         private static string BackupIdIn(JsonElement body) =>

@@ -174,7 +174,8 @@ namespace BackupTools.Providers.HuaweiCloud
             {
                 if (page == LookupPages) return null; // more backups than are read: which one is this create's cannot be told
                 var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId),
-                    ("offset", (page * LookupPageSize).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("limit", "100"));
+                    ("offset", (page * LookupPageSize).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    ("limit", LookupPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 var http = new HttpRequestMessage(HttpMethod.Get, list);
                 await AuthenticateAsync(call, http).NoContext();
                 var response = await call.SendAsync(http, isCreate: false, request).NoContext();
