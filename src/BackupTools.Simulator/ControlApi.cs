@@ -108,6 +108,7 @@ internal static class ControlApi
             o.UnknownStatusNamePrefix,
             o.ReportProgress,
             o.ArcGisUseJobsProperty,
+            o.ArcGisFailureInMessages,
             o.StatusUrlAuthority,
             o.DataverseUsePascalCase,
             tokens,
@@ -164,6 +165,7 @@ internal static class ControlApi
         public string UnknownStatusNamePrefix { get; set; }
         public bool? ReportProgress { get; set; }
         public bool? ArcGisUseJobsProperty { get; set; }
+        public bool? ArcGisFailureInMessages { get; set; }
         /// <summary>"host:port" the creates answer their status addresses on; "" for the address the request came to.</summary>
         public string StatusUrlAuthority { get; set; }
         public bool? DataverseUsePascalCase { get; set; }
@@ -180,6 +182,7 @@ internal static class ControlApi
             if (UnknownStatusNamePrefix != null) o.UnknownStatusNamePrefix = UnknownStatusNamePrefix;
             if (ReportProgress is bool p) o.ReportProgress = p;
             if (ArcGisUseJobsProperty is bool j) o.ArcGisUseJobsProperty = j;
+            if (ArcGisFailureInMessages is bool fm) o.ArcGisFailureInMessages = fm;
             if (StatusUrlAuthority != null) o.StatusUrlAuthority = StatusUrlAuthority.Length == 0 ? null : StatusUrlAuthority;
             if (DataverseUsePascalCase is bool c) o.DataverseUsePascalCase = c;
             if (Tokens != null) lock (o.Tokens) o.Tokens.UnionWith(Tokens);

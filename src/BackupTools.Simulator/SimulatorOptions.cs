@@ -14,6 +14,7 @@ public sealed class SimulatorOptions
     private volatile string _unknownStatusNamePrefix = "weird";
     private volatile bool _reportProgress = true;
     private volatile bool _arcGisUseJobsProperty;
+    private volatile bool _arcGisFailureInMessages;
     private volatile string _statusUrlAuthority;
     private volatile bool _dataverseUsePascalCase;
     private volatile string _userName = "admin";
@@ -66,6 +67,12 @@ public sealed class SimulatorOptions
 
     /// <summary>ArcGIS create answers <c>jobs</c> (newer releases) instead of <c>jobsUrl</c>.</summary>
     public bool ArcGisUseJobsProperty { get => _arcGisUseJobsProperty; set => _arcGisUseJobsProperty = value; }
+
+    /// <summary>
+    /// A failed ArcGIS job gives its reason in <c>messages</c> (as older deployments do) instead of in <c>result</c>
+    /// (<c>{status: "error", messages}</c>), where Esri's Job page says it is.
+    /// </summary>
+    public bool ArcGisFailureInMessages { get => _arcGisFailureInMessages; set => _arcGisFailureInMessages = value; }
 
     /// <summary>
     /// Creates answer their job's status address on this host and port (<c>gis-internal.corp:7443</c>), as a deployment

@@ -25,7 +25,12 @@ namespace BackupTools.Tests
             _sim.Options.NotFoundWindow = TimeSpan.Zero;
         }
 
-        public void Dispose() => _sim.Reset();
+        public void Dispose()
+        {
+            _sim.Options.ArcGisUseJobsProperty = false;
+            _sim.Options.ArcGisFailureInMessages = false;
+            _sim.Reset();
+        }
 
         private BackupConnection Connection(string token = TestData.Token) => TestData.Connect(_sim, Provider, token, scope: null);
 
@@ -159,9 +164,12 @@ namespace BackupTools.Tests
             Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
         }
 
-        [Fact]
-        public async Task A_failing_job_is_reported_failed_with_the_ArcGIS_messages()
+        [Theory]
+        [InlineData(false)] // in result, where Esri's Job page puts a failure's details
+        [InlineData(true)]  // in messages, as older deployments answer
+        public async Task A_failing_job_is_reported_failed_with_the_ArcGIS_messages(bool inMessages)
         {
+            _sim.Options.ArcGisFailureInMessages = inMessages;
             var c = Connection();
             var job = await Start(c, Request("fail-" + TestData.UniqueName()));
             var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
@@ -170,10 +178,23 @@ namespace BackupTools.Tests
             Assert.Equal("FAILED", done.RawStatus);
             var message = Assert.Single(done.Errors);
             Assert.Contains("simulated failure", message.Message);
-            Assert.Equal("SEVERE", message.Code);
+            Assert.Equal(inMessages ? "SEVERE" : string.Empty, message.Code);
             var error = JobOutcome.ErrorFor(done);
             Assert.Equal(ErrorIds.BackupJobFailed, error.ErrorId);
             Assert.Contains("simulated failure", error.Message);
+        }
+
+        [Theory]
+        [InlineData("{\"status\":\"FAILED\",\"result\":\"Store is full.\"}", null, "Store is full.")]
+        [InlineData("{\"status\":\"FAILED\",\"result\":{\"status\":\"error\",\"messages\":[\"Store is full.\"]}}", null, "Store is full.")]
+        [InlineData("{\"status\":\"FAILED\",\"result\":{\"error\":{\"code\":500,\"message\":\"Store is full.\"}}}", "500", "Store is full.")]
+        [InlineData("{\"status\":\"FAILED\",\"result\":{\"message\":\"Store is full.\",\"code\":\"E1\"}}", "E1", "Store is full.")]
+        public void A_failure_in_the_result_is_read_in_each_shape(string json, string code, string text)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            var message = Assert.Single(BackupTools.Providers.ArcGIS.ArcGisProvider.FailureIn(doc.RootElement));
+            Assert.Equal(code ?? string.Empty, message.Code);
+            Assert.Equal(text, message.Message);
         }
 
         [Fact]

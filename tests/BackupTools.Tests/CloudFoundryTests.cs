@@ -125,6 +125,20 @@ namespace BackupTools.Tests
             Assert.Equal(0, _sim.Counters.BackupsFor(Provider, instance));
         }
 
+        [Theory]
+        [InlineData("bearer ")]   // what cf oauth-token prints, and our own 401 advice tells users to run
+        [InlineData("Bearer  ")]  // a header value copied from a browser
+        public async Task A_token_pasted_with_its_scheme_is_sent_once_with_it(string prefix)
+        {
+            var instance = NewInstance();
+            var job = await Start(Connection(prefix + TestData.Token), Request(instance));
+            Assert.Equal(BackupJobState.Running, job.State);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, instance));
+            Assert.Equal("eyJ.x", TokenPlacement.WithoutScheme("eyJ.x", "bearer"));
+            Assert.Equal("bearerish", TokenPlacement.WithoutScheme("bearerish", "bearer"));
+            Assert.Equal("bearer ", TokenPlacement.WithoutScheme("bearer ", "bearer"));
+        }
+
         [Fact]
         public async Task An_unknown_service_instance_is_404_with_the_cf_code()
         {

@@ -85,6 +85,25 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_retry_after_date_is_read_on_the_services_clock()
+        {
+            // Cloud Foundry's broker limiter sends a date 30 to 90 s ahead: with this machine's clock 10 minutes fast,
+            // measuring from the local clock gave no pause at all, and every retry hit the limit again.
+            var serviceNow = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddMinutes(-10).ToUnixTimeSeconds());
+            using var response = new System.Net.Http.HttpResponseMessage((System.Net.HttpStatusCode)429);
+            response.Headers.Date = serviceNow;
+            response.Headers.RetryAfter = new RetryConditionHeaderValue(serviceNow.AddSeconds(90));
+            var read = new ServiceResponse("CloudFoundry", System.Net.Http.HttpMethod.Post, new Uri("https://api.example/v3/service_instances/x/backups"), response, string.Empty);
+            Assert.Equal(TimeSpan.FromSeconds(90), read.RetryAfter);
+
+            // Without a Date header, the local clock is all there is.
+            response.Headers.Date = null;
+            response.Headers.RetryAfter = new RetryConditionHeaderValue(DateTimeOffset.UtcNow.AddMinutes(5));
+            var local = new ServiceResponse("CloudFoundry", System.Net.Http.HttpMethod.Post, new Uri("https://api.example/v3/service_instances/x/backups"), response, string.Empty);
+            Assert.InRange(local.RetryAfter.Value, TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(5));
+        }
+
+        [Fact]
         public void A_retry_after_beyond_a_day_is_taken_as_a_day()
         {
             // A timer takes at most 24.8 days (49.7 on .NET): 99999999 s or a date in 9999 crashed the wait before.

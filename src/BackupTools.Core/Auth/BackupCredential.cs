@@ -44,6 +44,7 @@ namespace BackupTools
 
         public void Apply(HttpRequestMessage request, string token)
         {
+            token = WithoutScheme(token, Scheme);
             if (Scheme != null && string.Equals(Header, "Authorization", StringComparison.OrdinalIgnoreCase))
                 request.Headers.Authorization = new AuthenticationHeaderValue(Scheme, token);
             else
@@ -51,6 +52,18 @@ namespace BackupTools
                 request.Headers.Remove(Header);
                 request.Headers.TryAddWithoutValidation(Header, Scheme == null ? token : Scheme + " " + token);
             }
+        }
+
+        /// <summary>
+        /// A token pasted with its scheme (<c>cf oauth-token</c> prints <c>bearer eyJ…</c>, a header copied from a
+        /// browser <c>Bearer eyJ…</c>) without it: sent as it is, the header said "bearer bearer eyJ…" and every
+        /// request was refused. Tokens themselves hold no space.
+        /// </summary>
+        internal static string WithoutScheme(string token, string scheme)
+        {
+            if (scheme == null || token == null || token.Length <= scheme.Length + 1 ||
+                !token.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || token[scheme.Length] != ' ') return token;
+            return token.Substring(scheme.Length + 1).Trim();
         }
     }
 

@@ -70,9 +70,12 @@ namespace BackupTools
             ServiceResponse response;
             using (var http = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(fields) })
             {
-                // RFC 6749 2.3.1: client id and secret form-encoded, then Basic.
+                // RFC 6749 2.3.1: client id and secret form-encoded, then Basic. UAA decodes them only when told so
+                // (X-CF-ENCODED-CREDENTIALS: true) where its encoding compatibility mode is on, Tanzu's default:
+                // without the header a secret holding + / = % : @ was compared encoded, and refused.
                 var basic = Uri.EscapeDataString(_clientId) + ":" + Uri.EscapeDataString(Secret.Reveal(_clientSecret) ?? string.Empty);
                 http.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(basic)));
+                http.Headers.TryAddWithoutValidation("X-CF-ENCODED-CREDENTIALS", "true");
                 response = await call.To(uaa).SendAsync(http, isCreate: false, target: url).NoContext();
             }
             if (response.Status == 400 || response.Status == 401 || response.Status == 403)

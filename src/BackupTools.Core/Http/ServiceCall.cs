@@ -351,8 +351,10 @@ namespace BackupTools.Http
             _headers = response.Headers;
             _contentHeaders = response.Content?.Headers;
             Location = _headers.Location;
+            // A Retry-After date is on the service's clock: measured from its Date header where it sent one, so a
+            // client clock minutes fast does not turn a 90 s pause into none (and minutes slow, into a longer one).
             var now = DateTimeOffset.UtcNow;
-            RetryAfter = ParseRetryAfter(_headers.RetryAfter, now) ?? (Status == 429 ? RateLimitReset(_headers, now) : null);
+            RetryAfter = ParseRetryAfter(_headers.RetryAfter, _headers.Date ?? now) ?? (Status == 429 ? RateLimitReset(_headers, now) : null);
         }
 
         public string Provider { get; }

@@ -169,8 +169,10 @@ internal sealed class ArcGisApi : SimService
             ["updatedtime"] = EpochMs(job.UpdatedAt(elapsed)),
             ["username"] = Options.UserName,
         };
-        if (phase == JobPhase.Failed)
+        if (phase == JobPhase.Failed && Options.ArcGisFailureInMessages)
             body["messages"] = new[] { new { type = "SEVERE", message = $"Backup '{job.Name}' failed (simulated failure)." } };
+        else if (phase == JobPhase.Failed) // "more information about the failure is available in the result property"
+            body["result"] = new { status = "error", messages = new[] { $"Backup '{job.Name}' failed (simulated failure)." } };
         else if (phase == JobPhase.Succeeded && job.Sequence % 3 != 0) // every third completed job has no result [T]
             body["result"] = new { name = job.Name, store = job.Scope, location = $"/sim/backups/{job.Scope}/{job.Name}.dr", backupTime = EpochMs(job.EndsAt) };
         await AnswerAsync(ctx, p, body);

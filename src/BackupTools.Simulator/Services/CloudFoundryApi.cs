@@ -164,7 +164,9 @@ internal sealed class CloudFoundryApi : SimService
     {
         var form = QueryHelpers.ParseQuery(Body(ctx));
         string F(string name) => form.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
-        var (basicId, basicSecret) = BasicCredentials(ctx);
+        // As UAA with its encoding compatibility mode on (Tanzu's default): the Basic values are percent-decoded
+        // (RFC 6749 2.3.1) only when the client says it encoded them; otherwise they are compared as sent.
+        var (basicId, basicSecret) = BasicCredentials(ctx, unescape: "true".Equals(ctx.Request.Headers["X-CF-ENCODED-CREDENTIALS"].ToString(), StringComparison.OrdinalIgnoreCase));
         string clientId = basicId ?? F("client_id"), secret = basicSecret ?? F("client_secret") ?? string.Empty;
         var grant = F("grant_type");
         bool ok;

@@ -115,8 +115,8 @@ internal abstract class SimService
         return value[7..].Trim();
     }
 
-    /// <summary>user:password of <c>Authorization: Basic ...</c>, or nulls.</summary>
-    protected static (string User, string Password) BasicCredentials(HttpContext ctx)
+    /// <summary>user:password of <c>Authorization: Basic ...</c>, or nulls; percent-decoded when <paramref name="unescape"/>.</summary>
+    protected static (string User, string Password) BasicCredentials(HttpContext ctx, bool unescape = true)
     {
         if (!AuthenticationHeaderValue.TryParse(ctx.Request.Headers.Authorization, out var h) ||
             !"Basic".Equals(h.Scheme, StringComparison.OrdinalIgnoreCase) || h.Parameter == null) return (null, null);
@@ -124,7 +124,8 @@ internal abstract class SimService
         {
             var text = Encoding.UTF8.GetString(Convert.FromBase64String(h.Parameter));
             var cut = text.IndexOf(':');
-            return cut < 0 ? (text, string.Empty) : (Uri.UnescapeDataString(text[..cut]), Uri.UnescapeDataString(text[(cut + 1)..]));
+            string U(string v) => unescape ? Uri.UnescapeDataString(v) : v;
+            return cut < 0 ? (text, string.Empty) : (U(text[..cut]), U(text[(cut + 1)..]));
         }
         catch (FormatException)
         {

@@ -148,6 +148,8 @@ namespace BackupTools.Providers.ArcGIS
             if (raw == null) throw response.Invalid("answered without a job status", job);
             var state = MapState(raw);
             var messages = Messages(root).ToArray();
+            // Esri's Job page: a FAILED job's details are in its result; messages are the older deployments' place.
+            if (state == BackupJobState.Failed && messages.Length == 0) messages = FailureIn(root).ToArray();
             var percent = state == BackupJobState.Running ? await StageProgressAsync(call, job).NoContext() : null;
             return new JobStatus
             {
@@ -351,6 +353,32 @@ namespace BackupTools.Providers.ArcGIS
                     yield return new BackupJobMessage(null, s);
                 }
             }
+        }
+
+        /// <summary>
+        /// The reason a failed job gives in its <c>result</c>: a text, <c>{status: "error", messages}</c>,
+        /// <c>{error: {code, message}}</c> or <c>{message}</c>.
+        /// </summary>
+        internal static IEnumerable<BackupJobMessage> FailureIn(JsonElement root)
+        {
+            if (!(root.Prop("result") is JsonElement result)) yield break;
+            if (JsonRead.AsString(result) is string text)
+            {
+                if (text.Length > 0) yield return new BackupJobMessage(null, text);
+                yield break;
+            }
+            if (result.ValueKind != JsonValueKind.Object) yield break;
+            var any = false;
+            foreach (var m in Messages(result))
+            {
+                any = true;
+                yield return m;
+            }
+            if (any) yield break;
+            if (result.Obj("error") is JsonElement error && error.Str("message", "description") is string errorText && errorText.Length > 0)
+                yield return new BackupJobMessage(error.Str("code"), errorText);
+            else if (result.Str("message", "description") is string message && message.Length > 0)
+                yield return new BackupJobMessage(result.Str("code"), message);
         }
 
         private static Uri JobsUrl(BackupConnection connection, string jobId) => Url.Combine(AdminRoot(connection), "jobs", jobId);
