@@ -97,6 +97,23 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_uaa_client_secret_with_reserved_characters_is_accepted()
+        {
+            // UAA compares the Basic values as sent unless the client says it encoded them (Tanzu's default mode).
+            _sim.Options.ClientSecret = "a+b/c=%:@!";
+            try
+            {
+                var c = BackupService.Connect(Request("CloudFoundry", "ClientCredential", secret: "a+b/c=%:@!"));
+                Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(c, "CloudFoundry")).State);
+                Assert.Equal(1, TokenRequests("CloudFoundry"));
+            }
+            finally
+            {
+                _sim.Options.ClientSecret = "sim-secret";
+            }
+        }
+
+        [Fact]
         public void Every_provider_lists_its_methods()
         {
             var methods = BackupService.Providers.ToDictionary(p => p.Name, p => p.AuthenticationMethods);
@@ -328,6 +345,20 @@ namespace BackupTools.Tests
         [InlineData("https://DDS.EU-CH2.SC.OTC.T-SYSTEMS.COM/", "https://iam-pub.eu-ch2.sc.otc.t-systems.com/")]
         public void The_IAM_endpoint_is_derived_from_the_region_endpoint(string endpoint, string iam) =>
             Assert.Equal(new Uri(iam), IamPasswordCredential.DeriveIdentityEndpoint(new Uri(endpoint)));
+
+        [Theory]
+        // Huawei's SDK region tables: the service host differs by region; IAM is iam.{region} everywhere.
+        [InlineData("cn-north-4", "https://gaussdb.cn-north-4.myhuaweicloud.com/")]
+        [InlineData("ap-southeast-1", "https://gaussdbformysql.ap-southeast-1.myhuaweicloud.com/")]
+        [InlineData("tr-west-1", "https://gaussdbformysql.tr-west-1.myhuaweicloud.com/")]
+        [InlineData("af-south-1", "https://gaussdb-mysql.af-south-1.myhuaweicloud.com/")]
+        [InlineData("la-north-2", "https://gaussdb-mysql.la-north-2.myhuaweicloud.com/")]
+        public void A_TaurusDB_region_connects_to_that_regions_documented_host(string region, string endpoint)
+        {
+            var c = BackupService.Connect(new ConnectRequest { Provider = "TaurusDB", Region = region, Scope = TestData.ProjectId, UserName = "admin", Password = TestData.Secure("p") });
+            Assert.Equal(new Uri(endpoint), c.Endpoint);
+            Assert.Equal(new Uri($"https://iam.{region}.myhuaweicloud.com/"), IamPasswordCredential.DeriveIdentityEndpoint(c.Endpoint));
+        }
 
         [Fact]
         public void Connect_sends_nothing_for_any_method()

@@ -91,6 +91,24 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_running_job_has_no_end_time_even_where_the_service_fills_one()
+        {
+            // DDS answers a running job with an "ended" time; the job has not ended, and its Elapsed keeps counting.
+            Sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            var c = Connection();
+            var job = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            await Task.Delay(200);
+            var running = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Running, running.State);
+            Assert.Null(running.EndedAt);
+
+            Sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
+            var quick = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            var done = Assert.Single((await WaitAll(c, new[] { quick })).Finished);
+            Assert.NotNull(done.EndedAt);
+        }
+
+        [Fact]
         public async Task A_job_not_found_at_first_is_treated_as_starting()
         {
             Sim.Options.NotFoundWindow = TimeSpan.FromMilliseconds(300);
@@ -155,14 +173,19 @@ namespace BackupTools.Tests
         }
 
         [Theory]
-        [InlineData("DBS.200019")]
-        [InlineData("DBS.201014")]
-        [InlineData("DBS.201015")]
-        [InlineData("DBS.200047")]
-        [InlineData("DBS.05000084")]
-        public async Task Another_operation_in_progress_is_retried_up_to_the_limit_then_a_busy_error(string code)
+        [InlineData("DBS.200019", 409)]
+        [InlineData("DBS.201014", 409)]
+        [InlineData("DBS.201015", 409)]
+        [InlineData("DBS.200047", 409)]
+        [InlineData("DBS.05000084", 409)]
+        // "Operation cannot be executed in the current state of the DB instance" (an automated backup running):
+        // answered 400 or 403, busy by their code alone.
+        [InlineData("DBS.201202", 400)]
+        [InlineData("DBS.200011", 403)]
+        [InlineData("DBS.216011", 400)]
+        public async Task Another_operation_in_progress_is_retried_up_to_the_limit_then_a_busy_error(string code, int status)
         {
-            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 409, Times = int.MaxValue, Body = $"{{\"error_code\":\"{code}\",\"error_msg\":\"Another operation is in progress.\"}}" });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = status, Times = int.MaxValue, Body = $"{{\"error_code\":\"{code}\",\"error_msg\":\"Another operation is in progress.\"}}" });
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
                 BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry(busy: 2)));
             Assert.Equal(BackupErrorCategory.ResourceBusy, ex.Category);

@@ -19,6 +19,10 @@ internal sealed class DdsApi : HuaweiApi
     protected override bool ReportsPending => false;
     protected override string CreatePath => "backups";
     protected override int CreatedStatus => 200;
+
+    /// <summary>DDS's backups list: "yyyy-mm-dd hh:mm:ss", UTC, without an offset (e.g. 2018-08-06 12:41:14).</summary>
+    protected override string ListTime(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
     protected override (string, string, string) Datastore => ("DDS-Community", "4.0", "Manual");
 
     protected override JsonElement? CreateFields(JsonElement body) =>

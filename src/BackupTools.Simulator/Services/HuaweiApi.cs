@@ -48,6 +48,12 @@ internal abstract partial class HuaweiApi : SimService
     /// <summary>Backup names are unique per project (dds.md says so; taurusdb.md states no such rule).</summary>
     protected virtual bool NamesAreUnique => true;
 
+    /// <summary>The job's progress field: DDS's <c>progress</c>; TaurusDB's SDK names it <c>process</c>.</summary>
+    protected virtual string ProgressField => "progress";
+
+    /// <summary>A running job's <c>ended</c> is filled (DDS's job page shows a Running job with an end time); TaurusDB leaves it empty.</summary>
+    protected virtual bool EndsWhileRunning => true;
+
     public override void Map(IEndpointRouteBuilder r)
     {
         Post(r, "/v3/auth/tokens", IssueTokenAsync);
@@ -180,9 +186,9 @@ internal abstract partial class HuaweiApi : SimService
             ["name"] = "CreateBackup",
             ["status"] = status,
             ["created"] = HuaweiTime(job.CreatedAt),
-            ["ended"] = final ? HuaweiTime(job.EndsAt) : null,
+            ["ended"] = final ? HuaweiTime(job.EndsAt) : EndsWhileRunning ? HuaweiTime(job.UpdatedAt(elapsed)) : null,
         };
-        if (Options.ReportProgress && phase != JobPhase.Failed) body["progress"] = job.PercentAt(elapsed) + "%";
+        if (Options.ReportProgress && phase != JobPhase.Failed) body[ProgressField] = job.PercentAt(elapsed) + "%";
         body["instance"] = new { id = job.InstanceId, name = InstanceName(job.InstanceId) };
         body["entities"] = new { backup_id = job.BackupId };
         body["fail_reason"] = phase == JobPhase.Failed ? $"DBS.200410: Backup '{job.Name}' failed (simulated failure)." : null;
@@ -214,8 +220,8 @@ internal abstract partial class HuaweiApi : SimService
                 description = j.Description,
                 instance_id = j.InstanceId,
                 instance_name = InstanceName(j.InstanceId),
-                begin_time = HuaweiTime(j.CreatedAt),
-                end_time = j.IsFinal(e) ? HuaweiTime(j.EndsAt) : null,
+                begin_time = ListTime(j.CreatedAt),
+                end_time = j.IsFinal(e) ? ListTime(j.EndsAt) : null,
                 status = phase == JobPhase.Succeeded ? "COMPLETED" : phase == JobPhase.Failed ? "FAILED" : "BUILDING",
                 type = manual,
                 size = phase == JobPhase.Succeeded ? 1024 : 0,
@@ -267,6 +273,9 @@ internal abstract partial class HuaweiApi : SimService
     /// <summary>Huawei's "yyyy-mm-ddThh:mm:ssZ" with Z an offset without a colon, e.g. 2026-11-23T15:20:01+0800.</summary>
     protected static string HuaweiTime(DateTimeOffset t) =>
         t.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture) + "+0800";
+
+    /// <summary>A time in the backups list: TaurusDB's <see cref="HuaweiTime"/>; DDS overrides it.</summary>
+    protected virtual string ListTime(DateTimeOffset t) => HuaweiTime(t);
 
     private static string IamTime(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 

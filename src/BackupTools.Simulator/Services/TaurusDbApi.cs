@@ -18,6 +18,10 @@ internal sealed class TaurusDbApi : HuaweiApi
     protected override bool ChecksProjectIdFormat => true;
     protected override bool ReportsPending => true;
     protected override bool NamesAreUnique => false;
+
+    protected override bool EndsWhileRunning => false;
+
+    protected override string ProgressField => "process";
     protected override string CreatePath => "backups/create";
     protected override int CreatedStatus => 201;
     protected override string[] Roots => new[] { "/v3", "/mysql/v3" };

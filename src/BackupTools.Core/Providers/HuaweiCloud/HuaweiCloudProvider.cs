@@ -147,7 +147,8 @@ namespace BackupTools.Providers.HuaweiCloud
                 State = state,
                 RawStatus = raw,
                 PercentComplete = j.Percent("progress", "process"),
-                EndedAt = j.Time("ended"),
+                // DDS fills "ended" while a job still runs (its own example: Running, 9 %, with an end time).
+                EndedAt = state == BackupJobState.Running || state == BackupJobState.Unknown ? null : j.Time("ended"),
                 Errors = string.IsNullOrEmpty(failReason) ? (state == BackupJobState.Failed ? new[] { new BackupJobMessage(raw, "The service reported the job failed without a reason.") } : null)
                                                           : new[] { new BackupJobMessage(ErrorCodeIn(failReason), failReason) },
                 RetryAfter = response.RetryAfter,
@@ -295,10 +296,15 @@ namespace BackupTools.Providers.HuaweiCloud
             return error;
         }
 
-        /// <summary>"Another operation in progress" codes [V].</summary>
+        /// <summary>
+        /// "Another operation in progress" codes [V], and "the instance's current state does not allow the operation"
+        /// (DBS.201202, DBS.200011, DBS.216011: an automated backup or another change running; Huawei's Terraform
+        /// provider retries DBS.201202 and DBS.216011), which are answered 400 or 403 and would otherwise end a create
+        /// that waiting would let through.
+        /// </summary>
         internal static readonly HashSet<string> ConflictCodes = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         {
-            "DBS.200019", "DBS.201014", "DBS.201015", "DBS.200047", "DBS.05000084",
+            "DBS.200019", "DBS.201014", "DBS.201015", "DBS.200047", "DBS.05000084", "DBS.201202", "DBS.200011", "DBS.216011",
         };
 
         private static bool IsNotFound(ServiceResponse response, BackupToolsException error) =>

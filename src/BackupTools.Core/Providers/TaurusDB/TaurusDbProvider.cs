@@ -14,16 +14,23 @@ namespace BackupTools.Providers.TaurusDB
     /// </summary>
     internal sealed class TaurusDbProvider : HuaweiCloudProvider
     {
-        internal static readonly string[] RegionNames =
+        /// <summary>
+        /// The regions Huawei's own SDKs name for the service, with their endpoints: the host is not the same pattern
+        /// everywhere (<c>gaussdb</c>, <c>gaussdbformysql</c>, <c>gaussdb-mysql</c>). Elsewhere, <c>-Endpoint</c>.
+        /// </summary>
+        internal static readonly (string Region, string Service)[] Regions =
         {
-            "cn-north-4", "cn-north-1", "cn-north-9", "cn-east-3", "cn-east-2", "cn-south-1", "cn-southwest-2",
-            "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "af-south-1", "la-north-2",
-            "la-south-2", "sa-brazil-1", "na-mexico-1", "tr-west-1", "me-east-1", "eu-west-101",
+            ("cn-north-4", "gaussdb"), ("cn-north-2", "gaussdb"), ("cn-north-9", "gaussdb"), ("cn-north-11", "gaussdbformysql"),
+            ("cn-east-3", "gaussdb"), ("cn-east-5", "gaussdb-mysql"), ("cn-south-1", "gaussdb"), ("cn-south-4", "gaussdb"),
+            ("cn-southwest-2", "gaussdb"), ("ap-southeast-1", "gaussdbformysql"), ("ap-southeast-2", "gaussdbformysql"),
+            ("ap-southeast-3", "gaussdb"), ("ap-southeast-4", "gaussdb"), ("af-south-1", "gaussdb-mysql"),
+            ("la-north-2", "gaussdb-mysql"), ("sa-brazil-1", "gaussdb"), ("tr-west-1", "gaussdbformysql"),
+            ("me-east-1", "gaussdbformysql"), ("ru-northwest-2", "gaussdb"),
         };
 
         private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
             "TaurusDB", "Huawei Cloud TaurusDB (GaussDB for MySQL)", new[] { BackupKind.Instance },
-            RegionNames.ToDictionary(r => r, r => new Uri($"https://gaussdb.{r}.myhuaweicloud.com/"), StringComparer.OrdinalIgnoreCase),
+            Regions.ToDictionary(r => r.Region, r => new Uri($"https://{r.Service}.{r.Region}.myhuaweicloud.com/"), StringComparer.OrdinalIgnoreCase),
             "ProjectId", new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.AccessKey, AuthenticationMethods.Credential },
             "https://support.huaweicloud.com/intl/en-us/api-taurusdb/CreateGaussMySqlBackup.html");
 
