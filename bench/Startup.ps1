@@ -17,6 +17,9 @@ param(
 $ErrorActionPreference = 'Stop'
 # With or without its trailing slash: the service paths are appended to it.
 $SimulatorUri = $SimulatorUri.TrimEnd('/') + '/'
+if (-not $ModulePath -or -not (Test-Path -LiteralPath (Join-Path $ModulePath 'BackupTools.psd1'))) {
+    throw "No package at '$ModulePath': run ./build.ps1 -Task Package first, or pass -ModulePath <folder holding BackupTools.psd1>."
+}
 $manifest = Join-Path $ModulePath 'BackupTools.psd1'
 $project = '0123456789abcdef0123456789abcdef'
 $instance = '0123456789abcdef0123456789abcdefin02'

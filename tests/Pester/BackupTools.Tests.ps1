@@ -109,10 +109,13 @@ Describe 'BackupTools' {
         It 'waits on a job in another process' {
             $file = Join-Path $TestDrive 'job2.xml'
             New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'other-process' | Export-Clixml -Path $file
-            $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
+            # Paths go into single-quoted literals of the child's command: a ' in them (C:\Users\O'Brien\...) is doubled.
+            $manifest = (Join-Path $script:ModulePath 'BackupTools.psd1').Replace("'", "''")
+            $endpoint = "$($script:Sim.BaseUri)dds/".Replace("'", "''")
+            $fileText = $file.Replace("'", "''")
             $command = "Import-Module '$manifest'; `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force; " +
-                "`$null = Connect-BackupService -Provider DDS -Endpoint '$($script:Sim.BaseUri)dds/' -ProjectId '$($script:Project)' -AccessToken `$t; " +
-                "(Import-Clixml '$file' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60).State"
+                "`$null = Connect-BackupService -Provider DDS -Endpoint '$endpoint' -ProjectId '$($script:Project)' -AccessToken `$t; " +
+                "(Import-Clixml '$fileText' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60).State"
             $state = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $command
             $LASTEXITCODE | Should -Be 0 -Because 'the other process must import, connect and wait without an error'
             $state | Should -Be 'Succeeded'
@@ -230,6 +233,7 @@ Describe 'BackupTools' {
             $help = Get-Help $name -Full
             $help.Synopsis | Should -Not -BeNullOrEmpty
             $help.Synopsis | Should -Not -Match '^\s*\S+-\S+ \['
+            ($help.Description.Text -join '') | Should -Not -BeNullOrEmpty
             @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
             foreach ($parameter in (Get-Command $name).Parameters.Keys | Where-Object { $_ -notin [System.Management.Automation.Cmdlet]::CommonParameters -and $_ -notin [System.Management.Automation.Cmdlet]::OptionalCommonParameters }) {
                 ($help.Parameters.Parameter | Where-Object Name -EQ $parameter).Description | Should -Not -BeNullOrEmpty -Because "-$parameter needs help"

@@ -24,6 +24,11 @@ BeforeAll {
     $script:SecretKey = & $secure 'sim-secret-key'
     $script:ClientSecret = & $secure 'sim-secret'
     $script:Passcode = & $secure 'Pester-Passc0de-XYZZY'
+    # Secrets given as text are held in variables, never written on a command's own line: an error record carries the
+    # line it came from (InvocationInfo.Line), and Export-Clixml writes it out, so a literal there would be found by
+    # Assert-NoSecret in the test's own source rather than in anything the module wrote.
+    $script:TokenText = 'sim-token'
+    $script:PasscodeText = 'Pester-Passc0de-XYZZY'
 
     function Assert-NoSecret([object[]] $Captured, [string] $Because) {
         $text = @(
@@ -101,10 +106,11 @@ Describe 'Secrets never leak' {
         # A runbook's Automation variable is text: -AccessToken and -Passcode take it, and it is made a SecureString at
         # once (a binding error on Windows PowerShell 5.1 would otherwise quote the value).
         $captured = & {
-            $c = Connect-BackupService -Provider ArcGIS -Endpoint "$($script:Sim.BaseUri)arcgis/" -AccessToken 'sim-token' -Verbose
-            New-DisasterRecoveryBackup -Connection $c -Name 'text-secrets' -Passcode 'Pester-Passc0de-XYZZY' -Verbose |
+            $c = Connect-BackupService -Provider ArcGIS -Endpoint "$($script:Sim.BaseUri)arcgis/" -AccessToken $script:TokenText -Verbose
+            New-DisasterRecoveryBackup -Connection $c -Name 'text-secrets' -Passcode $script:PasscodeText -Verbose |
                 Wait-BackupJob -Connection $c -PollingInterval 0.1 -Timeout 60 -Verbose
-            try { New-DisasterRecoveryBackup -Connection $c -Name 'typed-secret' -Passcode @{ p = 'Pester-Passc0de-XYZZY' } -ErrorAction Stop }
+            $typed = @{ p = $script:PasscodeText }
+            try { New-DisasterRecoveryBackup -Connection $c -Name 'typed-secret' -Passcode $typed -ErrorAction Stop }
             catch { $_ }
         } *>&1
         ($captured | Where-Object { $_ -is [BackupTools.BackupJob] } | Select-Object -Last 1).State | Should -Be 'Succeeded'

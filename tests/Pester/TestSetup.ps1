@@ -11,13 +11,19 @@ function Get-TestModulePath {
     # very session (on Windows its DLL is then locked, and publishing there, which empties the folder first, fails).
     # Not again in the same session, for the same reason: start a new session to test changed code.
     if (-not $global:BackupToolsTestPackagePath) {
+        # Packages of earlier sessions: on Windows the exiting session still holds its DLLs, so its own clean-up (below)
+        # fails there and the folder stays. Removed here once a day old (a session still using one is not that old;
+        # one still locked is skipped).
+        Get-ChildItem -LiteralPath ([System.IO.Path]::GetTempPath()) -Directory -Filter 'BackupTools-pester-*' -ErrorAction SilentlyContinue |
+            Where-Object { $_.LastWriteTime -lt (Get-Date).AddDays(-1) } |
+            ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force -ErrorAction SilentlyContinue }
         $path = Join-Path ([System.IO.Path]::GetTempPath()) "BackupTools-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))/BackupTools/$version"
         # (forward slashes, and one at the end: MSBuild takes them everywhere, and a quoted argument ending in \ would
         # escape its closing quote on Windows)
         $log = & dotnet publish (Join-Path $script:RepoRoot 'src/BackupTools/BackupTools.csproj') -c Release --nologo "-p:ModulePackageDir=$($path.Replace('\', '/'))/" 2>&1
         if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE):$([Environment]::NewLine)$($log -join [Environment]::NewLine)" }
         $global:BackupToolsTestPackagePath = $path
-        # Removed when the session ends (on Windows the DLL stays locked until then).
+        # Removed when the session ends where the files can be removed then (not on Windows: see above).
         $root = Split-Path (Split-Path $path)
         $null = Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { Remove-Item -LiteralPath $Event.MessageData -Recurse -Force -ErrorAction SilentlyContinue } -MessageData $root
     }
