@@ -29,6 +29,39 @@ namespace BackupTools.Tests
             Assert.Equal((System.Net.SecurityProtocolType)0, BackupHttp.WithTls12(0));
         }
 
+        [Fact]
+        public void Windows_PowerShell_checks_certificates_itself_and_not_by_the_process_wide_callback()
+        {
+            // The callback the checking handler gets on .NET Framework (there, without one, ServicePointManager's
+            // process-wide callback decided); not run there from here.
+            Assert.True(BackupHttp.OnlyValidCertificates(null, null, null, System.Net.Security.SslPolicyErrors.None));
+            Assert.False(BackupHttp.OnlyValidCertificates(null, null, null, System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch));
+            Assert.False(BackupHttp.OnlyValidCertificates(null, null, null, System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors));
+            Assert.False(BackupHttp.OnlyValidCertificates(null, null, null, System.Net.Security.SslPolicyErrors.RemoteCertificateNotAvailable));
+        }
+
+        [Fact]
+        public void A_name_that_does_not_resolve_on_Windows_PowerShell_is_known_not_sent()
+        {
+            // .NET Framework's shape of a DNS failure: a WebException, no SocketException inside. A create that failed
+            // so is "nothing was created", not "may have started".
+            Assert.True(ServiceCall.CertainlyNotSent(new HttpRequestException("An error occurred while sending the request.",
+                new System.Net.WebException("The remote name could not be resolved: 'gaussdb.xx-nowhere-1.example'", System.Net.WebExceptionStatus.NameResolutionFailure))));
+            Assert.True(ServiceCall.CertainlyNotSent(new HttpRequestException("x", new System.Net.WebException("proxy", System.Net.WebExceptionStatus.ProxyNameResolutionFailure))));
+            Assert.False(ServiceCall.CertainlyNotSent(new HttpRequestException("x", new System.Net.WebException("reset", System.Net.WebExceptionStatus.ReceiveFailure))));
+        }
+
+        [Fact]
+        public async Task No_request_asks_for_100_continue()
+        {
+            // .NET Framework adds "Expect: 100-continue" to every POST unless the request says no.
+            var c = TestData.Connect(_fx.Sim, "DDS", scope: TestData.ProjectId);
+            var call = new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None);
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(c.Endpoint, $"v3/{TestData.ProjectId}/backups")) { Content = new StringContent("{}") };
+            await call.SendAsync(request, isCreate: false, target: null);
+            Assert.False(request.Headers.ExpectContinue);
+        }
+
         private readonly SimulatorFixture _fx;
 
         public HttpClientFactoryTests(SimulatorFixture fx) => _fx = fx;

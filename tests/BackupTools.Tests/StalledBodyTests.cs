@@ -46,6 +46,60 @@ namespace BackupTools.Tests
             Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(0.9), $"answered after {watch.ElapsedMilliseconds} ms: the stalled answer was not the one read");
             Assert.Equal(2, _sim.Counters.StatusReadsFor(provider, job.JobId));
         }
+
+        [Fact]
+        public async Task A_body_stalled_on_a_stream_deaf_to_its_token_is_cut_off_by_the_timeout()
+        {
+            // .NET Framework's response stream ignores the token its reads are given (dotnet/corefx#34325), so on
+            // Windows PowerShell 5.1 the request's timeout did not reach a body stalled halfway. The same real request
+            // over loopback, its answer read through a stream that ignores tokens as that one does.
+            var c = TestData.Connect(_sim, "DDS", scope: TestData.ProjectId);
+            _sim.Faults.Add(new FaultRule { Provider = "DDS", Method = "GET", Kind = FaultKind.StalledBody, Times = 1 });
+            using var client = new System.Net.Http.HttpClient(new DeafBodyHandler(new System.Net.Http.SocketsHttpHandler()));
+            var call = new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None, client) { RequestTimeout = TimeSpan.FromSeconds(1) };
+            var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, new Uri(c.Endpoint, $"v3/{TestData.ProjectId}/jobs?id=stalled"));
+            request.Headers.TryAddWithoutValidation("X-Auth-Token", TestData.Token);
+            var send = call.SendAsync(request, isCreate: false, target: null);
+            var first = await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(30)));
+            Assert.True(first == send, "the read was still waiting for the rest of the body after 30 s");
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => send);
+            Assert.Equal(BackupErrorCategory.OperationTimeout, ex.Category);
+        }
+
+        /// <summary>Answers through a stream whose reads ignore their token, as .NET Framework's response stream does.</summary>
+        private sealed class DeafBodyHandler : System.Net.Http.DelegatingHandler
+        {
+            public DeafBodyHandler(System.Net.Http.HttpMessageHandler inner) : base(inner) { }
+
+            protected override async Task<System.Net.Http.HttpResponseMessage> SendAsync(System.Net.Http.HttpRequestMessage request, CancellationToken ct)
+            {
+                var response = await base.SendAsync(request, ct);
+                var original = response.Content;
+                var content = new System.Net.Http.StreamContent(new DeafStream(await original.ReadAsStreamAsync(ct)));
+                foreach (var h in original.Headers) content.Headers.TryAddWithoutValidation(h.Key, h.Value);
+                response.Content = content;
+                return response;
+            }
+        }
+
+        private sealed class DeafStream : System.IO.Stream
+        {
+            private readonly System.IO.Stream _inner;
+            public DeafStream(System.IO.Stream inner) => _inner = inner;
+            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => _inner.ReadAsync(buffer, offset, count, CancellationToken.None);
+            public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => _inner.ReadAsync(buffer, CancellationToken.None);
+            public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+            protected override void Dispose(bool disposing) { if (disposing) _inner.Dispose(); base.Dispose(disposing); }
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => false;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override void Flush() { }
+            public override long Seek(long offset, System.IO.SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        }
     }
 
     /// <summary>Bodies are decoded as HttpContent.ReadAsStringAsync decodes them: a byte order mark first, then the declared charset, else UTF-8.</summary>

@@ -11,6 +11,19 @@ namespace BackupTools.Tests
     {
         private static BackupJob Job(string id) => new BackupJob("DDS", "https://dds.eu-de.otc.t-systems.com/", id);
 
+        [Theory]
+        [InlineData("")]
+        [InlineData("  ")]
+        [InlineData(null)]
+        public void A_job_with_an_empty_service_status_shows_its_state(string raw)
+        {
+            // A service answering "status": "" (kept raw, as unknown statuses are) threw from ProgressRecord and ended the wait.
+            var records = new List<ProgressRecord>();
+            var progress = new WaitProgress(5000, 1, enabled: true, records.Add);
+            progress.Update(new BackupJob("DDS", "https://dds.eu-de.otc.t-systems.com/", "j1", backupName: "", state: BackupJobState.Unknown, rawStatus: raw));
+            Assert.Equal("Unknown", records.Single(r => r.ParentActivityId == 5000).StatusDescription);
+        }
+
         [Fact]
         public void A_child_line_never_shares_its_id_with_another_job_still_shown()
         {

@@ -89,9 +89,18 @@ namespace BackupTools
             return sb.ToString();
         }
 
+        /// <remarks>
+        /// IncrementalHash, not SHA256.Create(): on .NET Framework that is SHA256Managed, which a Windows machine with the
+        /// FIPS policy on refuses ("not part of the Windows Platform FIPS validated cryptographic algorithms"), so every
+        /// signed request failed there; IncrementalHash uses the platform's validated implementation.
+        /// </remarks>
         public static string HexSha256(byte[] data)
         {
-            using (var sha = SHA256.Create()) return Hex(sha.ComputeHash(data));
+            using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                sha.AppendData(data);
+                return Hex(sha.GetHashAndReset());
+            }
         }
 
         private static string Hex(byte[] bytes)

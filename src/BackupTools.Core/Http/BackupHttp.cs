@@ -38,11 +38,19 @@ namespace BackupTools.Http
         /// </summary>
         private static void EnableTls12OnNetFramework()
         {
-            if (!System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal)) return;
+            if (!IsNetFramework) return;
             var current = System.Net.ServicePointManager.SecurityProtocol;
             var wanted = WithTls12(current);
             if (wanted != current) System.Net.ServicePointManager.SecurityProtocol = wanted;
         }
+
+        private static readonly bool IsNetFramework =
+            System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal);
+
+        /// <summary>A certificate the platform found no fault with, and nothing else.</summary>
+        internal static bool OnlyValidCertificates(HttpRequestMessage message, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate,
+            System.Security.Cryptography.X509Certificates.X509Chain chain, System.Net.Security.SslPolicyErrors errors) =>
+            errors == System.Net.Security.SslPolicyErrors.None;
 
         /// <summary>The protocols to use given the process's: TLS 1.2 added to an explicit list; the system's default (0) left to the system.</summary>
         internal static System.Net.SecurityProtocolType WithTls12(System.Net.SecurityProtocolType current) =>
@@ -69,6 +77,12 @@ namespace BackupTools.Http
             };
             if (skipCertificateCheck)
                 handler.ServerCertificateCustomValidationCallback = (message, cert, chain, errors) => true;
+            // On .NET Framework a handler without a callback of its own defers to the process-wide
+            // ServicePointManager.ServerCertificateValidationCallback, which 5.1 scripts often set: to "trust all" (every
+            // connection then accepted any certificate, without -SkipCertificateCheck) or to a script block (which
+            // fails on a thread without a runspace: every call then failed). The module's own check ignores both.
+            else if (IsNetFramework)
+                handler.ServerCertificateCustomValidationCallback = OnlyValidCertificates;
             return handler;
         }
     }

@@ -171,6 +171,10 @@ namespace BackupTools.Http
             request.Properties[LoggingHandler.LogProperty] = Log;
             // The same header on the wire as a parsed MediaTypeWithQualityHeaderValue, without parsing one per request.
             if (request.Headers.Accept.Count == 0) request.Headers.TryAddWithoutValidation("Accept", "application/json");
+            // .NET Framework sends "Expect: 100-continue" on every POST unless told not to (ServicePointManager's
+            // default): each create and token request then waited up to 350 ms for a 100, and a proxy answering 417
+            // failed it.
+            request.Headers.ExpectContinue = false;
             var provider = Connection.Provider;
             if (isCreate) Interlocked.Increment(ref _createsSent);
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken))
@@ -181,8 +185,21 @@ namespace BackupTools.Http
                 {
                     using (var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).NoContext())
                     {
-                        // The request's time covers the body too: a body that stalls halfway is cut off.
-                        var body = await ReadBodyAsync(response, timeout.Token).NoContext();
+                        // The request's time covers the body too: a body that stalls halfway is cut off. .NET
+                        // Framework's response stream ignores the token its reads are given, so the token also
+                        // disposes the answer, which ends a read stalled there (Windows PowerShell 5.1's hang).
+                        string body;
+                        using (timeout.Token.Register(DisposeResponse, response))
+                        {
+                            try
+                            {
+                                body = await ReadBodyAsync(response, timeout.Token).NoContext();
+                            }
+                            catch (Exception ex) when (timeout.Token.IsCancellationRequested && !(ex is OperationCanceledException))
+                            {
+                                throw new OperationCanceledException("The answer's body was cut off.", ex, timeout.Token);
+                            }
+                        }
                         return new ServiceResponse(provider, request.Method, request.RequestUri, response, body);
                     }
                 }
@@ -229,6 +246,8 @@ namespace BackupTools.Http
         }
 
         private static readonly Task<string> NoBody = Task.FromResult(string.Empty);
+
+        private static readonly Action<object> DisposeResponse = response => ((HttpResponseMessage)response).Dispose();
 
         /// <summary>
         /// The answer's body as text (at most <see cref="MaxBodyChars"/> bytes of it), read with the request's token:
@@ -294,6 +313,9 @@ namespace BackupTools.Http
         {
             for (var e = ex; e != null; e = e.InnerException)
             {
+                // .NET Framework: a name that does not resolve is a WebException without a SocketException inside.
+                if (e is WebException we && (we.Status == WebExceptionStatus.NameResolutionFailure || we.Status == WebExceptionStatus.ProxyNameResolutionFailure))
+                    return true;
                 if (e is SocketException se &&
                     (se.SocketErrorCode == SocketError.ConnectionRefused || se.SocketErrorCode == SocketError.HostNotFound ||
                      se.SocketErrorCode == SocketError.NoData || se.SocketErrorCode == SocketError.HostUnreachable ||

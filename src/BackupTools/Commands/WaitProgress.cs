@@ -45,7 +45,9 @@ namespace BackupTools.Commands
                 id = _freeIds.Count > 0 ? _freeIds.Pop() : _parentId + 1 + _nextChild++;
                 _childIds[key] = id;
             }
-            var record = new ProgressRecord(id, $"{job.Provider} {job.BackupName ?? job.JobId}", $"{job.RawStatus ?? job.State.ToString()}")
+            // ProgressRecord refuses an empty status: a service answering "status": "" ended the whole wait.
+            var status = string.IsNullOrWhiteSpace(job.RawStatus) ? job.State.ToString() : job.RawStatus;
+            var record = new ProgressRecord(id, $"{job.Provider} {job.BackupName ?? job.JobId}", status)
             {
                 ParentActivityId = _parentId,
             };
