@@ -70,7 +70,10 @@ namespace BackupTools
 
         /// <summary>
         /// The backup stores of the connection's service, for completion: empty when the service has none, or when they
-        /// cannot be read within <paramref name="timeout"/> (completion must never fail or hang).
+        /// cannot be read within <paramref name="timeout"/> (completion must never fail or hang). A key press never signs
+        /// in: only a token the connection already holds is used (none before its first command with a user name and
+        /// password), and a refused one is not renewed. The names are kept for a few minutes per connection, so a
+        /// second Tab does not ask again.
         /// </summary>
         public static IReadOnlyList<string> BackupStoreNames(BackupConnection connection, TimeSpan timeout)
         {
@@ -78,12 +81,17 @@ namespace BackupTools
             if (!(ProviderRegistry.All.FirstOrDefault(p => string.Equals(p.Info.Name, connection.Provider, StringComparison.OrdinalIgnoreCase))
                     is IBackupStoreLister lister))
                 return Array.Empty<string>();
+            if (StoreNamesSeen.TryGetValue(connection, out var seen) && DateTimeOffset.UtcNow - seen.At < StoreNamesKept) return seen.Names;
+            if (!connection.Credential.HasTokenAtHand) return Array.Empty<string>();
             using (var cts = new CancellationTokenSource(timeout))
             {
                 try
                 {
-                    var call = new ServiceCall(connection, NullOperationLog.Instance, cts.Token) { RequestTimeout = timeout };
-                    return Task.Run(() => lister.StoreNamesAsync(call)).GetAwaiter().GetResult();
+                    var call = new ServiceCall(connection, NullOperationLog.Instance, cts.Token) { RequestTimeout = timeout, MayRenew = false };
+                    var names = Task.Run(() => lister.StoreNamesAsync(call)).GetAwaiter().GetResult();
+                    StoreNamesSeen.Remove(connection);
+                    StoreNamesSeen.Add(connection, new StoreNames { Names = names, At = DateTimeOffset.UtcNow });
+                    return names;
                 }
                 catch (Exception ex) when (ex is BackupToolsException || ex is OperationCanceledException)
                 {
@@ -91,6 +99,16 @@ namespace BackupTools
                 }
             }
         }
+
+        private sealed class StoreNames
+        {
+            public IReadOnlyList<string> Names;
+            public DateTimeOffset At;
+        }
+
+        private static readonly TimeSpan StoreNamesKept = TimeSpan.FromMinutes(5);
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<BackupConnection, StoreNames> StoreNamesSeen =
+            new System.Runtime.CompilerServices.ConditionalWeakTable<BackupConnection, StoreNames>();
 
         /// <summary>Checks a connection request and builds the connection. Sends nothing.</summary>
         public static BackupConnection Connect(ConnectRequest request)

@@ -55,7 +55,7 @@ namespace BackupTools.Commands
                     return Enumerable.Empty<CompletionResult>();
                 }
             }
-            return Completion.Matching(BackupService.BackupStoreNames(connection, System.TimeSpan.FromSeconds(5)), wordToComplete);
+            return Completion.Matching(BackupService.BackupStoreNames(connection, System.TimeSpan.FromSeconds(2)), wordToComplete);
         }
 
         private static object Unwrap(object value) => value is PSObject p ? p.BaseObject : value;
@@ -65,11 +65,30 @@ namespace BackupTools.Commands
     {
         public static IEnumerable<CompletionResult> Matching(IEnumerable<string> values, string word)
         {
-            var prefix = (word ?? string.Empty).Trim('\'', '"');
+            var typed = word ?? string.Empty;
+            var quoted = typed.Length > 0 && (typed[0] == '\'' || typed[0] == '"');
+            var prefix = typed.Trim('\'', '"');
             return values
                 .Where(v => v.StartsWith(prefix, System.StringComparison.OrdinalIgnoreCase))
                 .OrderBy(v => v, System.StringComparer.OrdinalIgnoreCase)
-                .Select(v => new CompletionResult(v, v, CompletionResultType.ParameterValue, v));
+                .Select(v => new CompletionResult(Quoted(v, quoted), v, CompletionResultType.ParameterValue, v));
+        }
+
+        /// <summary>
+        /// The text a completion inserts: a value PowerShell would split or read as code (an ArcGIS store "My Store",
+        /// "a;b", "$x") single-quoted, quotes doubled, as is one the user began with a quote; other values as they are.
+        /// </summary>
+        internal static string Quoted(string value, bool userQuoted)
+        {
+            var needs = userQuoted || value.Length == 0;
+            foreach (var c in value)
+                if (char.IsWhiteSpace(c) || "$`'\"();{}@#,|&<>[]".IndexOf(c) >= 0 || c == '\u2018' || c == '\u2019' || c == '\u201C' || c == '\u201D')
+                {
+                    needs = true;
+                    break;
+                }
+            if (!needs) return value;
+            return "'" + value.Replace("'", "''").Replace("\u2018", "\u2018\u2018").Replace("\u2019", "\u2019\u2019") + "'";
         }
     }
 }

@@ -127,6 +127,37 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_store_name_with_a_space_completes_quoted_and_binds_whole()
+        {
+            // Unquoted, "My Store" bound Name='Store' (and StoreName 'My') without an error.
+            _sim.Faults.Add(new FaultRule { Provider = "ArcGIS", Method = "GET", PathContains = "/disasterrecovery/stores", StatusCode = 200,
+                Body = "{\"stores\":[{\"default\":true,\"name\":\"My Store\"},{\"default\":false,\"name\":\"Mike's\"}]}", Times = int.MaxValue });
+            var r = _ps.Run(Connect + "(TabExpansion2 -inputScript 'New-DisasterRecoveryBackup -StoreName M' -cursorColumn 39).CompletionMatches | ForEach-Object CompletionText");
+            Assert.Null(r.Terminating);
+            Assert.Equal(new[] { "'Mike''s'", "'My Store'" }, r.Output.Select(o => o.ToString()));
+            // As PowerShell reads the completed line: one argument, the whole name.
+            foreach (var (text, name) in new[] { (r.Output[0].ToString(), "Mike's"), (r.Output[1].ToString(), "My Store") })
+            {
+                var ast = System.Management.Automation.Language.Parser.ParseInput("New-DisasterRecoveryBackup -StoreName " + text + " -Name n", out _, out var errors);
+                Assert.Empty(errors);
+                var elements = ((System.Management.Automation.Language.PipelineAst)ast.EndBlock.Statements[0]).PipelineElements[0]
+                    .Find(a => a is System.Management.Automation.Language.CommandAst, true) as System.Management.Automation.Language.CommandAst;
+                Assert.Equal(5, elements.CommandElements.Count);
+                Assert.Equal(name, ((System.Management.Automation.Language.StringConstantExpressionAst)elements.CommandElements[2]).Value);
+            }
+        }
+
+        [Theory]
+        [InlineData("secondary", false, "secondary")]
+        [InlineData("secondary", true, "'secondary'")]   // the user began with a quote: kept quoted
+        [InlineData("a;b", false, "'a;b'")]
+        [InlineData("$x", false, "'$x'")]
+        [InlineData("it's", false, "'it''s'")]
+        [InlineData("it\u2019s", false, "'it\u2019\u2019s'")]
+        public void Completion_quotes_what_PowerShell_would_split_or_run(string value, bool userQuoted, string expected) =>
+            Assert.Equal(expected, BackupTools.Commands.Completion.Quoted(value, userQuoted));
+
+        [Fact]
         public void StoreName_completes_from_the_service()
         {
             var r = _ps.Run(Connect + "(TabExpansion2 -inputScript 'New-DisasterRecoveryBackup -StoreName sec' -cursorColumn 41).CompletionMatches | ForEach-Object CompletionText");

@@ -149,7 +149,11 @@ namespace BackupTools.Tests
             Assert.Equal(new[] { DefaultStore, "secondary" }, BackupService.BackupStoreNames(c, TimeSpan.FromSeconds(10)));
             _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/disasterrecovery/stores", StatusCode = 200,
                 Body = LegacyStores, Times = 1 });
+            // (Another connection: a connection's names are kept a few minutes, so a second Tab does not ask again.)
+            Assert.Equal(new[] { DefaultStore, "secondary" }, BackupService.BackupStoreNames(Connection(), TimeSpan.FromSeconds(10)));
+            var reads = _sim.Counters.Requests.Count(r => r.Path.Contains("/disasterrecovery/stores", StringComparison.Ordinal));
             Assert.Equal(new[] { DefaultStore, "secondary" }, BackupService.BackupStoreNames(c, TimeSpan.FromSeconds(10)));
+            Assert.Equal(reads, _sim.Counters.Requests.Count(r => r.Path.Contains("/disasterrecovery/stores", StringComparison.Ordinal)));
         }
 
         [Fact]

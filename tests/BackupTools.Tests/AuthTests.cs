@@ -114,6 +114,28 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task Tab_completion_of_store_names_never_signs_in()
+        {
+            // A key press must not send a password: before the connection holds a token, nothing is completed.
+            var c = BackupService.Connect(Request("ArcGIS", "Credential"));
+            Assert.Empty(BackupService.BackupStoreNames(c, TimeSpan.FromSeconds(10)));
+            Assert.Equal(0, TokenRequests("ArcGIS"));
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+
+            // Once a command has signed in, its token is used.
+            await CreateAndWait(c, "ArcGIS");
+            var other = BackupService.Connect(Request("ArcGIS", "Credential"));
+            await CreateAndWait(other, "ArcGIS");
+            Assert.NotEmpty(BackupService.BackupStoreNames(c, TimeSpan.FromSeconds(10)));
+
+            // A token the service no longer takes is not renewed for completion (a 498 would send the password again).
+            _sim.ExpireIssuedTokens();
+            var before = TokenRequests("ArcGIS");
+            Assert.Empty(BackupService.BackupStoreNames(other, TimeSpan.FromSeconds(10)));
+            Assert.Equal(before, TokenRequests("ArcGIS"));
+        }
+
+        [Fact]
         public void Every_provider_lists_its_methods()
         {
             var methods = BackupService.Providers.ToDictionary(p => p.Name, p => p.AuthenticationMethods);

@@ -90,6 +90,9 @@ namespace BackupTools
         /// <summary>Called when the service said the token is no longer valid; true when a fresh one was obtained.</summary>
         public virtual Task<bool> RenewAsync(ServiceCall call) => Task.FromResult(false);
 
+        /// <summary>True when a request can be authorized now without obtaining a token (no sign-in, no script run).</summary>
+        internal virtual bool HasTokenAtHand => true;
+
         /// <summary>True when <see cref="RenewAsync"/> can obtain a new token (a 401 is then worth one more attempt).</summary>
         public virtual bool CanRenew => false;
 

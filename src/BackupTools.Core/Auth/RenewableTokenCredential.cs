@@ -67,6 +67,8 @@ namespace BackupTools
 
         public override bool CanRenew => true;
 
+        internal override bool HasTokenAtHand => _refusal == null && Usable(_cached, 0);
+
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public override async Task<string> GetTokenAsync(ServiceCall call) => (await GetAsync(call, renewPast: 0).NoContext()).Token;
 

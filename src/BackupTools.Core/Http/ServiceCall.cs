@@ -37,6 +37,12 @@ namespace BackupTools.Http
         public CancellationToken CancellationToken { get; }
         public HttpClient Client { get; }
 
+        /// <summary>
+        /// False for a call that must not obtain a token (tab completion): a refused token is then not renewed, so a
+        /// key press never sends a password or a client secret.
+        /// </summary>
+        public bool MayRenew { get; set; } = true;
+
         /// <summary>How long one request may take before it is abandoned.</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
@@ -82,6 +88,7 @@ namespace BackupTools.Http
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         internal async Task<bool> RenewAfterRefusalAsync(BackupCredential credential, int generation)
         {
+            if (!MayRenew) return false;
             if (!(credential is RenewableTokenCredential renewable)) return await credential.RenewAsync(this).NoContext();
             await renewable.RenewAfterAsync(this, generation).NoContext();
             return true;
@@ -96,7 +103,7 @@ namespace BackupTools.Http
             byte[] body = null;
             if (!fresh && credential.CanRenew && request.Content != null)
                 body = await request.Content.ReadAsByteArrayAsync().NoContext();
-            var copy = !fresh && credential.CanRenew ? Copy(request, body) : null;
+            var copy = MayRenew && !fresh && credential.CanRenew ? Copy(request, body) : null;
 
             var response = await SendOnceAsync(request, isCreate, target).NoContext();
             if (response.Status != 401) return response;
