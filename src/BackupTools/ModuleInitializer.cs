@@ -70,6 +70,10 @@ namespace BackupTools.Commands
         /// <inheritdoc />
         public void OnImport()
         {
+            // The manifest's PowerShellVersion (5.1) lets PowerShell 7.0 to 7.3 import too, where the loader (built for
+            // .NET 8) failed with a bare "could not load file or assembly": say what is needed instead.
+            if (UnsupportedRuntime(IsWindowsPowerShell, Environment.Version) is string unsupported)
+                throw new PlatformNotSupportedException(unsupported);
             lock (Gate)
             {
                 if (!_hooked && Directory.Exists(DependencyDirectory))
@@ -89,6 +93,12 @@ namespace BackupTools.Commands
             }
             LoadOutputTypes();
         }
+
+        /// <summary>Why this runtime cannot run the module (PowerShell 7 before 7.4, on .NET before 8), or null.</summary>
+        internal static string UnsupportedRuntime(bool windowsPowerShell, Version runtime) =>
+            windowsPowerShell || runtime.Major >= 8
+                ? null
+                : $"BackupTools needs PowerShell 7.4 or later (or Windows PowerShell 5.1); this PowerShell runs on .NET {runtime}, which is PowerShell 7.3 or earlier. Install PowerShell 7.4 or later: https://aka.ms/powershell";
 
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static string[] AddAccelerators()

@@ -172,6 +172,19 @@ namespace BackupTools.Tests
             Assert.Equal(expected, folder?.Replace(Path.DirectorySeparatorChar, '/'));
         }
 
+        [Theory]
+        [InlineData(false, "3.1.32", true)]  // PowerShell 7.0
+        [InlineData(false, "7.0.20", true)]  // PowerShell 7.3
+        [InlineData(false, "8.0.11", false)] // PowerShell 7.4
+        [InlineData(false, "10.0.1", false)] // PowerShell 7.6
+        [InlineData(true, "4.0.30319", false)] // Windows PowerShell 5.1
+        public void PowerShell_before_7_4_is_told_what_it_needs_at_import(bool windowsPowerShell, string runtime, bool refused)
+        {
+            var why = ModuleInitializer.UnsupportedRuntime(windowsPowerShell, Version.Parse(runtime));
+            Assert.Equal(refused, why != null);
+            if (refused) Assert.Contains("PowerShell 7.4 or later", why);
+        }
+
         [Fact]
         public void Every_assembly_the_core_needs_is_in_dependencies_or_the_framework()
         {
