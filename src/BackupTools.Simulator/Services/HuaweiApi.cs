@@ -119,7 +119,8 @@ internal abstract partial class HuaweiApi : SimService
         if (problem != null) { await Error(ctx, 400, "DBS.200001", "Parameter error: " + problem); return; }
 
         var job = Jobs.NewJob(Options, Name, NewHex(), NewHex() + BackupIdSuffix, project, instanceId, name, description);
-        if (NamesAreUnique && !Jobs.TryClaimName(job)) { await Error(ctx, 409, "DBS.201201", "Backup name already exists."); return; }
+        // 400, as DDS's error code list gives it: the client knows it by its code.
+        if (NamesAreUnique && !Jobs.TryClaimName(job)) { await Error(ctx, 400, "DBS.201201", "Backup name already exists."); return; }
         Jobs.Add(job);
         Counters.CountBackup(Name, instanceId);
         await Json(ctx, CreatedStatus, CreatedAnswer(job));
