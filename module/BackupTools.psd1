@@ -27,7 +27,7 @@
             Tags         = @('Backup', 'Dataverse', 'ArcGIS', 'TaurusDB', 'GaussDB', 'CloudFoundry', 'DDS', 'OpenTelekomCloud', 'HuaweiCloud', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             ProjectUri   = 'https://github.com/backuptools/BackupTools'
             LicenseUri   = 'https://github.com/backuptools/BackupTools/blob/main/LICENSE'
-            ReleaseNotes = '0.1.0: backups on TaurusDB, DDS, Dataverse, ArcGIS Enterprise (New-DisasterRecoveryBackup) and Cloud Foundry; Wait-BackupJob for thousands of jobs; tokens, access-key signing, IAM/ArcGIS/UAA sign-in, UAA client credentials and a token-provider script (Get-BackupProvider lists each service's); creates never repeated unsafely; dependencies isolated from other modules.'
+            ReleaseNotes = '0.1.0: backups on TaurusDB, DDS, Dataverse, ArcGIS Enterprise (New-DisasterRecoveryBackup) and Cloud Foundry; Wait-BackupJob for thousands of jobs; tokens, access-key signing, IAM/ArcGIS/UAA sign-in, UAA client credentials and a token-provider script (Get-BackupProvider lists them per service); creates never repeated unsafely; dependencies isolated from other modules.'
         }
     }
 }
