@@ -205,6 +205,30 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_negative_timeout_is_refused_before_anything_is_read_and_minus_one_means_no_limit()
+        {
+            // -Timeout -5 timed every job out at once; -1 is "forever" in Wait-Job and Wait-Process.
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var job = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name negative-timeout").Objects<BackupJob>().Single();
+            _ps.Set("negjob", job);
+            var reads = _sim.Counters.TotalRequests;
+            var refused = _ps.Run("$negjob | Wait-BackupJob -Timeout -5 -PollingInterval 0.05");
+            // (A statement-terminating error: the script goes on, the error is in the error stream.)
+            var error = Assert.Single(refused.Errors);
+            Assert.StartsWith("BackupParameterInvalid,", error.FullyQualifiedErrorId);
+            Assert.Contains("-1 for no limit", error.ToString());
+            Assert.Equal(reads, _sim.Counters.TotalRequests);
+            Assert.Empty(refused.Output);
+
+            var forever = _ps.Run("$negjob | Wait-BackupJob -Timeout -1 -PollingInterval 0.05");
+            Assert.Empty(forever.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(forever.Objects<BackupJob>()).State);
+            var created = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider DDS -InstanceId $di -Name negative-timeout-wait -Wait -Timeout -1 -PollingInterval 0.05");
+            Assert.Empty(created.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(created.Objects<BackupJob>()).State);
+        }
+
+        [Fact]
         public void A_job_serialized_as_clixml_can_be_waited_on_again()
         {
             var created = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name saved-job").Objects<BackupJob>().Single();

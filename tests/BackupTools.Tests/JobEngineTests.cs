@@ -164,6 +164,35 @@ namespace BackupTools.Tests
                 NullOperationLog.Instance, CancellationToken.None);
 
         [Fact]
+        public async Task Two_connections_to_one_endpoint_each_read_their_own_jobs()
+        {
+            // Two DDS connections to one endpoint (two projects, two tokens), as New-*Backup -Wait rows carrying their
+            // own -Connection give them: each job is read with its own connection's credential. One status-read
+            // context per endpoint read B's job with A's token (refused once A's was revoked).
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(1500);
+            lock (_sim.Options.Tokens) { _sim.Options.Tokens.Add("tok-a-engine"); _sim.Options.Tokens.Add("tok-b-engine"); }
+            try
+            {
+                var a = TestData.Connect(_sim, "DDS", "tok-a-engine", TestData.ProjectId);
+                var b = TestData.Connect(_sim, "DDS", "tok-b-engine", "fedcba9876543210fedcba9876543210");
+                var jobA = await BackupService.StartAsync(a, new BackupRequest { InstanceId = TestData.DdsInstance, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None);
+                var jobB = await BackupService.StartAsync(b, new BackupRequest { InstanceId = TestData.DdsInstance, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None);
+                lock (_sim.Options.Tokens) _sim.Options.Tokens.Remove("tok-a-engine");
+                var own = new Dictionary<BackupJob, BackupConnection> { [jobA] = a, [jobB] = b };
+                var events = new RecordingEvents();
+                await BackupService.WaitAsync(new[] { jobA, jobB }, job => own[job], HuaweiFamilyTests.Fast, events, NullOperationLog.Instance, CancellationToken.None);
+                Assert.Equal(jobB.JobId, Assert.Single(events.Finished).JobId);
+                Assert.Equal(BackupJobState.Succeeded, events.Finished[0].State);
+                var refused = Assert.Single(events.Errors);
+                Assert.Equal(401, refused.HttpStatus);
+            }
+            finally
+            {
+                lock (_sim.Options.Tokens) { _sim.Options.Tokens.Remove("tok-a-engine"); _sim.Options.Tokens.Remove("tok-b-engine"); }
+            }
+        }
+
+        [Fact]
         public async Task Jobs_are_reported_in_completion_order()
         {
             _sim.Options.JobDuration = TimeSpan.FromMilliseconds(600);

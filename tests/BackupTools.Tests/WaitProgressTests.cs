@@ -25,6 +25,25 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Completing_the_wait_ends_every_child_line_still_shown()
+        {
+            // -Any, a timeout error with -ErrorAction Stop, Ctrl+C: jobs not final keep a line, which must end too.
+            var records = new List<ProgressRecord>();
+            var progress = new WaitProgress(5000, 3, enabled: true, records.Add);
+            progress.Update(Job("a"));
+            progress.Update(Job("b"));
+            progress.Update(Job("c"));
+            progress.Done(Job("b"));
+            progress.Complete();
+            var children = records.Where(r => r.ParentActivityId == 5000).ToList();
+            foreach (var id in children.Select(r => r.ActivityId).Distinct())
+                Assert.Equal(ProgressRecordType.Completed, children.Last(r => r.ActivityId == id).RecordType);
+            Assert.Equal(3, children.Count(r => r.RecordType == ProgressRecordType.Completed));
+            Assert.Equal(ProgressRecordType.Completed, records.Last().RecordType);
+            Assert.Equal(5000, records.Last().ActivityId);
+        }
+
+        [Fact]
         public void A_child_line_never_shares_its_id_with_another_job_still_shown()
         {
             var records = new List<ProgressRecord>();

@@ -77,8 +77,11 @@ namespace BackupTools.Jobs
             private readonly JobEngine _engine;
             private readonly CancellationTokenSource _any;
             private readonly ConcurrentDictionary<string, EndpointGate> _gates = new ConcurrentDictionary<string, EndpointGate>();
-            // One call context per connection for the whole wait: thousands of jobs share it (and its HttpClient).
-            private readonly ConcurrentDictionary<string, ServiceCall> _calls = new ConcurrentDictionary<string, ServiceCall>();
+            // One call context per connection for the whole wait: thousands of jobs share it (and its HttpClient). By the
+            // connection itself (BackupConnection compares by reference), not by its endpoint: two connections to one
+            // endpoint (two projects, two accounts; rows of New-*Backup -Wait carrying their own) each read their own
+            // jobs with their own credential. Gates stay per endpoint: the service's limits are the endpoint's.
+            private readonly ConcurrentDictionary<BackupConnection, ServiceCall> _calls = new ConcurrentDictionary<BackupConnection, ServiceCall>();
             private int _finishedOne;
 
             public Run(JobEngine engine, IJobWaitEvents events, CancellationToken token, CancellationToken timeoutToken,
@@ -128,8 +131,8 @@ namespace BackupTools.Jobs
                 return gate;
             }
 
-            public ServiceCall CallFor(string key, IBackupProvider provider, BackupConnection connection) =>
-                _calls.TryGetValue(key, out var call) ? call : _calls.GetOrAdd(key, _engine._callFactory(provider, connection, Token));
+            public ServiceCall CallFor(IBackupProvider provider, BackupConnection connection) =>
+                _calls.TryGetValue(connection, out var call) ? call : _calls.GetOrAdd(connection, _engine._callFactory(provider, connection, Token));
 
             public void Dispose()
             {
@@ -173,7 +176,7 @@ namespace BackupTools.Jobs
 
             var key = connection.Key;
             var gate = run.GateFor(key);
-            var call = run.CallFor(key, provider, connection);
+            var call = run.CallFor(provider, connection);
             var waiter = new Waiter();
             var delay = Max(_options.PollingInterval, provider.MinimumPollInterval);
             var failures = 0;

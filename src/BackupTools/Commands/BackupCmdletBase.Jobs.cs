@@ -148,7 +148,16 @@ namespace BackupTools.Commands
         protected WaitOptions WaitOptionsFrom(TimeSpan timeout, TimeSpan pollingInterval, bool any)
         {
             var options = new WaitOptions { Any = any };
-            if (MyInvocation.BoundParameters.ContainsKey("Timeout")) options.Timeout = timeout;
+            if (MyInvocation.BoundParameters.ContainsKey("Timeout"))
+            {
+                // -1, as Wait-Job and Wait-Process take it: no limit. Any other negative value is a mistake (it timed
+                // every job out at once).
+                if (timeout == TimeSpan.FromSeconds(-1) || timeout == System.Threading.Timeout.InfiniteTimeSpan) timeout = System.Threading.Timeout.InfiniteTimeSpan;
+                else if (timeout < TimeSpan.Zero)
+                    ThrowTerminatingError(new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument,
+                        "Timeout must be zero or more (0: report what is not finished at once), or -1 for no limit. Nothing was sent.", timeout));
+                options.Timeout = timeout;
+            }
             if (MyInvocation.BoundParameters.ContainsKey("PollingInterval"))
             {
                 if (pollingInterval <= TimeSpan.Zero || pollingInterval > WaitOptions.LongestPollingInterval)
@@ -177,7 +186,9 @@ namespace BackupTools.Commands
             // With -Any only the first final job is written, whatever happens to the others.
             if (!options.Any) foreach (var job in jobs) Hold(job);
             var showProgress = !(GetVariableValue("ProgressPreference") is ActionPreference pref && pref == ActionPreference.SilentlyContinue);
-            var progress = new WaitProgress(Interlocked.Increment(ref _nextActivityId) * 1000, jobs.Count, showProgress, WriteProgress);
+            // Parent ids 100,000 apart (children take the ids after their parent's), wrapping below int.MaxValue: two
+            // waits in one host (ForEach-Object -Parallel) do not share a line unless one shows 100,000 jobs at once.
+            var progress = new WaitProgress((int)(((uint)Interlocked.Increment(ref _nextActivityId) % 20000 + 1) * 100000), jobs.Count, showProgress, WriteProgress);
             try
             {
                 Pump(sink => BackupService.WaitAsync(jobs,

@@ -18,6 +18,8 @@ namespace BackupTools.Commands
         private readonly bool _enabled;
         private readonly Action<ProgressRecord> _write;
         private readonly Dictionary<string, int> _childIds = new Dictionary<string, int>();
+        // The activity each child line shows, to end the lines still shown when the wait ends.
+        private readonly Dictionary<int, string> _activities = new Dictionary<int, string>();
         // Ids of finished children, free again; an id is never given to a second job while its first is still shown.
         private readonly Stack<int> _freeIds = new Stack<int>();
         private int _nextChild;
@@ -47,7 +49,9 @@ namespace BackupTools.Commands
             }
             // ProgressRecord refuses an empty status: a service answering "status": "" ended the whole wait.
             var status = string.IsNullOrWhiteSpace(job.RawStatus) ? job.State.ToString() : job.RawStatus;
-            var record = new ProgressRecord(id, $"{job.Provider} {job.BackupName ?? job.JobId}", status)
+            var activity = $"{job.Provider} {job.BackupName ?? job.JobId}";
+            _activities[id] = activity;
+            var record = new ProgressRecord(id, activity, status)
             {
                 ParentActivityId = _parentId,
             };
@@ -67,6 +71,7 @@ namespace BackupTools.Commands
                     RecordType = ProgressRecordType.Completed,
                 });
                 _childIds.Remove(Key(job));
+                _activities.Remove(id);
                 _freeIds.Push(id);
             }
             Parent(force: _done == _total);
@@ -83,9 +88,21 @@ namespace BackupTools.Commands
             });
         }
 
+        /// <summary>
+        /// Ends the wait's lines: every child still shown (the jobs -Any, a timeout's error with -ErrorAction Stop or
+        /// Ctrl+C left unfinished), then the parent. A child left without its Completed record stays on some hosts.
+        /// </summary>
         public void Complete()
         {
             if (!_enabled || !_started) return;
+            foreach (var id in _childIds.Values)
+                _write(new ProgressRecord(id, _activities.TryGetValue(id, out var activity) ? activity : "Backup job", "Done")
+                {
+                    ParentActivityId = _parentId,
+                    RecordType = ProgressRecordType.Completed,
+                });
+            _childIds.Clear();
+            _activities.Clear();
             _write(new ProgressRecord(_parentId, "Waiting for backup jobs", "Done") { RecordType = ProgressRecordType.Completed });
         }
     }
