@@ -17,6 +17,83 @@ namespace BackupTools.Commands
         private bool _writingHeld;
         private List<string> _failuresWhileWritingHeld;
 
+        // Creates this command started whose job (or error) is not written yet: a pipeline that ends early (Ctrl+C, an
+        // upstream error, Select-Object -First) must not drop a backup that started without a word.
+        private readonly List<PendingCreate> _pendingCreates = new List<PendingCreate>();
+
+        private sealed class PendingCreate
+        {
+            public string What;
+            public volatile Task<BackupJob> Create;
+        }
+
+        private PendingCreate Track(BackupConnection connection, BackupRequest request)
+        {
+            var pending = new PendingCreate { What = $"{connection.Provider} {request.WithoutSecrets()}" };
+            lock (_pendingCreates) _pendingCreates.Add(pending);
+            return pending;
+        }
+
+        private void Written(PendingCreate pending)
+        {
+            lock (_pendingCreates) _pendingCreates.Remove(pending);
+        }
+
+        /// <summary>True for a command whose held jobs are backups it started (their only handle), not jobs it was given.</summary>
+        protected virtual bool HeldJobsAreItsOwn => false;
+
+        /// <summary>
+        /// When the pipeline ended before this command could write everything (Ctrl+C, an upstream or downstream error,
+        /// Select-Object -First): the jobs of backups it started and did not write are kept in $BackupToolsUnwrittenJobs
+        /// (added to what is there), and the creates cut off on their way, which may have started a backup, are named
+        /// in a warning to the host, the only stream left. Nothing is said when everything was written.
+        /// </summary>
+        private void ReportUnwritten()
+        {
+            List<PendingCreate> pending;
+            lock (_pendingCreates) pending = new List<PendingCreate>(_pendingCreates);
+            var jobs = new List<BackupJob>();
+            var mayHaveStarted = new List<string>();
+            foreach (var p in pending)
+            {
+                var create = p.Create;
+                if (create != null && create.Status == TaskStatus.RanToCompletion) jobs.Add(create.Result);
+                else if (create != null && create.IsFaulted && !(create.Exception?.GetBaseException() is BackupToolsException e && e.ErrorId != ErrorIds.BackupCreateOutcomeUnknown))
+                    mayHaveStarted.Add(p.What);
+                else if (create == null || !create.IsCompleted || create.IsCanceled) mayHaveStarted.Add(p.What);
+            }
+            if (HeldJobsAreItsOwn && _held != null)
+                foreach (var job in _held.Values)
+                    if (!jobs.Exists(j => JobIdentity.Comparer.Equals(j, job))) jobs.Add(job);
+            if (jobs.Count == 0 && mayHaveStarted.Count == 0) return;
+            var text = new System.Text.StringBuilder();
+            if (jobs.Count > 0)
+            {
+                try
+                {
+                    var kept = new List<object>();
+                    if (SessionState.PSVariable.GetValue(UnwrittenVariable) is object before)
+                        foreach (var o in LanguagePrimitives.GetEnumerable(before) ?? new[] { before }) kept.Add(o);
+                    foreach (var job in jobs) kept.Add(job);
+                    SessionState.PSVariable.Set(UnwrittenVariable, kept.ToArray());
+                    text.Append($"{jobs.Count} backup(s) this command started were not written: the pipeline ended first. Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
+                }
+                catch (Exception ex) when (!(ex is OutOfMemoryException))
+                {
+                    text.Append($"{jobs.Count} backup(s) this command started were not written: the pipeline ended first. Their jobs: ");
+                    text.Append(string.Join("; ", jobs.ConvertAll(j => $"{j.Provider} {j.BackupName} job {j.JobId}")));
+                }
+            }
+            if (mayHaveStarted.Count > 0)
+            {
+                if (text.Length > 0) text.Append(' ');
+                text.Append($"{mayHaveStarted.Count} create request(s) were cut off on their way and may have started a backup: check the instances' backups before starting them again: ");
+                text.Append(string.Join("; ", mayHaveStarted));
+            }
+            try { Host?.UI?.WriteWarningLine(text.ToString()); }
+            catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
+        }
+
         /// <summary>Keeps a job this command will write later (after its wait), so that an error that stops the command cannot lose it.</summary>
         protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer)))[job] = job;
 
@@ -84,6 +161,12 @@ namespace BackupTools.Commands
             // Read here, on the pipeline thread: a create queued behind the throttle limit starts later, when the
             // command may have been disposed (its token source with it).
             var cancel = CancelToken;
+            var pending = Track(connection, request);
+            Action<BackupJob> written = job =>
+            {
+                Written(pending);
+                onCreated(job);
+            };
             if (throttleLimit > 1)
             {
                 if (_starts == null)
@@ -93,19 +176,24 @@ namespace BackupTools.Commands
                     _startSink.VerboseWanted = VerboseWanted();
                 }
                 RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, sink =>
-                    ThenPost(BackupService.StartAsync(connection, request, sink, cancel, retry), sink, onCreated), ex =>
+                    ThenPost(pending.Create = BackupService.StartAsync(connection, request, sink, cancel, retry), sink, written), ex =>
                 {
-                    if (ex is BackupToolsException bte) WriteError(bte);
+                    if (ex is BackupToolsException bte)
+                    {
+                        Written(pending);
+                        WriteError(bte);
+                    }
                     else if (!(ex is OperationCanceledException)) throw ex;
                 }));
                 return;
             }
             try
             {
-                Pump(sink => ThenPost(BackupService.StartAsync(connection, request, sink, cancel, retry), sink, onCreated));
+                Pump(sink => ThenPost(pending.Create = BackupService.StartAsync(connection, request, sink, cancel, retry), sink, written));
             }
             catch (BackupToolsException ex)
             {
+                Written(pending);
                 WriteError(ex);
             }
         }

@@ -31,9 +31,13 @@ namespace BackupTools.Commands
             // A pipeline that ended before EndProcessing (an upstream error): creates not yet sent must not go out.
             _stopping.Cancel();
             _starts?.Dispose();
+            ReportUnwritten();
             _stopping.Dispose();
             GC.SuppressFinalize(this);
         }
+
+        /// <summary>The global variable that keeps the jobs of backups a command started but could not write.</summary>
+        internal const string UnwrittenVariable = "global:BackupToolsUnwrittenJobs";
 
         /// <summary>The default connections of this runspace, kept in its session state.</summary>
         protected ConnectionStore Connections

@@ -67,6 +67,9 @@ namespace BackupTools.Commands
         private Jobs.WaitOptions _waitOptions;
 
         /// <inheritdoc />
+        protected override bool HeldJobsAreItsOwn => true;
+
+        /// <inheritdoc />
         protected override void BeginProcessing()
         {
             // With -Wait, a bad -PollingInterval ends the command here, before any backup is started.
