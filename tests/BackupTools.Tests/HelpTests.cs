@@ -179,6 +179,29 @@ namespace BackupTools.Tests
             }
         }
 
+        [Fact]
+        public void The_compiler_drops_bold_markers_but_keeps_code_spans_as_written()
+        {
+            var good = File.ReadAllText(Path.Combine(SourceDir, "Get-BackupJob.md")).Replace("\r\n", "\n");
+            var marked = good.Replace("## DESCRIPTION\n",
+                "## DESCRIPTION\nSecrets are masked as `***`, **never** shown; `a ** b` and 2 ** 3 keep theirs, [links](https://example.com) lose the address.\n\n");
+            var help = HelpConverter.Parse(marked, "Get-BackupJob.md");
+            Assert.Equal("Secrets are masked as `***`, never shown; `a ** b` and 2 ** 3 keep theirs, links lose the address.", help.Description[0]);
+        }
+
+        [Fact]
+        public void Get_Help_shows_the_mask_of_secrets_as_three_asterisks()
+        {
+            var result = RunInEnglish(@"
+(Get-Help Connect-BackupService -Parameter AccessToken).description | ForEach-Object { $_.Text }
+(Get-Help New-InstanceBackup).description | ForEach-Object { $_.Text }");
+            Assert.Null(result.Terminating);
+            Assert.Empty(result.Errors);
+            var text = string.Join("\n", result.Output.Select(o => o.ToString()));
+            Assert.Contains("masked as `***`", text);
+            Assert.DoesNotContain("`*`", text);
+        }
+
         // (b) compiled MAML
 
         [Fact]

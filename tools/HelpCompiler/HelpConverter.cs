@@ -336,12 +336,21 @@ namespace BackupTools.HelpCompiler
             return paragraphs;
         }
 
-        /// <summary>Markdown inline markup that reads badly in a console: links become their text, emphasis goes.</summary>
+        /// <summary>
+        /// Markdown inline markup that reads badly in a console: links become their text, bold emphasis
+        /// (<c>**text**</c>) loses its asterisks. Code spans are kept as written, so <c>`***`</c> (how secrets are
+        /// masked) stays three asterisks.
+        /// </summary>
         private static string Inline(string text)
         {
-            text = Regex.Replace(text, @"\[([^\]]+)\]\([^)]*\)", "$1");
-            text = text.Replace("**", string.Empty);
-            return text;
+            var parts = Regex.Split(text, "(`[^`]*`)");
+            for (var i = 0; i < parts.Length; i++)
+            {
+                if (parts[i].StartsWith("`", StringComparison.Ordinal) && parts[i].EndsWith("`", StringComparison.Ordinal) && parts[i].Length > 1) continue;
+                parts[i] = Regex.Replace(parts[i], @"\[([^\]]+)\]\([^)]*\)", "$1");
+                parts[i] = Regex.Replace(parts[i], @"\*\*(?=\S)(.+?)(?<=\S)\*\*", "$1");
+            }
+            return string.Concat(parts);
         }
 
         /// <summary>The MAML file's exact text.</summary>
