@@ -110,6 +110,8 @@ namespace BackupTools.Tests
                 var attrs = property.GetCustomAttributes<ParameterAttribute>().ToList();
                 var where = $"{help.Name} -{name}";
                 Assert.True(attrs.Any(a => a.Mandatory) == doc.Required, $"{where}: Required");
+                foreach (var a in attrs.Where(a => a.ParameterSetName != ParameterAttribute.AllParameterSets))
+                    Assert.True(a.Mandatory == doc.IsRequiredIn(a.ParameterSetName), $"{where}: Required in {a.ParameterSetName}");
                 var position = attrs.Select(a => a.Position).Max();
                 Assert.True((position < 0 ? "named" : position.ToString(CultureInfo.InvariantCulture)) == doc.Position, $"{where}: Position is {doc.Position}");
                 var byValue = attrs.Any(a => a.ValueFromPipeline);
@@ -127,6 +129,7 @@ namespace BackupTools.Tests
                 else Assert.True(sets.SequenceEqual(doc.ParameterSets.OrderBy(s => s)), $"{where}: Parameter Sets");
                 if (defaultSet != null && sets.Contains(defaultSet)) Assert.Contains(defaultSet, doc.ParameterSets);
             }
+            Assert.Equal(defaultSet == ParameterAttribute.AllParameterSets ? null : defaultSet, help.DefaultParameterSet);
         }
 
         [Fact]
@@ -177,6 +180,32 @@ namespace BackupTools.Tests
             {
                 dir.Delete(recursive: true);
             }
+        }
+
+        [Fact]
+        public void The_compiler_reads_Required_per_set_and_the_sets_from_the_SYNTAX_headings()
+        {
+            var good = File.ReadAllText(Path.Combine(SourceDir, "Connect-BackupService.md")).Replace("\r\n", "\n");
+            var help = HelpConverter.Parse(good, "Connect-BackupService.md");
+            Assert.Equal(new[] { "AccessToken", "AccessKey", "Credential", "ClientCredential", "TokenProvider" }, help.ParameterSetNames);
+            var token = help.Parameters.Single(p => p.Name == "AccessToken");
+            Assert.True(token.IsRequiredIn("AccessToken"));
+            Assert.False(token.IsRequiredIn("TokenProvider"));
+
+            var dr = HelpConverter.ParseFile(Path.Combine(SourceDir, "New-DisasterRecoveryBackup.md"));
+            Assert.Equal(new[] { "NoRetention", "RetentionDate", "RetentionPeriod" }, dr.ParameterSetNames);
+            var maml = HelpConverter.ToMaml(new[] { dr });
+            XNamespace command = "http://schemas.microsoft.com/maml/dev/command/2004/10", maml2004 = "http://schemas.microsoft.com/maml/2004/10";
+            var first = maml.Descendants(command + "syntaxItem").First().Elements(command + "parameter").Select(e => (string)e.Element(maml2004 + "name")).ToList();
+            Assert.DoesNotContain("RetentionDate", first);
+            Assert.DoesNotContain("RetentionPeriod", first);
+
+            var unnamedSet = good.Replace("Required: True (AccessToken), False (TokenProvider)", "Required: True (AccessToken), False (Tokens)");
+            var ex = Assert.Throws<HelpFormatException>(() => HelpConverter.Parse(unnamedSet, "Connect-BackupService.md"));
+            Assert.Contains("-AccessToken", ex.Message);
+            var noHeading = good.Replace("### ClientCredential\n", string.Empty);
+            ex = Assert.Throws<HelpFormatException>(() => HelpConverter.Parse(noHeading, "Connect-BackupService.md"));
+            Assert.Contains("'ClientCredential'", ex.Message);
         }
 
         [Fact]
@@ -283,6 +312,39 @@ $h = Get-Help {help.Name} -Full
             var parameters = ((object[])o.Properties["Parameters"].Value).Select(x => x.ToString()).ToList();
             Assert.Equal(help.Parameters.Select(p => p.Name).OrderBy(n => n), parameters.OrderBy(n => n));
             Assert.Contains(help.Description[0], (string)o.Properties["Description"].Value);
+        }
+
+        [Theory]
+        [MemberData(nameof(ContractTests.Cmdlets), MemberType = typeof(ContractTests))]
+        public void Get_Help_shows_one_syntax_per_parameter_set_default_first_with_that_sets_mandatory_parameters(string typeName)
+        {
+            // Get-Command's parameter sets are the engine's reading of the [Parameter] attributes; Get-Help's syntax
+            // items come from the compiled MAML. Each set must have its own item, with its parameters and exactly its
+            // mandatory ones marked required, and the default set must come first, as PowerShell's own help does.
+            var name = CommandName(CmdletNamed(typeName));
+            var result = RunInEnglish($@"
+$common = [System.Management.Automation.Cmdlet]::CommonParameters
+$sets = @((Get-Command {name}).ParameterSets)
+@($sets | Where-Object IsDefault) + @($sets | Where-Object {{ -not $_.IsDefault }}) | ForEach-Object {{
+    $p = @($_.Parameters | Where-Object Name -notin $common)
+    'set|' + ($p.Name -join ',') + '|' + (@($p | Where-Object IsMandatory | ForEach-Object Name) -join ',')
+}}
+(Get-Help {name}).syntax.syntaxItem | ForEach-Object {{
+    $p = @($_.parameter)
+    'help|' + ($p.name -join ',') + '|' + (@($p | Where-Object required -eq 'true' | ForEach-Object name) -join ',')
+}}");
+            Assert.Null(result.Terminating);
+            Assert.Empty(result.Errors);
+            static string Sorted(string names) => string.Join(",", names.Split(',', StringSplitOptions.RemoveEmptyEntries).OrderBy(n => n, StringComparer.OrdinalIgnoreCase));
+            List<string> Rows(string kind) => result.Output.Select(o => o.ToString().Split('|')).Where(f => f[0] == kind)
+                .Select(f => $"{Sorted(f[1])} | mandatory: {Sorted(f[2])}").ToList();
+            var sets = Rows("set");
+            var items = Rows("help");
+            Assert.NotEmpty(sets);
+            // The default set first; the others in the help's own order, which the engine's need not match.
+            Assert.True(items.Count == sets.Count && items.FirstOrDefault() == sets[0]
+                        && items.Skip(1).OrderBy(i => i, StringComparer.Ordinal).SequenceEqual(sets.Skip(1).OrderBy(i => i, StringComparer.Ordinal)),
+                $"{name}: parameter sets, default first:\n  {string.Join("\n  ", sets)}\nGet-Help syntax items:\n  {string.Join("\n  ", items)}");
         }
 
         [Fact]

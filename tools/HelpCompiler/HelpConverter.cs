@@ -26,6 +26,12 @@ namespace BackupTools.HelpCompiler
         public List<string> Description { get; } = new List<string>();
         public List<ExampleHelp> Examples { get; } = new List<ExampleHelp>();
         public List<ParameterHelp> Parameters { get; } = new List<ParameterHelp>();
+        /// <summary>
+        /// The parameter sets, from the <c>### SetName</c> headings of <c>## SYNTAX</c>, the default set
+        /// (<c>### SetName (Default)</c>) first; empty when the cmdlet has one set (no headings).
+        /// </summary>
+        public List<string> ParameterSetNames { get; } = new List<string>();
+        public string DefaultParameterSet { get; set; }
         public bool CommonParameters { get; set; }
         public List<TypeHelp> Inputs { get; } = new List<TypeHelp>();
         public List<TypeHelp> Outputs { get; } = new List<TypeHelp>();
@@ -47,7 +53,13 @@ namespace BackupTools.HelpCompiler
         public string Type { get; set; }
         public List<string> ParameterSets { get; } = new List<string>();
         public List<string> Aliases { get; } = new List<string>();
+        /// <summary>Whether the parameter is mandatory in any of its sets.</summary>
         public bool Required { get; set; }
+        /// <summary>
+        /// Written per set (<c>Required: True (AccessToken), False (TokenProvider)</c>): whether it is mandatory in each
+        /// set; empty when one value holds in every set.
+        /// </summary>
+        public Dictionary<string, bool> RequiredBySet { get; } = new Dictionary<string, bool>(StringComparer.Ordinal);
         /// <summary>"0", "1", … or "named".</summary>
         public string Position { get; set; }
         public string DefaultValue { get; set; }
@@ -56,6 +68,8 @@ namespace BackupTools.HelpCompiler
         public bool Globbing { get; set; }
         public bool IsSwitch => Type == "SwitchParameter";
         public bool InAllSets => ParameterSets.Count == 0 || ParameterSets.Any(s => s == "(All)");
+        /// <summary>Whether the parameter is mandatory in the parameter set <paramref name="set"/>.</summary>
+        public bool IsRequiredIn(string set) => set != null && RequiredBySet.TryGetValue(set, out var required) ? required : Required;
     }
 
     public sealed class TypeHelp
@@ -199,6 +213,7 @@ namespace BackupTools.HelpCompiler
             }
             var twice = help.Parameters.GroupBy(p => p.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
             if (twice != null) throw new HelpFormatException($"{fileName}: parameter -{twice.Key} is documented twice.");
+            ParseSyntaxSets(help, sections["SYNTAX"], fileName);
 
             help.Inputs.AddRange(Types(sections["INPUTS"], fileName, "INPUTS"));
             help.Outputs.AddRange(Types(sections["OUTPUTS"], fileName, "OUTPUTS"));
@@ -217,6 +232,44 @@ namespace BackupTools.HelpCompiler
                 }
             }
             return help;
+        }
+
+        /// <summary>
+        /// The parameter sets named by the <c>### SetName</c> / <c>### SetName (Default)</c> headings of <c>## SYNTAX</c>:
+        /// they, not the sets the parameters list, make the syntax, because a default set may have no parameter of its
+        /// own (every parameter in it is in all sets).
+        /// </summary>
+        private static void ParseSyntaxSets(CommandHelp help, List<string> lines, string fileName)
+        {
+            var names = new List<string>();
+            var inFence = false;
+            foreach (var line in lines)
+            {
+                if (line.TrimStart().StartsWith("```", StringComparison.Ordinal)) inFence = !inFence;
+                if (inFence || !line.StartsWith("### ", StringComparison.Ordinal)) continue;
+                var m = Regex.Match(line.Substring(4).Trim(), @"^(?<name>[^\s()]+)(?<default>\s+\(Default\))?$");
+                if (!m.Success) throw new HelpFormatException($"{fileName}: '{line.Trim()}' under SYNTAX must be '### SetName' or '### SetName (Default)'.");
+                var name = m.Groups["name"].Value;
+                if (names.Contains(name)) throw new HelpFormatException($"{fileName}: parameter set '{name}' has two headings under SYNTAX.");
+                if (m.Groups["default"].Success)
+                {
+                    if (help.DefaultParameterSet != null) throw new HelpFormatException($"{fileName}: SYNTAX marks two parameter sets '(Default)'.");
+                    help.DefaultParameterSet = name;
+                }
+                names.Add(name);
+            }
+            // platyPS names the one set of a cmdlet without sets so.
+            if (names.Count == 1 && names[0] == "__AllParameterSets") { names.Clear(); help.DefaultParameterSet = null; }
+
+            var listed = help.Parameters.SelectMany(p => p.ParameterSets).Where(s => s != "(All)").Distinct().ToList();
+            foreach (var set in listed)
+                if (!names.Contains(set))
+                    throw new HelpFormatException($"{fileName}: parameter set '{set}' (in a parameter's 'Parameter Sets:') has no '### {set}' heading under SYNTAX.");
+            foreach (var set in names)
+                if (!listed.Contains(set) && set != help.DefaultParameterSet)
+                    throw new HelpFormatException($"{fileName}: '### {set}' under SYNTAX is no parameter's set and not the default set.");
+            if (help.DefaultParameterSet != null) help.ParameterSetNames.Add(help.DefaultParameterSet);
+            help.ParameterSetNames.AddRange(names.Where(n => n != help.DefaultParameterSet));
         }
 
         private static ExampleHelp ParseExample(string title, List<string> body, string fileName)
@@ -252,7 +305,6 @@ namespace BackupTools.HelpCompiler
             {
                 Name = name,
                 Type = yaml["Type"],
-                Required = yaml["Required"].StartsWith("True", StringComparison.OrdinalIgnoreCase),
                 Position = yaml["Position"].Equals("Named", StringComparison.OrdinalIgnoreCase) ? "named" : yaml["Position"],
                 DefaultValue = yaml["Default value"],
                 PipelineInput = yaml["Accept pipeline input"],
@@ -263,9 +315,40 @@ namespace BackupTools.HelpCompiler
                 throw new HelpFormatException($"{fileName}: parameter -{name}: Position must be a number or Named.");
             p.ParameterSets.AddRange(List(yaml["Parameter Sets"]));
             p.Aliases.AddRange(List(yaml["Aliases"]));
+            ParseRequired(p, yaml["Required"], fileName);
             p.Description.AddRange(Paragraphs(body.Take(start).ToList()));
             if (p.Description.Count == 0) throw new HelpFormatException($"{fileName}: parameter -{name} has no description.");
             return p;
+        }
+
+        /// <summary>
+        /// <c>Required:</c> is <c>True</c> or <c>False</c> for every set, or per set as platyPS writes it:
+        /// <c>True (AccessToken), False (TokenProvider)</c>, naming each of the parameter's sets once.
+        /// </summary>
+        private static void ParseRequired(ParameterHelp p, string value, string fileName)
+        {
+            var whole = Regex.Match(value, @"^(True|False)$", RegexOptions.IgnoreCase);
+            if (whole.Success)
+            {
+                p.Required = whole.Value.Equals("True", StringComparison.OrdinalIgnoreCase);
+                return;
+            }
+            var form = $"{fileName}: parameter -{p.Name}: 'Required: {value}' must be True, False, or per set as 'True (SetA), False (SetB)'";
+            if (!Regex.IsMatch(value, @"^(True|False)\s*\([^()]+\)(\s*,\s*(True|False)\s*\([^()]+\))*$", RegexOptions.IgnoreCase))
+                throw new HelpFormatException(form + ".");
+            foreach (Match m in Regex.Matches(value, @"(?<value>True|False)\s*\((?<sets>[^()]+)\)", RegexOptions.IgnoreCase))
+            {
+                var required = m.Groups["value"].Value.Equals("True", StringComparison.OrdinalIgnoreCase);
+                foreach (var set in List(m.Groups["sets"].Value))
+                {
+                    if (p.RequiredBySet.ContainsKey(set)) throw new HelpFormatException($"{form}: '{set}' is named twice.");
+                    p.RequiredBySet[set] = required;
+                }
+            }
+            var sets = p.ParameterSets.Where(s => s != "(All)").ToList();
+            if (p.InAllSets || !p.RequiredBySet.Keys.OrderBy(k => k, StringComparer.Ordinal).SequenceEqual(sets.OrderBy(k => k, StringComparer.Ordinal)))
+                throw new HelpFormatException($"{form}, naming each of its parameter sets ({string.Join(", ", p.ParameterSets)}) once.");
+            p.Required = p.RequiredBySet.Values.Any(r => r);
         }
 
         private static IEnumerable<TypeHelp> Types(List<string> lines, string fileName, string section)
@@ -378,16 +461,16 @@ namespace BackupTools.HelpCompiler
 
         private static XElement CommandElement(CommandHelp c)
         {
-            var sets = c.Parameters.SelectMany(p => p.ParameterSets).Where(s => s != "(All)").Distinct().ToList();
+            // One syntax item per parameter set, the default first (Get-Help shows them in this order).
+            var sets = c.ParameterSetNames.Count > 0 ? c.ParameterSetNames.ToList() : new List<string> { null };
             var syntax = new XElement(Command + "syntax");
-            if (sets.Count == 0) sets.Add(null);
             foreach (var set in sets)
             {
                 var members = c.Parameters.Where(p => set == null || p.InAllSets || p.ParameterSets.Contains(set))
                     .OrderBy(p => p.Position == "named" ? int.MaxValue : int.Parse(p.Position)).ToList();
                 syntax.Add(new XElement(Command + "syntaxItem",
                     new XElement(Maml + "name", c.Name),
-                    members.Select(p => ParameterElement(p, inSyntax: true))));
+                    members.Select(p => ParameterElement(p, p.IsRequiredIn(set), inSyntax: true))));
             }
 
             return new XElement(Command + "command",
@@ -402,7 +485,7 @@ namespace BackupTools.HelpCompiler
                     Paras(Maml + "description", new[] { c.Synopsis })),
                 Paras(Maml + "description", c.Description),
                 syntax,
-                new XElement(Command + "parameters", c.Parameters.Select(p => ParameterElement(p, inSyntax: false))),
+                new XElement(Command + "parameters", c.Parameters.Select(p => ParameterElement(p, p.Required, inSyntax: false))),
                 new XElement(Command + "inputTypes", c.Inputs.Select(t => new XElement(Command + "inputType",
                     new XElement(Dev + "type", new XElement(Maml + "name", t.Name)),
                     Paras(Maml + "description", t.Description)))),
@@ -419,10 +502,12 @@ namespace BackupTools.HelpCompiler
                     new XElement(Maml + "uri", l.Uri)))));
         }
 
-        private static XElement ParameterElement(ParameterHelp p, bool inSyntax)
+        /// <param name="required">In a syntax item, whether it is mandatory in that item's set; in the parameter list,
+        /// whether it is mandatory in any set (MAML has one value there).</param>
+        private static XElement ParameterElement(ParameterHelp p, bool required, bool inSyntax)
         {
             var e = new XElement(Command + "parameter",
-                new XAttribute("required", p.Required ? "true" : "false"),
+                new XAttribute("required", required ? "true" : "false"),
                 new XAttribute("variableLength", p.Type.EndsWith("[]", StringComparison.Ordinal) ? "true" : "false"),
                 new XAttribute("globbing", p.Globbing ? "true" : "false"),
                 new XAttribute("pipelineInput", p.PipelineInput),
