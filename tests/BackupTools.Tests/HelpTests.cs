@@ -380,6 +380,55 @@ $sets = @((Get-Command {name}).ParameterSets)
             Assert.Contains("Action:", entry.Groups["body"].Value);
         }
 
+        /// <summary>The categories the catalogue entry of <paramref name="errorId"/> names after "Category:".</summary>
+        private static HashSet<string> DocumentedCategories(string errorId)
+        {
+            var entry = Regex.Match(AboutText().Replace("\r\n", "\n"), $@"\n    {errorId}\n(?<body>(        .*\n)+)");
+            Assert.True(entry.Success, $"about_BackupTools has no catalogue entry for {errorId}");
+            var category = Regex.Match(entry.Groups["body"].Value, @"Category:(?<text>.*?)Action:", RegexOptions.Singleline);
+            Assert.True(category.Success, $"{errorId}: no 'Category: … Action:' in its entry");
+            return new HashSet<string>(Regex.Matches(category.Groups["text"].Value, @"\b[A-Z][A-Za-z]+\b").Select(m => m.Value)
+                .Where(w => Enum.IsDefined(typeof(BackupErrorCategory), w)));
+        }
+
+        /// <summary>
+        /// The pairs the code raises with both halves literal (<c>ErrorIds.X, BackupErrorCategory.Y</c> side by side),
+        /// read from the sources. Pairs built from variables (a transport failure's category, a job's outcome) are not
+        /// seen here; the service errors' status categories are checked from <see cref="Http.ServiceResponse.CategoryFor"/>.
+        /// </summary>
+        public static IEnumerable<object[]> LiteralErrorPairs()
+        {
+            var src = Path.Combine(ContractTests.RepoRoot(), "src");
+            var sep = Path.DirectorySeparatorChar;
+            return Directory.GetFiles(src, "*.cs", SearchOption.AllDirectories)
+                .Where(f => !f.Contains($"{sep}obj{sep}") && !f.Contains($"{sep}bin{sep}"))
+                .SelectMany(f => Regex.Matches(File.ReadAllText(f), @"ErrorIds\.(\w+)\s*,\s*BackupErrorCategory\.(\w+)")
+                    .Select(m => (Id: m.Groups[1].Value, Category: m.Groups[2].Value, File: Path.GetFileName(f))))
+                // AkSkCredential.GetTokenAsync: no provider that takes an access key asks it for a token; a guard
+                // against a provider defect, which users cannot meet.
+                .Where(p => !(p.File == "AkSkCredential.cs" && p.Category == nameof(BackupErrorCategory.InvalidOperation)))
+                .GroupBy(p => (p.Id, p.Category))
+                .Select(g => new object[] { g.Key.Id, g.Key.Category, string.Join(", ", g.Select(p => p.File).Distinct()) });
+        }
+
+        [Theory]
+        [MemberData(nameof(LiteralErrorPairs))]
+        public void About_BackupTools_names_each_category_the_code_raises_an_error_id_with(string errorId, string category, string files)
+        {
+            Assert.True(DocumentedCategories(errorId).Contains(category),
+                $"{errorId} is raised with the category {category} ({files}), which its about_BackupTools entry does not name");
+        }
+
+        [Fact]
+        public void About_BackupTools_names_every_category_a_service_error_takes_from_its_status()
+        {
+            var documented = DocumentedCategories(ErrorIds.BackupServiceError);
+            var missing = Enumerable.Range(200, 400).Select(s => (Status: s, Category: Http.ServiceResponse.CategoryFor(s).ToString()))
+                .Where(x => !documented.Contains(x.Category)).GroupBy(x => x.Category)
+                .Select(g => $"{g.Key} (HTTP {g.First().Status}…)").ToList();
+            Assert.True(missing.Count == 0, "BackupServiceError's entry does not name: " + string.Join(", ", missing));
+        }
+
         [Fact]
         public void About_BackupTools_has_its_sections_and_no_line_over_80_characters()
         {
