@@ -146,7 +146,7 @@ namespace BackupTools.Tests
             Assert.Contains("Starting 6 backups on five services and waiting for them...", lines);
             var jobHeader = Array.FindIndex(lines, l => l.StartsWith("Provider "));
             Assert.True(jobHeader >= 0, run.Text);
-            Assert.Equal(new[] { "Provider", "BackupName", "InstanceId", "State", "%", "Elapsed" },
+            Assert.Equal(new[] { "Provider", "BackupName", "State", "%", "Elapsed", "InstanceId" },
                 lines[jobHeader].Split(' ', StringSplitOptions.RemoveEmptyEntries));
             var rows = lines.Skip(jobHeader + 2).TakeWhile(l => l.Trim().Length > 0).ToList();
             Assert.Equal(6, rows.Count);

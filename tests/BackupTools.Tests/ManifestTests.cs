@@ -90,9 +90,106 @@ namespace BackupTools.Tests
             var format = XDocument.Load(Path.Combine(ContractTests.RepoRoot(), "module", "BackupTools.Format.ps1xml"));
             foreach (var table in format.Descendants("TableControl"))
             {
-                var widths = table.Descendants("TableColumnHeader").Select(h => int.Parse(h.Element("Width")?.Value ?? "0")).ToList();
+                var headers = table.Descendants("TableColumnHeader").ToList();
+                var widths = headers.Select(h => int.Parse(h.Element("Width")?.Value ?? "0")).ToList();
                 Assert.True(widths.Sum() + widths.Count - 1 <= 80, $"table is {widths.Sum() + widths.Count - 1} columns wide");
+                // Only the last column may be unsized: it takes what the console has left.
+                Assert.All(headers.Take(headers.Count - 1), h => Assert.NotNull(h.Element("Width")));
             }
+        }
+
+        /// <summary>What an <paramref name="width"/>-column console shows for the script's output (Out-Default, the type's first view).</summary>
+        private static string[] Render(string script, int width)
+        {
+            var host = new CapturingHost(width);
+            var iss = System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2();
+            iss.ImportPSModule(new[] { PowerShellHost.ModuleManifest });
+            using var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(host, iss);
+            runspace.Open();
+            using var ps = PowerShell.Create();
+            ps.Runspace = runspace;
+            ps.AddScript(script).AddCommand("Out-Default");
+            ps.Invoke();
+            Assert.True(ps.Streams.Error.Count == 0, string.Join("\n", ps.Streams.Error));
+            return host.Text.Split('\n').Where(l => l.Trim().Length > 0).ToArray();
+        }
+
+        private static void AssertFits(string[] lines, int width) =>
+            Assert.All(lines, l => Assert.True(l.Length <= width, $"{l.Length} columns: {l}"));
+
+        /// <summary>The row that starts with <paramref name="first"/>, and that it shows each value whole.</summary>
+        private static void AssertRowShows(string[] lines, string first, params string[] values)
+        {
+            var row = lines.FirstOrDefault(l => l.StartsWith(first + " ", StringComparison.Ordinal));
+            Assert.True(row != null, $"no row for {first} in\n{string.Join("\n", lines)}");
+            foreach (var v in values)
+                Assert.True(Regex.IsMatch(row, $@"(^|\s){Regex.Escape(v)}(\s|$)"), $"'{v}' is not shown whole in: {row}");
+        }
+
+        // Realistic values: 36-character instance ids (TaurusDB ...in07, DDS ...in02, Dataverse and Cloud Foundry GUIDs),
+        // 18-character backup names, jobs of more than a day.
+        private const string Jobs = @"
+$now = [DateTimeOffset]::UtcNow
+$jobs = @(
+    ,@('TaurusDB', '0123456789abcdef0123456789abcdefin07', 'orders-nightly-001', 'Succeeded', 100, 1)
+    ,@('DDS', '1123456789abcdef0123456789abcdefin02', 'catalog-nightly-01', 'Running', 42, 26)
+    ,@('Dataverse', '6f1c2b9e-3f5d-4a7b-9c2e-8d4b1a0e7c31', 'crm-prod-before-up', 'Cancelled', 7, 2)
+    ,@('CloudFoundry', '0b4f2c1a-9d3e-4f5a-8b7c-6d5e4f3a2b1c', 'postgres-nightly-1', 'Failed', $null, 3)
+)
+foreach ($j in $jobs) {
+    [BackupTools.BackupJob]::new($j[0], 'https://example.invalid/', 'job-1', $null, $j[1], $j[2], $null, $null, 'Instance',
+        $j[3], $null, $j[4], $now.AddHours(-$j[5]).AddSeconds(-3), $now)
+}";
+
+        [Fact]
+        public void The_job_table_shows_provider_name_state_percent_and_elapsed_whole_at_80_columns_and_the_instance_from_93()
+        {
+            var lines = Render(Jobs, 80);
+            AssertFits(lines, 80);
+            Assert.Equal(new[] { "Provider", "BackupName", "State", "%", "Elapsed", "InstanceId" }, lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            AssertRowShows(lines, "TaurusDB", "orders-nightly-001", "Succeeded", "100", "01:00:03");
+            AssertRowShows(lines, "DDS", "catalog-nightly-01", "Running", "42", "26:00:03");
+            AssertRowShows(lines, "Dataverse", "crm-prod-before-up", "Cancelled", "7", "02:00:03");
+            AssertRowShows(lines, "CloudFoundry", "postgres-nightly-1", "Failed", "03:00:03");
+            // The instance id is last and takes what is left: whole from 93 columns on (the engine leaves the last one empty).
+            lines = Render(Jobs, 93);
+            AssertFits(lines, 93);
+            AssertRowShows(lines, "TaurusDB", "0123456789abcdef0123456789abcdefin07");
+            AssertRowShows(lines, "DDS", "1123456789abcdef0123456789abcdefin02");
+            AssertRowShows(lines, "Dataverse", "6f1c2b9e-3f5d-4a7b-9c2e-8d4b1a0e7c31");
+            AssertRowShows(lines, "CloudFoundry", "0b4f2c1a-9d3e-4f5a-8b7c-6d5e4f3a2b1c");
+        }
+
+        private const string Connections = @"
+$secret = [System.Security.SecureString]::new(); 'x'.ToCharArray() | ForEach-Object { $secret.AppendChar($_) }
+@(
+    Connect-BackupService -Provider Dataverse -Region crm12 -TokenProvider { 'token' }
+    Connect-BackupService -Provider CloudFoundry -Endpoint https://api.sys.example.com -ClientId backup-bot -ClientSecret $secret
+    Connect-BackupService -Provider DDS -Region eu-de -ProjectId 0123456789abcdef0123456789abcdef -AccessKeyId AK -SecretAccessKey $secret
+)";
+
+        [Fact]
+        public void The_connection_table_shows_endpoint_and_method_whole_at_80_columns_and_the_project_id_from_106()
+        {
+            var lines = Render(Connections, 80);
+            AssertFits(lines, 80);
+            Assert.Equal(new[] { "Provider", "Endpoint", "Auth", "Scope" }, lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            AssertRowShows(lines, "Dataverse", "https://admin.services.crm12.dynamics.com/", "TokenProvider");
+            AssertRowShows(lines, "CloudFoundry", "https://api.sys.example.com/", "ClientCredential");
+            AssertRowShows(lines, "DDS", "https://dds.eu-de.otc.t-systems.com/", "AccessKey");
+            // The project id is last and takes what is left: whole from 106 columns on.
+            lines = Render(Connections, 106);
+            AssertFits(lines, 106);
+            AssertRowShows(lines, "DDS", "0123456789abcdef0123456789abcdef");
+        }
+
+        [Fact]
+        public void The_provider_table_shows_every_providers_service_and_kinds_whole_at_80_columns()
+        {
+            var lines = Render("Get-BackupProvider", 80);
+            AssertFits(lines, 80);
+            foreach (var info in BackupService.Providers)
+                AssertRowShows(lines, info.Name, info.Service, string.Join(", ", info.Kinds));
         }
     }
 }

@@ -155,11 +155,13 @@ Describe 'BackupTools' {
     }
 
     Context 'Views' {
-        It 'formats a job as a table that fits 80 columns' {
+        It 'formats a job as a table that fits 80 columns, and shows the whole instance id when wider' {
             $job = New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'view-check'
-            $text = $job | Format-Table | Out-String -Width 200
+            $text = $job | Format-Table | Out-String -Width 80
             $text | Should -Match 'Provider'
             ($text -split "`n" | ForEach-Object { $_.TrimEnd().Length } | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 80
+            # The instance id is the last column and takes what is left.
+            $job | Format-Table | Out-String -Width 120 | Should -Match ([regex]::Escape($script:Dds))
         }
     }
 

@@ -22,7 +22,7 @@ namespace BackupTools.Providers.ArcGIS
     internal sealed class ArcGisProvider : IBackupProvider, IBackupStoreLister
     {
         private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
-            "ArcGIS", "ArcGIS Enterprise (disaster-recovery backups)", new[] { BackupKind.DisasterRecovery },
+            "ArcGIS", "ArcGIS Enterprise disaster-recovery backups", new[] { BackupKind.DisasterRecovery },
             new Dictionary<string, Uri>(), null, new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.Credential },
             "https://developers.arcgis.com/rest/enterprise-administration/enterprise/");
 

@@ -36,7 +36,7 @@ namespace BackupTools.Providers.Dataverse
         };
 
         private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
-            "Dataverse", "Power Platform admin API (Dataverse instance backups)", new[] { BackupKind.Instance },
+            "Dataverse", "Power Platform admin API (Dataverse backups)", new[] { BackupKind.Instance },
             ServiceUrls.Concat(FriendlyNames)
                 .ToDictionary(r => r.Item1, r => new Uri($"https://admin.services.{r.Item2}.dynamics.com/"), StringComparer.OrdinalIgnoreCase),
             null, new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.TokenProvider },
