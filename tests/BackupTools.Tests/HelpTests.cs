@@ -26,7 +26,6 @@ namespace BackupTools.Tests
         /// </summary>
         private static readonly HashSet<string> PendingCmdlets = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         {
-            "New-DisasterRecoveryBackup",
         };
 
         private static string SourceDir => Path.Combine(ContractTests.RepoRoot(), "en-US");
