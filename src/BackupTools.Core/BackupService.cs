@@ -305,7 +305,22 @@ namespace BackupTools
         /// </summary>
         private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate, int attempts)
         {
-            if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown) return ex;
+            if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown)
+            {
+                // The transport's words say its one request "was not sent again"; where the create was repeated (DDS,
+                // whose names are unique) they would be untrue.
+                if (attempts <= 1 || ex.Message.IndexOf(NotSentAgain, StringComparison.Ordinal) < 0) return ex;
+                return new BackupToolsException(ex.ErrorId, ex.Category,
+                    ex.Message.Replace(NotSentAgain, $"It was sent {attempts} times in all (the service's backup names are unique, so a repeat cannot make a second backup), and no backup of this name was found."),
+                    ex.Target, ex.InnerException)
+                {
+                    Provider = ex.Provider,
+                    ServiceCode = ex.ServiceCode,
+                    ServiceMessage = ex.ServiceMessage,
+                    HttpStatus = ex.HttpStatus,
+                    RecommendedAction = ex.RecommendedAction,
+                };
+            }
             var message = ex.ErrorId == ErrorIds.BackupResponseInvalid && lastAfterCreate && ex.HttpStatus >= 200 && ex.HttpStatus < 300
                 // The service said yes but its answer cannot be read: the backup probably started, and its handle is lost.
                 ? $"{ex.Message} The service accepted the request, so the backup may have started; its job could not be read. Request: {request}."
@@ -321,6 +336,9 @@ namespace BackupTools
                 RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
             };
         }
+
+        /// <summary>What a transport error of a create says of its request (<see cref="ServiceCall"/>).</summary>
+        internal const string NotSentAgain = "It was not sent again.";
 
         private static BackupToolsException BudgetSpent(string provider, BackupRequest request, TimeSpan budget, bool maybeSent,
             BackupToolsException last, Exception inner)

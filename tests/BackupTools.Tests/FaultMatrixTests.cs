@@ -321,6 +321,22 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_create_repeated_without_an_answer_does_not_say_it_was_not_sent_again()
+        {
+            // DDS repeats an unanswered create (its names are unique): the transport's own words, "It was not sent
+            // again.", were reported after three sends.
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.DropAfterRead, Times = int.MaxValue });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/backups", StatusCode = 200, Body = "{\"backups\":[],\"total_count\":0}", Times = int.MaxValue });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(Sim, Provider),
+                new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            var sent = Sim.Counters.Requests.Count(r => r.Method == "POST");
+            Assert.True(sent > 1, $"sent {sent} times");
+            Assert.DoesNotContain("not sent again", ex.Message);
+            Assert.Contains($"sent {sent} times in all", ex.Message);
+        }
+
+        [Fact]
         public async Task A_backup_seen_on_two_pages_is_one_backup()
         {
             // The list changed between the two pages (a backup was added at its start): this create's backup, last on

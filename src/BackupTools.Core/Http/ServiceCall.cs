@@ -339,7 +339,7 @@ namespace BackupTools.Http
             {
                 return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, category,
                     $"{what}: {detail}. The request may have reached the service, so the backup may have started. " +
-                    $"It was not sent again. Request: {target}.", target, inner)
+                    BackupService.NotSentAgain + $" Request: {target}.", target, inner)
                 {
                     RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
                 };
