@@ -103,6 +103,32 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_wait_longer_than_the_handler_lifetime_moves_to_the_renewed_handler()
+        {
+            // A wait keeps one call per connection for hours: it must take the factory's current client per request,
+            // not pin the first one (whose handler, and its connections' DNS answers, then outlived the lifetime).
+            var (factory, built, clock) = NewFactory();
+            var sim = _fx.Sim;
+            sim.Reset();
+            sim.Options.NotFoundWindow = TimeSpan.Zero;
+            sim.Options.JobDuration = TimeSpan.FromSeconds(2);
+            var c = TestData.Connect(sim, "DDS", scope: TestData.ProjectId);
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = TestData.DdsInstance, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None);
+            var engine = new BackupTools.Jobs.JobEngine(_ => c, NullOperationLog.Instance,
+                new BackupTools.Jobs.WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(100), MaxPollingInterval = TimeSpan.FromMilliseconds(200), Timeout = TimeSpan.FromSeconds(30) },
+                (p, connection, ct) => new ServiceCall(connection, NullOperationLog.Instance, ct, clients: () => factory.SharedClient("DDS|sim")));
+            var events = new RecordingEvents();
+            var wait = engine.RunAsync(new[] { job }, events, CancellationToken.None);
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (built.Sum(b => b.Requests) == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            clock.Now += TimeSpan.FromMinutes(11); // the first handler's lifetime is over
+            await wait;
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Equal(2, built.Count);
+            Assert.All(built, chain => Assert.True(chain.Requests > 0, $"{chain.Name}: no request"));
+        }
+
+        [Fact]
         public async Task ClientsOfOneNameShareOneChainAndDisposingThemLeavesItWorking()
         {
             var (factory, built, _) = NewFactory();

@@ -146,6 +146,26 @@ Describe 'BackupTools' {
             $state | Should -Be 'Succeeded'
         }
 
+        It 'keeps the jobs it could not write when an upstream command fails' {
+            # Both creates are answered while the upstream command sleeps; it then fails, and the pipeline ends before
+            # New-InstanceBackup can write them: they are kept in $BackupToolsUnwrittenJobs (and a host warning says so).
+            $global:BackupToolsUnwrittenJobs = $null
+            $rows = {
+                [pscustomobject]@{ Provider = 'TaurusDB'; InstanceId = $script:Taurus; Name = 'upstream-1' }
+                [pscustomobject]@{ Provider = 'TaurusDB'; InstanceId = $script:Taurus; Name = 'upstream-2' }
+                Start-Sleep -Seconds 2
+                throw 'upstream failed'
+            }
+            try {
+                { & $rows | New-InstanceBackup -ThrottleLimit 4 } | Should -Throw -ExpectedMessage '*upstream failed*'
+                @($global:BackupToolsUnwrittenJobs | ForEach-Object BackupName | Sort-Object) | Should -Be @('upstream-1', 'upstream-2')
+                (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 2
+            }
+            finally {
+                $global:BackupToolsUnwrittenJobs = $null
+            }
+        }
+
         It 'shows HTTP calls with -Verbose and never the token' {
             $verbose = New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'verbose-run' -Verbose 4>&1 |
                 Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }

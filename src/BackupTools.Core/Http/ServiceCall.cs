@@ -24,18 +24,29 @@ namespace BackupTools.Http
         /// <summary>Answers larger than this are not read whole (a hostile or broken server cannot exhaust memory).</summary>
         internal const int MaxBodyChars = 4 * 1024 * 1024;
 
-        public ServiceCall(BackupConnection connection, IOperationLog log, CancellationToken cancellationToken, HttpClient client = null)
+        public ServiceCall(BackupConnection connection, IOperationLog log, CancellationToken cancellationToken, HttpClient client = null,
+            Func<HttpClient> clients = null)
         {
             Connection = connection ?? throw new ArgumentNullException(nameof(connection));
             Log = log ?? NullOperationLog.Instance;
             CancellationToken = cancellationToken;
-            Client = client ?? BackupHttp.ClientFor(connection);
+            _client = client;
+            _clients = clients;
         }
+
+        private readonly HttpClient _client;
+        private readonly Func<HttpClient> _clients;
 
         public BackupConnection Connection { get; }
         public IOperationLog Log { get; }
         public CancellationToken CancellationToken { get; }
-        public HttpClient Client { get; }
+
+        /// <summary>
+        /// The client of the next request: the one given, else the factory's current one for the connection, taken
+        /// per request (one lookup), not once per call: a wait keeps its call for hours, and pinning one client kept its
+        /// handler (and its pooled connections' DNS answers) past the handler lifetime.
+        /// </summary>
+        public HttpClient Client => _client ?? (_clients != null ? _clients() : BackupHttp.ClientFor(Connection));
 
         /// <summary>
         /// False for a call that must not obtain a token (tab completion): a refused token is then not renewed, so a
