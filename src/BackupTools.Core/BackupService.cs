@@ -89,8 +89,11 @@ namespace BackupTools
                 {
                     var call = new ServiceCall(connection, NullOperationLog.Instance, cts.Token) { RequestTimeout = timeout, MayRenew = false };
                     var names = Task.Run(() => lister.StoreNamesAsync(call)).GetAwaiter().GetResult();
-                    StoreNamesSeen.Remove(connection);
-                    StoreNamesSeen.Add(connection, new StoreNames { Names = names, At = DateTimeOffset.UtcNow });
+                    lock (StoreNamesSeen) // (two completions at once: a second Add of one key would throw)
+                    {
+                        StoreNamesSeen.Remove(connection);
+                        StoreNamesSeen.Add(connection, new StoreNames { Names = names, At = DateTimeOffset.UtcNow });
+                    }
                     return names;
                 }
                 catch (Exception ex) when (ex is BackupToolsException || ex is OperationCanceledException)
@@ -259,15 +262,23 @@ namespace BackupTools
                 {
                     throw BudgetSpent(provider.Info.Name, request, retry.Budget, maybeSent, last, ex);
                 }
+                catch (OperationCanceledException ex) when (maybeSent && cancellationToken.IsCancellationRequested && !(ex is CreateCutOffException))
+                {
+                    // Stopped by the caller (Ctrl+C) after a create request left unanswered: still a cancellation, which
+                    // says so, for a caller that must tell the user a backup may have started.
+                    throw new CreateCutOffException(provider.Info.Name, request, ex);
+                }
                 catch (BackupToolsException ex) when (reconciler != null && (maybeSent || (attempts > 1 && reconciler.IsAlreadyExists(ex))))
                 {
                     // A create went unanswered (and was not repeated, or its repeats ended in another error, such as
                     // "busy" because that very backup is running, or "already exists" because an earlier attempt got
                     // through): look for its backup by name, and report that one, never a second one.
                     BackupJob existing = null;
+                    var lookedUp = false;
                     try
                     {
                         existing = await reconciler.FindExistingAsync(call, request, sinceStart.Elapsed + ReconcileMargin).NoContext();
+                        lookedUp = true;
                     }
                     catch (BackupToolsException lookup)
                     {
@@ -285,7 +296,9 @@ namespace BackupTools
                     }
                     // Not found: after an unanswered attempt the backup may still be this create's; after refusals
                     // only (nothing made), "already exists" is another backup's name, reported as the service said it.
-                    if (maybeSent) throw MaybeStarted(ex, request, lastAfterCreate, attempts);
+                    if (maybeSent)
+                        throw MaybeStarted(ex, request, lastAfterCreate, attempts,
+                            repeated: reconciler.NamesAreUnique && call.CreatesSent > 1 ? call.CreatesSent : 0, notFound: lookedUp);
                     throw;
                 }
                 catch (BackupToolsException ex) when (lastAfterCreate &&
@@ -303,15 +316,20 @@ namespace BackupTools
         /// The error for a create that may have started: an unknown outcome as it is; an unreadable yes becomes one; any
         /// other last error (after an earlier unanswered attempt) is kept as the cause of one.
         /// </summary>
-        private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate, int attempts)
+        /// <param name="repeated">How many create requests were sent where names are unique (a repeat cannot make a second
+        /// backup), when more than one; else 0.</param>
+        /// <param name="notFound">True when the backup was looked for by name and not found (false: the lookup failed).</param>
+        private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate, int attempts,
+            int repeated = 0, bool notFound = false)
         {
             if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown)
             {
                 // The transport's words say its one request "was not sent again"; where the create was repeated (DDS,
-                // whose names are unique) they would be untrue.
-                if (attempts <= 1 || ex.Message.IndexOf(NotSentAgain, StringComparison.Ordinal) < 0) return ex;
+                // whose names are unique) they would be untrue. (TaurusDB never repeats one: its words stand.)
+                if (repeated <= 1 || ex.Message.IndexOf(NotSentAgain, StringComparison.Ordinal) < 0) return ex;
                 return new BackupToolsException(ex.ErrorId, ex.Category,
-                    ex.Message.Replace(NotSentAgain, $"It was sent {attempts} times in all (the service's backup names are unique, so a repeat cannot make a second backup), and no backup of this name was found."),
+                    ex.Message.Replace(NotSentAgain, $"It was sent {repeated} times in all (the service's backup names are unique, so a repeat cannot make a second backup)" +
+                        (notFound ? ", and no backup of this name was found." : "; looking for a backup of this name failed.")),
                     ex.Target, ex.InnerException)
                 {
                     Provider = ex.Provider,
@@ -335,6 +353,15 @@ namespace BackupTools
                 HttpStatus = ex.HttpStatus,
                 RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
             };
+        }
+
+        /// <summary>A create stopped by its caller after its request left without an answer: the backup may have started.</summary>
+        internal sealed class CreateCutOffException : OperationCanceledException
+        {
+            public CreateCutOffException(string provider, BackupRequest request, OperationCanceledException inner)
+                : base($"{provider}: the create was stopped after its request left without an answer; the backup may have started. Request: {request}.", inner, inner.CancellationToken)
+            {
+            }
         }
 
         /// <summary>What a transport error of a create says of its request (<see cref="ServiceCall"/>).</summary>

@@ -75,20 +75,26 @@ namespace BackupTools.Commands
         }
 
         /// <summary>
-        /// The text a completion inserts: a value PowerShell would split or read as code (an ArcGIS store "My Store",
-        /// "a;b", "$x") single-quoted, quotes doubled, as is one the user began with a quote; other values as they are.
+        /// The text a completion inserts: the value as it is where PowerShell reads it back as that very string (a bare
+        /// word); otherwise, and where the user began with a quote, single-quoted with its quotes escaped. An ArcGIS
+        /// store "My Store" split in two, "-daily" became a parameter, "007" the number 7 and "1kb" 1024.
         /// </summary>
         internal static string Quoted(string value, bool userQuoted)
         {
-            var needs = userQuoted || value.Length == 0;
-            foreach (var c in value)
-                if (char.IsWhiteSpace(c) || "$`'\"();{}@#,|&<>[]".IndexOf(c) >= 0 || c == '\u2018' || c == '\u2019' || c == '\u201C' || c == '\u201D')
-                {
-                    needs = true;
-                    break;
-                }
-            if (!needs) return value;
-            return "'" + value.Replace("'", "''").Replace("\u2018", "\u2018\u2018").Replace("\u2019", "\u2019\u2019") + "'";
+            if (!userQuoted && ReadsBackAsItself(value)) return value;
+            return "'" + CodeGeneration.EscapeSingleQuotedStringContent(value) + "'";
+        }
+
+        private static bool ReadsBackAsItself(string value)
+        {
+            if (string.IsNullOrEmpty(value)) return false;
+            var ast = Parser.ParseInput("x " + value, out _, out var errors);
+            return errors.Length == 0 &&
+                   ast.EndBlock != null && ast.EndBlock.Statements.Count == 1 &&
+                   ast.EndBlock.Statements[0] is PipelineAst pipeline && pipeline.PipelineElements.Count == 1 &&
+                   pipeline.PipelineElements[0] is CommandAst command && command.CommandElements.Count == 2 &&
+                   command.CommandElements[1] is StringConstantExpressionAst word &&
+                   word.StringConstantType == StringConstantType.BareWord && word.Value == value;
         }
     }
 }

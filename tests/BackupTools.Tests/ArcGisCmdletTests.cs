@@ -154,6 +154,14 @@ namespace BackupTools.Tests
         [InlineData("$x", false, "'$x'")]
         [InlineData("it's", false, "'it''s'")]
         [InlineData("it\u2019s", false, "'it\u2019\u2019s'")]
+        [InlineData("-daily", false, "'-daily'")]          // a parameter name otherwise
+        [InlineData("\u2013daily", false, "'\u2013daily'")]  // (an en dash starts one too)
+        [InlineData("007", false, "'007'")]                // the number 7 otherwise
+        [InlineData("1kb", false, "'1kb'")]                // 1024
+        [InlineData("0x10", false, "'0x10'")]              // 16
+        [InlineData("a\u201Ab", false, "'a\u201A\u201Ab'")]  // a single quote to PowerShell
+        [InlineData("nightly-2", false, "nightly-2")]
+        [InlineData("a,b", false, "'a,b'")]
         public void Completion_quotes_what_PowerShell_would_split_or_run(string value, bool userQuoted, string expected) =>
             Assert.Equal(expected, BackupTools.Commands.Completion.Quoted(value, userQuoted));
 

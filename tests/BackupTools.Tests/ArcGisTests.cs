@@ -188,6 +188,19 @@ namespace BackupTools.Tests
             Assert.Contains("simulated failure", error.Message);
         }
 
+        [Fact]
+        public async Task A_failure_in_the_result_comes_before_progress_messages()
+        {
+            // messages may hold only progress lines; the reason is in result, and must not be lost behind them.
+            var c = Connection();
+            var job = await Start(c, Request());
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/jobs/", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"status\":\"FAILED\",\"messages\":[{\"type\":\"INFO\",\"message\":\"Starting the backup.\"}],\"result\":{\"status\":\"error\",\"messages\":[\"Store is full.\"]}}" });
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Failed, read.State);
+            Assert.Equal(new[] { "Store is full.", "Starting the backup." }, read.Errors.Select(e => e.Message));
+        }
+
         [Theory]
         [InlineData("{\"status\":\"FAILED\",\"result\":\"Store is full.\"}", null, "Store is full.")]
         [InlineData("{\"status\":\"FAILED\",\"result\":{\"status\":\"error\",\"messages\":[\"Store is full.\"]}}", null, "Store is full.")]

@@ -244,6 +244,22 @@ namespace BackupTools.Tests
         protected override string InstanceId => TestData.TaurusInstance;
         protected override bool NamesAreUnique => false;
 
+        [Fact]
+        public async Task An_unanswered_create_after_a_busy_refusal_is_never_said_to_be_safely_repeated()
+        {
+            // The first create is refused busy, the second goes unanswered; TaurusDB never repeats that one (names are
+            // not unique). The words must not claim it was repeated where "a repeat cannot make a second backup".
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 400, Body = "{\"error_code\":\"DBS.201202\",\"error_msg\":\"busy\"}" });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", Kind = FaultKind.DropAfterRead });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/backups", StatusCode = 200, Body = "{\"backups\":[],\"total_count\":0}", Times = int.MaxValue });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(Sim, Provider),
+                new BackupRequest { InstanceId = InstanceId, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(2, Sim.Counters.Requests.Count(r => r.Method == "POST"));
+            Assert.DoesNotContain("names are unique", ex.Message);
+            Assert.Contains("not sent again", ex.Message);
+        }
+
         [Theory]
         [InlineData(-90)]
         [InlineData(90)]

@@ -97,6 +97,37 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_row_never_sent_is_not_named_when_an_error_stops_the_command()
+        {
+            // -ErrorAction Stop on the first row's refusal while later rows wait for a throttle slot: those were never
+            // sent, and must not be named as "may have started".
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", StatusCode = 400, Body = "{\"error_code\":\"DBS.200001\",\"error_msg\":\"Invalid parameter.\"}" });
+            Run("try { 'stop-row1', 'stop-row2', 'stop-row3', 'stop-row4' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +
+                "New-InstanceBackup -Provider TaurusDB -ThrottleLimit 2 -ErrorAction Stop } catch { }");
+            Assert.DoesNotContain("may have started", _host.Text);
+            Assert.DoesNotContain("stop-row3", _host.Text);
+            Assert.DoesNotContain("stop-row4", _host.Text);
+        }
+
+        [Fact]
+        public void A_create_stopped_while_it_waits_out_a_busy_refusal_is_not_named()
+        {
+            // Every attempt is refused busy (nothing made); Ctrl+C during the pause before the next: nothing started.
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", StatusCode = 400, Body = "{\"error_code\":\"DBS.201202\",\"error_msg\":\"busy\"}", Times = int.MaxValue });
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript("New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name busy-then-stopped");
+            var pending = ps.BeginInvoke();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (_sim.Counters.Requests.Count(r => r.Method == "POST") < 1 && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            Thread.Sleep(200);
+            ps.Stop();
+            try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+            Assert.Equal(0, _sim.Counters.BackupsFor("TaurusDB", TestData.TaurusInstance));
+            Assert.DoesNotContain("may have started", _host.Text);
+        }
+
+        [Fact]
         public void A_command_that_wrote_everything_says_nothing()
         {
             _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);

@@ -27,7 +27,7 @@ namespace BackupTools.Tests
         [Fact]
         public void Completing_the_wait_ends_every_child_line_still_shown()
         {
-            // -Any, a timeout error with -ErrorAction Stop, Ctrl+C: jobs not final keep a line, which must end too.
+            // -Any, a timeout error with -ErrorAction Stop: jobs not final keep a line, which must end too.
             var records = new List<ProgressRecord>();
             var progress = new WaitProgress(5000, 3, enabled: true, records.Add);
             progress.Update(Job("a"));

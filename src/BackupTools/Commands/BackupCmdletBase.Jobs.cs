@@ -52,15 +52,22 @@ namespace BackupTools.Commands
         {
             List<PendingCreate> pending;
             lock (_pendingCreates) pending = new List<PendingCreate>(_pendingCreates);
+            // (A create never dispatched, still waiting for a throttle slot when the pipeline ended, sent nothing.)
+            pending.RemoveAll(p => p.Create == null);
+            // The creates still running were cancelled a moment ago: a short while to say how each ended.
+            var running = pending.FindAll(p => !p.Create.IsCompleted).ConvertAll(p => (Task)p.Create);
+            if (running.Count > 0)
+            {
+                try { Task.WaitAll(running.ToArray(), TimeSpan.FromMilliseconds(500)); }
+                catch (AggregateException) { }
+            }
             var jobs = new List<BackupJob>();
             var mayHaveStarted = new List<string>();
             foreach (var p in pending)
             {
                 var create = p.Create;
-                if (create != null && create.Status == TaskStatus.RanToCompletion) jobs.Add(create.Result);
-                else if (create != null && create.IsFaulted && !(create.Exception?.GetBaseException() is BackupToolsException e && e.ErrorId != ErrorIds.BackupCreateOutcomeUnknown))
-                    mayHaveStarted.Add(p.What);
-                else if (create == null || !create.IsCompleted || create.IsCanceled) mayHaveStarted.Add(p.What);
+                if (create.Status == TaskStatus.RanToCompletion) jobs.Add(create.Result);
+                else if (!create.IsCompleted || MayHaveStarted(create.Exception?.GetBaseException())) mayHaveStarted.Add(p.What);
             }
             if (HeldJobsAreItsOwn && _held != null)
                 foreach (var job in _held.Values)
@@ -93,6 +100,14 @@ namespace BackupTools.Commands
             try { Host?.UI?.WriteWarningLine(text.ToString()); }
             catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
         }
+
+        /// <summary>
+        /// How a create that was not written ended says whether a backup may exist: cut off after its request left
+        /// unanswered, or an unknown outcome. A refusal, or a cancellation before any request left, made nothing.
+        /// </summary>
+        private static bool MayHaveStarted(Exception ended) =>
+            ended is BackupService.CreateCutOffException ||
+            (ended is BackupToolsException e && e.ErrorId == ErrorIds.BackupCreateOutcomeUnknown);
 
         /// <summary>Keeps a job this command will write later (after its wait), so that an error that stops the command cannot lose it.</summary>
         protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer)))[job] = job;

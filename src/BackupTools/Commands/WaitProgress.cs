@@ -89,8 +89,9 @@ namespace BackupTools.Commands
         }
 
         /// <summary>
-        /// Ends the wait's lines: every child still shown (the jobs -Any, a timeout's error with -ErrorAction Stop or
-        /// Ctrl+C left unfinished), then the parent. A child left without its Completed record stays on some hosts.
+        /// Ends the wait's lines: every child still shown (the jobs -Any or a timeout's error with -ErrorAction Stop left
+        /// unfinished), then the parent. A child left without its Completed record stays on some hosts. (After Ctrl+C
+        /// nothing can be written: PowerShell clears the progress display itself.)
         /// </summary>
         public void Complete()
         {

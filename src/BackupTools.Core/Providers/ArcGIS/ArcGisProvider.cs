@@ -148,8 +148,13 @@ namespace BackupTools.Providers.ArcGIS
             if (raw == null) throw response.Invalid("answered without a job status", job);
             var state = MapState(raw);
             var messages = Messages(root).ToArray();
-            // Esri's Job page: a FAILED job's details are in its result; messages are the older deployments' place.
-            if (state == BackupJobState.Failed && messages.Length == 0) messages = FailureIn(root).ToArray();
+            // Esri's Job page: a FAILED job's details are in its result; messages are the older deployments' place, and
+            // may hold only progress lines: the result's reason comes first, then the messages.
+            if (state == BackupJobState.Failed)
+            {
+                var reasons = FailureIn(root).ToArray();
+                if (reasons.Length > 0) messages = reasons.Concat(messages.Where(m => reasons.All(r => r.Message != m.Message))).ToArray();
+            }
             var percent = state == BackupJobState.Running ? await StageProgressAsync(call, job).NoContext() : null;
             return new JobStatus
             {
