@@ -189,6 +189,27 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_token_in_the_jobsUrl_the_service_answers_is_not_kept_on_the_job()
+        {
+            // The job keeps, shows and serializes its status address: a token the service echoed into it must go.
+            var c = Connection();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", StatusCode = 200,
+                Body = $"{{\"status\":\"success\",\"jobid\":\"j123\",\"jobsUrl\":\"{c.Endpoint}admin/jobs/j123?f=json&token={TestData.Token}\"}}" });
+            var job = await Start(c, Request());
+            Assert.DoesNotContain(TestData.Token, job.StatusUrl);
+            Assert.Equal($"{c.Endpoint}admin/jobs/j123?f=json", job.StatusUrl);
+        }
+
+        [Theory]
+        [InlineData("https://gis.example.com/arcgis/admin/jobs/j1?f=json&token=abc", "https://gis.example.com/arcgis/admin/jobs/j1?f=json")]
+        [InlineData("https://gis.example.com/arcgis/admin/jobs/j1?TOKEN=abc&f=json", "https://gis.example.com/arcgis/admin/jobs/j1?f=json")]
+        [InlineData("https://gis.example.com/arcgis/admin/jobs/j1?%74oken=abc", "https://gis.example.com/arcgis/admin/jobs/j1")]
+        [InlineData("https://gis.example.com/v3/jobs/j1?access_token=abc&x=1", "https://gis.example.com/v3/jobs/j1?x=1")]
+        [InlineData("https://gis.example.com/v3/jobs/j1?x=1", "https://gis.example.com/v3/jobs/j1?x=1")]
+        public void Secret_parameters_are_taken_out_of_a_given_status_address(string given, string kept) =>
+            Assert.Equal(new Uri(kept), BackupTools.Providers.JobUrl.WithoutSecrets(new Uri(given)));
+
+        [Fact]
         public async Task A_failure_in_the_result_comes_before_progress_messages()
         {
             // messages may hold only progress lines; the reason is in result, and must not be lost behind them.

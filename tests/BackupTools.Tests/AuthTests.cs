@@ -113,6 +113,23 @@ namespace BackupTools.Tests
             }
         }
 
+        [Theory]
+        [InlineData("TaurusDB")]   // X-Auth-Token: the line went out as a header of its own
+        [InlineData("Dataverse")]  // Authorization: Bearer threw a bare FormatException
+        public async Task A_token_with_a_line_break_inside_is_never_sent_and_one_at_its_end_is_trimmed(string provider)
+        {
+            var c = TestData.Connect(_sim, provider, TestData.Token + "\r\nX-Evil: 1", scope: provider == "TaurusDB" ? TestData.ProjectId : null);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
+            Assert.DoesNotContain(TestData.Token, ex.Message);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+
+            // What Get-Content -Raw gives: the token and a line break.
+            var trailing = TestData.Connect(_sim, provider, TestData.Token + "\n", scope: provider == "TaurusDB" ? TestData.ProjectId : null);
+            Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(trailing, provider)).State);
+        }
+
         [Fact]
         public async Task Tab_completion_of_store_names_never_signs_in()
         {
@@ -367,6 +384,26 @@ namespace BackupTools.Tests
         [InlineData("https://DDS.EU-CH2.SC.OTC.T-SYSTEMS.COM/", "https://iam-pub.eu-ch2.sc.otc.t-systems.com/")]
         public void The_IAM_endpoint_is_derived_from_the_region_endpoint(string endpoint, string iam) =>
             Assert.Equal(new Uri(iam), IamPasswordCredential.DeriveIdentityEndpoint(new Uri(endpoint)));
+
+        [Theory]
+        [InlineData("https://10.0.0.5/")]      // gave https://iam.0.0.5/
+        [InlineData("https://gaussdb/")]       // gave https://iam.gaussdb/
+        [InlineData("https://[fd00::5]/")]     // threw a UriFormatException
+        public void No_IAM_endpoint_is_derived_from_an_address_or_a_one_label_name(string endpoint)
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = new Uri(endpoint), Scope = TestData.ProjectId, UserName = "admin", Password = TestData.Secure("p"),
+            }));
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
+            Assert.Contains("-IdentityEndpoint", ex.Message);
+            // With one given, the connection is made.
+            Assert.NotNull(BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = new Uri(endpoint), Scope = TestData.ProjectId, UserName = "admin", Password = TestData.Secure("p"),
+                IdentityEndpoint = new Uri("https://iam.cn-north-4.myhuaweicloud.com/"),
+            }));
+        }
 
         [Theory]
         // Huawei's SDK region tables: the service host differs by region; IAM is iam.{region} everywhere.

@@ -44,7 +44,7 @@ namespace BackupTools
 
         public void Apply(HttpRequestMessage request, string token)
         {
-            token = WithoutScheme(token, Scheme);
+            token = Checked(WithoutScheme(token, Scheme));
             if (Scheme != null && string.Equals(Header, "Authorization", StringComparison.OrdinalIgnoreCase))
                 request.Headers.Authorization = new AuthenticationHeaderValue(Scheme, token);
             else
@@ -52,6 +52,26 @@ namespace BackupTools
                 request.Headers.Remove(Header);
                 request.Headers.TryAddWithoutValidation(Header, Scheme == null ? token : Scheme + " " + token);
             }
+        }
+
+        /// <summary>
+        /// The token as a header can carry it: surrounding white space (a file read with Get-Content -Raw ends in a line
+        /// break) taken off; any other control, space or non-ASCII character refused, never sent: a line break inside
+        /// ended the header, and what followed went out as headers of its own, or as a second request on the
+        /// connection, which every runspace of the process shares.
+        /// </summary>
+        internal static string Checked(string token)
+        {
+            if (token == null) return null;
+            var trimmed = token.Trim();
+            foreach (var c in trimmed)
+                if (c < '!' || c > '~')
+                    throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                        "The token holds a line break, a space or another character an HTTP header cannot carry; it was not sent.")
+                    {
+                        RecommendedAction = "Check where the token comes from (a file, a variable, a -TokenProvider script): it must be the token alone.",
+                    };
+            return trimmed;
         }
 
         /// <summary>

@@ -52,6 +52,13 @@ namespace BackupTools
         public static Uri DeriveIdentityEndpoint(Uri endpoint)
         {
             if (EndpointRule.IsLoopback(endpoint)) return endpoint;
+            // An address (10.0.0.5 gave iam.0.0.5) or a one-label name (gaussdb gave iam.gaussdb) names no region: the
+            // password would go wherever the resolver took that name. Said, with what to do, before anything is sent.
+            if (endpoint.HostNameType == UriHostNameType.IPv4 || endpoint.HostNameType == UriHostNameType.IPv6 || endpoint.Host.IndexOf('.') < 0)
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    $"The IAM endpoint cannot be derived from '{endpoint.Host}' (an address or a name without a domain): give -IdentityEndpoint, the IAM address of the region.",
+                    endpoint)
+                { RecommendedAction = "Connect again with -IdentityEndpoint https://iam.<region>.<domain>/ (or the IAM address your network uses)." };
             var host = endpoint.Host.ToLowerInvariant();
             var dot = host.IndexOf('.');
             var rest = dot < 0 ? "." + host : host.Substring(dot);

@@ -24,7 +24,7 @@ namespace BackupTools.Providers
             }
             if (!Uri.TryCreate(job.StatusUrl, UriKind.Absolute, out var url) || !IsUnder(connection.Endpoint, url))
                 throw new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.SecurityError,
-                    $"The job's status URL '{job.StatusUrl}' is not on the connection's endpoint {connection.Endpoint}; it was not followed.", job)
+                    $"The job's status URL '{(url != null ? Http.Redact.Url(url) : "(not an address)")}' is not on the connection's endpoint {connection.Endpoint}; it was not followed.", job)
                 { Provider = job.Provider, RecommendedAction = "Wait on the job with a connection to the endpoint it was created on." };
             return url;
         }
@@ -37,6 +37,7 @@ namespace BackupTools.Providers
         /// </summary>
         public static Uri Answered(BackupConnection connection, Uri given, string jobId, Func<BackupConnection, string, Uri> documented)
         {
+            given = WithoutSecrets(given);
             if (given == null || !given.IsAbsoluteUri || IsUnder(connection.Endpoint, given) || string.IsNullOrEmpty(jobId)) return given;
             try
             {
@@ -46,6 +47,27 @@ namespace BackupTools.Providers
             {
                 return given; // an id no address can hold (.NET Framework escapes at most 32,766 characters): kept, refused
             }
+        }
+
+        /// <summary>
+        /// An address a service gave without its query parameters named like a secret (<c>token=…</c>): the job keeps its
+        /// status address, shows it (Format-List, Export-Clixml, error targets), and the token travels in a header anyway.
+        /// </summary>
+        internal static Uri WithoutSecrets(Uri given)
+        {
+            if (given == null || !given.IsAbsoluteUri || string.IsNullOrEmpty(given.Query) || given.Query == "?") return given;
+            var kept = new System.Collections.Generic.List<string>();
+            var dropped = false;
+            foreach (var pair in given.Query.TrimStart('?').Split('&'))
+            {
+                var eq = pair.IndexOf('=');
+                var name = Uri.UnescapeDataString(eq < 0 ? pair : pair.Substring(0, eq));
+                if (Http.Redact.IsSecretName(name)) dropped = true;
+                else if (pair.Length > 0) kept.Add(pair);
+            }
+            if (!dropped) return given;
+            var builder = new UriBuilder(given) { Query = string.Join("&", kept) };
+            return builder.Uri;
         }
 
         /// <summary>The last path segment of an address, unescaped (a job id at the end of a status URL); null when there is none.</summary>
