@@ -398,8 +398,8 @@ namespace BackupTools
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
             var call = new ServiceCall(connection, log, cancellationToken) { RequestTimeout = (retry ?? Resilience.DefaultOptions).RequestTimeout };
-            var status = await Resilience.ExecuteAsync(RetryRules.ForReads(retry), log,
-                ct => provider.GetStatusAsync(call, job), cancellationToken).NoContext();
+            var status = call.Scrubbed(await Resilience.ExecuteAsync(RetryRules.ForReads(retry), log,
+                ct => provider.GetStatusAsync(call, job), cancellationToken).NoContext());
             if (status.NotFound)
             {
                 if (DateTimeOffset.UtcNow - job.CreatedAt > provider.NotFoundGrace)

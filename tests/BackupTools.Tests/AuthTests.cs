@@ -131,6 +131,41 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_service_that_echoes_a_secret_has_it_masked_in_every_error_and_message()
+        {
+            // No service is known to do it; one that quoted the password it refused, the passcode it was sent, or the
+            // token in a job's reason would have had it shown in the error, kept on the job, and repeated.
+            var c = BackupService.Connect(Request("ArcGIS", "Credential", secret: "Echoed Pw+1234/x"));
+            _sim.Faults.Add(new FaultRule { Provider = "ArcGIS", Method = "POST", PathContains = "/generateToken", StatusCode = 200,
+                Body = "{\"error\":{\"code\":400,\"message\":\"Unable to generate token for Echoed Pw+1234/x.\",\"details\":[\"password=Echoed+Pw%2B1234%2Fx is wrong\"]}}" });
+            var refused = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor("ArcGIS"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, refused.ErrorId);
+            Assert.DoesNotContain("Echoed Pw+1234/x", refused.ToString());
+            Assert.DoesNotContain("Echoed+Pw%2B1234%2Fx", refused.ToString());
+            Assert.Contains("***", refused.Message);
+
+            // A passcode echoed in a create's error.
+            var token = TestData.Connect(_sim, "ArcGIS", scope: null);
+            _sim.Faults.Add(new FaultRule { Provider = "ArcGIS", Method = "POST", PathContains = "/backups/create", StatusCode = 200,
+                Body = "{\"status\":\"error\",\"messages\":[\"Passcode Zq7-passcode-XYZ is not strong enough.\"],\"code\":400}" });
+            var create = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(token, BackupFor("ArcGIS"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.DoesNotContain("Zq7-passcode-XYZ", create.ToString());
+            Assert.DoesNotContain("Zq7-passcode-XYZ", create.ServiceMessage ?? string.Empty);
+            Assert.Contains("***", create.ServiceMessage);
+
+            // A token echoed in a failed job's reason.
+            var taurus = TestData.Connect(_sim, "TaurusDB");
+            var job = await BackupService.StartAsync(taurus, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", PathContains = "/jobs", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"job\":{\"id\":\"" + job.JobId + "\",\"status\":\"Failed\",\"fail_reason\":\"DBS.200410: token " + TestData.Token + " expired\"}}" });
+            var read = await BackupService.RefreshAsync(taurus, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Failed, read.State);
+            Assert.DoesNotContain(TestData.Token, Assert.Single(read.Errors).Message);
+        }
+
+        [Fact]
         public async Task Tab_completion_of_store_names_never_signs_in()
         {
             // A key press must not send a password: before the connection holds a token, nothing is completed.

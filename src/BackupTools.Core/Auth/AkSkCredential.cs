@@ -30,6 +30,8 @@ namespace BackupTools
             _secretKey = Secret.Keep(secretAccessKey);
         }
 
+        internal override System.Collections.Generic.IEnumerable<SecureString> Secrets() { yield return _secretKey; }
+
         public override string Method => AuthenticationMethods.AccessKey;
 
         /// <summary>Test hook: the clock the signature date comes from.</summary>

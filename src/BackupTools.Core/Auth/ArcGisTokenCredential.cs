@@ -35,6 +35,11 @@ namespace BackupTools
             ExpirationMinutes = expirationMinutes;
         }
 
+        protected override System.Collections.Generic.IEnumerable<SecureString> OwnSecrets()
+        {
+            yield return _password;
+        }
+
         public override string Method => AuthenticationMethods.Credential;
         protected override string Provider => _provider;
 
@@ -71,8 +76,8 @@ namespace BackupTools
             var error = root?.Obj("error");
             if (error != null || response.Status == 401 || response.Status == 403 || response.Status == 400)
             {
-                var details = error is JsonElement er ? string.Join(" ", er.Items("details").Select(d => JsonRead.AsString(d))) : null;
-                var message = error?.Str("message");
+                var details = response.Scrubbed(error is JsonElement er ? string.Join(" ", er.Items("details").Select(d => JsonRead.AsString(d))) : null);
+                var message = response.Scrubbed(error?.Str("message"));
                 throw Refused(_provider, $"{response.Call} answered " + (error?.Str("code") is string code ? "error " + code : "HTTP " + response.Status) +
                     (message != null ? ": " + message : string.Empty) + (string.IsNullOrWhiteSpace(details) ? string.Empty : " " + details) +
                     $" ArcGIS refused the user name or password of '{_userName}'. It was not tried again.", url);

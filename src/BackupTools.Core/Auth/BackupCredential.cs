@@ -110,6 +110,9 @@ namespace BackupTools
         /// <summary>Called when the service said the token is no longer valid; true when a fresh one was obtained.</summary>
         public virtual Task<bool> RenewAsync(ServiceCall call) => Task.FromResult(false);
 
+        /// <summary>The secrets this credential holds (token, password, client secret, secret key), to mask in what a service answers.</summary>
+        internal virtual System.Collections.Generic.IEnumerable<SecureString> Secrets() { yield break; }
+
         /// <summary>True when a request can be authorized now without obtaining a token (no sign-in, no script run).</summary>
         internal virtual bool HasTokenAtHand => true;
 
@@ -169,6 +172,8 @@ namespace BackupTools
         public override string Method => AuthenticationMethods.AccessToken;
 
         public override Task<string> GetTokenAsync(ServiceCall call) => Task.FromResult(Secret.Reveal(_token));
+
+        internal override System.Collections.Generic.IEnumerable<SecureString> Secrets() { yield return _token; }
     }
 
     /// <summary>Turns secure strings into plain text only at the moment of use.</summary>

@@ -37,6 +37,11 @@ namespace BackupTools
             _projectId = projectId;
         }
 
+        protected override System.Collections.Generic.IEnumerable<SecureString> OwnSecrets()
+        {
+            yield return _password;
+        }
+
         public override string Method => AuthenticationMethods.Credential;
         protected override string Provider => _provider;
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Net.Http;
 using System.Runtime.CompilerServices;
 using System.Security;
@@ -68,6 +69,15 @@ namespace BackupTools
         public override bool CanRenew => true;
 
         internal override bool HasTokenAtHand => _refusal == null && Usable(_cached, 0);
+
+        internal override IEnumerable<SecureString> Secrets()
+        {
+            if (_cached?.Token is SecureString token) yield return token;
+            foreach (var secret in OwnSecrets()) if (secret != null) yield return secret;
+        }
+
+        /// <summary>The secrets the method signs in with (a password, a client secret).</summary>
+        protected virtual IEnumerable<SecureString> OwnSecrets() { yield break; }
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public override async Task<string> GetTokenAsync(ServiceCall call) => (await GetAsync(call, renewPast: 0).NoContext()).Token;

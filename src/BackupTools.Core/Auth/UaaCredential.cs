@@ -48,6 +48,12 @@ namespace BackupTools
         public static UaaCredential ForUser(string provider, Uri endpoint, string userName, SecureString password) =>
             new UaaCredential(provider, endpoint, AuthenticationMethods.Credential, "cf", null, userName, password);
 
+        protected override System.Collections.Generic.IEnumerable<SecureString> OwnSecrets()
+        {
+            yield return _password;
+            yield return _clientSecret;
+        }
+
         public override string Method { get; }
         protected override string Provider => _provider;
 

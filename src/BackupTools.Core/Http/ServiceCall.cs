@@ -48,6 +48,70 @@ namespace BackupTools.Http
         /// </summary>
         public HttpClient Client => _client ?? (_clients != null ? _clients() : BackupHttp.ClientFor(Connection));
 
+        private System.Collections.Generic.List<System.Security.SecureString> _secrets;
+
+        /// <summary>A secret this call sends besides its credential's (a disaster-recovery passcode), to mask in answers.</summary>
+        public void AddSecret(System.Security.SecureString secret)
+        {
+            if (secret == null || secret.Length == 0) return;
+            lock (this) (_secrets ?? (_secrets = new System.Collections.Generic.List<System.Security.SecureString>())).Add(secret);
+        }
+
+        /// <summary>
+        /// Text a service answered (an error's message, a job's reason), with every secret this call holds masked: the
+        /// credential's token, password, client secret or secret key and the call's own (a passcode), as sent and in the
+        /// encoded forms a service may echo them in (percent-, form- and JSON-escaped). Services are not known to
+        /// echo them; an error that quoted the password it refused would otherwise have shown it, and kept it.
+        /// </summary>
+        public string Scrub(string text)
+        {
+            if (string.IsNullOrEmpty(text)) return text;
+            var secrets = new System.Collections.Generic.List<System.Security.SecureString>(Connection.Credential.Secrets());
+            if (_secrets != null) lock (this) secrets.AddRange(_secrets);
+            foreach (var secure in secrets)
+            {
+                var secret = Secret.Reveal(secure);
+                if (string.IsNullOrEmpty(secret) || secret.Length < 4) continue;
+                text = Mask(text, secret);
+                text = Mask(text, Uri.EscapeDataString(secret));
+                text = Mask(text, System.Net.WebUtility.UrlEncode(secret));
+                text = Mask(text, System.Text.Json.JsonEncodedText.Encode(secret).ToString());
+            }
+            return text;
+        }
+
+        /// <summary>A job status with its messages' texts scrubbed (<see cref="Scrub"/>); as it is when it has none.</summary>
+        internal JobStatus Scrubbed(JobStatus status)
+        {
+            if (status == null) return null;
+            status.Errors = Scrubbed(status.Errors);
+            status.Warnings = Scrubbed(status.Warnings);
+            return status;
+        }
+
+        private BackupJobMessage[] Scrubbed(BackupJobMessage[] messages)
+        {
+            if (messages == null || messages.Length == 0) return messages;
+            var scrubbed = new BackupJobMessage[messages.Length];
+            for (var i = 0; i < messages.Length; i++)
+                scrubbed[i] = new BackupJobMessage(Scrub(messages[i].Code), Scrub(messages[i].Message), messages[i].Subject);
+            return scrubbed;
+        }
+
+        private static string Mask(string text, string secret)
+        {
+            var at = text.IndexOf(secret, StringComparison.Ordinal);
+            if (at < 0) return text;
+            var sb = new StringBuilder(text.Length);
+            var from = 0;
+            for (; at >= 0; at = text.IndexOf(secret, from, StringComparison.Ordinal))
+            {
+                sb.Append(text, from, at - from).Append("***");
+                from = at + secret.Length;
+            }
+            return sb.Append(text, from, text.Length - from).ToString();
+        }
+
         /// <summary>
         /// False for a call that must not obtain a token (tab completion): a refused token is then not renewed, so a
         /// key press never sends a password or a client secret.
@@ -180,7 +244,7 @@ namespace BackupTools.Http
                 inner = list[0];
             var code = S(inner, "error_code") ?? S(inner, "title") ?? S(inner, "code") ?? (e.TryGetProperty("error", out var es) && es.ValueKind == JsonValueKind.String ? es.GetString() : null);
             var message = S(inner, "error_msg") ?? S(inner, "detail") ?? S(inner, "message") ?? S(e, "error_description");
-            return (code, message);
+            return (response.Scrubbed(code), response.Scrubbed(message));
         }
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
@@ -218,7 +282,7 @@ namespace BackupTools.Http
                                 throw new OperationCanceledException("The answer's body was cut off.", ex, timeout.Token);
                             }
                         }
-                        return new ServiceResponse(provider, request.Method, request.RequestUri, response, body);
+                        return new ServiceResponse(provider, request.Method, request.RequestUri, response, body) { From = this };
                     }
                 }
                 catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
@@ -405,6 +469,12 @@ namespace BackupTools.Http
         public Uri Location { get; }
         public TimeSpan? RetryAfter { get; }
 
+        /// <summary>The call this answer came to (its secrets are masked in the service's words), where known.</summary>
+        internal ServiceCall From { get; set; }
+
+        /// <summary>Service text with the call's secrets masked (<see cref="ServiceCall.Scrub"/>).</summary>
+        public string Scrubbed(string text) => From == null || string.IsNullOrEmpty(text) ? text : From.Scrub(text);
+
         /// <summary>The service's clock when it answered (the Date header), where it sent one.</summary>
         public DateTimeOffset? ServiceDate => _headers.Date;
 
@@ -529,6 +599,8 @@ namespace BackupTools.Http
         /// <summary>A service error carrying the service's code and message.</summary>
         public BackupToolsException ServiceError(string code, string message, object target, BackupErrorCategory? category = null)
         {
+            code = Scrubbed(code);
+            message = Scrubbed(message);
             var text = $"{Call} answered HTTP {Status}" +
                        (string.IsNullOrEmpty(code) ? string.Empty : $" {code}") +
                        (string.IsNullOrEmpty(message) ? "." : $": {message}");

@@ -190,7 +190,7 @@ namespace BackupTools.Jobs
                     await gate.Enter(waiter);
                     try
                     {
-                        status = await provider.GetStatusAsync(call, job).NoContext();
+                        status = call.Scrubbed(await provider.GetStatusAsync(call, job).NoContext());
                         failures = 0;
                     }
                     catch (BackupToolsException ex) when (IsTransient(ex) && ++failures < _options.MaxConsecutiveReadFailures)

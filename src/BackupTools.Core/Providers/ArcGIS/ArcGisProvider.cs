@@ -83,6 +83,7 @@ namespace BackupTools.Providers.ArcGIS
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<BackupJob> StartAsync(ServiceCall call, BackupRequest request)
         {
+            call.AddSecret(request.Passcode); // masked in whatever the deployment answers
             var connection = call.Connection;
             var admin = AdminRoot(connection);
             // An empty -StoreName means "not given", never an empty path segment (stores//backups/create).
