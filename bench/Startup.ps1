@@ -10,7 +10,7 @@
 #>
 param(
     [Parameter(Mandatory)] [string] $SimulatorUri,
-    [string] $ModulePath = (Get-ChildItem (Join-Path $PSScriptRoot '../out/BackupTools') -Directory | Sort-Object { [version]$_.Name } | Select-Object -Last 1).FullName,
+    [string] $ModulePath = (Get-ChildItem (Join-Path $PSScriptRoot '../out/BackupTools') -Directory -ErrorAction Ignore | Sort-Object { [version]$_.Name } | Select-Object -Last 1).FullName,
     [ValidateRange(1, 1000)]
     [int] $Runs = 7
 )

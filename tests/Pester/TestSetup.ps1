@@ -12,11 +12,20 @@ function Get-TestModulePath {
     # Not again in the same session, for the same reason: start a new session to test changed code.
     if (-not $global:BackupToolsTestPackagePath) {
         # Packages of earlier sessions: on Windows the exiting session still holds its DLLs, so its own clean-up (below)
-        # fails there and the folder stays. Removed here once a day old (a session still using one is not that old;
-        # one still locked is skipped).
+        # fails there and the folder stays. Removed here once a day old (a session still using one is not that old).
+        # Renamed first: on Windows that fails while a session holds a DLL inside, and the folder is then left whole
+        # (Remove-Item alone deleted what it could and left a broken package); a renamed one is removed next time if
+        # this time failed.
         Get-ChildItem -LiteralPath ([System.IO.Path]::GetTempPath()) -Directory -Filter 'BackupTools-pester-*' -ErrorAction SilentlyContinue |
             Where-Object { $_.LastWriteTime -lt (Get-Date).AddDays(-1) } |
-            ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force -ErrorAction SilentlyContinue }
+            ForEach-Object {
+                $target = $_.FullName
+                if ($_.Name -notlike '*.removing') {
+                    try { Rename-Item -LiteralPath $_.FullName -NewName "$($_.Name).removing" -ErrorAction Stop } catch { return }
+                    $target = "$($_.FullName).removing"
+                }
+                Remove-Item -LiteralPath $target -Recurse -Force -ErrorAction SilentlyContinue
+            }
         $path = Join-Path ([System.IO.Path]::GetTempPath()) "BackupTools-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))/BackupTools/$version"
         # (forward slashes, and one at the end: MSBuild takes them everywhere, and a quoted argument ending in \ would
         # escape its closing quote on Windows)

@@ -132,7 +132,7 @@ namespace BackupTools.Commands
                 return;
             }
             if (connection.SkipCertificateCheck)
-                WriteWarning($"Certificate validation is off for {connection.Endpoint}: anyone between you and the server could read the token.");
+                WriteWarning($"Certificate validation is off for {connection.Endpoint} and the token endpoints this connection signs in at (IAM, UAA, generateToken): anyone between you and those servers could read the token or the password.");
             Connections.SetDefault(connection);
             WriteObject(connection);
         }
