@@ -72,6 +72,18 @@ namespace BackupTools.Tests
         private string Dependencies => Path.Combine(_package.Directory, "dependencies");
 
         [Fact]
+        public void No_shipped_file_names_a_path_of_the_machine_that_built_it()
+        {
+            // The debug directory of each assembly named its .pdb by the build machine's path (/home/…/src/…/obj/…).
+            var root = ContractTests.RepoRoot().TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            var needle = System.Text.Encoding.UTF8.GetBytes(root);
+            var files = Directory.GetFiles(_package.Directory, "*", SearchOption.AllDirectories);
+            Assert.Contains(files, f => f.EndsWith(".dll", StringComparison.Ordinal));
+            foreach (var file in files)
+                Assert.True(System.MemoryExtensions.IndexOf(File.ReadAllBytes(file).AsSpan(), needle) < 0, $"{file} names {root}");
+        }
+
+        [Fact]
         public void Only_the_cmdlet_assembly_sits_in_the_module_root()
         {
             var rootAssemblies = Directory.GetFiles(_package.Directory, "*.dll").Select(Path.GetFileName).ToList();
