@@ -58,7 +58,7 @@ namespace BackupTools.Commands
             var running = pending.FindAll(p => !p.Create.IsCompleted).ConvertAll(p => (Task)p.Create);
             if (running.Count > 0)
             {
-                try { Task.WaitAll(running.ToArray(), TimeSpan.FromMilliseconds(500)); }
+                try { Task.WaitAll(running.ToArray(), TimeSpan.FromMilliseconds(200)); } // (what has not ended by then: "may have started")
                 catch (AggregateException) { }
             }
             var jobs = new List<BackupJob>();
