@@ -80,7 +80,10 @@ switch ($Task) {
         if (-not $SkipDotnetTest) { Invoke-Native dotnet @('test', (Join-Path $root 'BackupTools.sln'), '-c', $Configuration) }
         $package = Invoke-Package
         if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge '5.5.0')) {
-            Install-Module Pester -MinimumVersion 5.5.0 -Scope CurrentUser -Force -SkipPublisherCheck
+            try { Install-Module Pester -MinimumVersion 5.5.0 -Scope CurrentUser -Force -SkipPublisherCheck -ErrorAction Stop }
+            catch {
+                throw "The Pester suite needs Pester 5.5 or later, which is not installed and could not be installed from the PowerShell Gallery ($($_.Exception.Message)). Install it (Install-Module Pester, or copy it into a PSModulePath folder), or run the .NET suite alone: dotnet test BackupTools.sln."
+            }
         }
         $simulator = Start-Simulator
         try {
