@@ -314,11 +314,10 @@ namespace BackupTools
 
         /// <summary>
         /// The error for a create that may have started: an unknown outcome as it is; an unreadable yes becomes one; any
-        /// other last error (after an earlier unanswered attempt) is kept as the cause of one.
+        /// other last error (after an earlier unanswered attempt) is kept as the cause of one. <c>repeated</c>: how many
+        /// create requests were sent where names are unique (a repeat cannot make a second backup), when more than one,
+        /// else 0; <c>notFound</c>: the backup was looked for by name and not found (false: the lookup failed).
         /// </summary>
-        /// <param name="repeated">How many create requests were sent where names are unique (a repeat cannot make a second
-        /// backup), when more than one; else 0.</param>
-        /// <param name="notFound">True when the backup was looked for by name and not found (false: the lookup failed).</param>
         private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate, int attempts,
             int repeated = 0, bool notFound = false)
         {
@@ -354,6 +353,14 @@ namespace BackupTools
                 RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
             };
         }
+
+        /// <summary>
+        /// How a create that ended in <paramref name="ended"/> leaves its backup: may it exist? Yes when cut off after its
+        /// request left unanswered, or with an unknown outcome; no for a refusal, or a cancellation before any request left.
+        /// </summary>
+        internal static bool CreateMayHaveStarted(Exception ended) =>
+            ended is CreateCutOffException ||
+            (ended is BackupToolsException e && e.ErrorId == ErrorIds.BackupCreateOutcomeUnknown);
 
         /// <summary>A create stopped by its caller after its request left without an answer: the backup may have started.</summary>
         internal sealed class CreateCutOffException : OperationCanceledException

@@ -31,10 +31,16 @@ namespace BackupTools.Http
             {
                 if (sb.Length > 0) sb.Append('&');
                 var eq = pair.IndexOf('=');
-                var name = eq < 0 ? pair : pair.Substring(0, eq);
-                sb.Append(eq >= 0 && IsSecretName(Uri.UnescapeDataString(name)) ? name + "=***" : pair);
+                sb.Append(eq >= 0 && IsSecretPair(pair) ? pair.Substring(0, eq) + "=***" : pair);
             }
             return sb.ToString();
+        }
+
+        /// <summary>True for a query parameter (<c>name=value</c>, or a bare name) whose name, unescaped, is a secret's.</summary>
+        public static bool IsSecretPair(string pair)
+        {
+            var eq = pair.IndexOf('=');
+            return IsSecretName(Uri.UnescapeDataString(eq < 0 ? pair : pair.Substring(0, eq)));
         }
     }
 }

@@ -48,13 +48,14 @@ namespace BackupTools.Http
         /// </summary>
         public HttpClient Client => _client ?? (_clients != null ? _clients() : BackupHttp.ClientFor(Connection));
 
-        private System.Collections.Generic.List<System.Security.SecureString> _secrets;
+        // Secrets this call sends besides its credential's; guarded by itself.
+        private readonly System.Collections.Generic.List<System.Security.SecureString> _secrets = new System.Collections.Generic.List<System.Security.SecureString>(0);
 
         /// <summary>A secret this call sends besides its credential's (a disaster-recovery passcode), to mask in answers.</summary>
         public void AddSecret(System.Security.SecureString secret)
         {
             if (secret == null || secret.Length == 0) return;
-            lock (this) (_secrets ?? (_secrets = new System.Collections.Generic.List<System.Security.SecureString>())).Add(secret);
+            lock (_secrets) _secrets.Add(secret);
         }
 
         /// <summary>
@@ -67,7 +68,7 @@ namespace BackupTools.Http
         {
             if (string.IsNullOrEmpty(text)) return text;
             var secrets = new System.Collections.Generic.List<System.Security.SecureString>(Connection.Credential.Secrets());
-            if (_secrets != null) lock (this) secrets.AddRange(_secrets);
+            lock (_secrets) secrets.AddRange(_secrets);
             foreach (var secure in secrets)
             {
                 var secret = Secret.Reveal(secure);
@@ -175,10 +176,11 @@ namespace BackupTools.Http
         {
             var fresh = request.Properties.TryGetValue(BackupCredential.FreshProperty, out var f) && f is bool b && b;
             var generation = GenerationOf(request);
+            var renewable = MayRenew && !fresh && credential.CanRenew;
             byte[] body = null;
-            if (!fresh && credential.CanRenew && request.Content != null)
+            if (renewable && request.Content != null)
                 body = await request.Content.ReadAsByteArrayAsync().NoContext();
-            var copy = MayRenew && !fresh && credential.CanRenew ? Copy(request, body) : null;
+            var copy = renewable ? Copy(request, body) : null;
 
             var response = await SendOnceAsync(request, isCreate, target).NoContext();
             if (response.Status != 401) return response;

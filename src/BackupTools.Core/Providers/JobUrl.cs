@@ -60,9 +60,7 @@ namespace BackupTools.Providers
             var dropped = false;
             foreach (var pair in given.Query.TrimStart('?').Split('&'))
             {
-                var eq = pair.IndexOf('=');
-                var name = Uri.UnescapeDataString(eq < 0 ? pair : pair.Substring(0, eq));
-                if (Http.Redact.IsSecretName(name)) dropped = true;
+                if (Http.Redact.IsSecretPair(pair)) dropped = true;
                 else if (pair.Length > 0) kept.Add(pair);
             }
             if (!dropped) return given;

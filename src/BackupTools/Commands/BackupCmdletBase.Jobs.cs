@@ -67,7 +67,7 @@ namespace BackupTools.Commands
             {
                 var create = p.Create;
                 if (create.Status == TaskStatus.RanToCompletion) jobs.Add(create.Result);
-                else if (!create.IsCompleted || MayHaveStarted(create.Exception?.GetBaseException())) mayHaveStarted.Add(p.What);
+                else if (!create.IsCompleted || BackupService.CreateMayHaveStarted(create.Exception?.GetBaseException())) mayHaveStarted.Add(p.What);
             }
             if (HeldJobsAreItsOwn && _held != null)
                 foreach (var job in _held.Values)
@@ -76,6 +76,7 @@ namespace BackupTools.Commands
             var text = new System.Text.StringBuilder();
             if (jobs.Count > 0)
             {
+                text.Append($"{jobs.Count} backup(s) this command started were not written: the pipeline ended first. ");
                 try
                 {
                     var kept = new List<object>();
@@ -83,12 +84,11 @@ namespace BackupTools.Commands
                         foreach (var o in LanguagePrimitives.GetEnumerable(before) ?? new[] { before }) kept.Add(o);
                     foreach (var job in jobs) kept.Add(job);
                     SessionState.PSVariable.Set(UnwrittenVariable, kept.ToArray());
-                    text.Append($"{jobs.Count} backup(s) this command started were not written: the pipeline ended first. Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
+                    text.Append($"Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
                 }
                 catch (Exception ex) when (!(ex is OutOfMemoryException))
                 {
-                    text.Append($"{jobs.Count} backup(s) this command started were not written: the pipeline ended first. Their jobs: ");
-                    text.Append(string.Join("; ", jobs.ConvertAll(j => $"{j.Provider} {j.BackupName} job {j.JobId}")));
+                    text.Append("Their jobs: ").Append(string.Join("; ", jobs.ConvertAll(j => $"{j.Provider} {j.BackupName} job {j.JobId}")));
                 }
             }
             if (mayHaveStarted.Count > 0)
@@ -100,14 +100,6 @@ namespace BackupTools.Commands
             try { Host?.UI?.WriteWarningLine(text.ToString()); }
             catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
         }
-
-        /// <summary>
-        /// How a create that was not written ended says whether a backup may exist: cut off after its request left
-        /// unanswered, or an unknown outcome. A refusal, or a cancellation before any request left, made nothing.
-        /// </summary>
-        private static bool MayHaveStarted(Exception ended) =>
-            ended is BackupService.CreateCutOffException ||
-            (ended is BackupToolsException e && e.ErrorId == ErrorIds.BackupCreateOutcomeUnknown);
 
         /// <summary>Keeps a job this command will write later (after its wait), so that an error that stops the command cannot lose it.</summary>
         protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer)))[job] = job;
