@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 
@@ -7,13 +8,32 @@ namespace BackupTools.Http
     /// <summary>Masks secrets in anything that may be shown: query parameters and form fields named like a secret.</summary>
     internal static class Redact
     {
+        // Compared after Normalize: lower case, without '-', '_', '.' and a trailing "[]" (token[], X-Amz-Signature, api_key).
         private static readonly string[] SecretNames =
         {
-            "token", "access_token", "refresh_token", "passcode", "password", "client_secret", "secret", "sk", "key", "signature",
+            "token", "accesstoken", "refreshtoken", "idtoken", "authtoken", "sessiontoken", "securitytoken", "xsecuritytoken",
+            "xamzsecuritytoken", "passcode", "password", "passwd", "pwd", "clientsecret", "secret", "sk", "key", "apikey",
+            "signature", "sig", "xamzsignature", "xgoogsignature", "authorization",
         };
 
-        public static bool IsSecretName(string name) =>
-            SecretNames.Any(s => string.Equals(s, name, StringComparison.OrdinalIgnoreCase));
+        // Names ending so are secrets whatever comes before (adminpassword, appsecret, x-api-key, useraccesstoken).
+        private static readonly string[] SecretEndings = { "password", "secret", "apikey", "accesstoken", "authtoken" };
+
+        public static bool IsSecretName(string name)
+        {
+            var n = Normalize(name);
+            return SecretNames.Contains(n, StringComparer.Ordinal) || SecretEndings.Any(e => n.EndsWith(e, StringComparison.Ordinal));
+        }
+
+        private static string Normalize(string name)
+        {
+            var n = (name ?? string.Empty).Trim();
+            if (n.EndsWith("[]", StringComparison.Ordinal)) n = n.Substring(0, n.Length - 2);
+            var sb = new StringBuilder(n.Length);
+            foreach (var c in n)
+                if (c != '-' && c != '_' && c != '.') sb.Append(char.ToLowerInvariant(c));
+            return sb.ToString();
+        }
 
         public static string Url(Uri uri)
         {
@@ -24,14 +44,35 @@ namespace BackupTools.Http
             return text + "?" + Query(query.TrimStart('?'));
         }
 
-        public static string Query(string query)
-        {
-            var sb = new StringBuilder();
-            foreach (var pair in query.Split('&'))
+        /// <summary>A query string with the value of every parameter named like a secret masked; separators (<c>&amp;</c> or <c>;</c>) kept.</summary>
+        public static string Query(string query) =>
+            Rewrite(query, pair =>
             {
-                if (sb.Length > 0) sb.Append('&');
                 var eq = pair.IndexOf('=');
-                sb.Append(eq >= 0 && IsSecretPair(pair) ? pair.Substring(0, eq) + "=***" : pair);
+                return eq >= 0 && IsSecretPair(pair) ? pair.Substring(0, eq) + "=***" : pair;
+            });
+
+        /// <summary>
+        /// A query string rebuilt pair by pair: <paramref name="map"/> gives each pair's text, or null to leave it out (with
+        /// its separator). Pairs are split at <c>&amp;</c> and at <c>;</c> (which many servers also read as a separator), and
+        /// the separators of the pairs kept are the ones they had.
+        /// </summary>
+        public static string Rewrite(string query, Func<string, string> map)
+        {
+            var sb = new StringBuilder(query.Length);
+            var start = 0;
+            var separator = '&';
+            for (var i = 0; i <= query.Length; i++)
+            {
+                if (i < query.Length && query[i] != '&' && query[i] != ';') continue;
+                var text = map(query.Substring(start, i - start));
+                if (text != null)
+                {
+                    if (sb.Length > 0) sb.Append(separator);
+                    sb.Append(text);
+                }
+                if (i < query.Length) separator = query[i];
+                start = i + 1;
             }
             return sb.ToString();
         }

@@ -56,15 +56,15 @@ namespace BackupTools.Providers
         internal static Uri WithoutSecrets(Uri given)
         {
             if (given == null || !given.IsAbsoluteUri || string.IsNullOrEmpty(given.Query) || given.Query == "?") return given;
-            var kept = new System.Collections.Generic.List<string>();
             var dropped = false;
-            foreach (var pair in given.Query.TrimStart('?').Split('&'))
+            var kept = Http.Redact.Rewrite(given.Query.Substring(1), pair =>
             {
-                if (Http.Redact.IsSecretPair(pair)) dropped = true;
-                else if (pair.Length > 0) kept.Add(pair);
-            }
+                if (!Http.Redact.IsSecretPair(pair)) return pair;
+                dropped = true;
+                return null;
+            });
             if (!dropped) return given;
-            var builder = new UriBuilder(given) { Query = string.Join("&", kept) };
+            var builder = new UriBuilder(given) { Query = kept };
             return builder.Uri;
         }
 
