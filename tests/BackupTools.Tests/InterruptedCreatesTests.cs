@@ -135,7 +135,7 @@ namespace BackupTools.Tests
             var r = Run("$BackupToolsUnwrittenJobs = $null; [pscustomobject]@{ InstanceId = $ti; Name = 'all-written-1' }, [pscustomobject]@{ InstanceId = $ti; Name = 'all-written-2' } | " +
                         "New-InstanceBackup -Provider TaurusDB -ThrottleLimit 2 -Wait -PollingInterval 0.05");
             Assert.Equal(2, r.Count);
-            Assert.Empty(Run("$BackupToolsUnwrittenJobs").Where(o => o != null));
+            Assert.DoesNotContain(Run("$BackupToolsUnwrittenJobs"), o => o != null);
             Assert.DoesNotContain("were not written", _host.Text);
             Assert.DoesNotContain("may have started", _host.Text);
         }
