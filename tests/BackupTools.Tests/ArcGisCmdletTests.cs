@@ -44,6 +44,23 @@ namespace BackupTools.Tests
             Assert.DoesNotContain(TestData.Token, r.AllText());
         }
 
+        [Theory]
+        [InlineData("-5")]
+        [InlineData("0")]
+        [InlineData("([timespan]::FromHours(-1))")]
+        public void A_retention_period_that_is_not_positive_is_refused_naming_RetentionPeriod_before_sending(string period)
+        {
+            // Before: "RetentionDate 2026-11-19 … is not in the future", a parameter the user never gave.
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name dr-1 -Passcode $pass -RetentionPeriod " + period);
+            Assert.Null(r.Terminating);
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("RetentionPeriod must be longer than zero", error.Exception.Message);
+            Assert.DoesNotContain("RetentionDate", error.Exception.Message);
+            Assert.Empty(r.Objects<BackupJob>());
+            Assert.DoesNotContain(_sim.Counters.Requests, q => q.Method == "POST" && q.Path.EndsWith("/create", StringComparison.Ordinal));
+        }
+
         [Fact]
         public void A_retention_period_beyond_the_calendar_is_an_error_for_its_row_and_the_other_rows_go_on()
         {

@@ -411,7 +411,8 @@ namespace BackupTools.Tests
         [InlineData("StoreName", "..")]
         [InlineData("StoreName", "a%2fb")]
         [InlineData("StoreName", "a?b")]
-        [InlineData("Description", "line\nbreak")]
+        [InlineData("Description", "bell\u0007")]
+        [InlineData("Description", "escape\u001b[2J")]
         public async Task Rules_are_checked_before_sending(string parameter, string value)
         {
             var r = Request();

@@ -27,6 +27,16 @@ namespace BackupTools
             if (secretAccessKey == null || secretAccessKey.Length == 0)
                 throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, "SecretAccessKey must not be empty.");
             _accessKeyId = accessKeyId.Trim();
+            // It goes into the Authorization header as it is: a line break inside ended the header (what followed went
+            // out as headers of its own), a space was signed and refused (a failure Huawei counts toward locking the
+            // key), and a non-ASCII letter stopped the request before it left while it looked like one that may have.
+            foreach (var c in _accessKeyId)
+                if (c < '!' || c > '~' || c == ',' || c == '=')
+                    throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                        "AccessKeyId holds a space, a line break, a comma, an equals sign or a character that is not ASCII; an access key id is letters and digits. Nothing was sent.")
+                    {
+                        RecommendedAction = "Copy the access key id again (the AK of the key pair, 20 letters and digits), without anything around it.",
+                    };
             _secretKey = Secret.Keep(secretAccessKey);
         }
 
@@ -41,12 +51,22 @@ namespace BackupTools
             throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidOperation,
                 "An access key signs each request; it has no token to send.");
 
+        /// <summary>
+        /// The Host header as it goes on the wire, and is signed: an internationalized name in its ASCII (punycode) form,
+        /// which the service sees, rather than Uri.Authority's Unicode form, which no header can carry.
+        /// </summary>
+        internal static string HostHeader(Uri uri)
+        {
+            var host = uri.HostNameType == UriHostNameType.Dns ? uri.IdnHost : uri.Host;
+            return uri.IsDefaultPort ? host : host + ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         public override async Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
         {
             var body = request.Content == null ? Array.Empty<byte>() : await request.Content.ReadAsByteArrayAsync().NoContext();
             var date = AkSkSigner.FormatDate(Clock());
-            var host = request.RequestUri.Authority;
+            var host = HostHeader(request.RequestUri);
             request.Headers.Host = host;
             request.Headers.Remove("X-Sdk-Date");
             request.Headers.TryAddWithoutValidation("X-Sdk-Date", date);

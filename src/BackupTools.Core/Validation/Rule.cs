@@ -13,18 +13,27 @@ namespace BackupTools.Validation
     {
         private readonly Func<string, bool> _test;
 
-        public Rule(string parameter, string text, Func<string, bool> test, bool required = true)
+        public Rule(string parameter, string text, Func<string, bool> test, bool required = true, bool ours = false)
         {
             Parameter = parameter;
             Text = text;
             _test = test;
             Required = required;
+            Ours = ours;
         }
 
         public string Parameter { get; }
         /// <summary>The rule in words, as the service's page states it.</summary>
         public string Text { get; }
         public bool Required { get; }
+        /// <summary>
+        /// True for a limit of BackupTools' own where the service states none: its breach says so rather than blaming the
+        /// service, so a user knows it is the module's choice.
+        /// </summary>
+        public bool Ours { get; }
+
+        /// <summary>This rule as a limit of BackupTools' own (<see cref="Ours"/>).</summary>
+        public Rule AsOurs() => new Rule(Parameter, Text, _test, Required, ours: true);
 
         // The rules are plain character checks, not regular expressions: the first Regex a process builds costs about
         // 20 ms (parser, interpreter, culture tables), which a runbook would pay on every run for a 36-character id.
@@ -56,15 +65,32 @@ namespace BackupTools.Validation
             new Rule(parameter, text, v => v.Length >= min && v.Length <= max && (!letterFirst || IsAsciiLetter(v[0])) &&
                                            All(v, 0, v.Length, c => IsAsciiLetterOrDigit(c) || others.IndexOf(c) >= 0), required);
 
-        /// <summary>A GUID in its plain 36-character form (no braces, no padding: Guid parsing would trim spaces).</summary>
-        public static Rule Guid(string parameter, string text) =>
-            new Rule(parameter, text, v => v.Length == 36 && System.Guid.TryParseExact(v, "D", out _));
+        /// <summary>
+        /// A GUID in its plain form: 8-4-4-4-12 hexadecimal digits and nothing else (Guid.TryParseExact "D" also takes a
+        /// sign or "0x" inside a group, and trims spaces).
+        /// </summary>
+        public static Rule Guid(string parameter, string text) => new Rule(parameter, text, IsPlainGuid);
+
+        internal static bool IsPlainGuid(string v)
+        {
+            if (v.Length != 36) return false;
+            for (var i = 0; i < v.Length; i++)
+            {
+                var c = v[i];
+                if (i == 8 || i == 13 || i == 18 || i == 23)
+                {
+                    if (c != '-') return false;
+                }
+                else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+            }
+            return true;
+        }
 
         public static Rule MaxLengthWithout(string parameter, int max, string forbidden, string text) =>
             new Rule(parameter, text, v => v.Length <= max && v.IndexOfAny(forbidden.ToCharArray()) < 0, required: false);
 
         /// <summary>This rule with one more condition (same words: <see cref="Text"/> must already state it).</summary>
-        public Rule And(Func<string, bool> more) => new Rule(Parameter, Text, v => _test(v) && more(v), Required);
+        public Rule And(Func<string, bool> more) => new Rule(Parameter, Text, v => _test(v) && more(v), Required, Ours);
 
         /// <summary>True when a non-empty value meets the rule.</summary>
         public bool Accepts(string value) => !string.IsNullOrEmpty(value) && _test(value);
@@ -77,11 +103,17 @@ namespace BackupTools.Validation
                 if (Required) throw Breach(provider, $"{Parameter} is required ({Text}).", target);
                 return;
             }
+            var meets = _test(value);
             if (!IsWellFormed(value))
-                throw Breach(provider, $"{Parameter} '{Printable(value)}' breaks the {provider} rule: {Text}; it also holds an unpaired surrogate, which is not Unicode text and would be sent altered.", target);
-            if (!_test(value))
-                throw Breach(provider, $"{Parameter} '{Printable(value)}' breaks the {provider} rule: {Text}.", target);
+                throw Breach(provider, meets
+                    ? $"{Parameter} '{Printable(value)}' holds an unpaired surrogate, which is not Unicode text and would be sent altered."
+                    : $"{Parameter} '{Printable(value)}' {Breaks(provider)}: {Text}; it also holds an unpaired surrogate, which is not Unicode text and would be sent altered.", target);
+            if (!meets)
+                throw Breach(provider, $"{Parameter} '{Printable(value)}' {Breaks(provider)}: {Text}.", target);
         }
+
+        private string Breaks(string provider) =>
+            Ours ? $"breaks a BackupTools limit for {provider} (the service states none)" : $"breaks the {provider} rule";
 
         public static BackupToolsException Breach(string provider, string message, object target) =>
             new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument,

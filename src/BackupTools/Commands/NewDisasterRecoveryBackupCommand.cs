@@ -82,8 +82,10 @@ namespace BackupTools.Commands
 
         private static DateTimeOffset FromNow(TimeSpan period)
         {
+            if (period <= TimeSpan.Zero)
+                throw OutOfCalendar($"RetentionPeriod must be longer than zero (it was {period.TotalDays:0.##} days): the backup's retention date would not be in the future.", period);
             var now = DateTimeOffset.UtcNow;
-            if (period > DateTimeOffset.MaxValue - now || period < DateTimeOffset.MinValue - now)
+            if (period > DateTimeOffset.MaxValue - now)
                 throw OutOfCalendar($"RetentionPeriod of {period.TotalDays:0} days ends outside the calendar (after the year 9999).", period);
             return now + period;
         }

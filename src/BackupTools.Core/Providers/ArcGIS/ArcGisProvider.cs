@@ -29,18 +29,18 @@ namespace BackupTools.Providers.ArcGIS
         // [I] The API page states no rule for the name; ours keeps it to characters safe in the store's paths
         // (list/get/delete/restore address a backup by name in a path segment).
         internal static readonly Rule NameRule = Rule.Name("Name", 1, 100, "._-", letterFirst: false,
-            "1 to 100 characters: letters, digits, '-', '_' and '.' only, not only dots").And(v => v.Trim('.').Length > 0);
+            "1 to 100 characters: letters, digits, '-', '_' and '.' only, not only dots").And(v => v.Trim('.').Length > 0).AsOurs();
 
-        // [I] No documented limit; ours.
+        // [I] No documented limit; ours. A description of several lines (a change ticket under a title) is sent as it is.
         internal static readonly Rule DescriptionRule = new Rule("Description",
-            "at most 1024 characters, without control characters",
-            v => v.Length <= 1024 && !v.Any(char.IsControl), required: false);
+            "at most 1024 characters, without control characters other than tab and line breaks",
+            v => v.Length <= 1024 && !v.Any(c => char.IsControl(c) && c != '\t' && c != '\n' && c != '\r'), required: false, ours: true);
 
         // The store goes into a path segment (escaped by Url.Combine); refuse what could still confuse a server or proxy.
         internal static readonly Rule StoreNameRule = new Rule("StoreName",
             "at most 255 characters, not '.', without '/', '\\', '?', '#', '%', '..' or control characters",
             v => v.Length <= 255 && v != "." && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
-            required: false);
+            required: false, ours: true);
 
         /// <summary>The documented minimum passcode length [V].</summary>
         internal const int MinPasscodeLength = 8;

@@ -52,8 +52,8 @@ namespace BackupTools.Providers.Dataverse
 
         // The service states no limit on notes; 2000 is ours [I], to keep a runaway value from being sent.
         internal static readonly Rule DescriptionRule = new Rule("Description",
-            "notes of at most 2000 characters (a BackupTools limit; the service states none), without control characters other than tab and line breaks",
-            v => v.Length <= 2000 && !v.Any(c => char.IsControl(c) && c != '\t' && c != '\n' && c != '\r'), required: false);
+            "notes of at most 2000 characters, without control characters other than tab and line breaks",
+            v => v.Length <= 2000 && !v.Any(c => char.IsControl(c) && c != '\t' && c != '\n' && c != '\r'), required: false, ours: true);
 
         public BackupProviderInfo Info => InfoValue;
 

@@ -1,0 +1,138 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// Input checked before anything is sent, and said as it is: an access key id a header cannot carry, limits of
+    /// BackupTools' own named as such, GUIDs in their plain form, a value that only holds an unpaired surrogate.
+    /// </summary>
+    public sealed class InputRulesTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string DataverseId = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+        private readonly BackupSimulator _sim;
+
+        public InputRulesTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+        }
+
+        public void Dispose() => _sim.Reset();
+
+        private static BackupRequest Dr(string name, string description = null) => new BackupRequest
+        {
+            Kind = BackupKind.DisasterRecovery, Name = name, Description = description, Passcode = TestData.Secure("Zq7-passcode-XYZ"),
+        };
+
+        [Theory]
+        [InlineData("SIMAK0000000\u00000000000")]
+        [InlineData("SIMAK00000000 0000000")]
+        [InlineData("SIMAK0000000000000\u00d60")]
+        [InlineData("SIMAK000000000000000\u200B")]
+        [InlineData("SIMAK0000000\r\nX-Injected: 1")]
+        [InlineData("SIMAK00000000000,000")]
+        public void An_access_key_id_a_header_cannot_carry_is_refused_at_connect_and_nothing_is_sent(string accessKeyId)
+        {
+            var before = _sim.Counters.TotalRequests;
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = _sim.EndpointFor("TaurusDB"), Scope = TestData.ProjectId,
+                AccessKeyId = accessKeyId, SecretAccessKey = TestData.Secure("sim-secret-key"),
+            }));
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
+            Assert.Contains("AccessKeyId", ex.Message);
+            Assert.Equal(before, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
+        public async Task An_access_key_id_copied_with_white_space_around_it_still_signs()
+        {
+            var c = BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = _sim.EndpointFor("TaurusDB"), Scope = TestData.ProjectId,
+                AccessKeyId = " SIMAK000000000000000\r\n", SecretAccessKey = TestData.Secure("sim-secret-key"),
+            });
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = TestData.TaurusInstance, Name = TestData.UniqueName() },
+                NullOperationLog.Instance, CancellationToken.None);
+            Assert.False(string.IsNullOrEmpty(job.JobId));
+        }
+
+        [Theory]
+        [InlineData("https://b\u00e4ckup.example.com/v3/x", "xn--bckup-gra.example.com")]
+        [InlineData("https://b\u00e4ckup.example.com:8443/v3/x", "xn--bckup-gra.example.com:8443")]
+        [InlineData("http://127.0.0.1:5000/v3/x", "127.0.0.1:5000")]
+        [InlineData("http://[::1]:5000/v3/x", "[::1]:5000")]
+        [InlineData("https://dds.eu-de.otc.t-systems.com/v3/x", "dds.eu-de.otc.t-systems.com")]
+        public void The_signed_host_is_the_one_on_the_wire_an_international_name_in_its_ascii_form(string url, string host) =>
+            Assert.Equal(host, AkSkCredential.HostHeader(new Uri(url)));
+
+        [Fact]
+        public void An_ArcGIS_description_of_several_lines_is_sent_as_it_is()
+        {
+            var c = TestData.Connect(_sim, "ArcGIS", scope: null);
+            BackupService.Validate(c, Dr("pre-patch", "Before patching to 11.4\r\nChange CHG-1234\tapproved"));
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Validate(c, Dr("pre-patch", "bell \u0007")));
+            Assert.Contains("Description", ex.Message);
+        }
+
+        [Theory]
+        [InlineData("Nightly backup")]
+        [InlineData("sauvegarde-\u00e9t\u00e9")]
+        public void A_limit_of_BackupTools_own_says_so_and_does_not_blame_the_service(string name)
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "ArcGIS", scope: null), Dr(name)));
+            Assert.Contains("breaks a BackupTools limit for ArcGIS (the service states none)", ex.Message);
+            Assert.DoesNotContain("the ArcGIS rule", ex.Message);
+        }
+
+        [Fact]
+        public void A_documented_rule_is_still_called_the_service_s_rule()
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "TaurusDB"),
+                new BackupRequest { InstanceId = TestData.TaurusInstance, Name = "1-starts-with-a-digit" }));
+            Assert.Contains("breaks the TaurusDB rule", ex.Message);
+        }
+
+        [Theory]
+        [InlineData("Dataverse", "+1f2504e-4f89-11d3-9a0c-0305e82c3301")]
+        [InlineData("Dataverse", "0x2504e0-4f89-11d3-9a0c-0305e82c3301")]
+        [InlineData("CloudFoundry", "3f2504e0-+f89-11d3-9a0c-0305e82c3301")]
+        [InlineData("CloudFoundry", "3f2504e0-4f89-11d3-9a0c-0305e82c330g")]
+        [InlineData("CloudFoundry", "3f2504e0-4f89-11d3-9a0c_0305e82c3301")]
+        public void An_id_that_is_not_a_plain_GUID_is_refused(string provider, string instanceId)
+        {
+            var request = new BackupRequest { InstanceId = instanceId, Name = provider == "Dataverse" ? "nightly" : null };
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, provider, scope: null), request));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Contains("InstanceId", ex.Message);
+        }
+
+        [Theory]
+        [InlineData("3f2504e0-4f89-11d3-9a0c-0305e82c3301")]
+        [InlineData("3F2504E0-4F89-11D3-9A0C-0305E82C3301")]
+        public void A_plain_GUID_in_either_case_is_accepted(string instanceId) =>
+            BackupService.Validate(TestData.Connect(_sim, "Dataverse", scope: null), new BackupRequest { InstanceId = instanceId, Name = "nightly" });
+
+        [Fact]
+        public void A_value_that_meets_the_rule_but_holds_an_unpaired_surrogate_is_told_only_that()
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "Dataverse", scope: null),
+                new BackupRequest { InstanceId = DataverseId, Name = "nightly \uD800 label" }));
+            Assert.Contains("unpaired surrogate", ex.Message);
+            Assert.DoesNotContain("breaks", ex.Message);
+        }
+
+        [Fact]
+        public void A_value_that_breaks_the_rule_and_holds_an_unpaired_surrogate_is_told_both()
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "Dataverse", scope: null),
+                new BackupRequest { InstanceId = DataverseId, Name = new string('x', 101) + "\uD800" }));
+            Assert.Contains("breaks the Dataverse rule", ex.Message);
+            Assert.Contains("unpaired surrogate", ex.Message);
+        }
+    }
+}
