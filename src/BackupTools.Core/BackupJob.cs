@@ -125,9 +125,15 @@ namespace BackupTools
 
         /// <summary>
         /// Rebuilds a job from a bag of properties, as a deserialized job arrives (Import-Clixml, a thread job,
-        /// ConvertFrom-Json). Nested messages may be dictionaries or <see cref="BackupJobMessage"/>s.
+        /// ConvertFrom-Json, Import-Csv). Nested messages may be dictionaries or <see cref="BackupJobMessage"/>s.
         /// </summary>
-        public static BackupJob FromProperties(IDictionary<string, object> p)
+        /// <param name="p">The properties.</param>
+        /// <param name="textCulture">
+        /// The culture that wrote times given as text other than ISO 8601: the session's for a row of Export-Csv (which
+        /// writes a DateTimeOffset with the culture's ToString: 12.11.2026 in de-DE); null (invariant) for PowerShell's
+        /// serializer, which writes invariant text.
+        /// </param>
+        public static BackupJob FromProperties(IDictionary<string, object> p, CultureInfo textCulture = null)
         {
             if (p == null) throw new ArgumentNullException(nameof(p));
             var bag = new Dictionary<string, object>(p, StringComparer.OrdinalIgnoreCase);
@@ -146,14 +152,22 @@ namespace BackupTools
                 ParseEnum(S(nameof(State)), BackupJobState.Running),
                 S(nameof(RawStatus)),
                 int.TryParse(S(nameof(PercentComplete)), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pc) ? pc : (int?)null,
-                ParseTime(bag, nameof(CreatedAt)), ParseTime(bag, nameof(EndedAt)), ParseTime(bag, nameof(LastCheckedAt)),
+                ParseTime(bag, nameof(CreatedAt), textCulture), ParseTime(bag, nameof(EndedAt), textCulture),
+                ParseTime(bag, nameof(LastCheckedAt), textCulture),
                 ParseMessages(bag, nameof(Errors)), ParseMessages(bag, nameof(Warnings)));
         }
 
         private static T ParseEnum<T>(string text, T fallback) where T : struct =>
             text != null && Enum.TryParse<T>(text, true, out var v) ? v : fallback;
 
-        private static DateTimeOffset? ParseTime(IDictionary<string, object> bag, string name)
+        // ISO 8601 as ConvertTo-Json and the round-trip format write it: read the same in every culture.
+        private static readonly string[] IsoFormats =
+        {
+            "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
+            "yyyy-MM-dd HH:mm:ss.FFFFFFFzzz", "yyyy-MM-dd HH:mm:ss.FFFFFFF'Z'", "yyyy-MM-dd HH:mm:ss.FFFFFFF",
+        };
+
+        private static DateTimeOffset? ParseTime(IDictionary<string, object> bag, string name, CultureInfo textCulture)
         {
             if (!bag.TryGetValue(name, out var v) || v == null) return null;
             switch (v)
@@ -162,12 +176,16 @@ namespace BackupTools
                 case DateTime dt: return dt.Kind == DateTimeKind.Unspecified ? new DateTimeOffset(dt, TimeSpan.Zero) : new DateTimeOffset(dt);
                 // Export-Clixml (depth 2) writes a DateTimeOffset as a bag of its properties: its UTC time is one of them.
                 case IDictionary<string, object> parts:
-                    return ParseTime(parts, "UtcDateTime") ??
+                    return ParseTime(parts, "UtcDateTime", textCulture) ??
                            (parts.TryGetValue("UtcTicks", out var ticks) && ticks is long t && t >= DateTimeOffset.MinValue.UtcTicks && t <= DateTimeOffset.MaxValue.UtcTicks
                                ? new DateTimeOffset(t, TimeSpan.Zero) : (DateTimeOffset?)null);
                 default:
-                    return DateTimeOffset.TryParse(Convert.ToString(v, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture,
-                        DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : (DateTimeOffset?)null;
+                    var text = Convert.ToString(v, CultureInfo.InvariantCulture).Trim();
+                    if (DateTimeOffset.TryParseExact(text, IsoFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var iso))
+                        return iso;
+                    // Not the invariant reading of a culture's text: 12.11.2026 (de-DE, 12 November) read invariantly is 11 December.
+                    return DateTimeOffset.TryParse(text, textCulture ?? CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)
+                        ? parsed : (DateTimeOffset?)null;
             }
         }
 

@@ -19,8 +19,9 @@ namespace BackupTools.Commands
             var value = inputData is PSObject pso && !(pso.BaseObject is PSCustomObject) ? pso.BaseObject : inputData;
             if (value is BackupJob || value == null) return value;
             if (value is BackupJob[]) return value;
+            // A $null among the jobs (a create that failed: its error was written already) is left out.
             if (value is IEnumerable list && !(value is string) && !(value is IDictionary))
-                return list.Cast<object>().Select(ToJob).ToArray();
+                return list.Cast<object>().Where(o => o != null && !(o is PSObject n && n.BaseObject == null)).Select(ToJob).ToArray();
             return ToJob(inputData);
         }
 
@@ -30,7 +31,10 @@ namespace BackupTools.Commands
             if (unwrapped is BackupJob job) return job;
             try
             {
-                return BackupJob.FromProperties(PropertyBag.From(item));
+                // PowerShell's serializer writes times as invariant text; Export-Csv writes them in the session's culture.
+                var culture = item is PSObject pso && pso.TypeNames.Any(t => t.StartsWith("Deserialized.", StringComparison.Ordinal))
+                    ? CultureInfo.InvariantCulture : CultureInfo.CurrentCulture;
+                return BackupJob.FromProperties(PropertyBag.From(item), culture);
             }
             catch (BackupToolsException ex)
             {
@@ -72,11 +76,18 @@ namespace BackupTools.Commands
         }
     }
 
-    /// <summary>Reads a bare number (or numeric text) as a TimeSpan in the unit of the derived attribute.</summary>
+    /// <summary>
+    /// Reads a bare number (or numeric text) as a TimeSpan in the unit of the derived attribute, and text as a TimeSpan
+    /// (1.12:00:00). Other text is refused here: a CSV cell PowerShell could not convert was otherwise dropped silently
+    /// (binding by property name skips a value it cannot convert), and the command ran without it.
+    /// </summary>
     public abstract class NumberToTimeSpanAttribute : ArgumentTransformationAttribute
     {
         /// <summary>The TimeSpan of that many units.</summary>
         protected abstract TimeSpan FromNumber(double value);
+
+        /// <summary>The unit a bare number counts, in words ("seconds").</summary>
+        protected abstract string Unit { get; }
 
         /// <inheritdoc />
         public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
@@ -90,8 +101,50 @@ namespace BackupTools.Commands
                 case decimal m: return FromNumber((double)m);
                 case string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var number):
                     return FromNumber(number);
+                case string s when string.IsNullOrWhiteSpace(s):
+                    return inputData; // an empty cell: not given
+                case string s when TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out var span):
+                    return span;
+                case string s:
+                    throw new ArgumentTransformationMetadataException(
+                        $"'{Validation.Rule.Printable(s)}' is neither a number of {Unit} nor a TimeSpan such as 1.12:00:00 (days.hours:minutes:seconds).");
                 default: return inputData;
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads text as a date the way PowerShell converts it (invariant culture: 2099-12-31, 12/31/2099) and refuses text it
+    /// cannot read, which binding by property name would otherwise drop silently (the backup then started without it).
+    /// </summary>
+    public sealed class TextToDateTimeAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            if (!(value is string s) || string.IsNullOrWhiteSpace(s)) return inputData;
+            if (DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var date)) return date;
+            throw new ArgumentTransformationMetadataException(
+                $"'{Validation.Rule.Printable(s)}' is not a date PowerShell can read; write it as yyyy-MM-dd (2099-12-31), with a time if needed (2099-12-31T18:00).");
+        }
+    }
+
+    /// <summary>
+    /// Lets -Connection take only a live connection. Text (a CSV's Connection column, written by Export-Csv as the
+    /// connection's ToString()) or a deserialized connection carries no credential: binding by property name dropped it
+    /// silently and the session's default connection, perhaps another region's, was used instead.
+    /// </summary>
+    public sealed class ConnectionTransformationAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            if (value == null || value is BackupConnection || (value is string s && string.IsNullOrWhiteSpace(s))) return inputData;
+            throw new ArgumentTransformationMetadataException(
+                "A connection cannot come from text or from a saved (deserialized) object: it holds no credential. " +
+                "Give a Provider column, or -Connection with a connection of this session (Connect-BackupService).");
         }
     }
 
@@ -100,6 +153,9 @@ namespace BackupTools.Commands
     {
         /// <inheritdoc />
         protected override TimeSpan FromNumber(double value) => TimeSpan.FromSeconds(value);
+
+        /// <inheritdoc />
+        protected override string Unit => "seconds";
     }
 
     /// <summary>Accepts a number of days wherever a TimeSpan period is expected (retention periods are counted in days).</summary>
@@ -107,6 +163,9 @@ namespace BackupTools.Commands
     {
         /// <inheritdoc />
         protected override TimeSpan FromNumber(double value) => TimeSpan.FromDays(value);
+
+        /// <inheritdoc />
+        protected override string Unit => "days";
     }
 
     /// <summary>Reads the properties of a PowerShell object (or hashtable) into a dictionary, nested objects included.</summary>

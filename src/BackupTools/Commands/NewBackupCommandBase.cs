@@ -21,6 +21,7 @@ namespace BackupTools.Commands
 
         /// <summary>The connection to use instead of the session's default (also from a pipeline object's Connection property).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ConnectionTransformation]
         public BackupConnection Connection { get; set; }
 
         /// <summary>Waits for each backup's job to finish and writes the finished jobs.</summary>

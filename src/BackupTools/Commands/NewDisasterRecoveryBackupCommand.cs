@@ -41,6 +41,7 @@ namespace BackupTools.Commands
 
         /// <summary>When the backup may be cleaned up. Must be in the future.</summary>
         [Parameter(Mandatory = true, ParameterSetName = RetentionDateSet, ValueFromPipelineByPropertyName = true)]
+        [TextToDateTime]
         public DateTime RetentionDate { get; set; }
 
         /// <summary>How long to keep the backup, from now (a TimeSpan or a number of days).</summary>

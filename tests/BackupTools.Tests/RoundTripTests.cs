@@ -1,0 +1,213 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using System.Management.Automation;
+using BackupTools.Commands;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// Data through the pipeline and back: CSV cells that PowerShell cannot convert are refused for their row instead of
+    /// dropped, a CSV row's Connection text is refused, times written by Export-Csv in a day-first culture read back as
+    /// written, a job serialized at depth 1 keeps its service codes, and a $null among -Job values is left out.
+    /// </summary>
+    public sealed class RoundTripTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string ConnectArc = "$null = Connect-BackupService -Provider ArcGIS -Endpoint $arcgis -AccessToken $token;";
+        private const string ConnectDds = "$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;";
+        private static readonly DateTimeOffset Created = new DateTimeOffset(2026, 11, 12, 10, 0, 0, TimeSpan.Zero);
+        private readonly BackupSimulator _sim;
+        private readonly PowerShellHost _ps = new PowerShellHost();
+
+        public RoundTripTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            _ps.Set("token", TestData.Secure(TestData.Token));
+            _ps.Set("pass", TestData.Secure("Zq7-passcode-XYZ"));
+            _ps.Set("arcgis", _sim.EndpointFor("ArcGIS").ToString());
+            _ps.Set("dds", _sim.EndpointFor("DDS").ToString());
+            _ps.Set("project", TestData.ProjectId);
+            _ps.Set("di", TestData.DdsInstance);
+        }
+
+        public void Dispose()
+        {
+            _ps.Dispose();
+            _sim.Reset();
+        }
+
+        private int Creates() => _sim.Counters.Requests.Count(q => q.Method == "POST" && !q.Path.Contains("token", StringComparison.OrdinalIgnoreCase));
+
+        private static void AssertRefusedForItsRow(PowerShellHost.Result r, string parameter, string words)
+        {
+            Assert.Null(r.Terminating);
+            var error = Assert.Single(r.Errors);
+            Assert.Contains(parameter, error.Exception.Message);
+            Assert.Contains(words, error.Exception.Message);
+        }
+
+        [Theory]
+        [InlineData("30 days")]
+        [InlineData("1,5")]
+        [InlineData("a month")]
+        public void A_RetentionPeriod_cell_that_is_no_period_is_an_error_for_its_row_not_a_backup_without_retention(string cell)
+        {
+            _ps.Set("cell", cell);
+            var r = _ps.Run(ConnectArc + "[pscustomobject]@{ Name='csv-ret'; RetentionPeriod=$cell }, [pscustomobject]@{ Name='csv-ok'; RetentionPeriod='7' } | " +
+                            "New-DisasterRecoveryBackup -Passcode $pass");
+            AssertRefusedForItsRow(r, "RetentionPeriod", "is neither a number of days nor a TimeSpan");
+            Assert.Equal("csv-ok", Assert.Single(r.Objects<BackupJob>()).BackupName);
+            Assert.Equal(1, Creates());
+        }
+
+        [Theory]
+        [InlineData("7", 7.0)]
+        [InlineData(" 1.5 ", 1.5)]
+        [InlineData("2.12:00:00", 2.5)]
+        public void A_RetentionPeriod_cell_of_days_or_a_TimeSpan_is_read(string cell, double days)
+        {
+            _ps.Set("cell", cell);
+            var before = DateTimeOffset.UtcNow;
+            var r = _ps.Run(ConnectArc + "[pscustomobject]@{ Name='csv-ret'; RetentionPeriod=$cell } | New-DisasterRecoveryBackup -Passcode $pass");
+            Assert.Empty(r.Errors);
+            var body = Assert.Single(_sim.Counters.Requests, q => q.Method == "POST" && q.Path.EndsWith("/create", StringComparison.Ordinal)).Body;
+            var ms = long.Parse(body.Split('&').Single(p => p.StartsWith("retentionDate=", StringComparison.Ordinal)).Substring(14), CultureInfo.InvariantCulture);
+            var sent = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            Assert.InRange(sent, before.AddDays(days).AddSeconds(-1), DateTimeOffset.UtcNow.AddDays(days).AddSeconds(1));
+        }
+
+        [Fact]
+        public void An_empty_RetentionPeriod_cell_means_not_given()
+        {
+            var r = _ps.Run(ConnectArc + "[pscustomobject]@{ Name='csv-ret'; RetentionPeriod='' } | New-DisasterRecoveryBackup -Passcode $pass");
+            Assert.Empty(r.Errors);
+            Assert.Single(r.Objects<BackupJob>());
+        }
+
+        [Theory]
+        [InlineData("31/12/2099")]
+        [InlineData("2099-12-31 noon")]
+        public void A_RetentionDate_cell_that_is_no_date_is_an_error_for_its_row(string cell)
+        {
+            _ps.Set("cell", cell);
+            var r = _ps.Run(ConnectArc + "[pscustomobject]@{ Name='csv-retdate'; RetentionDate=$cell } | New-DisasterRecoveryBackup -Passcode $pass");
+            AssertRefusedForItsRow(r, "RetentionDate", "is not a date PowerShell can read");
+            Assert.Equal(0, Creates());
+        }
+
+        [Fact]
+        public void A_RetentionDate_cell_in_ISO_form_is_read()
+        {
+            var r = _ps.Run(ConnectArc + "[pscustomobject]@{ Name='csv-retdate'; RetentionDate='2099-12-31' } | New-DisasterRecoveryBackup -Passcode $pass");
+            Assert.Empty(r.Errors);
+            Assert.Contains("retentionDate=", Assert.Single(_sim.Counters.Requests, q => q.Method == "POST" && q.Path.EndsWith("/create", StringComparison.Ordinal)).Body);
+        }
+
+        [Fact]
+        public void A_Connection_cell_holding_text_is_an_error_for_its_row_not_the_default_connection()
+        {
+            var r = _ps.Run(ConnectDds + "[pscustomobject]@{ Connection='DDS https://dds.eu-de.otc.t-systems.com/ (p)'; InstanceId=$di; Name='csv-conn-text' } | New-InstanceBackup");
+            AssertRefusedForItsRow(r, "Connection", "cannot come from text");
+            Assert.Equal(0, Creates());
+        }
+
+        [Fact]
+        public void An_empty_Connection_cell_means_the_default_connection()
+        {
+            var r = _ps.Run(ConnectDds + "[pscustomobject]@{ Connection=''; InstanceId=$di; Name='csvconnempty' } | New-InstanceBackup");
+            Assert.Empty(r.Errors);
+            Assert.Single(r.Objects<BackupJob>());
+        }
+
+        /// <summary>Export-Csv: each property's ToString() in the session's culture; Import-Csv: a PSCustomObject of strings.</summary>
+        private static PSObject CsvRow(object value, CultureInfo culture)
+        {
+            var before = CultureInfo.CurrentCulture;
+            CultureInfo.CurrentCulture = culture;
+            try
+            {
+                var row = new PSObject();
+                foreach (var p in PSObject.AsPSObject(value).Properties)
+                    row.Properties.Add(new PSNoteProperty(p.Name, p.Value?.ToString() ?? string.Empty));
+                return row;
+            }
+            finally
+            {
+                CultureInfo.CurrentCulture = before;
+            }
+        }
+
+        private static BackupJob Transform(object input, CultureInfo session)
+        {
+            var before = CultureInfo.CurrentCulture;
+            CultureInfo.CurrentCulture = session;
+            try
+            {
+                return (BackupJob)new BackupJobTransformationAttribute().Transform(null, input);
+            }
+            finally
+            {
+                CultureInfo.CurrentCulture = before;
+            }
+        }
+
+        [Theory]
+        [InlineData("en-US")]
+        [InlineData("en-GB")]
+        [InlineData("de-DE")]
+        [InlineData("fr-FR")]
+        [InlineData("ru-RU")]
+        public void A_job_exported_to_CSV_reads_back_its_times_in_the_culture_that_wrote_them(string cultureName)
+        {
+            var culture = new CultureInfo(cultureName);
+            var job = new BackupJob("DDS", _sim.EndpointFor("DDS").ToString(), "job-csv", instanceId: TestData.DdsInstance, backupName: "csv", createdAt: Created);
+            var back = Transform(CsvRow(job, culture), culture);
+            Assert.Equal(Created, back.CreatedAt);
+        }
+
+        [Theory]
+        [InlineData("2026-11-12T10:00:00+00:00")]
+        [InlineData("2026-11-12T10:00:00.0000000Z")]
+        [InlineData("2026-11-12 10:00:00Z")]
+        [InlineData("2026-11-12T11:00:00+01:00")]
+        public void An_ISO_time_reads_the_same_in_every_culture(string text)
+        {
+            var row = new PSObject();
+            row.Properties.Add(new PSNoteProperty("Provider", "DDS"));
+            row.Properties.Add(new PSNoteProperty("JobId", "j1"));
+            row.Properties.Add(new PSNoteProperty("CreatedAt", text));
+            Assert.Equal(Created, Transform(row, new CultureInfo("de-DE")).CreatedAt);
+            Assert.Equal(Created, Transform(row, new CultureInfo("en-US")).CreatedAt);
+        }
+
+        [Fact]
+        public void A_job_serialized_at_depth_1_in_a_day_first_culture_keeps_its_times_and_service_codes()
+        {
+            // Remoting and Start-Job serialize at depth 1; the types file gives BackupJob depth 2 so its messages keep their codes.
+            var job = new BackupJob("DDS", "https://dds.example/", "j1", instanceId: TestData.DdsInstance, backupName: "b",
+                state: BackupJobState.Failed, rawStatus: "Failed", errors: new[] { new BackupJobMessage("DBS.200410", "disk full") }, createdAt: Created);
+            _ps.Set("job", job);
+            var r = _ps.Run("[System.Threading.Thread]::CurrentThread.CurrentCulture = 'de-DE'; [System.Management.Automation.PSSerializer]::Serialize($job, 1)");
+            Assert.Empty(r.Errors);
+            var back = Transform(PSSerializer.Deserialize((string)Assert.Single(r.Output).BaseObject), new CultureInfo("de-DE"));
+            var error = Assert.Single(back.Errors);
+            Assert.Equal("DBS.200410", error.Code);
+            Assert.Equal("disk full", error.Message);
+            Assert.Equal(Created, back.CreatedAt);
+        }
+
+        [Fact]
+        public void A_null_among_the_jobs_given_to_Job_is_left_out()
+        {
+            var r = _ps.Run(ConnectDds + "$j = New-InstanceBackup -InstanceId $di -Name nullamong; $k = $null; Wait-BackupJob -Job $j, $k -PollingInterval 0.05 -Timeout 30");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(r.Objects<BackupJob>()).State);
+        }
+    }
+}
