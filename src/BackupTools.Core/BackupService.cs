@@ -121,7 +121,7 @@ namespace BackupTools
             Uri endpoint;
             string region = null;
             if (request.Endpoint != null && !string.IsNullOrEmpty(request.Region))
-                throw ConnectError($"Give either -Endpoint or -Region for {info.Name}, not both.");
+                throw ConnectError(info, $"Give either -Endpoint or -Region for {info.Name}, not both.");
             if (request.Endpoint != null)
             {
                 endpoint = request.Endpoint;
@@ -136,7 +136,7 @@ namespace BackupTools
             }
             else
             {
-                throw ConnectError(info.Regions.Length > 0
+                throw ConnectError(info, info.Regions.Length > 0
                     ? $"{info.Name} needs -Endpoint or -Region (one of {string.Join(", ", info.Regions)})."
                     : $"{info.Name} needs -Endpoint.");
             }
@@ -156,13 +156,13 @@ namespace BackupTools
                 }
             }
             else if (!string.IsNullOrEmpty(request.Scope))
-                throw ConnectError($"{info.Name} has no project id; leave -ProjectId out.");
+                throw ConnectError(info, $"{info.Name} has no project id; leave -ProjectId out.");
 
             var method = MethodOf(request, info);
             if (!info.AuthenticationMethods.Contains(method))
-                throw ConnectError($"{info.Name} does not offer the {method} authentication method. It offers: {string.Join(", ", info.AuthenticationMethods)}.");
+                throw ConnectError(info, $"{info.Name} does not offer the {method} authentication method. It offers: {string.Join(", ", info.AuthenticationMethods)}.");
             if (request.IdentityEndpoint != null && !(method == AuthenticationMethods.Credential && info.ScopeName != null))
-                throw ConnectError($"-IdentityEndpoint applies only to the Credential method of {string.Join(", ", ProviderRegistry.All.Where(p => p.Info.ScopeName != null).Select(p => p.Info.Name))}.");
+                throw ConnectError(info, $"-IdentityEndpoint applies only to the Credential method of {string.Join(", ", ProviderRegistry.All.Where(p => p.Info.ScopeName != null).Select(p => p.Info.Name))}.");
             var credential = method == AuthenticationMethods.AccessToken
                 ? new AccessTokenCredential(request.AccessToken)
                 : provider.CreateCredential(method, request, endpoint);
@@ -179,11 +179,11 @@ namespace BackupTools
             if (r.UserName != null || r.Password != null) methods.Add(AuthenticationMethods.Credential);
             if (r.ClientId != null || r.ClientSecret != null) methods.Add(AuthenticationMethods.ClientCredential);
             if (methods.Count == 0)
-                throw ConnectError($"{info.Name} needs a credential. It offers: {string.Join(", ", info.AuthenticationMethods)}.");
+                throw ConnectError(info, $"{info.Name} needs a credential. It offers: {string.Join(", ", info.AuthenticationMethods)}.");
             if (methods.Count > 1)
-                throw ConnectError($"Give one authentication method, not {string.Join(" and ", methods)}.");
+                throw ConnectError(info, $"Give one authentication method, not {string.Join(" and ", methods)}.");
             var method = methods[0];
-            void Need(bool ok, string what) { if (!ok) throw ConnectError($"The {method} method needs {what}."); }
+            void Need(bool ok, string what) { if (!ok) throw ConnectError(info, $"The {method} method needs {what}."); }
             switch (method)
             {
                 case AuthenticationMethods.AccessKey:
@@ -199,8 +199,10 @@ namespace BackupTools
             return method;
         }
 
-        private static BackupToolsException ConnectError(string message) =>
-            new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, message);
+        // The provider's name is the record's target: Connect-BackupService has no other object to name (and its
+        // request holds secrets).
+        private static BackupToolsException ConnectError(BackupProviderInfo info, string message) =>
+            new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, message, info.Name) { Provider = info.Name };
 
         /// <summary>Checks a backup request against the provider's rules. Sends nothing.</summary>
         public static void Validate(BackupConnection connection, BackupRequest request)

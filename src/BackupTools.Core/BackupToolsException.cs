@@ -69,7 +69,16 @@ namespace BackupTools
         /// <summary>How long the service asked the client to wait before trying again (Retry-After), when it said.</summary>
         public TimeSpan? RetryAfter { get; set; }
 
-        /// <summary>What the user can do about it; shown as the error record's recommended action.</summary>
-        public string RecommendedAction { get; set; }
+        private string _recommendedAction;
+
+        /// <summary>
+        /// What the user can do about it; shown as the error record's recommended action. The catalogue's action for the
+        /// id (<see cref="ErrorIds.DefaultAction"/>) when none more particular was given.
+        /// </summary>
+        public string RecommendedAction
+        {
+            get => _recommendedAction ?? ErrorIds.DefaultAction(ErrorId);
+            set => _recommendedAction = value;
+        }
     }
 }

@@ -38,5 +38,33 @@ namespace BackupTools
         public const string ProviderNotFound = nameof(ProviderNotFound);
         /// <summary>The provider does not offer that kind of backup.</summary>
         public const string ProviderOperationNotSupported = nameof(ProviderOperationNotSupported);
+    
+        /// <summary>
+        /// The catalogue's recommended action for an id (about_BackupTools, ERROR CATALOGUE): what an error record shows
+        /// when its failure names no more particular one. Null for an id that is not BackupTools'.
+        /// </summary>
+        public static string DefaultAction(string errorId)
+        {
+            switch (errorId)
+            {
+                case BackupParameterInvalid: return "Correct the parameter as the message says (for a missing default store, pass -StoreName).";
+                case BackupServiceError: return "Read the service's code and message; for 401 get a new token, for 403 check the account's permissions.";
+                case BackupResponseInvalid: return "Check that the endpoint is the service's API (not a proxy or login page); try again.";
+                case BackupCreateOutcomeUnknown: return "List the instance's backups on the service (by the backup name) before starting another one.";
+                case BackupServiceUnreachable: return "Check the endpoint, the network and the service's health, then try again.";
+                case BackupJobFailed: return "Read the service's reason in the message, fix its cause and start the backup again.";
+                case BackupJobCancelled: return "Find out who or what cancelled it on the service; start the backup again if it is still needed.";
+                case BackupJobTimeout: return "Pipe the job to Wait-BackupJob again (save it with Export-Clixml), or use a longer -Timeout.";
+                case BackupJobNotFound: return "Check the backup itself on the service.";
+                case BackupJobInvalid: return "Pass jobs written by BackupTools (or their Export-Clixml copies) unchanged.";
+                case ConnectionNotFound: return "Run Connect-BackupService, or pass -Connection (always in ForEach-Object -Parallel and thread jobs).";
+                case ConnectionEndpointInvalid: return "Use an https:// endpoint or a region Get-BackupProvider lists.";
+                case ConnectionParameterInvalid: return "Correct the parameter as the message says.";
+                case ConnectionAuthenticationFailed: return "Check the credential and run Connect-BackupService again.";
+                case ProviderNotFound: return "Use a name Get-BackupProvider lists.";
+                case ProviderOperationNotSupported: return "Use a provider whose Kinds (Get-BackupProvider) include it.";
+                default: return null;
+            }
+        }
     }
 }

@@ -379,6 +379,23 @@ $sets = @((Get-Command {name}).ParameterSets)
             Assert.Contains("Action:", entry.Groups["body"].Value);
         }
 
+        [Theory]
+        [MemberData(nameof(ErrorIdNames))]
+        public void Every_error_id_carries_the_catalogue_s_action_when_its_failure_names_none(string errorId)
+        {
+            var entry = Regex.Match(AboutText().Replace("\r\n", "\n"), $@"\n    {errorId}\n(?<body>(        .*\n)+)");
+            var action = Regex.Match(entry.Groups["body"].Value, @"Action:(?<text>.*)", RegexOptions.Singleline).Groups["text"].Value;
+            var documented = Regex.Replace(action, @"\s+", " ").Trim();
+            var code = ErrorIds.DefaultAction(errorId);
+            Assert.False(string.IsNullOrEmpty(code), $"{errorId} has no default action");
+            Assert.Equal(documented, char.ToLowerInvariant(code[0]) + code.Substring(1));
+            // An error record built from a failure that named no action shows the catalogue's.
+            var record = Commands.BackupCmdletBase.ToErrorRecord(new BackupToolsException(errorId, BackupErrorCategory.NotSpecified, "m"));
+            Assert.Equal(code, record.ErrorDetails.RecommendedAction);
+            // One that named its own keeps it.
+            Assert.Equal("Do this.", new BackupToolsException(errorId, BackupErrorCategory.NotSpecified, "m") { RecommendedAction = "Do this." }.RecommendedAction);
+        }
+
         /// <summary>The categories the catalogue entry of <paramref name="errorId"/> names after "Category:".</summary>
         private static HashSet<string> DocumentedCategories(string errorId)
         {

@@ -66,6 +66,7 @@ namespace BackupTools.Commands
         protected abstract BackupRequest BuildRequest();
 
         private Jobs.WaitOptions _waitOptions;
+        private Http.CreateRetryOptions _retryOptions;
 
         /// <inheritdoc />
         protected override bool HeldJobsAreItsOwn => true;
@@ -73,6 +74,8 @@ namespace BackupTools.Commands
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
+            // A bad -RequestTimeout ends the command here too: before -WhatIf says what it would do, before -Confirm asks.
+            _retryOptions = RetryOptions();
             // With -Wait, a bad -PollingInterval ends the command here, before any backup is started.
             if (Wait) _waitOptions = WaitOptionsFrom(Timeout, PollingInterval, any: false);
             // Given without -Wait (not -Wait:$false, a splat's choice): said, as they do nothing. A warning, not an error:
@@ -109,7 +112,7 @@ namespace BackupTools.Commands
                     Hold(job);
                 }
                 else WriteObject(job);
-            }, ThrottleLimit, RetryOptions());
+            }, ThrottleLimit, _retryOptions);
         }
 
         private Http.CreateRetryOptions RetryOptions()

@@ -1,0 +1,66 @@
+using System;
+using System.Linq;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>Error records as a runbook meets them: an action on every one, a target on connection errors, checks before -WhatIf speaks.</summary>
+    public sealed class ErrorRecordTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private readonly BackupSimulator _sim;
+        private readonly PowerShellHost _ps = new PowerShellHost();
+
+        public ErrorRecordTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _ps.Set("token", TestData.Secure(TestData.Token));
+            _ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
+            _ps.Set("project", TestData.ProjectId);
+            _ps.Set("ti", TestData.TaurusInstance);
+        }
+
+        public void Dispose()
+        {
+            _ps.Dispose();
+            _sim.Reset();
+        }
+
+        private const string Connect = "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token;";
+
+        [Fact]
+        public void A_service_refusal_carries_the_catalogue_s_action()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", PathContains = "/backups/create", StatusCode = 400,
+                Body = "{\"error_code\":\"DBS.200001\",\"error_msg\":\"Invalid parameter.\"}" });
+            var r = _ps.Run(Connect + "New-InstanceBackup -InstanceId $ti -Name refused01");
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith(ErrorIds.BackupServiceError + ",", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorIds.DefaultAction(ErrorIds.BackupServiceError), error.ErrorDetails.RecommendedAction);
+        }
+
+        [Fact]
+        public void A_connection_parameter_error_names_the_provider_as_its_target_and_has_an_action()
+        {
+            var r = _ps.Run("Connect-BackupService -Provider TaurusDB -Region eu-west-0 -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            var record = r.Terminating?.ErrorRecord ?? Assert.Single(r.Errors);
+            Assert.StartsWith(ErrorIds.ConnectionParameterInvalid + ",", record.FullyQualifiedErrorId);
+            Assert.Equal("TaurusDB", record.TargetObject);
+            Assert.False(string.IsNullOrEmpty(record.ErrorDetails.RecommendedAction));
+        }
+
+        [Theory]
+        [InlineData("-WhatIf")]
+        [InlineData("")]
+        public void A_request_timeout_of_zero_ends_the_command_before_WhatIf_or_any_create(string whatIf)
+        {
+            var r = _ps.Run(Connect + "New-InstanceBackup -InstanceId $ti -Name zero01 -RequestTimeout 0 " + whatIf);
+            var record = r.Terminating?.ErrorRecord ?? Assert.Single(r.Errors);
+            Assert.StartsWith(ErrorIds.BackupParameterInvalid + ",", record.FullyQualifiedErrorId);
+            Assert.Contains("RequestTimeout", record.Exception.Message);
+            Assert.Empty(r.Objects<BackupJob>());
+            Assert.DoesNotContain(_sim.Counters.Requests, q => q.Method == "POST");
+        }
+    }
+}
