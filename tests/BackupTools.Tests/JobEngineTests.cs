@@ -290,6 +290,21 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_retry_after_of_zero_does_not_cut_the_backoff_after_failed_reads_short()
+        {
+            // 20 failed reads in a row give a job up; with Retry-After: 0 taken as the pause they came within seconds.
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 503, RetryAfter = "0", Times = int.MaxValue });
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job },
+                new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(50), MaxPollingInterval = TimeSpan.FromMilliseconds(200), Timeout = TimeSpan.FromSeconds(6) });
+            Assert.Empty(events.Errors);
+            Assert.Single(events.TimedOut);
+            Assert.InRange(_sim.Counters.Requests.Count(r => r.Method == "GET"), 1, 8);
+        }
+
+        [Fact]
         public async Task A_job_that_disappears_after_the_grace_period_is_reported_not_found()
         {
             var c = TestData.Connect(_sim, "TaurusDB");

@@ -196,7 +196,9 @@ namespace BackupTools.Jobs
                     catch (BackupToolsException ex) when (IsTransient(ex) && ++failures < _options.MaxConsecutiveReadFailures)
                     {
                         _log.Verbose($"{job.Provider} job {job.JobId}: status read failed ({ex.ErrorId}: {ex.Message}); trying again.");
-                        retryAfter = ex.RetryAfter ?? BackoffAfterFailure(failures);
+                        // A Retry-After shorter than the backoff (0, or a date already past) does not cut it short: 20
+                        // failures in a row give the job up, and they must take the backoff's time, not a few seconds.
+                        retryAfter = Max(ex.RetryAfter ?? TimeSpan.Zero, BackoffAfterFailure(failures));
                     }
                     finally
                     {

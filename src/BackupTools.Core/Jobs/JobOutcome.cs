@@ -5,13 +5,13 @@ namespace BackupTools.Jobs
     /// <summary>The error a final or abandoned job adds to the error stream, carrying the service's own codes.</summary>
     public static class JobOutcome
     {
+        /// <summary>The service's words already end a sentence ("… (simulated failure)."): no second full stop.</summary>
+        internal static bool EndsSentence(string text) => text.Length > 0 && (text[text.Length - 1] == '.' || text[text.Length - 1] == '!' || text[text.Length - 1] == '?');
+
         /// <summary>
         /// <see cref="ErrorIds.BackupJobFailed"/> or <see cref="ErrorIds.BackupJobCancelled"/> for a job that ended so;
         /// null for a job that succeeded or is not final.
         /// </summary>
-        /// <summary>The service's words already end a sentence ("… (simulated failure)."): no second full stop.</summary>
-        internal static bool EndsSentence(string text) => text.Length > 0 && (text[text.Length - 1] == '.' || text[text.Length - 1] == '!' || text[text.Length - 1] == '?');
-
         public static BackupToolsException ErrorFor(BackupJob job)
         {
             if (job.State != BackupJobState.Failed && job.State != BackupJobState.Cancelled) return null;
@@ -39,6 +39,25 @@ namespace BackupTools.Jobs
                 Provider = job.Provider,
                 RecommendedAction = "Pipe the job to Wait-BackupJob again (it can be saved with Export-Clixml), or use a longer -Timeout.",
             };
+
+        /// <summary>
+        /// The failure that ended the wait of <paramref name="job"/>, about that job: its target is the job and its
+        /// message names it, so that a record of a refused token renewal (whose own target is the identity endpoint)
+        /// still leads to the backup that runs on. The same id, category, service code and action; the failure inside.
+        /// </summary>
+        public static BackupToolsException About(BackupJob job, BackupToolsException error)
+        {
+            if (error.Target is BackupJob own && JobIdentity.Comparer.Equals(own, job)) return error;
+            return new BackupToolsException(error.ErrorId, error.Category, $"{Describe(job)} could not be followed: {error.Message}", job, error)
+            {
+                Provider = error.Provider ?? job.Provider,
+                ServiceCode = error.ServiceCode,
+                ServiceMessage = error.ServiceMessage,
+                HttpStatus = error.HttpStatus,
+                RetryAfter = error.RetryAfter,
+                RecommendedAction = error.RecommendedAction,
+            };
+        }
 
         internal static string Describe(BackupJob job) =>
             $"{job.Provider} backup '{job.BackupName ?? job.BackupId ?? job.JobId}'" +

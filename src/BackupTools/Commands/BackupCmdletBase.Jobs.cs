@@ -42,6 +42,22 @@ namespace BackupTools.Commands
         /// <summary>True for a command whose held jobs are backups it started (their only handle), not jobs it was given.</summary>
         protected virtual bool HeldJobsAreItsOwn => false;
 
+        // The jobs of its own backups a creating command wrote, and whether it ran to its end: a command stopped on the
+        // way (an error with -ErrorAction Stop, Ctrl+C, an upstream error) may have written jobs that never reached the
+        // user, since `$jobs = … | New-InstanceBackup` assigns nothing when the statement is stopped.
+        private List<BackupJob> _writtenOwn;
+        private bool _ranToEnd;
+
+        /// <summary>Writes a job to the pipeline; a creating command remembers it (see <see cref="RanToEnd"/>).</summary>
+        protected void WriteJob(BackupJob job)
+        {
+            if (HeldJobsAreItsOwn) (_writtenOwn ?? (_writtenOwn = new List<BackupJob>())).Add(job);
+            WriteObject(job);
+        }
+
+        /// <summary>The command's EndProcessing finished: every job it wrote went where the pipeline took it.</summary>
+        protected void RanToEnd() => _ranToEnd = true;
+
         /// <summary>
         /// When the pipeline ended before this command could write everything (Ctrl+C, an upstream or downstream error,
         /// Select-Object -First): the jobs of backups it started and did not write are kept in $BackupToolsUnwrittenJobs
@@ -72,11 +88,18 @@ namespace BackupTools.Commands
             if (HeldJobsAreItsOwn && _held != null)
                 foreach (var job in _held.Values)
                     if (!jobs.Exists(j => JobIdentity.Comparer.Equals(j, job))) jobs.Add(job);
+            var unwritten = jobs.Count;
+            if (HeldJobsAreItsOwn && !_ranToEnd && _writtenOwn != null)
+                for (var i = _writtenOwn.Count - 1; i >= 0; i--) // the latest state of each first
+                    if (!jobs.Exists(j => JobIdentity.Comparer.Equals(j, _writtenOwn[i]))) jobs.Add(_writtenOwn[i]);
             if (jobs.Count == 0 && mayHaveStarted.Count == 0) return;
             var text = new System.Text.StringBuilder();
             if (jobs.Count > 0)
             {
-                text.Append($"{jobs.Count} backup(s) this command started were not written: the pipeline ended first. ");
+                if (unwritten > 0) text.Append($"{unwritten} backup(s) this command started were not written: the pipeline ended first. ");
+                if (jobs.Count > unwritten)
+                    text.Append($"{jobs.Count - unwritten} backup(s) it started were written before the command was stopped, and may not have reached you " +
+                                "(an assignment such as $jobs = … keeps nothing when its statement is stopped). ");
                 try
                 {
                     var kept = new List<object>();
@@ -139,7 +162,7 @@ namespace BackupTools.Commands
                 {
                     var held = new List<BackupJob>(_held.Values);
                     _held.Clear();
-                    foreach (var job in held) WriteObject(job);
+                    foreach (var job in held) WriteJob(job);
                 }
             }
             finally
@@ -288,7 +311,7 @@ namespace BackupTools.Commands
             {
                 Pump(sink => BackupService.WaitAsync(jobs,
                     job => connection ?? (createdWith != null && createdWith.TryGetValue(job, out var own) ? own : store.ForJob(job)), options,
-                    new PumpEvents(sink, this, progress), sink, CancelToken));
+                    new PumpEvents(sink, this, progress, options.Any), sink, CancelToken));
             }
             catch (OperationCanceledException)
             {
@@ -307,11 +330,14 @@ namespace BackupTools.Commands
             private readonly BackupCmdletBase _cmdlet;
             private readonly WaitProgress _progress;
 
-            public PumpEvents(PumpSink sink, BackupCmdletBase cmdlet, WaitProgress progress)
+            private readonly bool _any;
+
+            public PumpEvents(PumpSink sink, BackupCmdletBase cmdlet, WaitProgress progress, bool any)
             {
                 _sink = sink;
                 _cmdlet = cmdlet;
                 _progress = progress;
+                _any = any;
             }
 
             public void Updated(BackupJob job) => _sink.Post(() =>
@@ -324,7 +350,7 @@ namespace BackupTools.Commands
             {
                 _progress.Done(job);
                 _cmdlet.Seen(job, written: true);
-                _cmdlet.WriteObject(job);
+                _cmdlet.WriteJob(job);
                 var error = JobOutcome.ErrorFor(job);
                 if (error != null) _cmdlet.WriteError(error);
             });
@@ -333,16 +359,22 @@ namespace BackupTools.Commands
             {
                 _progress.Done(job);
                 _cmdlet.Seen(job, written: true);
-                _cmdlet.WriteObject(job);
+                _cmdlet.WriteJob(job);
                 _cmdlet.WriteError(JobOutcome.TimeoutFor(job));
             });
 
+            // The error's target is the job (a refused token renewal names the identity endpoint): the record leads to
+            // the backup. With -Any only the first final job is written: a job that cannot be followed is an error only
+            // (its handle is the one given), and the wait goes on for the others.
             public void CouldNotFollow(BackupJob job, BackupToolsException error) => _sink.Post(() =>
             {
                 _progress.Done(job);
-                _cmdlet.Seen(job, written: true);
-                _cmdlet.WriteObject(job);
-                _cmdlet.WriteError(error);
+                if (!_any)
+                {
+                    _cmdlet.Seen(job, written: true);
+                    _cmdlet.WriteJob(job);
+                }
+                _cmdlet.WriteError(JobOutcome.About(job, error));
             });
         }
     }

@@ -111,7 +111,7 @@ namespace BackupTools.Commands
                     _createdWith[job] = connection;
                     Hold(job);
                 }
-                else WriteObject(job);
+                else WriteJob(job);
             }, ThrottleLimit, _retryOptions);
         }
 
@@ -134,6 +134,7 @@ namespace BackupTools.Commands
             FinishStarts();
             if (Wait && _created.Count > 0)
                 WaitForJobs(_created, _waitOptions, null, _createdWith);
+            RanToEnd();
         }
     }
 }

@@ -1,0 +1,129 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// A creating command stopped on the way (an error with -ErrorAction Stop, the runbook pattern) loses no backup's
+    /// handle: `$jobs = … | New-InstanceBackup` assigns nothing when its statement is stopped, so the jobs the command
+    /// wrote are kept in $BackupToolsUnwrittenJobs too. And a wait's errors lead to the job they are about.
+    /// </summary>
+    [Collection(TimingCollection.Name)]
+    public sealed class StoppedCommandsTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private readonly BackupSimulator _sim;
+        private readonly CapturingHost _host = new CapturingHost(width: 200);
+        private readonly Runspace _runspace;
+
+        public StoppedCommandsTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            var iss = InitialSessionState.CreateDefault2();
+            iss.ImportPSModule(new[] { PowerShellHost.ModuleManifest });
+            _runspace = RunspaceFactory.CreateRunspace(_host, iss);
+            _runspace.Open();
+            Set("token", TestData.Secure(TestData.Token));
+            Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
+            Set("project", TestData.ProjectId);
+            Set("ti", TestData.TaurusInstance);
+        }
+
+        public void Dispose()
+        {
+            _runspace.Dispose();
+            _sim.Options.TokenLifetime = null;
+            _sim.Options.Password = "sim-password";
+            _sim.Reset();
+        }
+
+        private void Set(string name, object value) => _runspace.SessionStateProxy.SetVariable(name, value);
+
+        private System.Collections.ObjectModel.Collection<PSObject> Run(string script)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            return ps.Invoke();
+        }
+
+        private BackupJob[] Kept() => Run("$BackupToolsUnwrittenJobs").Where(o => o != null).Select(o => o.BaseObject).OfType<BackupJob>().ToArray();
+
+        private const string Connect = "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token;";
+
+        [Fact]
+        public void Stop_on_a_bad_row_keeps_the_jobs_of_rows_already_started_which_the_assignment_dropped()
+        {
+            Run(Connect + "$ErrorActionPreference = 'Stop'; $BackupToolsUnwrittenJobs = $null; $jobs = 'unset';" +
+                "try { $jobs = 'stop-1', 'stop-2', 'bad name!', 'stop-4' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +
+                "New-InstanceBackup -Provider TaurusDB } catch { $caught = $_ }");
+            Assert.Equal("unset", Run("$jobs").Single().BaseObject); // what PowerShell does: the assignment never happened
+            Assert.StartsWith(ErrorIds.BackupParameterInvalid + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
+            Assert.Equal(2, _sim.Counters.BackupsFor("TaurusDB", TestData.TaurusInstance));
+            Assert.Equal(new[] { "stop-1", "stop-2" }, Kept().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Contains("written before the command was stopped", _host.Text);
+        }
+
+        [Fact]
+        public void Stop_on_a_failed_job_during_Wait_keeps_every_job_the_command_started()
+        {
+            _sim.Options.FailNamePrefix = "fails";
+            Run(Connect + "$BackupToolsUnwrittenJobs = $null;" +
+                "try { $jobs = 'fails-1', 'runs-2' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +
+                "New-InstanceBackup -Provider TaurusDB -Wait -PollingInterval 0.05 -ErrorAction Stop } catch { $caught = $_ }");
+            Assert.StartsWith(ErrorIds.BackupJobFailed + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
+            Assert.Equal(new[] { "fails-1", "runs-2" }, Kept().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+        }
+
+        [Fact]
+        public void A_command_that_ran_to_its_end_keeps_nothing_and_says_nothing()
+        {
+            Run(Connect + "$BackupToolsUnwrittenJobs = $null; $jobs = 'fine-1', 'fine-2' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +
+                "New-InstanceBackup -Provider TaurusDB -Wait -PollingInterval 0.05");
+            Assert.Equal(2, Run("$jobs.Count").Single().BaseObject);
+            Assert.Empty(Kept());
+            Assert.DoesNotContain("BackupToolsUnwrittenJobs", _host.Text);
+        }
+
+        [Fact]
+        public void With_Any_a_job_that_cannot_be_followed_is_an_error_about_it_and_only_the_first_final_job_is_written()
+        {
+            Set("ghost", new BackupJob("TaurusDB", _sim.EndpointFor("TaurusDB").ToString(), "00000000000000000000000000000000",
+                createdAt: DateTimeOffset.UtcNow.AddHours(-2), scope: TestData.ProjectId));
+            var output = Run(Connect + "$j = New-InstanceBackup -InstanceId $ti -Name anyquick; $errs = $null;" +
+                             "Wait-BackupJob -Job $ghost, $j -Any -PollingInterval 0.05 -Timeout 30 -ErrorVariable errs -ErrorAction SilentlyContinue");
+            var written = Assert.Single(output.Select(o => o.BaseObject).OfType<BackupJob>());
+            Assert.Equal("anyquick", written.BackupName);
+            Assert.Equal(BackupJobState.Succeeded, written.State);
+            var error = (ErrorRecord)Assert.Single(Run("$errs")).BaseObject;
+            Assert.StartsWith(ErrorIds.BackupJobNotFound + ",", error.FullyQualifiedErrorId);
+            Assert.Equal("00000000000000000000000000000000", Assert.IsType<BackupJob>(error.TargetObject).JobId);
+        }
+
+        [Fact]
+        public void A_refused_token_renewal_during_a_wait_is_an_error_about_the_job_not_the_identity_endpoint()
+        {
+            // The IAM token runs out during the wait and the password was changed meanwhile: the record's target was
+            // the identity endpoint, and nothing named the backup that runs on.
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(3);
+            _sim.Options.TokenLifetime = TimeSpan.FromMilliseconds(500);
+            Set("cred", new PSCredential("admin", TestData.Secure("sim-password")));
+            Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -Credential $cred;" +
+                "$j = New-InstanceBackup -InstanceId $ti -Name renewrefused");
+            _sim.Options.Password = "changed-meanwhile";
+            var output = Run("$errs = $null; Wait-BackupJob -Job $j -PollingInterval 0.05 -Timeout 30 -ErrorVariable errs -ErrorAction SilentlyContinue");
+            var error = (ErrorRecord)Assert.Single(Run("$errs")).BaseObject;
+            Assert.StartsWith(ErrorIds.ConnectionAuthenticationFailed + ",", error.FullyQualifiedErrorId);
+            var target = Assert.IsType<BackupJob>(error.TargetObject);
+            Assert.Equal("renewrefused", target.BackupName);
+            Assert.Contains(target.JobId, error.Exception.Message);
+            Assert.Equal("renewrefused", Assert.Single(output.Select(o => o.BaseObject).OfType<BackupJob>()).BackupName);
+        }
+    }
+}
