@@ -305,6 +305,28 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_429_with_retry_after_quiets_the_whole_endpoint_not_only_the_job_that_was_told()
+        {
+            // 120 jobs waiting; the endpoint starts answering 429 Retry-After: 5. Before, each job sent its next read
+            // into the limit and got its own 429 (120 within the 5 s), as if no job had been told.
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var jobs = await Task.WhenAll(Enumerable.Range(0, 120).Select(_ => Start(c)));
+            using var cts = new CancellationTokenSource();
+            var wait = BackupService.WaitAsync(jobs, _ => c,
+                new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(200), MaxPollingInterval = TimeSpan.FromMilliseconds(400) },
+                new RecordingEvents(), NullOperationLog.Instance, cts.Token);
+            await Task.Delay(1500);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 429, RetryAfter = "5", Times = int.MaxValue });
+            await Task.Delay(4000);
+            var limited = _sim.Counters.Requests.Count(r => r.Method == "GET" && r.Status == 429);
+            cts.Cancel();
+            try { await wait; } catch (OperationCanceledException) { }
+            // At most the reads already in flight when the first 429 came (32 per endpoint), each told once.
+            Assert.InRange(limited, 1, new WaitOptions().MaxConcurrentRequestsPerEndpoint + 8);
+        }
+
+        [Fact]
         public async Task A_job_that_disappears_after_the_grace_period_is_reported_not_found()
         {
             var c = TestData.Connect(_sim, "TaurusDB");

@@ -228,6 +228,36 @@ namespace BackupTools.Jobs
         private Waiter _head, _tail;
         private bool _cancelled;
 
+        // A Stopwatch timestamp: until then the endpoint asked for quiet (a 429 or 503 with Retry-After). 0: none.
+        private long _pausedUntil;
+
+        /// <summary>
+        /// The endpoint answered a status read "too many requests" (or "unavailable") with a Retry-After: every job of
+        /// the wait holds its next read until then (see <see cref="PauseLeft"/>), not only the job that was told.
+        /// </summary>
+        public void PauseFor(TimeSpan pause)
+        {
+            if (pause <= TimeSpan.Zero) return;
+            var until = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(pause.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            long current;
+            do
+            {
+                current = Volatile.Read(ref _pausedUntil);
+                if (until <= current) return;
+            }
+            while (Interlocked.CompareExchange(ref _pausedUntil, until, current) != current);
+        }
+
+        /// <summary>How much of the endpoint's pause is left (zero when there is none).</summary>
+        public TimeSpan PauseLeft
+        {
+            get
+            {
+                var left = Volatile.Read(ref _pausedUntil) - System.Diagnostics.Stopwatch.GetTimestamp();
+                return left <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds((double)left / System.Diagnostics.Stopwatch.Frequency);
+            }
+        }
+
         public EndpointGate(int slots, CancellationToken token)
         {
             _free = Math.Max(1, slots);
