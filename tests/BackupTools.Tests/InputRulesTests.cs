@@ -61,6 +61,22 @@ namespace BackupTools.Tests
             Assert.False(string.IsNullOrEmpty(job.JobId));
         }
 
+        [Fact]
+        public async Task A_refused_signature_says_to_check_the_clock_as_well_as_the_key()
+        {
+            // A machine whose clock is 15 minutes off is refused like a wrong key (APIG.0301); the action named only the key.
+            var c = BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = _sim.EndpointFor("TaurusDB"), Scope = TestData.ProjectId,
+                AccessKeyId = "SIMAK000000000000000", SecretAccessKey = TestData.Secure("sim-secret-key"),
+            });
+            ((AkSkCredential)c.Credential).Clock = () => DateTimeOffset.UtcNow.AddMinutes(-20);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c,
+                new BackupRequest { InstanceId = TestData.TaurusInstance, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
+            Assert.Contains("clock", ex.RecommendedAction);
+        }
+
         [Theory]
         [InlineData("https://b\u00e4ckup.example.com/v3/x", "xn--bckup-gra.example.com")]
         [InlineData("https://b\u00e4ckup.example.com:8443/v3/x", "xn--bckup-gra.example.com:8443")]

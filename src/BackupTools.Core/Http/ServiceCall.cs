@@ -224,6 +224,9 @@ namespace BackupTools.Http
             refused.ServiceCode = code;
             refused.ServiceMessage = message;
             refused.HttpStatus = response.Status;
+            if (credential.Method == AuthenticationMethods.AccessKey)
+                refused.RecommendedAction = "Check the access key id and secret key, and this machine's clock: a signature dated more than 15 minutes " +
+                                            "from the service's time is refused. Huawei Cloud locks an access key after five failed signatures, so do not retry blindly.";
             return refused;
         }
 
