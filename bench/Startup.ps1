@@ -5,7 +5,12 @@
     (Connect-BackupService, then New-InstanceBackup | Get-BackupJob on DDS against the simulator), against the same two
     HTTP requests made with a bare HttpClient in a fresh pwsh. The same measures as bench/BackupTools.StartupHost, which
     hosts the PowerShell 7.6 engine where pwsh is not installed.
+.PARAMETER SimulatorUri
+    The address of a BackupTools simulator that is already listening; the script does not start one.
 .EXAMPLE
+    # In a second terminal, from the repository root, start the simulator and leave it running:
+    dotnet run --project src/BackupTools.Simulator -- --port 5099
+    # Then, once it prints 'BackupTools simulator listening on http://127.0.0.1:5099/':
     ./build.ps1 -Task Package; pwsh ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/
 #>
 param(
