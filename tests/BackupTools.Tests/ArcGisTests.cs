@@ -312,6 +312,35 @@ namespace BackupTools.Tests
             Assert.Empty(events.Errors);
         }
 
+        [Theory]
+        [InlineData(200, "{\"status\":\"error\",\"code\":409,\"messages\":[\"Another operation is in progress.\"]}")]
+        [InlineData(200, "{\"error\":{\"code\":409,\"message\":\"Another operation is in progress.\"}}")]
+        [InlineData(409, null)]
+        [InlineData(409, "{\"status\":\"error\",\"code\":500,\"messages\":[\"Busy.\"]}")]
+        public async Task A_create_answered_409_in_the_body_or_as_the_status_is_repeated_as_BusyRetryCount_says(int status, string body)
+        {
+            // New-DisasterRecoveryBackup's help for -BusyRetryCount: ArcGIS code 409 in the body (usually with HTTP 200),
+            // or HTTP 409 unless the body gives another 4xx code.
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", StatusCode = status, Body = body });
+            var job = await BackupService.StartAsync(Connection(), Request(), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.False(string.IsNullOrEmpty(job.JobId));
+            Assert.Equal(2, _sim.Counters.Requests.Count(r => r.Method == "POST" && r.Path.Contains("/backups/create")));
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider));
+        }
+
+        [Theory]
+        [InlineData(409, "{\"status\":\"error\",\"code\":400,\"messages\":[\"Invalid request.\"]}", 5)]
+        [InlineData(200, "{\"status\":\"error\",\"code\":409,\"messages\":[\"Another operation is in progress.\"]}", 0)]
+        public async Task A_create_refused_otherwise_or_with_no_busy_retries_is_not_repeated(int status, string body, int busyRetries)
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", StatusCode = status, Body = body });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(Connection(), Request(), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry(busy: busyRetries)));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST" && r.Path.Contains("/backups/create")));
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider));
+        }
+
         [Fact]
         public async Task A_job_reported_completed_at_once_is_a_finished_job()
         {
