@@ -111,13 +111,18 @@ namespace BackupTools.Isolation
         });
     }
 
-    /// <summary>Installs and removes the hook that sends the module's engine assembly to its private context.</summary>
+    /// <summary>
+    /// Installs, once per process, the hook that sends the module's engine assembly to its private context. There is
+    /// no uninstall: the engine loaded through the hook cannot be unloaded, every runspace that imported the module
+    /// runs on it, and PowerShell asks for the engine by name again whenever a runspace first uses a cmdlet (it
+    /// re-resolves the [OutputType] type names), so the hook must answer for as long as any runspace has the module,
+    /// which a per-runspace Remove-Module cannot tell. A later Import-Module in the same process finds it installed and
+    /// gets the same context and engine.
+    /// </summary>
     public static class ModuleIsolation
     {
         private static readonly object Gate = new object();
         private static DependencyLoadContext _context;
-        private static Func<AssemblyLoadContext, AssemblyName, Assembly> _handler;
-        private static ResolveEventHandler _domainHandler;
 
         /// <summary>The module's engine assembly: the one entry point resolved into the private context.</summary>
         public const string EngineAssembly = "BackupTools.Core";
@@ -125,12 +130,13 @@ namespace BackupTools.Isolation
         /// <summary>The private context, once installed.</summary>
         public static DependencyLoadContext Context => _context;
 
-        /// <summary>Hooks the default context (idempotent).</summary>
+        /// <summary>Hooks the default context, once per process (later calls return at once).</summary>
         public static void Install(string dependencyDirectory) =>
             Install(dependencyDirectory, AssemblyLoadContext.Default, DependencyLoadContext.TrustedPlatformHas);
 
-        /// <summary>Hooks the default context (idempotent), the engine assembly served from <paramref name="engineAssemblyPath"/>
-        /// (a copy precompiled for this runtime and platform) and everything else from <paramref name="dependencyDirectory"/>.</summary>
+        /// <summary>Hooks the default context, once per process (later calls return at once), the engine assembly served
+        /// from <paramref name="engineAssemblyPath"/> (a copy precompiled for this runtime and platform) and everything
+        /// else from <paramref name="dependencyDirectory"/>.</summary>
         public static void Install(string dependencyDirectory, string engineAssemblyPath) =>
             Install(dependencyDirectory, AssemblyLoadContext.Default, DependencyLoadContext.TrustedPlatformHas, engineAssemblyPath);
 
@@ -139,6 +145,7 @@ namespace BackupTools.Isolation
         /// after the default context's Resolving handlers found nothing; for any other context (tests), its Resolving
         /// event. Not the default context's Resolving event: the runtime checks what a Resolving handler returns with
         /// an invariant-culture comparison, whose first use builds ICU's invariant collator (3 to 10 ms of Import-Module).
+        /// Once per process: a second call returns the context the first made, whatever its arguments.
         /// </summary>
         public static DependencyLoadContext Install(string dependencyDirectory, AssemblyLoadContext host, Func<AssemblyName, bool> platformHas,
             string engineAssemblyPath = null)
@@ -148,16 +155,13 @@ namespace BackupTools.Isolation
                 if (_context != null) return _context;
                 var context = new DependencyLoadContext(dependencyDirectory, host, platformHas);
                 var engine = engineAssemblyPath ?? Path.Combine(dependencyDirectory, EngineAssembly + ".dll");
-                _handler = (alc, name) =>
+                Func<AssemblyLoadContext, AssemblyName, Assembly> handler = (alc, name) =>
                     string.Equals(name.Name, EngineAssembly, StringComparison.OrdinalIgnoreCase) && File.Exists(engine)
                         ? context.LoadFromAssemblyPath(engine)
                         : null;
                 if (host == AssemblyLoadContext.Default)
-                {
-                    _domainHandler = (sender, args) => IsEngine(args.Name) ? _handler(host, new AssemblyName(args.Name)) : null;
-                    AppDomain.CurrentDomain.AssemblyResolve += _domainHandler;
-                }
-                else host.Resolving += _handler;
+                    AppDomain.CurrentDomain.AssemblyResolve += (sender, args) => IsEngine(args.Name) ? handler(host, new AssemblyName(args.Name)) : null;
+                else host.Resolving += handler;
                 _context = context;
                 return context;
             }
@@ -167,21 +171,5 @@ namespace BackupTools.Isolation
         private static bool IsEngine(string displayName) =>
             displayName != null && displayName.StartsWith(EngineAssembly, StringComparison.OrdinalIgnoreCase) &&
             (displayName.Length == EngineAssembly.Length || displayName[EngineAssembly.Length] == ',');
-
-        /// <summary>Unhooks (Remove-Module). Assemblies already loaded stay, as .NET cannot unload them from a non-collectible context.</summary>
-        public static void Uninstall() => Uninstall(AssemblyLoadContext.Default);
-
-        /// <summary>Unhooks from <paramref name="host"/>.</summary>
-        public static void Uninstall(AssemblyLoadContext host)
-        {
-            lock (Gate)
-            {
-                if (_domainHandler != null) AppDomain.CurrentDomain.AssemblyResolve -= _domainHandler;
-                else if (_handler != null) host.Resolving -= _handler;
-                _domainHandler = null;
-                _handler = null;
-                _context = null;
-            }
-        }
     }
 }

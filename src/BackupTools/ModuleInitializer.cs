@@ -16,14 +16,21 @@ namespace BackupTools.Commands
     /// version asked: the module's stand-in for binding redirects. In the development layout (no dependencies folder)
     /// nothing is hooked.
     /// </summary>
-    public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+    /// <remarks>
+    /// The hook (and on PowerShell 7 the type accelerators) are set up by the first import in the process and stay for
+    /// its life; there is no <see cref="IModuleAssemblyCleanup"/>. PowerShell calls OnRemove for each runspace's
+    /// Remove-Module (a <c>ForEach-Object -Parallel</c> block's too), but the hook and the accelerators are
+    /// process-wide: undone there, they broke the module in every other runspace that still had it (a cmdlet's first
+    /// use failed to find BackupTools.Core, <c>[BackupTools.BackupJob]</c> was no longer a type; on Windows PowerShell
+    /// 5.1 the other runspaces lost the handler that stands in for binding redirects), and the next import loaded a
+    /// second copy of the engine. Keeping them costs nothing and loses nothing: the engine cannot be unloaded anyway,
+    /// and its types stay nameable after Remove-Module as they do on Windows PowerShell 5.1, and on PowerShell 7 for
+    /// any module whose types live in the default load context.
+    /// </remarks>
+    public sealed class ModuleInitializer : IModuleAssemblyInitializer
     {
         private static readonly object Gate = new object();
         private static bool _hooked;
-        private static string[] _accelerators = new string[0];
-        // The folder the loader was taken from at import (its precompiled copy, or null for the IL one), so that
-        // Remove-Module unhooks that very assembly without looking again.
-        private static string _loaderDirectory;
 
         internal static string DependencyDirectory =>
             Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".", "dependencies");
@@ -81,14 +88,14 @@ namespace BackupTools.Commands
                     if (IsWindowsPowerShell) AppDomain.CurrentDomain.AssemblyResolve += ResolveForWindowsPowerShell;
                     else
                     {
-                        _loaderDirectory = PrecompiledDirectory;
-                        IsolationCall(_loaderDirectory, "Install", DependencyDirectory,
-                            Path.Combine(_loaderDirectory ?? DependencyDirectory, "BackupTools.Core.dll"));
+                        var loaderDirectory = PrecompiledDirectory;
+                        IsolationCall(loaderDirectory, "Install", DependencyDirectory,
+                            Path.Combine(loaderDirectory ?? DependencyDirectory, "BackupTools.Core.dll"));
                     }
                     _hooked = true;
                     // PowerShell 7 resolves type names only in the default load context, where the core is not:
                     // make the public types nameable ([BackupTools.BackupJob]) as type accelerators of their full names.
-                    if (!IsWindowsPowerShell) _accelerators = AddAccelerators();
+                    if (!IsWindowsPowerShell) AddAccelerators();
                 }
             }
             LoadOutputTypes();
@@ -101,51 +108,21 @@ namespace BackupTools.Commands
                 : $"BackupTools needs PowerShell 7.4 or later (or Windows PowerShell 5.1); this PowerShell runs on .NET {runtime}, which is PowerShell 7.3 or earlier. Install PowerShell 7.4 or later: https://aka.ms/powershell";
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static string[] AddAccelerators()
+        private static void AddAccelerators()
         {
             var accelerators = typeof(PSObject).Assembly.GetType("System.Management.Automation.TypeAccelerators");
             var method = accelerators?.GetMethod("Add", new[] { typeof(string), typeof(Type) });
-            if (method == null || method.ReturnType != typeof(void)) return new string[0];
-            // A delegate, not MethodInfo.Invoke: reflection would emit and compile an invoke stub on every import.
+            if (method == null || method.ReturnType != typeof(void)) return;
+            // A delegate, not MethodInfo.Invoke: reflection would emit and compile an invoke stub.
             var add = (Action<string, Type>)Delegate.CreateDelegate(typeof(Action<string, Type>), method);
-            var names = new System.Collections.Generic.List<string>();
             foreach (var type in typeof(BackupJob).Assembly.GetExportedTypes())
-            {
-                if (type.Namespace != "BackupTools" || type.IsNested) continue;
-                add(type.FullName, type);
-                names.Add(type.FullName);
-            }
-            return names.ToArray();
-        }
-
-        private static void RemoveAccelerators()
-        {
-            var remove = typeof(PSObject).Assembly.GetType("System.Management.Automation.TypeAccelerators")?.GetMethod("Remove", new[] { typeof(string) });
-            if (remove != null)
-                foreach (var name in _accelerators) remove.Invoke(null, new object[] { name });
-            _accelerators = new string[0];
+                if (type.Namespace == "BackupTools" && !type.IsNested) add(type.FullName, type);
         }
 
         // The output types ([BackupTools.BackupJob], …) live in the core: load it now (a few milliseconds, no other
         // work) so scripts can name them right after Import-Module, for example to build a job in a Pester mock.
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static void LoadOutputTypes() => GC.KeepAlive(typeof(BackupJob).Assembly);
-
-        /// <inheritdoc />
-        public void OnRemove(PSModuleInfo psModuleInfo)
-        {
-            lock (Gate)
-            {
-                if (!_hooked) return;
-                if (IsWindowsPowerShell) AppDomain.CurrentDomain.AssemblyResolve -= ResolveForWindowsPowerShell;
-                else
-                {
-                    RemoveAccelerators();
-                    IsolationCall(_loaderDirectory, "Uninstall");
-                }
-                _hooked = false;
-            }
-        }
 
         // The loader targets .NET 8 (AssemblyLoadContext is not in netstandard2.0), so it is reached by reflection
         // (its precompiled copy when there is one).

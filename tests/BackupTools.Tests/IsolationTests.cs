@@ -56,7 +56,9 @@ namespace BackupTools.Tests
     /// <summary>
     /// The package loads next to other modules: its layout (only the cmdlet assembly in the root), its dependencies
     /// complete, and, in a fresh PowerShell 7.6 process that already holds a conflicting Microsoft.Extensions.Options,
-    /// a backup created and waited on, with the module's copies in its private load context.
+    /// a backup created and waited on, with the module's copies in its private load context. In the same kind of
+    /// process, Remove-Module in one runspace leaves the module whole in the others, and importing it again reuses
+    /// the engine already loaded.
     /// </summary>
     public sealed class IsolationTests : IClassFixture<PackageFixture>, IClassFixture<SimulatorFixture>
     {
@@ -146,21 +148,73 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
-        /// Runs tests/BackupTools.PackageHost on a package (a fresh PowerShell 7.6 process: import, a DDS backup created
-        /// and waited on the simulator), asserts it exited cleanly with the backup succeeded and no error, and returns
-        /// its output lines and the loaded assemblies (name, version, load context, location).
+        /// Runs tests/BackupTools.PackageHost on a package (a fresh PowerShell 7.6 process: by default import, a DDS
+        /// backup created and waited on the simulator, Remove-Module; see the host for the other scenarios), asserts it
+        /// exited cleanly with the backup succeeded and no error, and returns its output lines and the loaded assemblies
+        /// (name, version, load context, location).
         /// </summary>
-        private (List<string> Lines, List<string[]> Assemblies) RunPackageHost(string packageDirectory, string backupName, IDictionary<string, string> environment = null)
+        private (List<string> Lines, List<string[]> Assemblies) RunPackageHost(string packageDirectory, string backupName,
+            IDictionary<string, string> environment = null, string scenario = "one-runspace")
+        {
+            var lines = RunPackageHostLines(packageDirectory, backupName, scenario, environment);
+            Assert.Contains("STATE|Succeeded", lines);
+            Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|"));
+            return (lines, lines.Where(l => l.StartsWith("ASM|")).Select(l => l.Split('|')).ToList());
+        }
+
+        /// <summary>Runs tests/BackupTools.PackageHost and returns its output lines, asserting only that it exited cleanly.</summary>
+        private List<string> RunPackageHostLines(string packageDirectory, string backupName, string scenario, IDictionary<string, string> environment = null)
         {
             var host = Path.Combine(ContractTests.RepoRoot(), "tests", "BackupTools.PackageHost", "bin", PackageFixture.Configuration, "net10.0", "BackupTools.PackageHost.dll");
             Assert.True(File.Exists(host), host);
             _simulator.Sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
-            var (code, output) = PackageFixture.Run(PackageFixture.DotnetHost(), $"\"{host}\" \"{packageDirectory}\" {_simulator.Sim.BaseAddress} {backupName}", TimeSpan.FromMinutes(2), environment);
-            var lines = output.Split('\n').Select(l => l.Trim()).ToList();
+            var (code, output) = PackageFixture.Run(PackageFixture.DotnetHost(),
+                $"\"{host}\" \"{packageDirectory}\" {_simulator.Sim.BaseAddress} {backupName} {scenario}", TimeSpan.FromMinutes(2), environment);
             Assert.True(code == 0, output);
+            return output.Split('\n').Select(l => l.Trim()).ToList();
+        }
+
+        private static string UniqueName(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N").Substring(0, 8);
+
+        [Fact]
+        public void Remove_Module_in_one_runspace_leaves_the_cmdlets_working_in_another()
+        {
+            // Runspace B first uses the cmdlets after A removed the module, when PowerShell resolves their [OutputType]
+            // names by assembly name: with the engine's hook removed that failed with FileNotFoundException.
+            var lines = RunPackageHostLines(_package.Directory, UniqueName("other-runspace"), "remove-in-other-runspace");
+            Assert.Contains("REMOVED|True", lines);
             Assert.Contains("STATE|Succeeded", lines);
-            Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|"));
-            return (lines, lines.Where(l => l.StartsWith("ASM|")).Select(l => l.Split('|')).ToList());
+            // Type names are the next test's.
+            Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|") && !l.StartsWith("ERROR|TypeNotFound|"));
+        }
+
+        [Fact]
+        public void Remove_Module_in_one_runspace_leaves_the_type_names_in_another()
+        {
+            var lines = RunPackageHostLines(_package.Directory, UniqueName("other-runspace-types"), "remove-in-other-runspace");
+            Assert.Contains("REMOVED|True", lines);
+            Assert.Contains("TYPE|DDS", lines);
+            Assert.DoesNotContain(lines, l => l.StartsWith("ERROR|TypeNotFound"));
+        }
+
+        [Fact]
+        public void ForEach_Object_Parallel_blocks_that_import_and_remove_the_module_leave_it_working_for_the_caller()
+        {
+            var (lines, _) = RunPackageHost(_package.Directory, UniqueName("parallel-remove"), scenario: "parallel-remove");
+            Assert.Contains("PARALLEL|1", lines);
+            Assert.Contains("PARALLEL|2", lines);
+            Assert.Contains("TYPE|DDS", lines);
+        }
+
+        [Fact]
+        public void Importing_again_after_Remove_Module_or_with_Force_reuses_the_engine_already_loaded()
+        {
+            var (lines, assemblies) = RunPackageHost(_package.Directory, UniqueName("reimport"), scenario: "reimport");
+            Assert.Equal(3, lines.Count(l => l == "STATE|Succeeded"));
+            Assert.Contains(lines, l => l.StartsWith("PROVIDERS|") && l != "PROVIDERS|0");
+            // A second import used to build a second load context, into which a cmdlet's first use after it loaded a
+            // second copy of the engine.
+            Assert.Single(assemblies, a => a[1] == "BackupTools.Core");
         }
 
         private static void CopyDirectory(string from, string to)
