@@ -9,9 +9,12 @@ namespace BackupTools.Isolation
 {
     /// <summary>
     /// The module's private load context (PowerShell 7). It serves every assembly in the module's
-    /// <c>dependencies/</c> folder, except where the host's own copy satisfies the request (same name and public key,
-    /// equal or higher version): then the host's copy is used, as it would be without the module. Assemblies the module
-    /// does not ship (the runtime, PowerShell) always come from the host.
+    /// <c>dependencies/</c> folder, except where the platform (the runtime and PowerShell's own folder) provides the
+    /// assembly in a version that satisfies the request (same name and public key, equal or higher version): then
+    /// PowerShell's copy is used, as it would be without the module. What another module brought into the process is
+    /// never used in place of the module's copy, even in an equal assembly version: libraries such as Polly.Core keep
+    /// one assembly version (8.0.0.0) across all their releases, so an equal version says nothing about the code.
+    /// Assemblies the module does not ship (the runtime, PowerShell) always come from the host.
     /// </summary>
     public sealed class DependencyLoadContext : AssemblyLoadContext
     {
@@ -21,7 +24,7 @@ namespace BackupTools.Isolation
 
         /// <param name="directory">The module's dependencies folder.</param>
         /// <param name="host">The context PowerShell runs in (the default context; a test passes its own).</param>
-        /// <param name="platformHas">Whether the host can load the assembly from its platform list in at least that version.</param>
+        /// <param name="platformHas">Whether the platform (the runtime and PowerShell itself) provides the assembly in at least that version.</param>
         public DependencyLoadContext(string directory, AssemblyLoadContext host, Func<AssemblyName, bool> platformHas)
             : base("BackupTools", isCollectible: false)
         {
@@ -42,27 +45,13 @@ namespace BackupTools.Isolation
                 Decisions[name.Name] = "host (not shipped)";
                 return _host == Default ? null : _host.LoadFromAssemblyName(name);
             }
-            if (HostSatisfies(name))
+            if (_platformHas(name))
             {
-                Decisions[name.Name] = "host (its copy satisfies " + name.Version + ")";
+                Decisions[name.Name] = "host (the platform's copy satisfies " + name.Version + ")";
                 return _host == Default ? null : _host.LoadFromAssemblyName(name);
             }
             Decisions[name.Name] = "module";
             return LoadFromAssemblyPath(path);
-        }
-
-        private bool HostSatisfies(AssemblyName requested)
-        {
-            // A simple-name prefix test on each loaded assembly's (cached) full name first: parsing every name (GetName)
-            // on every request cost milliseconds at the first call, with a hundred assemblies loaded in PowerShell.
-            var prefix = requested.Name + ",";
-            foreach (var assembly in _host.Assemblies)
-            {
-                var fullName = assembly.FullName;
-                if (fullName != null && fullName.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-                    return Satisfies(new AssemblyName(fullName), requested);
-            }
-            return _platformHas(requested);
         }
 
         /// <summary>Same name and public key token, and a version at least the requested one.</summary>

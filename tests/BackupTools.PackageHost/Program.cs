@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
@@ -12,6 +13,9 @@ using System.Runtime.Loader;
 //                             then the caller names a type and backs up
 //   reimport                  import, back up; Remove-Module, import, list the providers (the first use of that cmdlet),
 //                             back up; Import-Module -Force, back up
+//   older-polly               another module's older Polly.Core 8.x loaded into the default context, then as one-runspace
+//                             (the test makes the service answer the create with a 503, so that the module's repeat
+//                             loads its Polly)
 var package = args[0];
 var simulator = args[1];
 var backupName = args.Length > 2 ? args[2] : "isolated-run";
@@ -43,9 +47,16 @@ $manifest = [System.IO.Path]::Combine($package, 'BackupTools.psd1')
 1..2 | ForEach-Object -ThrottleLimit 2 -Parallel { Import-Module $using:manifest -ErrorAction Stop; Remove-Module BackupTools; 'PARALLEL|' + $_ }
 ";
 
+if (scenario == "older-polly")
+{
+    var other = AssemblyLoadContext.Default.LoadFromAssemblyPath(Path.Combine(AppContext.BaseDirectory, "other-module", "Polly.Core.dll"));
+    Console.WriteLine($"OTHER|{other.GetName().Name}|{other.GetName().Version}|{System.Diagnostics.FileVersionInfo.GetVersionInfo(other.Location).FileVersion}");
+}
+
 switch (scenario)
 {
     case "one-runspace":
+    case "older-polly":
         using (var ps = NewRunspace())
         {
             Run(ps, Import, package);

@@ -301,6 +301,38 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Another_module_s_older_Polly_Core_of_the_same_assembly_version_is_not_used_in_place_of_the_module_s()
+        {
+            // Polly.Core keeps assembly version 8.0.0.0 in every 8.x release: the host's 8.1.0 looked as good as the
+            // module's 8.9.1 by assembly version and was used instead (here the create then failed: that Polly's own
+            // dependency, Microsoft.Bcl.AsyncInterfaces 6.0, is nowhere the default context looks). A 503 to the
+            // create makes the module repeat it, which is when it loads Polly.
+            _simulator.Sim.Faults.Add(new BackupTools.Simulator.FaultRule { Provider = "DDS", Method = "POST", StatusCode = 503, RetryAfter = "0" });
+            try
+            {
+                var (lines, assemblies) = RunPackageHost(_package.Directory, UniqueName("older-polly"), scenario: "older-polly");
+                Assert.Contains(lines, l => l.StartsWith("OTHER|Polly.Core|8.0.0.0|8.1.0"));
+                Assert.Contains(assemblies, a => a[1] == "Polly.Core" && a[3] == "BackupTools" && a[4] == Path.Combine(Dependencies, "Polly.Core.dll"));
+                Assert.DoesNotContain(assemblies, a => a[1] == "Polly.Core" && a[3] == "Default" && a[4] == Path.Combine(Dependencies, "Polly.Core.dll"));
+            }
+            finally
+            {
+                _simulator.Sim.Faults.Clear();
+            }
+        }
+
+        [Fact]
+        public void The_module_uses_PowerShell_s_own_System_Text_Json()
+        {
+            // PowerShell 7.6's runtime carries System.Text.Json 10.0, which satisfies the module's 8.0: its copy serves
+            // the module, none is loaded from the package.
+            var (_, assemblies) = RunPackageHost(_package.Directory, UniqueName("platform-json"));
+            var runtimeDirectory = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd(Path.DirectorySeparatorChar);
+            Assert.Contains(assemblies, a => a[1] == "System.Text.Json" && a[3] == "Default" && Path.GetDirectoryName(a[4]) == runtimeDirectory);
+            Assert.DoesNotContain(assemblies, a => a[1] == "System.Text.Json" && a[3] != "Default");
+        }
+
+        [Fact]
         public void Next_to_a_conflicting_Microsoft_Extensions_Http_a_backup_is_created_and_waited_in_a_fresh_PowerShell()
         {
             // The runtime lists every method it JIT-compiles in the process (a feature of release runtimes since .NET 7).
