@@ -4,6 +4,7 @@ using System.Linq;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;
+using BackupTools.Http;
 using BackupTools.Jobs;
 using BackupTools.Simulator;
 using Xunit;
@@ -325,6 +326,68 @@ namespace BackupTools.Tests
             }
             Assert.Equal(1, TokenRequests(provider));
             Assert.Equal(0, _sim.Counters.CreatesFor(provider));
+        }
+
+        /// <summary>
+        /// generateToken answering a portal error in its body (HTTP 200, as ArcGIS does), not a refusal of the password:
+        /// a service error that reads repeat, never a refused password remembered for the connection.
+        /// </summary>
+        [Theory]
+        [InlineData(500)]
+        [InlineData(503)]
+        [InlineData(429)]
+        public async Task A_generateToken_server_error_is_a_transient_service_error_not_a_refused_password(int code)
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "ArcGIS", Method = "POST", PathContains = "/generateToken", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"error\":{\"code\":" + code + ",\"message\":\"Unable to generate token.\",\"details\":[\"An internal error occurred.\"]}}" });
+            var c = BackupService.Connect(Request("ArcGIS", "Credential"));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor("ArcGIS"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(code.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.ServiceCode);
+            Assert.True(Resilience.IsTransientRead(ex));
+            Assert.DoesNotContain("refused", ex.Message);
+            Assert.Equal(0, _sim.Counters.CreatesFor("ArcGIS"));
+        }
+
+        /// <summary>
+        /// The portal's passing "Unable to generate token." (code 500) while the token is renewed: once it is over, the
+        /// connection signs in again with the same, right password (every later call failed, "not sent again").
+        /// </summary>
+        [Fact]
+        public async Task A_portal_error_while_renewing_an_ArcGIS_token_leaves_the_connection_usable()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = BackupService.Connect(Request("ArcGIS", "Credential"));
+            var job = await BackupService.StartAsync(c, BackupFor("ArcGIS"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            _sim.ExpireIssuedTokens();
+            _sim.Faults.Add(new FaultRule { Provider = "ArcGIS", Method = "POST", PathContains = "/generateToken", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"error\":{\"code\":500,\"message\":\"Unable to generate token.\",\"details\":[\"An internal error occurred.\"]}}" });
+            await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+
+            // The portal is well again, and a failed sign-in's few seconds have passed.
+            _sim.Faults.Clear();
+            ((RenewableTokenCredential)c.Credential).Clock = () => DateTimeOffset.UtcNow.AddSeconds(10);
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(BackupJobState.Running, read.State);
+        }
+
+        [Theory]
+        [InlineData(401)]
+        [InlineData(403)]
+        public async Task A_generateToken_answer_of_401_or_403_refuses_the_password_for_the_connection(int code)
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "ArcGIS", Method = "POST", PathContains = "/generateToken", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"error\":{\"code\":" + code + ",\"message\":\"Unable to generate token.\",\"details\":[\"User is not allowed.\"]}}" });
+            var c = BackupService.Connect(Request("ArcGIS", "Credential"));
+            for (var i = 0; i < 2; i++)
+            {
+                var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                    BackupService.StartAsync(c, BackupFor("ArcGIS"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+                Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
+            }
+            Assert.Equal(1, TokenRequests("ArcGIS"));
         }
 
         [Theory]

@@ -74,13 +74,24 @@ namespace BackupTools
             }
             var root = response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
             var error = root?.Obj("error");
-            if (error != null || response.Status == 401 || response.Status == 403 || response.Status == 400)
+            // ArcGIS answers with HTTP 200 and the code in the body; a wrong user name or password is 400 ("Unable to
+            // generate token." "Invalid username or password."). Only 400, 401 and 403 refuse the secret: a 500 in
+            // the body (the portal's passing "Unable to generate token.") or 429 fails this sign-in only, as a
+            // service error Resilience.IsTransientRead knows, and is not remembered as a refused password.
+            var code = error?.Str("code");
+            var said = int.TryParse(code, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : response.IsSuccess ? (int?)null : response.Status;
+            var details = response.Scrubbed(error is JsonElement er ? string.Join(" ", er.Items("details").Select(d => JsonRead.AsString(d)).Where(d => !string.IsNullOrWhiteSpace(d))) : null);
+            var message = response.Scrubbed(error?.Str("message"));
+            if (said == 400 || said == 401 || said == 403)
             {
-                var details = response.Scrubbed(error is JsonElement er ? string.Join(" ", er.Items("details").Select(d => JsonRead.AsString(d))) : null);
-                var message = response.Scrubbed(error?.Str("message"));
-                throw Refused(_provider, $"{response.Call} answered " + (error?.Str("code") is string code ? "error " + code : "HTTP " + response.Status) +
+                throw Refused(_provider, $"{response.Call} answered " + (code != null ? "error " + response.Scrubbed(code) : "HTTP " + response.Status) +
                     (message != null ? ": " + message : string.Empty) + (string.IsNullOrWhiteSpace(details) ? string.Empty : " " + details) +
                     $" ArcGIS refused the user name or password of '{_userName}'. It was not tried again.", url);
+            }
+            if (error != null)
+            {
+                var words = string.IsNullOrWhiteSpace(details) ? message : message == null ? details : message + " " + details;
+                throw response.ServiceError(code, words, url, said is int status ? ServiceResponse.CategoryFor(status) : (BackupErrorCategory?)null);
             }
             if (!response.IsSuccess) throw response.ServiceError(null, ServiceCall.ServiceWords(response), url);
             var token = root?.Str("token");
