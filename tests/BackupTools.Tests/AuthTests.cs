@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Security;
 using System.Threading;
@@ -256,6 +257,159 @@ namespace BackupTools.Tests
             var results = await Task.WhenAll(reads);
             Assert.All(results, r => Assert.Equal(BackupJobState.Running, r.State));
             Assert.Equal(2, TokenRequests(provider));
+        }
+
+        /// <summary>A job running on a TaurusDB password connection whose token the service has just dropped.</summary>
+        private async Task<(BackupConnection Connection, BackupJob Job)> JobWithDroppedToken()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = BackupService.Connect(Request("TaurusDB", "Credential"));
+            var job = await BackupService.StartAsync(c, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(1, TokenRequests("TaurusDB"));
+            _sim.ExpireIssuedTokens();
+            return (c, job);
+        }
+
+        /// <summary>The token requests the simulator has logged, once they stop changing (an abandoned one is logged when the simulator gives up on it).</summary>
+        private async Task<int> SettledTokenRequests(string provider)
+        {
+            var seen = TokenRequests(provider);
+            for (var i = 0; i < 20; i++)
+            {
+                await Task.Delay(100);
+                var now = TokenRequests(provider);
+                if (now == seen && i >= 3) break;
+                seen = now;
+            }
+            return seen;
+        }
+
+        /// <summary>
+        /// IAM answering 503 while sixteen reads need a token: one sign-in, whose failure every waiting read gets, and
+        /// none of the reads' repeats signs in again meanwhile (they sent the password 64 times, one after another).
+        /// </summary>
+        [Fact]
+        public async Task Reads_waiting_on_a_sign_in_that_fails_share_its_failure()
+        {
+            var (c, job) = await JobWithDroppedToken();
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/auth/tokens", StatusCode = 503, Times = int.MaxValue });
+            var reads = Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+                Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()))));
+            var errors = await Task.WhenAll(reads);
+            Assert.All(errors, ex => Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId));
+            Assert.All(errors, ex => Assert.Equal(503, ex.HttpStatus));
+            Assert.Equal(2, await SettledTokenRequests("TaurusDB"));
+        }
+
+        /// <summary>
+        /// IAM not answering while sixteen reads need a token: they fail together after one request timeout, not one
+        /// timeout after another (49 to 64 s with a 1 s timeout; hours with the default 100 s).
+        /// </summary>
+        [Fact]
+        public async Task Reads_waiting_on_a_sign_in_that_gets_no_answer_fail_together_after_one_timeout()
+        {
+            var (c, job) = await JobWithDroppedToken();
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/auth/tokens", StatusCode = null, Delay = TimeSpan.FromSeconds(30), Times = int.MaxValue });
+            var retry = TestData.FastRetry();
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            var watch = Stopwatch.StartNew();
+            var reads = Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+                Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, retry))));
+            var errors = await Task.WhenAll(reads);
+            watch.Stop();
+            Assert.All(errors, ex => Assert.Equal(ErrorIds.BackupServiceUnreachable, ex.ErrorId));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"the reads failed after {watch.Elapsed.TotalSeconds:0.0} s");
+            Assert.Equal(2, await SettledTokenRequests("TaurusDB"));
+        }
+
+        [Fact]
+        public async Task A_failed_sign_in_is_tried_again_only_after_a_few_seconds()
+        {
+            var (c, job) = await JobWithDroppedToken();
+            var credential = (RenewableTokenCredential)c.Credential;
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/auth/tokens", StatusCode = 503, Times = 1 });
+            var failed = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(503, failed.HttpStatus);
+            Assert.Equal(2, TokenRequests("TaurusDB"));
+
+            // IAM is well again, but the failure stands for a few seconds: no password is sent meanwhile.
+            var again = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(503, again.HttpStatus);
+            Assert.Contains("not tried again", again.Message);
+            Assert.Equal(2, TokenRequests("TaurusDB"));
+
+            credential.Clock = () => DateTimeOffset.UtcNow.AddSeconds(10);
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(BackupJobState.Running, read.State);
+            Assert.Equal(3, TokenRequests("TaurusDB"));
+        }
+
+        [Fact]
+        public async Task A_read_cancelled_while_it_waits_for_a_sign_in_ends_within_200_ms()
+        {
+            var (c, job) = await JobWithDroppedToken();
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/auth/tokens", StatusCode = null, Delay = TimeSpan.FromSeconds(5), Times = int.MaxValue });
+            using (var cts = new CancellationTokenSource())
+            {
+                var read = Task.Run(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, cts.Token));
+                await Task.Delay(300);
+                Assert.False(read.IsCompleted);
+                var watch = Stopwatch.StartNew();
+                cts.Cancel();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
+                Assert.True(watch.ElapsedMilliseconds < 200, $"took {watch.ElapsedMilliseconds} ms");
+            }
+        }
+
+        /// <summary>
+        /// The read that started a sign-in is cancelled (its command's Ctrl+C, a create's budget): the sign-in goes on
+        /// for the reads still waiting for it; it is not abandoned and sent again for them.
+        /// </summary>
+        [Fact]
+        public async Task A_sign_in_goes_on_for_the_others_when_the_read_that_started_it_is_cancelled()
+        {
+            var (c, job) = await JobWithDroppedToken();
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/auth/tokens", StatusCode = null, Delay = TimeSpan.FromSeconds(1), Times = 1 });
+            using (var cts = new CancellationTokenSource())
+            {
+                var requests = _sim.Counters.TotalRequests;
+                var first = Task.Run(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, cts.Token));
+                // The first read's token request has reached IAM (a refused read, then the sign-in).
+                for (var i = 0; i < 100 && _sim.Counters.TotalRequests < requests + 2; i++) await Task.Delay(20);
+                Assert.Equal(requests + 2, _sim.Counters.TotalRequests);
+                var second = Task.Run(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None));
+                await Task.Delay(200);
+                cts.Cancel();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+                Assert.Equal(BackupJobState.Running, (await second).State);
+            }
+            Assert.Equal(2, await SettledTokenRequests("TaurusDB"));
+        }
+
+        /// <summary>
+        /// A -TokenProvider script that fails is run once for all the requests waiting for it, which share its failure
+        /// (it ran once per waiting request, one after another); the next request asks it again.
+        /// </summary>
+        [Fact]
+        public async Task Renewals_waiting_on_a_failing_token_provider_share_one_run_of_it()
+        {
+            var calls = 0;
+            var r = Request("Dataverse", "TokenProvider");
+            r.TokenProvider = async (log, ct) =>
+            {
+                Interlocked.Increment(ref calls);
+                await Task.Delay(300, ct);
+                throw new System.Net.Http.HttpRequestException("login.microsoftonline.com did not answer");
+            };
+            var c = BackupService.Connect(r);
+            var credential = (RenewableTokenCredential)c.Credential;
+            var renewals = Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+                Assert.ThrowsAsync<BackupToolsException>(() => credential.RenewAsync(new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None)))));
+            var errors = await Task.WhenAll(renewals);
+            Assert.All(errors, ex => Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId));
+            Assert.Equal(1, calls);
         }
 
         [Fact]

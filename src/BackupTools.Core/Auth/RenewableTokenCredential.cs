@@ -15,12 +15,45 @@ namespace BackupTools
     /// <see cref="SecureString"/>: fetched on first use, renewed shortly before it expires and once when the service
     /// refuses it. A secret the token endpoint refused is remembered and never sent again on this connection.
     /// </summary>
+    /// <remarks>
+    /// One sign-in at a time, and its outcome is everyone's: callers that need a token while one is under way wait for
+    /// it and take its token or its failure; none starts a sign-in of its own behind it (with IAM down, sixteen reads
+    /// queued behind one another each sent the password again, one after the other). A sign-in that failed stands for
+    /// <see cref="FailureBackoff"/>: callers meanwhile get its failure without a new attempt. Each caller waits with its
+    /// own cancellation; the sign-in goes on while any caller still waits for it, and is given up when none does.
+    /// </remarks>
     internal abstract class RenewableTokenCredential : BackupCredential
     {
-        private readonly SemaphoreSlim _gate = new SemaphoreSlim(1, 1);
+        // Guards _flight, each flight's Waiting, and the updates of _cached, _failed and _refusal a flight ends with.
+        private readonly object _lock = new object();
         private volatile Cached _cached;
         private volatile string _refusal;
         private int _generation;
+        private Flight _flight;
+        private volatile Failed _failed;
+
+        /// <summary>A sign-in under way: its outcome, who still waits for it, and how to give it up.</summary>
+        private sealed class Flight
+        {
+            public readonly TaskCompletionSource<Cached> Done = new TaskCompletionSource<Cached>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Cancelled when every caller that waited for the sign-in has been cancelled. (Not disposed: it has no timer.)
+            public readonly CancellationTokenSource Abandoned = new CancellationTokenSource();
+            public int Waiting;
+
+            // A failure nobody waits for any more (every caller cancelled) is observed here, not reported as unobserved.
+            public Flight() => Done.Task.ContinueWith(Observe, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+            private static readonly Action<Task<Cached>> Observe = t => _ = t.Exception;
+        }
+
+        /// <summary>A sign-in that failed, and until when that failure is the answer to every caller that needs a token.</summary>
+        private sealed class Failed
+        {
+            public Exception Error;
+            public DateTimeOffset At;
+            public DateTimeOffset Until;
+        }
 
         private sealed class Cached
         {
@@ -132,40 +165,193 @@ namespace BackupTools
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<(string Token, bool Fresh, int Generation)> GetAsync(ServiceCall call, int renewPast)
         {
-            ThrowIfRefused();
-            var c = _cached;
-            if (Usable(c, renewPast)) return (Secret.Reveal(c.Token), false, c.Generation);
-            await _gate.WaitAsync(call.CancellationToken).NoContext();
-            try
+            while (true)
             {
                 ThrowIfRefused();
-                c = _cached;
+                var c = _cached;
                 if (Usable(c, renewPast)) return (Secret.Reveal(c.Token), false, c.Generation);
-                (SecureString Token, DateTimeOffset? ExpiresAt) fetched;
-                var started = Clock();
+                call.CancellationToken.ThrowIfCancellationRequested();
+                Flight flight = null;
+                var leads = false;
+                lock (_lock)
+                {
+                    ThrowIfRefused();
+                    c = _cached;
+                    if (!Usable(c, renewPast))
+                    {
+                        // A sign-in under way gives a token newer than any this caller has seen: it is joined, never
+                        // followed by another.
+                        flight = _flight;
+                        if (flight == null)
+                        {
+                            ThrowIfFailedLately();
+                            flight = _flight = new Flight();
+                            leads = true;
+                        }
+                        flight.Waiting++;
+                    }
+                }
+                if (flight == null) return (Secret.Reveal(c.Token), false, c.Generation);
+                if (leads) _ = SignInAsync(flight, call);
                 try
                 {
-                    fetched = await FetchAsync(call).NoContext();
+                    var got = await WaitAsync(flight.Done.Task, call.CancellationToken).NoContext();
+                    // Fresh only for the caller the token was obtained for (a refusal of it then is final).
+                    return (Secret.Reveal(got.Token), leads, got.Generation);
+                }
+                catch (OperationCanceledException) when (flight.Done.Task.IsCanceled && !call.CancellationToken.IsCancellationRequested)
+                {
+                    // The sign-in ran on the call of a caller that has been cancelled (a TokenProvider script on that
+                    // command's pipeline): this caller, still waiting, signs in itself.
+                }
+                finally
+                {
+                    Leave(flight);
+                }
+            }
+        }
+
+        /// <summary>A caller stops waiting for <paramref name="flight"/>; the last one to leave before it ends gives it up.</summary>
+        private void Leave(Flight flight)
+        {
+            lock (_lock)
+            {
+                if (--flight.Waiting > 0 || flight.Done.Task.IsCompleted) return;
+                if (_flight == flight) _flight = null;
+            }
+            flight.Abandoned.Cancel();
+        }
+
+        /// <summary>
+        /// The task's outcome, or an <see cref="OperationCanceledException"/> as soon as <paramref name="cancellationToken"/>
+        /// is cancelled: the caller leaves at once, the sign-in it waited for goes on for the others.
+        /// </summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
+        private static async Task<Cached> WaitAsync(Task<Cached> task, CancellationToken cancellationToken)
+        {
+            if (task.IsCompleted || !cancellationToken.CanBeCanceled) return await task.NoContext();
+            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(CancelWait, cancelled))
+            {
+                if (await Task.WhenAny(task, cancelled.Task).NoContext() != task)
+                    throw new OperationCanceledException(cancellationToken);
+            }
+            return await task.NoContext();
+        }
+
+        private static readonly Action<object> CancelWait = state => ((TaskCompletionSource<bool>)state).TrySetResult(true);
+
+        /// <summary>
+        /// Signs in for <paramref name="flight"/> and ends it with the token or the failure, never throwing. It runs
+        /// with a cancellation of its own (every waiting caller cancelled), not with the cancellation of the caller that
+        /// started it: that caller's Ctrl+C ends its own wait, not the sign-in the others wait for. Where the sign-in
+        /// runs on that caller's pipeline (<see cref="SignsInOnCallersPipeline"/>), it ends with that caller too.
+        /// </summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
+        private async Task SignInAsync(Flight flight, ServiceCall call)
+        {
+            var linked = SignsInOnCallersPipeline ? CancellationTokenSource.CreateLinkedTokenSource(flight.Abandoned.Token, call.CancellationToken) : null;
+            var cancellation = linked?.Token ?? flight.Abandoned.Token;
+            var signIn = new ServiceCall(call.Connection, call.Log, cancellation) { RequestTimeout = call.RequestTimeout, MayRenew = call.MayRenew };
+            var started = Clock();
+            Cached got = null;
+            Exception failure = null;
+            bool cancelled = false, refused = false;
+            try
+            {
+                (SecureString Token, DateTimeOffset? ExpiresAt) fetched;
+                try
+                {
+                    fetched = await FetchAsync(signIn).NoContext();
                 }
                 catch (BackupToolsException ex) when (ex.ErrorId == ErrorIds.ConnectionAuthenticationFailed)
                 {
-                    if (RemembersRefusals) _refusal = ex.Message;
+                    refused = RemembersRefusals;
                     throw;
                 }
                 if (fetched.Token == null || fetched.Token.Length == 0)
                     throw Refused(Provider, $"{Provider}: the {Method} method produced an empty token.");
-                var generation = Interlocked.Increment(ref _generation);
-                var old = _cached;
-                _cached = new Cached { Token = Secret.Keep(fetched.Token), ObtainedAt = started, ExpiresAt = fetched.ExpiresAt, Generation = generation };
-                call.Log.Verbose($"{Provider}: obtained a {Method} token" +
-                                 (fetched.ExpiresAt is DateTimeOffset e ? $" valid until {e.UtcDateTime:u}." : "."));
-                _ = old; // the previous SecureString may still be read by a request in flight; let the GC dispose it
-                return (Secret.Reveal(_cached.Token), true, generation);
+                got = new Cached { Token = Secret.Keep(fetched.Token), ObtainedAt = started, ExpiresAt = fetched.ExpiresAt, Generation = Interlocked.Increment(ref _generation) };
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+                cancelled = ex is OperationCanceledException && cancellation.IsCancellationRequested;
             }
             finally
             {
-                _gate.Release();
+                linked?.Dispose();
             }
+            if (got != null)
+            {
+                lock (_lock)
+                {
+                    _cached = got; // the previous SecureString may still be read by a request in flight; let the GC dispose it
+                    _failed = null;
+                    if (_flight == flight) _flight = null;
+                }
+                call.Log.Verbose($"{Provider}: obtained a {Method} token" +
+                                 (got.ExpiresAt is DateTimeOffset e ? $" valid until {e.UtcDateTime:u}." : "."));
+                flight.Done.TrySetResult(got);
+                return;
+            }
+            var backoff = FailureBackoff;
+            lock (_lock)
+            {
+                if (refused) _refusal = failure.Message;
+                else if (!cancelled && backoff > TimeSpan.Zero)
+                {
+                    var now = Clock();
+                    _failed = new Failed { Error = failure, At = now, Until = now + backoff };
+                }
+                if (_flight == flight) _flight = null;
+            }
+            if (cancelled)
+            {
+                flight.Done.TrySetCanceled();
+                return;
+            }
+            if (!refused && backoff > TimeSpan.Zero)
+                call.Log.Verbose($"{Provider}: signing in failed; for {backoff.TotalSeconds:0.#} s requests that need a token fail with that error and no new sign-in is tried.");
+            flight.Done.TrySetException(failure);
+        }
+
+        /// <summary>
+        /// How long a failed sign-in (a 503, no answer) stands: meanwhile callers that need a token get its failure and
+        /// the password is not sent again. Every status read of a wait, and each of its repeats, would otherwise try
+        /// once more.
+        /// </summary>
+        protected virtual TimeSpan FailureBackoff => TimeSpan.FromSeconds(5);
+
+        /// <summary>
+        /// True when <see cref="FetchAsync"/> runs on the pipeline of the caller that started it (a -TokenProvider script
+        /// posted to that command's pump): the sign-in then ends when that caller is cancelled, and the callers still
+        /// waiting start another. Otherwise it goes on while any caller waits for it.
+        /// </summary>
+        protected virtual bool SignsInOnCallersPipeline => false;
+
+        private void ThrowIfFailedLately()
+        {
+            var failed = _failed;
+            if (failed == null) return;
+            var now = Clock();
+            if (now >= failed.Until) return;
+            if (!(failed.Error is BackupToolsException ex))
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failed.Error).Throw();
+                return;
+            }
+            throw new BackupToolsException(ex.ErrorId, ex.Category,
+                ex.Message + $" (Signing in failed {(now - failed.At).TotalSeconds:0.#} s ago; it is not tried again for {(failed.Until - now).TotalSeconds:0.#} s.)",
+                ex.Target, ex)
+            {
+                Provider = ex.Provider,
+                ServiceCode = ex.ServiceCode,
+                ServiceMessage = ex.ServiceMessage,
+                HttpStatus = ex.HttpStatus,
+                RetryAfter = ex.RetryAfter,
+                RecommendedAction = ex.RecommendedAction,
+            };
         }
 
         /// <summary>

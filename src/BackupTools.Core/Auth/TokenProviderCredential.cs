@@ -33,6 +33,12 @@ namespace BackupTools
         /// Get-AzAccessToken) fails the requests that needed the token then, and the script is asked again next time.
         /// </summary>
         protected override bool RemembersRefusals => false;
+
+        /// <summary>Nor does a failed run of it stand: the next request that needs a token asks the script again.</summary>
+        protected override TimeSpan FailureBackoff => TimeSpan.Zero;
+
+        /// <summary>The script runs on the pipeline of the command that needs the token, and ends with that command.</summary>
+        protected override bool SignsInOnCallersPipeline => true;
         protected override string Provider => _provider;
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
