@@ -634,6 +634,8 @@ namespace BackupTools.Tests
         // Swiss Open Telekom Cloud: IAM answers on iam-pub (docs.otc.t-systems.com, "For Swiss OTC, use this IAM endpoint").
         [InlineData("https://dds.eu-ch2.sc.otc.t-systems.com/", "https://iam-pub.eu-ch2.sc.otc.t-systems.com/")]
         [InlineData("https://DDS.EU-CH2.SC.OTC.T-SYSTEMS.COM/", "https://iam-pub.eu-ch2.sc.otc.t-systems.com/")]
+        // Huawei Cloud's European site: IAM under myhuaweicloud.eu, as Huawei's SDK region tables name it.
+        [InlineData("https://gaussdb.eu-west-101.myhuaweicloud.eu/", "https://iam.eu-west-101.myhuaweicloud.eu/")]
         public void The_IAM_endpoint_is_derived_from_the_region_endpoint(string endpoint, string iam) =>
             Assert.Equal(new Uri(iam), IamPasswordCredential.DeriveIdentityEndpoint(new Uri(endpoint)));
 
@@ -654,6 +656,34 @@ namespace BackupTools.Tests
             {
                 Provider = "TaurusDB", Endpoint = new Uri(endpoint), Scope = TestData.ProjectId, UserName = "admin", Password = TestData.Secure("p"),
                 IdentityEndpoint = new Uri("https://iam.cn-north-4.myhuaweicloud.com/"),
+            }));
+        }
+
+        /// <summary>
+        /// A proxy or private host names no IAM: the first label replaced by iam gave a host the user never named
+        /// (taurus-proxy.corp.example.com sent the password to iam.corp.example.com). -IdentityEndpoint is asked for.
+        /// </summary>
+        [Theory]
+        [InlineData("https://taurus-proxy.corp.example.com/")]
+        [InlineData("https://gaussdb.internal.example.org:8443/")]
+        [InlineData("https://dds.mycompany.cloud/")]
+        [InlineData("https://gaussdb.cn-north-4.myhuaweicloud.com.example.net/")]
+        [InlineData("https://myhuaweicloud.com/")]
+        [InlineData("https://eu-de.otc.t-systems.com/")]
+        [InlineData("https://dds.sc.otc.t-systems.com/")]
+        public void No_IAM_endpoint_is_derived_from_a_host_outside_the_public_clouds(string endpoint)
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = new Uri(endpoint), Scope = TestData.ProjectId, UserName = "admin", Password = TestData.Secure("p"),
+            }));
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
+            Assert.Contains("-IdentityEndpoint", ex.Message);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+            Assert.NotNull(BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = new Uri(endpoint), Scope = TestData.ProjectId, UserName = "admin", Password = TestData.Secure("p"),
+                IdentityEndpoint = new Uri("https://iam.corp.example.com/"),
             }));
         }
 

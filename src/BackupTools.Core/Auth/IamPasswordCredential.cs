@@ -49,26 +49,48 @@ namespace BackupTools
         public Uri IdentityEndpoint { get; }
 
         /// <summary>
-        /// The IAM endpoint of a service endpoint: the service's own address on loopback (the simulator serves IAM), else
-        /// the service host with its first label replaced by <c>iam</c> (<c>gaussdb.cn-north-4.myhuaweicloud.com</c> →
-        /// <c>iam.cn-north-4.myhuaweicloud.com</c>, <c>dds.eu-de.otc.t-systems.com</c> → <c>iam.eu-de.otc.t-systems.com</c>);
-        /// on the Swiss Open Telekom Cloud (<c>*.sc.otc.t-systems.com</c>) IAM's public name is <c>iam-pub</c>.
+        /// The public clouds whose IAM address follows from a service host: <c>{service}.{region}.{domain}</c> gives
+        /// <c>{label}.{region}.{domain}</c>. Huawei Cloud (<c>myhuaweicloud.com</c>, and <c>myhuaweicloud.eu</c> of its
+        /// European site, as Huawei's SDK region tables name IAM), Open Telekom Cloud (<c>otc.t-systems.com</c>) and the
+        /// Swiss Open Telekom Cloud (<c>sc.otc.t-systems.com</c>, where IAM's public name is <c>iam-pub</c>). Longest first.
+        /// </summary>
+        private static readonly (string Domain, string Label)[] KnownClouds =
+        {
+            (".sc.otc.t-systems.com", "iam-pub"),
+            (".otc.t-systems.com", "iam"),
+            (".myhuaweicloud.com", "iam"),
+            (".myhuaweicloud.eu", "iam"),
+        };
+
+        /// <summary>
+        /// The IAM endpoint of a service endpoint: the service's own address on loopback (the simulator serves IAM); on
+        /// Huawei Cloud and Open Telekom Cloud the region's IAM (<c>gaussdb.cn-north-4.myhuaweicloud.com</c> →
+        /// <c>iam.cn-north-4.myhuaweicloud.com</c>, <c>dds.eu-de.otc.t-systems.com</c> → <c>iam.eu-de.otc.t-systems.com</c>,
+        /// <c>dds.eu-ch2.sc.otc.t-systems.com</c> → <c>iam-pub.eu-ch2.sc.otc.t-systems.com</c>). Any other host (a proxy,
+        /// a private name, an address) names no IAM: the password would go to a host the user never named, so
+        /// <c>-IdentityEndpoint</c> is asked for, before anything is sent.
         /// </summary>
         public static Uri DeriveIdentityEndpoint(Uri endpoint)
         {
             if (EndpointRule.IsLoopback(endpoint)) return endpoint;
-            // An address (10.0.0.5 gave iam.0.0.5) or a one-label name (gaussdb gave iam.gaussdb) names no region: the
-            // password would go wherever the resolver took that name. Said, with what to do, before anything is sent.
-            if (endpoint.HostNameType == UriHostNameType.IPv4 || endpoint.HostNameType == UriHostNameType.IPv6 || endpoint.Host.IndexOf('.') < 0)
-                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
-                    $"The IAM endpoint cannot be derived from '{endpoint.Host}' (an address or a name without a domain): give -IdentityEndpoint, the IAM address of the region.",
-                    endpoint)
-                { RecommendedAction = "Connect again with -IdentityEndpoint https://iam.<region>.<domain>/ (or the IAM address your network uses)." };
-            var host = endpoint.Host.ToLowerInvariant();
-            var dot = host.IndexOf('.');
-            var rest = dot < 0 ? "." + host : host.Substring(dot);
-            var label = rest.EndsWith(".sc.otc.t-systems.com", StringComparison.Ordinal) ? "iam-pub" : "iam";
-            return new Uri("https://" + label + rest + "/");
+            var host = endpoint.HostNameType == UriHostNameType.Dns ? endpoint.IdnHost.TrimEnd('.').ToLowerInvariant() : null;
+            if (host != null)
+            {
+                foreach (var (domain, label) in KnownClouds)
+                {
+                    if (!host.EndsWith(domain, StringComparison.Ordinal)) continue;
+                    // {service}.{region}: the region is the label before the domain, and a service label comes first.
+                    var labels = host.Substring(0, host.Length - domain.Length).Split('.');
+                    if (labels.Length < 2 || Array.Exists(labels, l => l.Length == 0)) break;
+                    return new Uri("https://" + label + "." + labels[labels.Length - 1] + domain + "/");
+                }
+            }
+            throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                $"The IAM endpoint is not derived from '{endpoint.Host}': BackupTools derives it only for the regions of Huawei Cloud " +
+                "({service}.{region}.myhuaweicloud.com or .eu) and Open Telekom Cloud ({service}.{region}.otc.t-systems.com), so that the " +
+                "password goes to no host you did not name. Give -IdentityEndpoint, the IAM address of the region.",
+                endpoint)
+            { RecommendedAction = "Connect again with -IdentityEndpoint https://iam.<region>.<domain>/ (or the IAM address your network uses)." };
         }
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
