@@ -48,6 +48,48 @@ namespace BackupTools.Tests
                 result.Terminating = ex;
                 result.Output = new List<PSObject>();
             }
+            return Collect(ps, result);
+        }
+
+        /// <summary>
+        /// Runs <paramref name="script"/> for at most <paramref name="limit"/>, then stops it as Ctrl+C does (a hang fails
+        /// the test instead of hanging the suite): <see cref="Result.TimedOut"/> says so.
+        /// </summary>
+        public Result Run(string script, TimeSpan limit)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            var result = new Result();
+            var pending = ps.BeginInvoke();
+            if (!pending.AsyncWaitHandle.WaitOne(limit))
+            {
+                result.TimedOut = true;
+                ps.Stop();
+            }
+            try
+            {
+                result.Output = ps.EndInvoke(pending).ToList();
+            }
+            catch (RuntimeException ex)
+            {
+                result.Terminating = ex;
+                result.Output = new List<PSObject>();
+            }
+            return Collect(ps, result);
+        }
+
+        /// <summary>A pipeline of <paramref name="script"/> in this runspace, for a test that drives it (BeginInvoke, Stop).</summary>
+        public PowerShell Pipeline(string script)
+        {
+            var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            return ps;
+        }
+
+        private static Result Collect(PowerShell ps, Result result)
+        {
             result.Errors = ps.Streams.Error.ToList();
             result.Verbose = ps.Streams.Verbose.Select(v => v.Message).ToList();
             result.Debug = ps.Streams.Debug.Select(v => v.Message).ToList();
@@ -67,6 +109,7 @@ namespace BackupTools.Tests
             public List<string> Warnings { get; set; }
             public List<ProgressRecord> Progress { get; set; }
             public RuntimeException Terminating { get; set; }
+            public bool TimedOut { get; set; }
 
             public IEnumerable<T> Objects<T>() => Output.Select(o => o.BaseObject).OfType<T>();
 

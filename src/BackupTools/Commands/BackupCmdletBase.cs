@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -54,25 +53,27 @@ namespace BackupTools.Commands
 
         /// <summary>
         /// Runs <paramref name="work"/> off the pipeline thread and drains what it posts (output, verbose lines,
-        /// progress, errors) on this thread until it completes. Rethrows the work's exception.
+        /// progress, errors) on this thread until it completes. Rethrows the work's exception. Meanwhile it also runs
+        /// the runspace's shared work (a -TokenProvider script block another command of this pipeline needs: see
+        /// <see cref="PipelineWork"/>).
         /// </summary>
         protected void Pump(Func<PumpSink, Task> work)
         {
-            using (var queue = new BlockingCollection<Action>())
+            var lane = PipelineWork.OfCurrentRunspace().NewLane();
+            try
             {
-                var sink = new PumpSink(queue) { OnVerbose = WriteVerbose, OnDebug = WriteDebug, VerboseWanted = VerboseWanted() };
+                var sink = new PumpSink(lane) { OnVerbose = WriteVerbose, OnDebug = WriteDebug, VerboseWanted = VerboseWanted() };
                 var task = Task.Run(() => work(sink));
                 // (The continuation also observes a failure that nobody awaits once the loop below has thrown, so it
-                // never reaches TaskScheduler.UnobservedTaskException; by then the queue may be disposed.)
+                // never reaches TaskScheduler.UnobservedTaskException; by then the lane may be closed.)
                 task.ContinueWith(t =>
                 {
                     _ = t.Exception;
-                    try { queue.CompleteAdding(); }
-                    catch (ObjectDisposedException) { }
+                    lane.Complete();
                 }, TaskScheduler.Default);
                 try
                 {
-                    foreach (var action in queue.GetConsumingEnumerable())
+                    while (lane.TryTake(wait: true, out var action))
                         action();
                 }
                 catch
@@ -82,6 +83,10 @@ namespace BackupTools.Commands
                     throw;
                 }
                 task.GetAwaiter().GetResult();
+            }
+            finally
+            {
+                lane.Close();
             }
         }
 
@@ -135,9 +140,9 @@ namespace BackupTools.Commands
         /// <summary>The log the core writes to: verbose and debug lines posted to the pump.</summary>
         protected internal sealed class PumpSink : IOperationLog, IVerboseAware
         {
-            private readonly BlockingCollection<Action> _queue;
+            private readonly PipelineWork.Lane _lane;
 
-            internal PumpSink(BlockingCollection<Action> queue) => _queue = queue;
+            internal PumpSink(PipelineWork.Lane lane) => _lane = lane;
 
             internal Action<string> OnVerbose { get; set; }
             internal Action<string> OnDebug { get; set; }
@@ -145,19 +150,15 @@ namespace BackupTools.Commands
             /// <summary>Whether the command's verbose lines are shown (set from <see cref="BackupCmdletBase.VerboseWanted"/>).</summary>
             public bool VerboseWanted { get; internal set; } = true;
 
-            /// <summary>Queues an action to run on the pipeline thread; dropped once the pump has ended.</summary>
-            public void Post(Action action)
-            {
-                try
-                {
-                    if (!_queue.IsAddingCompleted) _queue.Add(action);
-                }
-                catch (InvalidOperationException)
-                {
-                    // The pump ended between the check and the add, or the pipeline stopped and the queue is gone
-                    // (ObjectDisposedException is one of these).
-                }
-            }
+            /// <summary>Queues an action to run on the pipeline thread, by this command's pump; dropped once the pump has ended.</summary>
+            public void Post(Action action) => _lane.Post(action);
+
+            /// <summary>
+            /// Queues work that needs the pipeline thread but writes nothing of this command's (a -TokenProvider script
+            /// block): whichever pump of this runspace waits first runs it, this command's or another command's of the
+            /// pipeline. When this command's pump has ended, or ends first, <paramref name="notRun"/> is called instead.
+            /// </summary>
+            internal void PostForAnyPump(Action run, Action notRun) => _lane.PostShared(run, notRun);
 
             /// <inheritdoc />
             public void Verbose(string message) => Post(() => OnVerbose?.Invoke(message));

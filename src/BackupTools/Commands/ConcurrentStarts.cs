@@ -1,6 +1,4 @@
 using System;
-using System.Collections.Concurrent;
-using System.Threading;
 using System.Threading.Tasks;
 
 namespace BackupTools.Commands
@@ -8,23 +6,24 @@ namespace BackupTools.Commands
     /// <summary>
     /// Runs up to a limit of async operations at once across ProcessRecord calls, while everything they post
     /// (results, errors, verbose lines) is written on the pipeline thread: in ProcessRecord as it arrives, and in
-    /// EndProcessing until the last one is done. Used only from the pipeline thread.
+    /// EndProcessing until the last one is done. Its waits also run the runspace's shared work (see
+    /// <see cref="PipelineWork"/>). Created and used only on the pipeline thread.
     /// </summary>
     internal sealed class ConcurrentStarts : IDisposable
     {
-        private readonly BlockingCollection<Action> _queue = new BlockingCollection<Action>();
+        private readonly PipelineWork.Lane _lane = PipelineWork.OfCurrentRunspace().NewLane();
         private int _running;
 
         /// <summary>The sink operations post to; its verbose and debug lines go to the given writers.</summary>
         public BackupCmdletBase.PumpSink CreateSink(Action<string> verbose, Action<string> debug) =>
-            new BackupCmdletBase.PumpSink(_queue) { OnVerbose = verbose, OnDebug = debug };
+            new BackupCmdletBase.PumpSink(_lane) { OnVerbose = verbose, OnDebug = debug };
 
         /// <summary>Starts <paramref name="work"/> once fewer than <paramref name="limit"/> are running.</summary>
         public void Start(int limit, BackupCmdletBase.PumpSink sink, Func<BackupCmdletBase.PumpSink, Task> work, Action<Exception> onError)
         {
-            while (_running >= Math.Max(1, limit)) _queue.Take()();
+            while (_running >= Math.Max(1, limit)) Next()();
             _running++;
-            Task.Run(() => work(sink)).ContinueWith(t => Post(() =>
+            Task.Run(() => work(sink)).ContinueWith(t => _lane.Post(() =>
             {
                 _running--;
                 if (t.IsFaulted) onError(t.Exception.GetBaseException());
@@ -36,28 +35,20 @@ namespace BackupTools.Commands
         /// <summary>Writes what has arrived so far, without waiting.</summary>
         public void DrainAvailable()
         {
-            while (_queue.TryTake(out var action)) action();
+            while (_lane.TryTake(wait: false, out var action)) action();
         }
 
         /// <summary>Writes everything until every started operation has finished.</summary>
         public void DrainAll()
         {
-            while (_running > 0) _queue.Take()();
+            while (_running > 0) Next()();
             DrainAvailable();
         }
 
-        private void Post(Action action)
-        {
-            try
-            {
-                _queue.Add(action);
-            }
-            catch (InvalidOperationException)
-            {
-                // Disposed after the pipeline stopped.
-            }
-        }
+        // (The lane never completes, only closes in Dispose, after which nothing waits on it: the pipeline has ended.)
+        private Action Next() => _lane.TryTake(wait: true, out var action) ? action : throw new ObjectDisposedException(nameof(ConcurrentStarts));
 
-        public void Dispose() => _queue.Dispose();
+        /// <summary>Closes the lane (the pipeline has ended): what is still posted is dropped, a script block not yet run is not run.</summary>
+        public void Dispose() => _lane.Close();
     }
 }

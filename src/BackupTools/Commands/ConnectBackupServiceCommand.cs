@@ -139,8 +139,11 @@ namespace BackupTools.Commands
 
         /// <summary>
         /// The core asks for a token from a worker thread, handing over the log of the command that needs it. That log is
-        /// the command's pump: the script block is posted to it and runs on that command's pipeline thread, while the
-        /// worker awaits the result. Outside a BackupTools command there is no pipeline to run it on, and it fails.
+        /// the command's pump: the script block is posted through it to this runspace's pipeline thread, where whichever
+        /// BackupTools pump is waiting runs it (that command's, or the one it is nested in or nested in it: a
+        /// <c>New-InstanceBackup -ThrottleLimit 4 | Get-BackupJob</c> renewing during the read), while the worker awaits
+        /// the result. It is not run once the request no longer wants it (Ctrl+C, the command ended). Outside a
+        /// BackupTools command there is no pipeline to run it on, and it fails.
         /// </summary>
         internal static Func<IOperationLog, CancellationToken, Task<SecureString>> TokenSource(ScriptBlock script) => (log, ct) =>
         {
@@ -148,8 +151,14 @@ namespace BackupTools.Commands
                 throw new InvalidOperationException("the -TokenProvider script block can run only within a BackupTools command.");
             var result = new TaskCompletionSource<SecureString>(TaskCreationOptions.RunContinuationsAsynchronously);
             var registration = ct.Register(() => result.TrySetCanceled());
-            sink.Post(() =>
+            sink.PostForAnyPump(() =>
             {
+                // Stopped or given up while it waited (Ctrl+C, the command's end, -Any): not run, whichever pump took it.
+                if (result.Task.IsCompleted || ct.IsCancellationRequested)
+                {
+                    result.TrySetCanceled();
+                    return;
+                }
                 try
                 {
                     var output = script.Invoke().Select(o => o?.BaseObject).LastOrDefault(o => o != null);
@@ -162,6 +171,11 @@ namespace BackupTools.Commands
                     // The script's own error (never the token: it produced none).
                     result.TrySetException(ex is RuntimeException re ? new InvalidOperationException(re.Message, re) : ex);
                 }
+            }, () =>
+            {
+                // The command whose request needed the token has ended (its pipeline stopped): nobody is left to run it.
+                if (ct.IsCancellationRequested) result.TrySetCanceled();
+                else result.TrySetException(new InvalidOperationException("the command that needed the token ended before the -TokenProvider script block could run."));
             });
             return result.Task.ContinueWith(t => { registration.Dispose(); return t; }, TaskScheduler.Default).Unwrap();
         };

@@ -1,0 +1,219 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Commands;
+using BackupTools.Simulator;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// A -TokenProvider script block runs on its runspace's pipeline thread, and any BackupTools pump of that runspace
+    /// runs it: a token renewed while the thread is in a downstream command's pump (<c>New-InstanceBackup -ThrottleLimit 4
+    /// | Get-BackupJob</c>) used to hang the pipeline until Ctrl+C.
+    /// </summary>
+    public sealed class TokenProviderPipelineTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string FirstToken = "first-token";
+        private static readonly TimeSpan Limit = TimeSpan.FromSeconds(40);
+        private readonly BackupSimulator _sim;
+        private readonly ITestOutputHelper _out;
+        private readonly List<PowerShellHost> _hosts = new List<PowerShellHost>();
+
+        public TokenProviderPipelineTests(SimulatorFixture fixture, ITestOutputHelper output)
+        {
+            _out = output;
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            lock (_sim.Options.Tokens) _sim.Options.Tokens.Add(FirstToken);
+        }
+
+        public void Dispose()
+        {
+            _sim.Faults.Clear();
+            lock (_sim.Options.Tokens) _sim.Options.Tokens.Remove(FirstToken);
+            foreach (var host in _hosts) host.Dispose();
+            _sim.Reset();
+        }
+
+        private PowerShellHost NewHost()
+        {
+            var host = new PowerShellHost();
+            _hosts.Add(host);
+            host.Set("ep", _sim.EndpointFor("Dataverse").ToString());
+            host.Set("tok", TestData.Secure(TestData.Token));
+            host.Set("first", TestData.Secure(FirstToken));
+            return host;
+        }
+
+        /// <summary>
+        /// The reviewer's timing: the first create goes straight through, the others are held 400 ms, status reads
+        /// 800 ms, and the first token stops working once the first create is answered, while the others are in flight
+        /// and Get-BackupJob reads the first job.
+        /// </summary>
+        private void ExpireTheFirstTokenAfterTheFirstCreate()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "Dataverse", Method = "POST", PathContains = "InstanceBackups", Times = 1 });
+            _sim.Faults.Add(new FaultRule { Provider = "Dataverse", Method = "POST", PathContains = "InstanceBackups", Delay = TimeSpan.FromMilliseconds(400), Times = int.MaxValue });
+            _sim.Faults.Add(new FaultRule { Provider = "Dataverse", Method = "GET", Delay = TimeSpan.FromMilliseconds(800), Times = int.MaxValue });
+            _ = Task.Run(async () =>
+            {
+                var deadline = DateTime.UtcNow + Limit;
+                while (!_sim.Counters.Requests.Any(q => q.Provider == "Dataverse" && q.Method == "POST" && q.Status == 202) && DateTime.UtcNow < deadline)
+                    await Task.Delay(5);
+                lock (_sim.Options.Tokens) _sim.Options.Tokens.Remove(FirstToken);
+            });
+        }
+
+        /// <summary>
+        /// Six rows through New-InstanceBackup -ThrottleLimit 4 into Get-BackupJob, on a connection whose script block
+        /// records the runspace and thread it runs on; then what the pipeline thread itself is ('here=').
+        /// </summary>
+        private static string ThrottledCreatesIntoGetBackupJob()
+        {
+            var ids = string.Join(",", Enumerable.Range(0, 6).Select(_ => "'" + Guid.NewGuid() + "'"));
+            return "$global:seen = [System.Collections.Generic.List[string]]::new();" +
+                   "$null = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $first -TokenProvider {" +
+                   "  $global:seen.Add([runspace]::DefaultRunspace.InstanceId.ToString() + '/' + [System.Threading.Thread]::CurrentThread.ManagedThreadId); $tok };" +
+                   $"@({ids}) | ForEach-Object {{ [pscustomobject]@{{ InstanceId = $_; Name = 'renewed' }} }} | New-InstanceBackup -ThrottleLimit 4 | Get-BackupJob;" +
+                   "'here=' + [runspace]::DefaultRunspace.InstanceId.ToString() + '/' + [System.Threading.Thread]::CurrentThread.ManagedThreadId;" +
+                   "$global:seen | ForEach-Object { 'seen=' + $_ }";
+        }
+
+        private void Show(string name, PowerShellHost.Result r)
+        {
+            _out.WriteLine($"{name}: timed out {r.TimedOut}, terminating {r.Terminating?.Message}");
+            foreach (var e in r.Errors) _out.WriteLine($"{name} error: {e.FullyQualifiedErrorId} {e}");
+            foreach (var o in r.Output) _out.WriteLine($"{name} out: {o}");
+        }
+
+        private static List<string> Lines(PowerShellHost.Result r, string prefix) =>
+            r.Output.Select(o => o.BaseObject).OfType<string>().Where(s => s.StartsWith(prefix, StringComparison.Ordinal)).Select(s => s.Substring(prefix.Length)).ToList();
+
+        [Fact]
+        public void A_token_renewed_while_Get_BackupJob_reads_a_job_of_throttled_creates_does_not_hang_the_pipeline()
+        {
+            var ps = NewHost();
+            ExpireTheFirstTokenAfterTheFirstCreate();
+            var r = ps.Run(ThrottledCreatesIntoGetBackupJob(), Limit);
+            Show("run", r);
+            foreach (var q in _sim.Counters.Requests.Where(q => q.Provider == "Dataverse")) _out.WriteLine($"{q.At:HH:mm:ss.fff} {q.Method} {q.Path} {q.Status}");
+            Assert.False(r.TimedOut, $"the pipeline hung (stopped after {Limit.TotalSeconds} s)");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var jobs = r.Objects<BackupJob>().ToList();
+            Assert.Equal(6, jobs.Count);
+            Assert.All(jobs, j => Assert.Equal("renewed", j.BackupName));
+            Assert.Contains(_sim.Counters.Requests, q => q.Provider == "Dataverse" && q.Status == 401);
+            Assert.NotEmpty(Lines(r, "seen="));
+        }
+
+        [Fact]
+        public void The_token_provider_script_block_runs_on_the_pipeline_thread_whichever_command_pumps()
+        {
+            var ps = NewHost();
+            ExpireTheFirstTokenAfterTheFirstCreate();
+            var r = ps.Run(ThrottledCreatesIntoGetBackupJob(), Limit);
+            Show("run", r);
+            Assert.False(r.TimedOut, "the pipeline hung");
+            var here = Assert.Single(Lines(r, "here="));
+            var seen = Lines(r, "seen=");
+            Assert.NotEmpty(seen);
+            Assert.All(seen, s => Assert.Equal(here, s));
+        }
+
+        [Fact]
+        public void Two_runspaces_renewing_at_once_each_run_only_their_own_script_block()
+        {
+            var hosts = new[] { NewHost(), NewHost() };
+            ExpireTheFirstTokenAfterTheFirstCreate();
+            var script = ThrottledCreatesIntoGetBackupJob();
+            var runs = hosts.Select(h => Task.Run(() => h.Run(script, Limit))).ToArray();
+            Assert.True(Task.WaitAll(runs, Limit + TimeSpan.FromSeconds(20)), "a run did not end");
+            var pipelineThreads = new List<string>();
+            for (var i = 0; i < runs.Length; i++)
+            {
+                var r = runs[i].Result;
+                Show($"runspace {i}", r);
+                Assert.False(r.TimedOut, $"runspace {i}'s pipeline hung");
+                Assert.Empty(r.Errors);
+                Assert.Equal(6, r.Objects<BackupJob>().Count());
+                var here = Assert.Single(Lines(r, "here="));
+                pipelineThreads.Add(here);
+                var seen = Lines(r, "seen=");
+                Assert.NotEmpty(seen);
+                Assert.All(seen, s => Assert.Equal(here, s));
+            }
+            Assert.NotEqual(pipelineThreads[0].Split('/')[0], pipelineThreads[1].Split('/')[0]);
+        }
+
+        [Fact]
+        public void A_script_block_waiting_when_the_pipeline_is_stopped_never_runs()
+        {
+            // The token is refused at once and the script block is posted while the pipeline thread is busy upstream,
+            // where no pump runs it; Ctrl+C then. It must not run later, in the next pipeline's pump.
+            var ps = NewHost();
+            lock (_sim.Options.Tokens) _sim.Options.Tokens.Remove(FirstToken);
+            ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
+            ps.Set("project", TestData.ProjectId);
+            ps.Set("ti", TestData.TaurusInstance);
+            var connect = ps.Run("$global:calls = 0; $null = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $first -TokenProvider { $global:calls++; $tok };" +
+                                 "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $tok");
+            Assert.Empty(connect.Errors);
+            using var pipeline = ps.Pipeline(
+                $"& {{ [pscustomobject]@{{ InstanceId = '{Guid.NewGuid()}'; Name = 'stopped' }}; while ($true) {{ [System.Threading.Thread]::Sleep(10) }} }} | New-InstanceBackup -Provider Dataverse -ThrottleLimit 2");
+            var pending = pipeline.BeginInvoke();
+            var deadline = DateTime.UtcNow + Limit;
+            while (!_sim.Counters.Requests.Any(q => q.Provider == "Dataverse" && q.Method == "POST" && q.Status == 401) && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            Thread.Sleep(200); // (the renewal posts the script block meanwhile)
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            pipeline.Stop();
+            watch.Stop();
+            try { pipeline.EndInvoke(pending); } catch (System.Management.Automation.PipelineStoppedException) { }
+            _out.WriteLine($"Ctrl+C took {watch.ElapsedMilliseconds} ms");
+            Assert.Contains(_sim.Counters.Requests, q => q.Provider == "Dataverse" && q.Method == "POST" && q.Status == 401);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"Ctrl+C took {watch.ElapsedMilliseconds} ms");
+            Assert.Equal(0, ps.Get("calls"));
+            var after = ps.Run("$null = New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name after-stop | Get-BackupJob; $global:calls");
+            Assert.Empty(after.Errors);
+            Assert.Equal(0, Assert.Single(after.Output).BaseObject);
+        }
+
+        [Fact]
+        public void A_pump_runs_shared_work_of_another_lane_but_never_its_own_work()
+        {
+            var work = new PipelineWork();
+            var upstream = work.NewLane();
+            var downstream = work.NewLane();
+            var ran = new List<string>();
+            upstream.Post(() => ran.Add("upstream output"));
+            upstream.PostShared(() => ran.Add("upstream script"), () => ran.Add("upstream script not run"));
+            downstream.Post(() => ran.Add("downstream output"));
+            downstream.Complete();
+            while (downstream.TryTake(wait: true, out var action)) action();
+            Assert.Equal(new[] { "upstream script", "downstream output" }, ran);
+            Assert.True(upstream.TryTake(wait: false, out var left));
+            left();
+            Assert.Equal("upstream output", ran.Last());
+        }
+
+        [Fact]
+        public void Shared_work_of_a_closed_lane_is_not_run_and_says_so()
+        {
+            var work = new PipelineWork();
+            var ended = work.NewLane();
+            var other = work.NewLane();
+            var ran = new List<string>();
+            ended.PostShared(() => ran.Add("queued run"), () => ran.Add("queued not run"));
+            ended.Close();
+            ended.PostShared(() => ran.Add("late run"), () => ran.Add("late not run"));
+            Assert.False(other.TryTake(wait: false, out _));
+            Assert.Equal(new[] { "queued not run", "late not run" }, ran);
+        }
+    }
+}
