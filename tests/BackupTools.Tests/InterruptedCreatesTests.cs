@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
-using System.Management.Automation.Runspaces;
 using System.Threading;
 using BackupTools.Simulator;
 using Xunit;
@@ -17,7 +16,7 @@ namespace BackupTools.Tests
     {
         private readonly BackupSimulator _sim;
         private readonly CapturingHost _host = new CapturingHost(width: 200);
-        private readonly Runspace _runspace;
+        private readonly PowerShellHost _ps;
 
         public InterruptedCreatesTests(SimulatorFixture fixture)
         {
@@ -25,30 +24,21 @@ namespace BackupTools.Tests
             _sim.Reset();
             _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
             _sim.Options.NotFoundWindow = TimeSpan.Zero;
-            var iss = InitialSessionState.CreateDefault2();
-            iss.ImportPSModule(new[] { PowerShellHost.ModuleManifest });
-            _runspace = RunspaceFactory.CreateRunspace(_host, iss);
-            _runspace.Open();
-            _runspace.SessionStateProxy.SetVariable("token", TestData.Secure(TestData.Token));
-            _runspace.SessionStateProxy.SetVariable("taurus", _sim.EndpointFor("TaurusDB").ToString());
-            _runspace.SessionStateProxy.SetVariable("project", TestData.ProjectId);
-            _runspace.SessionStateProxy.SetVariable("ti", TestData.TaurusInstance);
+            _ps = new PowerShellHost(_host);
+            _ps.Set("token", TestData.Secure(TestData.Token));
+            _ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
+            _ps.Set("project", TestData.ProjectId);
+            _ps.Set("ti", TestData.TaurusInstance);
             Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
         }
 
         public void Dispose()
         {
-            _runspace.Dispose();
+            _ps.Dispose();
             _sim.Reset();
         }
 
-        private System.Collections.ObjectModel.Collection<PSObject> Run(string script)
-        {
-            using var ps = PowerShell.Create();
-            ps.Runspace = _runspace;
-            ps.AddScript(script);
-            return ps.Invoke();
-        }
+        private System.Collections.Generic.List<PSObject> Run(string script) => _ps.Run(script).Output;
 
         private const string TwoRowsThenUpstreamError =
             "try { & { [pscustomobject]@{ InstanceId = $ti; Name = 'upstream-1' }; [pscustomobject]@{ InstanceId = $ti; Name = 'upstream-2' };" +
@@ -78,9 +68,7 @@ namespace BackupTools.Tests
             // The service takes the creates and their answers stall; Ctrl+C: nothing can be written any more, and the
             // backups did start. Before, nothing was said.
             _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Kind = FaultKind.StalledBody, Times = int.MaxValue });
-            using var ps = PowerShell.Create();
-            ps.Runspace = _runspace;
-            ps.AddScript("[pscustomobject]@{ InstanceId = $ti; Name = 'cut-off-1' }, [pscustomobject]@{ InstanceId = $ti; Name = 'cut-off-2' } | " +
+            using var ps = _ps.Pipeline("[pscustomobject]@{ InstanceId = $ti; Name = 'cut-off-1' }, [pscustomobject]@{ InstanceId = $ti; Name = 'cut-off-2' } | " +
                          "New-InstanceBackup -Provider TaurusDB -ThrottleLimit 2");
             var pending = ps.BeginInvoke();
             var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -111,9 +99,7 @@ namespace BackupTools.Tests
         {
             // Every attempt is refused busy (nothing made); Ctrl+C during the pause before the next: nothing started.
             _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", StatusCode = 400, Body = "{\"error_code\":\"DBS.201202\",\"error_msg\":\"busy\"}", Times = int.MaxValue });
-            using var ps = PowerShell.Create();
-            ps.Runspace = _runspace;
-            ps.AddScript("New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name busy-then-stopped");
+            using var ps = _ps.Pipeline("New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name busy-then-stopped");
             var pending = ps.BeginInvoke();
             var deadline = DateTime.UtcNow.AddSeconds(20);
             while (_sim.Counters.Requests.Count(r => r.Method == "POST") < 1 && DateTime.UtcNow < deadline) Thread.Sleep(20);

@@ -19,11 +19,12 @@ namespace BackupTools.Tests
 
         public static string ModuleManifest => Path.Combine(AppContext.BaseDirectory, "BackupTools.psd1");
 
-        public PowerShellHost()
+        /// <param name="host">A host of the test's own (one that captures what is written to it), or none.</param>
+        public PowerShellHost(System.Management.Automation.Host.PSHost host = null)
         {
             var iss = InitialSessionState.CreateDefault2();
             iss.ImportPSModule(new[] { ModuleManifest });
-            _runspace = RunspaceFactory.CreateRunspace(iss);
+            _runspace = host == null ? RunspaceFactory.CreateRunspace(iss) : RunspaceFactory.CreateRunspace(host, iss);
             _runspace.Open();
         }
 

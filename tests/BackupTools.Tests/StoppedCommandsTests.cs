@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
-using System.Management.Automation.Runspaces;
 using BackupTools.Simulator;
 using Xunit;
 
@@ -17,7 +16,7 @@ namespace BackupTools.Tests
     {
         private readonly BackupSimulator _sim;
         private readonly CapturingHost _host = new CapturingHost(width: 200);
-        private readonly Runspace _runspace;
+        private readonly PowerShellHost _ps;
 
         public StoppedCommandsTests(SimulatorFixture fixture)
         {
@@ -25,10 +24,7 @@ namespace BackupTools.Tests
             _sim.Reset();
             _sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
             _sim.Options.NotFoundWindow = TimeSpan.Zero;
-            var iss = InitialSessionState.CreateDefault2();
-            iss.ImportPSModule(new[] { PowerShellHost.ModuleManifest });
-            _runspace = RunspaceFactory.CreateRunspace(_host, iss);
-            _runspace.Open();
+            _ps = new PowerShellHost(_host);
             Set("token", TestData.Secure(TestData.Token));
             Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
             Set("project", TestData.ProjectId);
@@ -37,21 +33,15 @@ namespace BackupTools.Tests
 
         public void Dispose()
         {
-            _runspace.Dispose();
+            _ps.Dispose();
             _sim.Options.TokenLifetime = null;
             _sim.Options.Password = "sim-password";
             _sim.Reset();
         }
 
-        private void Set(string name, object value) => _runspace.SessionStateProxy.SetVariable(name, value);
+        private void Set(string name, object value) => _ps.Set(name, value);
 
-        private System.Collections.ObjectModel.Collection<PSObject> Run(string script)
-        {
-            using var ps = PowerShell.Create();
-            ps.Runspace = _runspace;
-            ps.AddScript(script);
-            return ps.Invoke();
-        }
+        private System.Collections.Generic.List<PSObject> Run(string script) => _ps.Run(script).Output;
 
         private BackupJob[] Kept() => Run("$BackupToolsUnwrittenJobs").Where(o => o != null).Select(o => o.BaseObject).OfType<BackupJob>().ToArray();
 
