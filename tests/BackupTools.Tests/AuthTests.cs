@@ -13,6 +13,8 @@ using Xunit;
 namespace BackupTools.Tests
 {
     /// <summary>Every authentication method of every service against the simulator: create, wait, renewal, refusal.</summary>
+    // Some tests bound how long shared sign-ins take (200 ms, a few s): not beside the other classes' load.
+    [Collection(TimingCollection.Name)]
     public sealed class AuthTests : IClassFixture<SimulatorFixture>, IDisposable
     {
         private const string Ak = "SIMAK000000000000000";

@@ -152,3 +152,41 @@ namespace BackupTools.Tests
         }
     }
 }
+
+namespace BackupTools.Tests
+{
+    /// <summary>A log of a library user's that throws must not leave the callers of a shared sign-in waiting.</summary>
+    public sealed class ThrowingLogTests : IClassFixture<SimulatorFixture>
+    {
+        private readonly BackupSimulator _sim;
+
+        public ThrowingLogTests(SimulatorFixture fixture) => _sim = fixture.Sim;
+
+        private sealed class ThrowingLog : IOperationLog
+        {
+            public void Verbose(string message)
+            {
+                if (message.Contains("obtained a", StringComparison.Ordinal)) throw new InvalidOperationException("the log is broken");
+            }
+
+            public void Debug(string message)
+            {
+            }
+        }
+
+        [Fact]
+        public async Task Callers_of_a_sign_in_whose_log_throws_still_get_the_token()
+        {
+            var c = BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = _sim.EndpointFor("TaurusDB"), Scope = TestData.ProjectId,
+                UserName = "admin", Password = TestData.Secure("sim-password"),
+            });
+            var call = new BackupTools.Http.ServiceCall(c, new ThrowingLog(), CancellationToken.None);
+            var both = Task.WhenAll(c.Credential.GetTokenAsync(call), c.Credential.GetTokenAsync(call));
+            Assert.Same(both, await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(20))));
+            var tokens = await both;
+            Assert.All(tokens, t => Assert.False(string.IsNullOrEmpty(t)));
+        }
+    }
+}

@@ -327,6 +327,26 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task Reads_queued_for_a_slot_when_the_endpoint_asks_for_quiet_hold_too()
+        {
+            // 200 jobs, 32 slots: the 429s come slowly (300 ms), so most reads queue at the gate when the pause begins.
+            // Checked only before queueing, they went from the queue straight into the limit: 200 429s in 5 s.
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var jobs = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Start(c)));
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 429, RetryAfter = "10", Delay = TimeSpan.FromMilliseconds(300), Times = int.MaxValue });
+            using var cts = new CancellationTokenSource();
+            var wait = BackupService.WaitAsync(jobs, _ => c,
+                new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(200), MaxPollingInterval = TimeSpan.FromMilliseconds(400) },
+                new RecordingEvents(), NullOperationLog.Instance, cts.Token);
+            await Task.Delay(5000);
+            var limited = _sim.Counters.Requests.Count(q => q.Method == "GET" && q.Status == 429);
+            cts.Cancel();
+            try { await wait; } catch (OperationCanceledException) { }
+            Assert.InRange(limited, 1, new WaitOptions().MaxConcurrentRequestsPerEndpoint + 8);
+        }
+
+        [Fact]
         public async Task A_job_that_disappears_after_the_grace_period_is_reported_not_found()
         {
             var c = TestData.Connect(_sim, "TaurusDB");

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Threading;
 using System.Management.Automation;
 using BackupTools.Simulator;
 using Xunit;
@@ -69,6 +70,30 @@ namespace BackupTools.Tests
                 "New-InstanceBackup -Provider TaurusDB -Wait -PollingInterval 0.05 -ErrorAction Stop } catch { $caught = $_ }");
             Assert.StartsWith(ErrorIds.BackupJobFailed + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
             Assert.Equal(new[] { "fails-1", "runs-2" }, Kept().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+        }
+
+        [Fact]
+        public void Ctrl_C_while_a_throttled_command_waits_for_its_last_creates_keeps_the_jobs_it_had_written()
+        {
+            // Rows 1 and 2 answered and written, rows 3 and 4 held by the service; Ctrl+C while EndProcessing waits for
+            // them: the cancelled creates let EndProcessing end, and the two written jobs were dropped with the assignment.
+            Run(Connect + "$BackupToolsUnwrittenJobs = $null; $jobs = 'unset'");
+            using var ps = _ps.Pipeline("$jobs = & { [pscustomobject]@{ InstanceId = $ti; Name = 'cc-1' }; [pscustomobject]@{ InstanceId = $ti; Name = 'cc-2' }; " +
+                "[System.Threading.Thread]::Sleep(1500); [pscustomobject]@{ InstanceId = $ti; Name = 'cc-3' }; [pscustomobject]@{ InstanceId = $ti; Name = 'cc-4' } } | " +
+                "New-InstanceBackup -Provider TaurusDB -ThrottleLimit 4");
+            var pending = ps.BeginInvoke();
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (_sim.Counters.Requests.Count(q => q.Method == "POST" && q.Status >= 200 && q.Status < 300) < 2 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", PathContains = "backups", Delay = TimeSpan.FromSeconds(20), Times = int.MaxValue });
+            deadline = DateTime.UtcNow.AddSeconds(15);
+            while (_sim.Counters.Requests.Count(q => q.Method == "POST") < 4 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            Thread.Sleep(300); // rows 3 and 4 sent and held; EndProcessing waits for them
+            ps.Stop();
+            try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+            Assert.Equal("unset", Run("$jobs").Single().BaseObject);
+            var kept = Kept().Select(j => j.BackupName).ToList();
+            Assert.Contains("cc-1", kept);
+            Assert.Contains("cc-2", kept);
         }
 
         [Fact]

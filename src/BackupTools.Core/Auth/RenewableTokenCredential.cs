@@ -290,9 +290,10 @@ namespace BackupTools
                     _failed = null;
                     if (_flight == flight) _flight = null;
                 }
-                call.Log.Verbose($"{Provider}: obtained a {Method} token" +
-                                 (got.ExpiresAt is DateTimeOffset e ? $" valid until {e.UtcDateTime:u}." : "."));
+                // The waiters first: a log that throws (IOperationLog is public) must not leave them waiting for ever.
                 flight.Done.TrySetResult(got);
+                LogQuietly(call, $"{Provider}: obtained a {Method} token" +
+                                 (got.ExpiresAt is DateTimeOffset e ? $" valid until {e.UtcDateTime:u}." : "."));
                 return;
             }
             var backoff = FailureBackoff;
@@ -311,9 +312,21 @@ namespace BackupTools
                 flight.Done.TrySetCanceled();
                 return;
             }
-            if (!refused && backoff > TimeSpan.Zero)
-                call.Log.Verbose($"{Provider}: signing in failed; for {backoff.TotalSeconds:0.#} s requests that need a token fail with that error and no new sign-in is tried.");
             flight.Done.TrySetException(failure);
+            if (!refused && backoff > TimeSpan.Zero)
+                LogQuietly(call, $"{Provider}: signing in failed; for {backoff.TotalSeconds:0.#} s requests that need a token fail with that error and no new sign-in is tried.");
+        }
+
+        private static void LogQuietly(ServiceCall call, string message)
+        {
+            try
+            {
+                call.Log.Verbose(message);
+            }
+            catch (Exception ex) when (!(ex is OutOfMemoryException))
+            {
+                // a line of -Verbose is not worth a sign-in its waiters never learn the end of
+            }
         }
 
         /// <summary>

@@ -185,12 +185,18 @@ namespace BackupTools.Jobs
                 while (true)
                 {
                     await run.Clock.Delay(waiter, delay);
-                    // The endpoint asked for quiet (another job's read was told so): this read waits too, spread a little.
-                    var quiet = gate.PauseLeft;
-                    if (quiet > TimeSpan.Zero) await run.Clock.Delay(waiter, TimeSpan.FromTicks(quiet.Ticks + (long)(quiet.Ticks * 0.1 * NextJitter())));
+                    // The endpoint asked for quiet (another job's read was told so): this read waits too, spread a little;
+                    // and again when the pause began while it queued for a slot (the slot goes to the next in line).
+                    while (true)
+                    {
+                        var quiet = gate.PauseLeft;
+                        if (quiet > TimeSpan.Zero) await run.Clock.Delay(waiter, TimeSpan.FromTicks(quiet.Ticks + (long)(quiet.Ticks * 0.1 * NextJitter())));
+                        await gate.Enter(waiter);
+                        if (gate.PauseLeft <= TimeSpan.Zero) break;
+                        gate.Release();
+                    }
                     JobStatus status = null;
                     TimeSpan? retryAfter = null;
-                    await gate.Enter(waiter);
                     try
                     {
                         status = call.Scrubbed(await provider.GetStatusAsync(call, job).NoContext());
@@ -198,7 +204,9 @@ namespace BackupTools.Jobs
                     }
                     catch (BackupToolsException ex) when (IsTransient(ex) && ++failures < _options.MaxConsecutiveReadFailures)
                     {
-                        if (ex.RetryAfter is TimeSpan asked && (ex.HttpStatus == 429 || ex.HttpStatus == 503)) gate.PauseFor(asked);
+                        // The endpoint's own answer to a status read (its target is the job), not a sign-in's at an
+                        // identity service, whose pause is the credential's and must not hold other connections' reads.
+                        if (ex.RetryAfter is TimeSpan asked && (ex.HttpStatus == 429 || ex.HttpStatus == 503) && ex.Target is BackupJob) gate.PauseFor(asked);
                         _log.Verbose($"{job.Provider} job {job.JobId}: status read failed ({ex.ErrorId}: {ex.Message}); trying again.");
                         // A Retry-After shorter than the backoff (0, or a date already past) does not cut it short: 20
                         // failures in a row give the job up, and they must take the backoff's time, not a few seconds.

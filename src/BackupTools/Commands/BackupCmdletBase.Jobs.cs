@@ -48,7 +48,11 @@ namespace BackupTools.Commands
         private List<BackupJob> _writtenOwn;
         private bool _ranToEnd;
 
-        /// <summary>Writes a job to the pipeline; a creating command remembers it (see <see cref="RanToEnd"/>).</summary>
+        /// <summary>
+        /// Writes a job to the pipeline; a creating command remembers it (see <see cref="RanToEnd"/>). A command after it
+        /// that ends the pipeline because it had enough (Select-Object -First) cannot be told from one that failed on the
+        /// job (both reach this command as PipelineStoppedException): such a stop also keeps the jobs written, and says so.
+        /// </summary>
         protected void WriteJob(BackupJob job)
         {
             if (HeldJobsAreItsOwn) (_writtenOwn ?? (_writtenOwn = new List<BackupJob>())).Add(job);
@@ -89,7 +93,9 @@ namespace BackupTools.Commands
                 foreach (var job in _held.Values)
                     if (!jobs.Exists(j => JobIdentity.Comparer.Equals(j, job))) jobs.Add(job);
             var unwritten = jobs.Count;
-            if (HeldJobsAreItsOwn && !_ranToEnd && _writtenOwn != null)
+            // Stopped on the way: by an error or another command (EndProcessing never ended), or by Ctrl+C (which can also
+            // let EndProcessing end, its waits cancelled).
+            if (HeldJobsAreItsOwn && (!_ranToEnd || _stopRequested) && _writtenOwn != null)
                 for (var i = _writtenOwn.Count - 1; i >= 0; i--) // the latest state of each first
                     if (!jobs.Exists(j => JobIdentity.Comparer.Equals(j, _writtenOwn[i]))) jobs.Add(_writtenOwn[i]);
             if (jobs.Count == 0 && mayHaveStarted.Count == 0) return;

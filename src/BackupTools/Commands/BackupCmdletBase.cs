@@ -22,7 +22,13 @@ namespace BackupTools.Commands
         protected CancellationToken CancelToken => _stopping.Token;
 
         /// <inheritdoc />
-        protected override void StopProcessing() => _stopping.Cancel();
+        protected override void StopProcessing()
+        {
+            _stopRequested = true; // (Dispose cancels _stopping too: this says it was Ctrl+C or PowerShell stopping)
+            _stopping.Cancel();
+        }
+
+        private volatile bool _stopRequested;
 
         /// <inheritdoc />
         public void Dispose()
