@@ -352,7 +352,6 @@ namespace BackupTools
                 ServiceCode = ex.ServiceCode,
                 ServiceMessage = ex.ServiceMessage,
                 HttpStatus = ex.HttpStatus,
-                RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
             };
         }
 
@@ -385,7 +384,6 @@ namespace BackupTools
                     $"the backup may have started. Request: {request}.", request, inner)
                 {
                     Provider = provider,
-                    RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
                 };
             return new BackupToolsException(last?.ErrorId ?? ErrorIds.BackupServiceUnreachable, BackupErrorCategory.OperationTimeout,
                 $"{provider} create gave up after its overall budget of {budget.TotalSeconds:0.#} s; nothing was created." +
@@ -438,7 +436,7 @@ namespace BackupTools
             if (connection == null)
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound,
                     $"There is no connection to {job.Provider} at {job.Endpoint} in this session. Run Connect-BackupService for it, or pass -Connection.",
-                    job) { Provider = job.Provider, RecommendedAction = "Run Connect-BackupService, or pass -Connection." };
+                    job) { Provider = job.Provider };
             if (!string.Equals(connection.Provider, job.Provider, StringComparison.OrdinalIgnoreCase))
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
                     $"The job belongs to {job.Provider}, but the connection is to {connection.Provider}.", job) { Provider = job.Provider };

@@ -30,13 +30,12 @@ namespace BackupTools
             // It goes into the Authorization header as it is: a line break inside ended the header (what followed went
             // out as headers of its own), a space was signed and refused (a failure Huawei counts toward locking the
             // key), and a non-ASCII letter stopped the request before it left while it looked like one that may have.
-            foreach (var c in _accessKeyId)
-                if (c < '!' || c > '~' || c == ',' || c == '=')
-                    throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
-                        "AccessKeyId holds a space, a line break, a comma, an equals sign or a character that is not ASCII; an access key id is letters and digits. Nothing was sent.")
-                    {
-                        RecommendedAction = "Copy the access key id again (the AK of the key pair, 20 letters and digits), without anything around it.",
-                    };
+            if (!TokenPlacement.FitsHeader(_accessKeyId, ",="))
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    "AccessKeyId holds a space, a line break, a comma, an equals sign or a character that is not ASCII; an access key id is letters and digits. Nothing was sent.")
+                {
+                    RecommendedAction = "Copy the access key id again (the AK of the key pair, 20 letters and digits), without anything around it.",
+                };
             _secretKey = Secret.Keep(secretAccessKey);
         }
 

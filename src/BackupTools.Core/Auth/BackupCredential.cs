@@ -64,14 +64,24 @@ namespace BackupTools
         {
             if (token == null) return null;
             var trimmed = token.Trim();
-            foreach (var c in trimmed)
-                if (c < '!' || c > '~')
-                    throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
-                        "The token holds a line break, a space or another character an HTTP header cannot carry; it was not sent.")
-                    {
-                        RecommendedAction = "Check where the token comes from (a file, a variable, a -TokenProvider script): it must be the token alone.",
-                    };
+            if (!FitsHeader(trimmed))
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    "The token holds a line break, a space or another character an HTTP header cannot carry; it was not sent.")
+                {
+                    RecommendedAction = "Check where the token comes from (a file, a variable, a -TokenProvider script): it must be the token alone.",
+                };
             return trimmed;
+        }
+
+        /// <summary>
+        /// True when every character of <paramref name="value"/> is printable ASCII without a space (what a header's
+        /// token or credential part can carry as it is), and none of <paramref name="alsoRefused"/>.
+        /// </summary>
+        internal static bool FitsHeader(string value, string alsoRefused = "")
+        {
+            foreach (var c in value)
+                if (c < '!' || c > '~' || alsoRefused.IndexOf(c) >= 0) return false;
+            return true;
         }
 
         /// <summary>

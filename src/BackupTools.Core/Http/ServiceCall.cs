@@ -419,16 +419,10 @@ namespace BackupTools.Http
             {
                 return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, category,
                     $"{what}: {detail}. The request may have reached the service, so the backup may have started. " +
-                    BackupService.NotSentAgain + $" Request: {target}.", target, inner)
-                {
-                    RecommendedAction = "List the instance's backups on the service (by this backup name) before starting another one.",
-                };
+                    BackupService.NotSentAgain + $" Request: {target}.", target, inner);
             }
             return new BackupToolsException(ErrorIds.BackupServiceUnreachable, category,
-                $"{what}: {detail}." + (isCreate ? " Nothing was created." : string.Empty), target, inner)
-            {
-                RecommendedAction = "Check the endpoint, the network and the service's health, then try again.",
-            };
+                $"{what}: {detail}." + (isCreate ? " Nothing was created." : string.Empty), target, inner);
         }
     }
 

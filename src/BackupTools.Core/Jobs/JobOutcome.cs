@@ -25,7 +25,6 @@ namespace BackupTools.Jobs
                 Provider = job.Provider,
                 ServiceCode = first?.Code,
                 ServiceMessage = first?.Message,
-                RecommendedAction = failed ? "Read the service's reason above, fix its cause and start the backup again." : null,
             };
         }
 
@@ -34,11 +33,7 @@ namespace BackupTools.Jobs
             new BackupToolsException(ErrorIds.BackupJobTimeout, BackupErrorCategory.OperationTimeout,
                 $"{Describe(job)} had not finished when the wait timed out; its last known state is {job.State}" +
                 (job.RawStatus != null ? $" ('{job.RawStatus}')" : string.Empty) + ". The backup goes on; the job is written out so the wait can be resumed.",
-                job)
-            {
-                Provider = job.Provider,
-                RecommendedAction = "Pipe the job to Wait-BackupJob again (it can be saved with Export-Clixml), or use a longer -Timeout.",
-            };
+                job) { Provider = job.Provider };
 
         /// <summary>
         /// The failure that ended the wait of <paramref name="job"/>, about that job: its target is the job and its

@@ -87,9 +87,6 @@ namespace BackupTools.Session
         }
 
         private static BackupToolsException NotFound(string message) =>
-            new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound, message)
-            {
-                RecommendedAction = "Run Connect-BackupService, or pass -Connection.",
-            };
+            new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound, message);
     }
 }

@@ -63,38 +63,9 @@ namespace BackupTools.Commands
             StoreName = string.IsNullOrEmpty(StoreName) ? null : StoreName,
             Passcode = Passcode,
             Description = Description,
-            RetentionDate = ParameterSetName == RetentionDateSet ? ToOffset(RetentionDate)
-                          : ParameterSetName == RetentionPeriodSet ? FromNow(RetentionPeriod)
+            RetentionDate = ParameterSetName == RetentionDateSet ? Validation.Retention.FromDate(RetentionDate)
+                          : ParameterSetName == RetentionPeriodSet ? Validation.Retention.FromNow(RetentionPeriod)
                           : (DateTimeOffset?)null,
         };
-
-        // A DateTime without a zone (Get-Date, a typed literal) means local time, as PowerShell users expect.
-        private static DateTimeOffset ToOffset(DateTime value)
-        {
-            try
-            {
-                return value.Kind == DateTimeKind.Utc ? new DateTimeOffset(value, TimeSpan.Zero) : new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Local));
-            }
-            catch (ArgumentOutOfRangeException)
-            {
-                throw OutOfCalendar($"RetentionDate {value:s} is outside the calendar in this time zone.", value);
-            }
-        }
-
-        private static DateTimeOffset FromNow(TimeSpan period)
-        {
-            if (period <= TimeSpan.Zero)
-                throw OutOfCalendar($"RetentionPeriod must be longer than zero (it was {period.TotalDays:0.##} days): the backup's retention date would not be in the future.", period);
-            var now = DateTimeOffset.UtcNow;
-            if (period > DateTimeOffset.MaxValue - now)
-                throw OutOfCalendar($"RetentionPeriod of {period.TotalDays:0} days ends outside the calendar (after the year 9999).", period);
-            return now + period;
-        }
-
-        private static BackupToolsException OutOfCalendar(string message, object value) =>
-            new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument, message + " Nothing was sent.", value)
-            {
-                RecommendedAction = "Give a retention date in the future, or a period of days from now.",
-            };
     }
 }

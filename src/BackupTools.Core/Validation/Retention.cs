@@ -1,0 +1,40 @@
+using System;
+
+namespace BackupTools.Validation
+{
+    /// <summary>
+    /// A backup's retention date from what a user gives: a date (a DateTime without a zone is local time, as PowerShell
+    /// users expect) or a period from now. Values the calendar cannot hold, and periods that are not positive, are
+    /// refused before anything is sent, naming the parameter.
+    /// </summary>
+    internal static class Retention
+    {
+        public static DateTimeOffset FromDate(DateTime value)
+        {
+            try
+            {
+                return value.Kind == DateTimeKind.Utc ? new DateTimeOffset(value, TimeSpan.Zero) : new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Local));
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                throw Refused($"RetentionDate {value:s} is outside the calendar in this time zone.", value);
+            }
+        }
+
+        public static DateTimeOffset FromNow(TimeSpan period)
+        {
+            if (period <= TimeSpan.Zero)
+                throw Refused($"RetentionPeriod must be longer than zero (it was {period.TotalDays:0.##} days): the backup's retention date would not be in the future.", period);
+            var now = DateTimeOffset.UtcNow;
+            if (period > DateTimeOffset.MaxValue - now)
+                throw Refused($"RetentionPeriod of {period.TotalDays:0} days ends outside the calendar (after the year 9999).", period);
+            return now + period;
+        }
+
+        private static BackupToolsException Refused(string message, object value) =>
+            new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument, message + " Nothing was sent.", value)
+            {
+                RecommendedAction = "Give a retention date in the future, or a period of days from now.",
+            };
+    }
+}
