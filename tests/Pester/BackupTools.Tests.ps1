@@ -63,7 +63,7 @@ Describe 'BackupTools' {
             New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'whatif-run' -WhatIf -ErrorVariable whatIfErrors -ErrorAction SilentlyContinue |
                 Should -BeNullOrEmpty
             $whatIfErrors | Should -BeNullOrEmpty
-            (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 0
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalRequests | Should -Be 0
         }
 
         It 'refuses a name that breaks the rule, naming it, before sending' {
@@ -162,7 +162,10 @@ Describe 'BackupTools' {
                 { & $rows | New-InstanceBackup -ThrottleLimit 4 | ForEach-Object { $written.Add($_) } } | Should -Throw -ExpectedMessage '*upstream failed*'
                 # Row 1's answer may be written while row 2 is taken; both are kept, written or not, and none is lost.
                 @($global:BackupToolsUnwrittenJobs | ForEach-Object BackupName | Sort-Object) | Should -Be @('upstream-1', 'upstream-2')
-                @($written | ForEach-Object BackupName | Where-Object { $_ -notin 'upstream-1', 'upstream-2' }) | Should -BeNullOrEmpty
+                # Every job the command did write is among the kept ones (the assignment of a stopped statement is lost).
+                foreach ($name in @($written | ForEach-Object BackupName)) {
+                    @($global:BackupToolsUnwrittenJobs | ForEach-Object BackupName) | Should -Contain $name
+                }
                 (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 2
             }
             finally {
@@ -182,7 +185,9 @@ Describe 'BackupTools' {
         It 'formats a job as a table that fits 80 columns, and shows the whole instance id when wider' {
             $job = New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'view-check'
             $text = $job | Format-Table | Out-String -Width 80
-            $text | Should -Match 'Provider'
+            # Format-Table never writes past the width it is given: it drops or cuts columns instead, so the check is
+            # that every column's header is still there at 80 columns.
+            $text | Should -Match 'Provider\s+BackupName\s+State\s+%\s+Elapsed\s+InstanceId'
             ($text -split "`n" | ForEach-Object { $_.TrimEnd().Length } | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 80
             # The instance id is the last column and takes what is left.
             $job | Format-Table | Out-String -Width 120 | Should -Match ([regex]::Escape($script:Dds))
@@ -227,14 +232,15 @@ Describe 'BackupTools' {
             $short = ConvertTo-SecureString 'short' -AsPlainText -Force
             { New-DisasterRecoveryBackup -Provider ArcGIS -Name 'pester-short' -Passcode $short -ErrorAction Stop } |
                 Should -Throw -ErrorId 'BackupParameterInvalid,BackupTools.Commands.NewDisasterRecoveryBackupCommand'
-            (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 0
+            # Nothing at all: not even the default store's lookup that a real backup without -StoreName makes first.
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalRequests | Should -Be 0
         }
 
         It '-WhatIf on New-DisasterRecoveryBackup sends nothing' {
             New-DisasterRecoveryBackup -Provider ArcGIS -Name 'pester-whatif' -Passcode $script:Passcode -WhatIf -ErrorVariable whatIfErrors -ErrorAction SilentlyContinue |
                 Should -BeNullOrEmpty
             $whatIfErrors | Should -BeNullOrEmpty
-            (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 0
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalRequests | Should -Be 0
         }
 
         It 'waits on jobs of all five services in one call' {
