@@ -111,6 +111,8 @@ internal static class ControlApi
             o.ArcGisFailureInMessages,
             o.StatusUrlAuthority,
             o.DataverseUsePascalCase,
+            dataverseListDelayMs = (long)o.DataverseListDelay.TotalMilliseconds,
+            o.CloudFoundryInProgressAs422,
             tokens,
             failingInstances = failing,
         };
@@ -129,6 +131,7 @@ internal static class ControlApi
         public string RetryAfter { get; set; }
         public string Location { get; set; }
         public string OperationLocation { get; set; }
+        public Dictionary<string, string> Headers { get; set; }
         public TimeSpan? Delay { get; set; }
         public double? DelayMs { get; set; }
         public FaultKind? Kind { get; set; }
@@ -145,6 +148,7 @@ internal static class ControlApi
                 RetryAfter = RetryAfter,
                 Location = Location,
                 OperationLocation = OperationLocation,
+                Headers = Headers,
                 Delay = DelayMs is double ms ? TimeSpan.FromMilliseconds(ms) : Delay ?? TimeSpan.Zero,
                 Kind = Kind ?? FaultKind.Status,
             };
@@ -169,6 +173,8 @@ internal static class ControlApi
         /// <summary>"host:port" the creates answer their status addresses on; "" for the address the request came to.</summary>
         public string StatusUrlAuthority { get; set; }
         public bool? DataverseUsePascalCase { get; set; }
+        public double? DataverseListDelayMs { get; set; }
+        public bool? CloudFoundryInProgressAs422 { get; set; }
         public string[] Tokens { get; set; }
         public string[] FailingInstances { get; set; }
 
@@ -185,6 +191,8 @@ internal static class ControlApi
             if (ArcGisFailureInMessages is bool fm) o.ArcGisFailureInMessages = fm;
             if (StatusUrlAuthority != null) o.StatusUrlAuthority = StatusUrlAuthority.Length == 0 ? null : StatusUrlAuthority;
             if (DataverseUsePascalCase is bool c) o.DataverseUsePascalCase = c;
+            if (DataverseListDelayMs is double ld) o.DataverseListDelay = TimeSpan.FromMilliseconds(ld);
+            if (CloudFoundryInProgressAs422 is bool cf) o.CloudFoundryInProgressAs422 = cf;
             if (Tokens != null) lock (o.Tokens) o.Tokens.UnionWith(Tokens);
             if (FailingInstances != null)
                 lock (o.FailingInstances)

@@ -43,11 +43,21 @@ public sealed class FaultRule
     public string Location { get; set; }
     /// <summary>Raw Operation-Location header value (a Dataverse create's status address), sent with a Status answer.</summary>
     public string OperationLocation { get; set; }
+    /// <summary>
+    /// Raw headers sent with the answer (any kind that answers), after the service's own: for example Cloud Foundry's
+    /// <c>X-RateLimit-Reset</c> on an injected 429. Null: none.
+    /// </summary>
+    public Dictionary<string, string> Headers { get; set; }
     /// <summary>Wait before answering (a "response that never comes" = a long delay).</summary>
     public TimeSpan Delay { get; set; }
     public FaultKind Kind { get; set; } = FaultKind.Status;
 
-    internal FaultRule Clone() => (FaultRule)MemberwiseClone();
+    internal FaultRule Clone()
+    {
+        var copy = (FaultRule)MemberwiseClone();
+        if (Headers != null) copy.Headers = new Dictionary<string, string>(Headers, StringComparer.OrdinalIgnoreCase);
+        return copy;
+    }
 }
 
 /// <summary>The armed faults. Adding and clearing take a lock; matching (every request) reads an immutable snapshot.</summary>

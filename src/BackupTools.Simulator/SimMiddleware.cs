@@ -88,6 +88,9 @@ internal sealed class SimMiddleware
         if (!string.IsNullOrEmpty(rule.RetryAfter)) ctx.Response.Headers.RetryAfter = rule.RetryAfter;
         if (rule.Location != null) ctx.Response.Headers.Location = rule.Location;
         if (rule.OperationLocation != null) ctx.Response.Headers["Operation-Location"] = rule.OperationLocation;
+        if (rule.Kind == FaultKind.Status && rule.StatusCode is int answered) service.OnFaultAnswer(ctx, answered);
+        if (rule.Headers != null)
+            foreach (var (name, value) in rule.Headers) ctx.Response.Headers[name] = value;
         switch (rule.Kind)
         {
             case FaultKind.Status when rule.StatusCode is int code:

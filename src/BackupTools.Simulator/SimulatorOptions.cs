@@ -17,6 +17,8 @@ public sealed class SimulatorOptions
     private volatile bool _arcGisFailureInMessages;
     private volatile string _statusUrlAuthority;
     private volatile bool _dataverseUsePascalCase;
+    private long _dataverseListDelayTicks;
+    private volatile bool _cloudFoundryInProgressAs422;
     private volatile string _userName = "admin";
     private volatile string _password = "sim-password";
     private volatile string _clientId = "sim-client";
@@ -83,6 +85,23 @@ public sealed class SimulatorOptions
 
     /// <summary>Dataverse answers in PascalCase (its schema) instead of camelCase (its examples).</summary>
     public bool DataverseUsePascalCase { get => _dataverseUsePascalCase; set => _dataverseUsePascalCase = value; }
+
+    /// <summary>
+    /// Dataverse lists a backup (<c>GET api/v1.2/InstanceBackups?instanceId=</c>) only this long after its operation
+    /// reports Succeeded, as the service has been seen to do. Zero (default): a backup is listed from its creation.
+    /// </summary>
+    public TimeSpan DataverseListDelay
+    {
+        get => new TimeSpan(Volatile.Read(ref _dataverseListDelayTicks));
+        set => Volatile.Write(ref _dataverseListDelayTicks, Math.Max(0, value.Ticks));
+    }
+
+    /// <summary>
+    /// Cloud Foundry refuses a backup of an instance with an operation in progress as v3 does: 422
+    /// <c>CF-UnprocessableEntity</c> (code 10008, "There is an operation in progress for the service instance.")
+    /// instead of 409 <c>CF-AsyncServiceInstanceOperationInProgress</c> (60016).
+    /// </summary>
+    public bool CloudFoundryInProgressAs422 { get => _cloudFoundryInProgressAs422; set => _cloudFoundryInProgressAs422 = value; }
 
     /// <summary>Lifetime of tokens issued by the simulator's token endpoints; null = never expire.</summary>
     public TimeSpan? TokenLifetime

@@ -58,6 +58,15 @@ internal sealed class CloudFoundryApi : SimService
         headers["X-RateLimit-Reset"] = ((window + 1) * 3600).ToString();
     }
 
+    /// <summary>
+    /// An injected 429 is the limiter's: the window is spent (<c>X-RateLimit-Remaining: 0</c>) until its reset, as
+    /// cloudfoundry.md describes; a fault's own <see cref="FaultRule.Headers"/> (an earlier <c>X-RateLimit-Reset</c>) win.
+    /// </summary>
+    public override void OnFaultAnswer(HttpContext ctx, int status)
+    {
+        if (status == 429) ctx.Response.Headers["X-RateLimit-Remaining"] = "0";
+    }
+
     private static object Errors(int code, string title, string detail) => new { errors = new[] { new { code, title, detail } } };
 
     private async Task<bool> AuthorizeAsync(HttpContext ctx)
@@ -98,7 +107,10 @@ internal sealed class CloudFoundryApi : SimService
         var job = Jobs.NewJob(Options, Name, Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), null, guid, null, null);
         if (!Jobs.TryClaimInstance(job, out _))
         {
-            await Json(ctx, 409, Errors(60016, "CF-AsyncServiceInstanceOperationInProgress", $"An operation for service instance {guid} is in progress."));
+            // v3's answer is 422 (cloud_controller_ng's operation_in_progress!); the 409 shape is the older one.
+            await (Options.CloudFoundryInProgressAs422
+                ? Json(ctx, 422, Errors(10008, "CF-UnprocessableEntity", "There is an operation in progress for the service instance."))
+                : Json(ctx, 409, Errors(60016, "CF-AsyncServiceInstanceOperationInProgress", $"An operation for service instance {guid} is in progress.")));
             return;
         }
         Jobs.Add(job);

@@ -59,7 +59,8 @@ internal sealed class DataverseApi : SimService
         Counters.CountBackup(Name, instanceId);
         var status = OperationStatus(ctx, job, TimeSpan.Zero);
         ctx.Response.Headers["Operation-Location"] = AsAnswered(OperationUrl(ctx, job));
-        ctx.Response.Headers.RetryAfter = "1";
+        // A fault's Retry-After (a Status fault without a status code) is kept: the create's answer carries it.
+        if (!ctx.Response.Headers.ContainsKey("Retry-After")) ctx.Response.Headers.RetryAfter = "1";
         await Json(ctx, 202, status);
     }
 
@@ -88,7 +89,10 @@ internal sealed class DataverseApi : SimService
             await Json(ctx, 400, Failure("Failed", Item("InvalidInstanceId", "The instanceId query parameter must be a GUID.", "instanceId")));
             return;
         }
-        var list = Jobs.Backups(Name, j => string.Equals(j.InstanceId, instanceId, StringComparison.OrdinalIgnoreCase));
+        // With DataverseListDelay, a backup is listed only that long after its operation reports Succeeded.
+        var delay = Options.DataverseListDelay;
+        var list = Jobs.Backups(Name, j => string.Equals(j.InstanceId, instanceId, StringComparison.OrdinalIgnoreCase) &&
+            (delay <= TimeSpan.Zero || j.Elapsed >= j.Duration + delay));
         await Json(ctx, 200, list.Select(Backup).ToList());
     }
 

@@ -43,6 +43,9 @@ internal abstract class SimService
     /// <summary>Runs before faults and handlers for every request of this service (e.g. rate-limit headers).</summary>
     public virtual void OnRequest(HttpContext ctx) { }
 
+    /// <summary>An injected fault answers this status instead of the handler: headers the service sends with it (Cloud Foundry's spent rate-limit window on a 429).</summary>
+    public virtual void OnFaultAnswer(HttpContext ctx, int status) { }
+
     // ---- routing ----
 
     protected static void Get(IEndpointRouteBuilder r, string pattern, RequestDelegate handler) => r.MapMethods(pattern, new[] { "GET" }, handler);
