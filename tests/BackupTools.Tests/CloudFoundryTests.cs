@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
@@ -38,6 +39,9 @@ namespace BackupTools.Tests
         private BackupConnection Connection(string token = TestData.Token) => TestData.Connect(_sim, Provider, token, scope: null);
 
         private static BackupRequest Request(string instance) => new BackupRequest { InstanceId = instance };
+
+        /// <summary>Create requests for the instance that reached the simulator, faults' answers included.</summary>
+        private int Posts(string instance) => _sim.Counters.Requests.Count(r => r.Method == "POST" && r.Path.Contains(instance));
 
         private static Task<BackupJob> Start(BackupConnection c, BackupRequest r, BackupTools.Http.CreateRetryOptions retry = null) =>
             BackupService.StartAsync(c, r, NullOperationLog.Instance, CancellationToken.None, retry ?? TestData.FastRetry());
@@ -171,6 +175,77 @@ namespace BackupTools.Tests
             Assert.Equal(1, _sim.Counters.BackupsFor(Provider, instance));
         }
 
+        [Fact]
+        public async Task The_v3_422_operation_in_progress_is_busy_and_retried()
+        {
+            // Cloud Controller v3 answers an operation in progress as 422 CF-UnprocessableEntity, code 10008.
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, Method = "POST", StatusCode = 422, Times = 1,
+                Body = "{\"errors\":[{\"code\":10008,\"title\":\"CF-UnprocessableEntity\",\"detail\":\"There is an operation in progress for the service instance.\"}]}",
+            });
+            var instance = NewInstance();
+            var job = await Start(Connection(), Request(instance));
+            Assert.Equal(BackupJobState.Running, job.State);
+            Assert.Equal(2, Posts(instance));
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, instance));
+        }
+
+        [Fact]
+        public async Task The_simulators_422_in_progress_answer_is_retried_up_to_the_busy_count()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            _sim.Options.CloudFoundryInProgressAs422 = true;
+            try
+            {
+                var instance = NewInstance();
+                var c = Connection();
+                await Start(c, Request(instance));
+                var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(instance), TestData.FastRetry(busy: 2)));
+                Assert.Equal(422, ex.HttpStatus);
+                Assert.Equal(BackupErrorCategory.ResourceBusy, ex.Category);
+                Assert.Equal("CF-UnprocessableEntity", ex.ServiceCode);
+                Assert.Equal("There is an operation in progress for the service instance.", ex.ServiceMessage);
+                Assert.Contains("10008", ex.Message);
+                Assert.Contains("Another operation is running", ex.RecommendedAction);
+                Assert.Equal(1 + 1 + 2, _sim.Counters.CreatesFor(Provider, instance)); // the first backup, then one create and two repeats
+                Assert.Equal(1, _sim.Counters.BackupsFor(Provider, instance));
+            }
+            finally
+            {
+                _sim.Options.CloudFoundryInProgressAs422 = false;
+            }
+        }
+
+        [Fact]
+        public async Task Another_422_is_not_busy_and_not_repeated()
+        {
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, Method = "POST", StatusCode = 422, Times = int.MaxValue,
+                Body = "{\"errors\":[{\"code\":10008,\"title\":\"CF-UnprocessableEntity\",\"detail\":\"The service instance does not support backups.\"}]}",
+            });
+            var instance = NewInstance();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(instance)));
+            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Assert.Equal(1, Posts(instance));
+        }
+
+        [Fact]
+        public async Task Service_text_repeating_the_token_is_masked_in_the_errors_service_message()
+        {
+            const string token = "tok-SECRET-123456";
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, Method = "POST", StatusCode = 403,
+                Body = "{\"errors\":[{\"code\":10003,\"title\":\"CF-NotAuthorized\",\"detail\":\"token " + token + " lacks scope\"}]}",
+            });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(token), Request(NewInstance())));
+            Assert.DoesNotContain(token, ex.Message);
+            Assert.DoesNotContain(token, ex.ServiceMessage);
+            Assert.Contains("lacks scope", ex.ServiceMessage);
+        }
+
         [Theory]
         [InlineData(403, 10003, "CF-NotAuthorized", BackupErrorCategory.PermissionDenied)]
         [InlineData(422, 10008, "CF-UnprocessableEntity", BackupErrorCategory.InvalidArgument)]
@@ -181,6 +256,8 @@ namespace BackupTools.Tests
             {
                 Provider = Provider, Method = "POST", StatusCode = status, Times = int.MaxValue,
                 Body = $"{{\"errors\":[{{\"code\":{code},\"title\":\"{title}\",\"detail\":\"the detail of {title}\"}}]}}",
+                // The 429's window resets in an hour, beyond the create's budget: reported at once, not waited for.
+                Headers = new Dictionary<string, string> { ["X-RateLimit-Reset"] = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds().ToString() },
             });
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(NewInstance())));
             Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
@@ -348,6 +425,79 @@ namespace BackupTools.Tests
             Assert.Equal(BackupJobState.Succeeded, job.State);
             Assert.Equal("COMPLETE", job.RawStatus);
             Assert.Equal(1, _sim.Counters.BackupsFor(Provider, instance));
+        }
+    }
+
+    /// <summary>Cloud Foundry tests that bound elapsed time: in the timing collection.</summary>
+    [Collection(TimingCollection.Name)]
+    public sealed class CloudFoundryTimingTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string Provider = "CloudFoundry";
+        private readonly BackupSimulator _sim;
+
+        public CloudFoundryTimingTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        public void Dispose() => _sim.Reset();
+
+        private static FaultRule RateLimited(int times, DateTimeOffset reset) => new FaultRule
+        {
+            Provider = Provider, Method = "POST", StatusCode = 429, Times = times,
+            Headers = new Dictionary<string, string> { ["X-RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString() },
+        };
+
+        [Fact]
+        public async Task An_injected_429_is_the_spent_window_and_the_create_waits_for_its_reset()
+        {
+            // cloudfoundry.md: over the limit, 429 CF-RateLimitExceeded (10013), X-RateLimit-Remaining 0 and the reset in
+            // epoch seconds; no Retry-After. The create waits for the reset (3 s here; the backoff alone is 20 ms).
+            var c = TestData.Connect(_sim, Provider, scope: null);
+            _sim.Faults.Add(RateLimited(1, DateTimeOffset.UtcNow.AddSeconds(3)));
+            var instance = Guid.NewGuid().ToString();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = instance }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(BackupJobState.Running, job.State);
+            Assert.Equal(2, _sim.Counters.Requests.Count(r => r.Method == "POST" && r.Path.Contains(instance)));
+            Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.5), $"the create was repeated {clock.Elapsed.TotalSeconds:0.00} s after a 429 whose window resets in 3 s");
+            Assert.Equal(429, _sim.Counters.Requests.First(r => r.Method == "POST").Status);
+        }
+
+        [Fact]
+        public async Task A_reset_beyond_the_creates_budget_fails_at_once()
+        {
+            var c = TestData.Connect(_sim, Provider, scope: null);
+            _sim.Faults.Add(RateLimited(int.MaxValue, DateTimeOffset.UtcNow.AddHours(1)));
+            var instance = Guid.NewGuid().ToString();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, new BackupRequest { InstanceId = instance }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed.TotalSeconds:0.0} s");
+            Assert.Equal(429, ex.HttpStatus);
+            Assert.Equal("CF-RateLimitExceeded", ex.ServiceCode);
+            Assert.Equal(BackupErrorCategory.LimitsExceeded, ex.Category);
+            Assert.InRange(ex.RetryAfter.Value.TotalMinutes, 55, 61);
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST" && r.Path.Contains(instance)));
+        }
+
+        [Fact]
+        public async Task The_rate_limit_answer_is_also_available_through_the_control_api()
+        {
+            // Rehearsals drive the simulator over HTTP: a fault's headers come through POST /_sim/faults.
+            var c = TestData.Connect(_sim, Provider, scope: null);
+            using var http = new HttpClient();
+            var reset = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds();
+            using var added = await http.PostAsync(new Uri(c.Endpoint, "/_sim/faults"), new StringContent(
+                "{\"provider\":\"CloudFoundry\",\"method\":\"POST\",\"statusCode\":429,\"headers\":{\"X-RateLimit-Reset\":\"" + reset + "\"}}",
+                System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(added.IsSuccessStatusCode);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, new BackupRequest { InstanceId = Guid.NewGuid().ToString() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry(notProcessed: 0)));
+            Assert.InRange(ex.RetryAfter.Value.TotalMinutes, 55, 61);
         }
     }
 }

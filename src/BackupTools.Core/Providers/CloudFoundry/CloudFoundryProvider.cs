@@ -155,6 +155,16 @@ namespace BackupTools.Providers.CloudFoundry
         };
 
         /// <summary>
+        /// "Another operation is running on the instance": the older 409 title, or v3's 422 <c>CF-UnprocessableEntity</c>
+        /// (code 10008, "There is an operation in progress for the service instance."; cloud_controller_ng's
+        /// <c>operation_in_progress!</c>). 10008 is v3's code for every unprocessable request, so only its detail tells.
+        /// </summary>
+        internal static bool IsInProgress(int status, string code, string title, string detail) =>
+            (title != null && BusyTitles.Contains(title)) ||
+            (status == 422 && (code == "10008" || string.Equals(title, "CF-UnprocessableEntity", StringComparison.OrdinalIgnoreCase)) &&
+             detail != null && detail.IndexOf("operation in progress", StringComparison.OrdinalIgnoreCase) >= 0);
+
+        /// <summary>
         /// Turns a v3 error body <c>{"errors":[{code, title, detail}]}</c> into an error whose service code is the title
         /// (<c>CF-…</c>) and whose message names the numeric code and detail of every item.
         /// </summary>
@@ -174,10 +184,10 @@ namespace BackupTools.Providers.CloudFoundry
                 var text = string.Join("; ", items.Select((i, n) =>
                     (i.Code != null ? $"code {i.Code}" : "no code") + (i.Detail != null ? $": {i.Detail}" : string.Empty) +
                     (n > 0 && i.Title != null ? $" ({i.Title})" : string.Empty)));
-                var category = response.Status == 409 || (title != null && BusyTitles.Contains(title))
+                var category = response.Status == 409 || items.Any(i => IsInProgress(response.Status, i.Code, i.Title, i.Detail))
                     ? BackupErrorCategory.ResourceBusy : (BackupErrorCategory?)null;
                 error = response.ServiceError(title, text, target, category);
-                error.ServiceMessage = items[0].Detail;
+                error.ServiceMessage = response.Scrubbed(items[0].Detail);
             }
             else
             {
