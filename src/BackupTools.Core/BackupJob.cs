@@ -93,6 +93,12 @@ namespace BackupTools
         /// <summary>Warnings and information items the service reported.</summary>
         public BackupJobMessage[] Warnings { get; }
 
+        /// <summary>
+        /// The create's own Retry-After (Dataverse's 202): its first status read waits at least this long after
+        /// <see cref="CreatedAt"/>. Kept only on the job the create returned (not serialized, not carried by newer states).
+        /// </summary>
+        internal TimeSpan? FirstReadAfter { get; set; }
+
         /// <summary>True when the job will not change any more.</summary>
         public bool IsFinal => State.IsFinal();
 

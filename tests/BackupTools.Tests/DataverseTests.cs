@@ -415,7 +415,183 @@ namespace BackupTools.Tests
             var events = await HuaweiFamilyTests.WaitAll(c, new[] { urlOnly });
             Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
             Assert.True(_sim.Counters.StatusReadsFor(Provider, job.JobId) >= 1);
-            Assert.All(_sim.Counters.Requests.Where(r => r.Method == "GET"), r => Assert.Equal("/api/v1.2/Operation/" + job.JobId, r.Path));
+            // Status reads go to the operation; the only other read is the list that confirms the success.
+            Assert.All(_sim.Counters.Requests.Where(r => r.Method == "GET" && r.Path != ListPath),
+                r => Assert.Equal("/api/v1.2/Operation/" + job.JobId, r.Path));
+        }
+
+        // ---- success confirmed by the backup list (dataverse.md: Succeeded may come before the backup is listed) ----
+
+        private const string ListPath = "/api/v1.2/InstanceBackups";
+
+        private int ListReads() => _sim.Counters.Requests.Count(r => r.Method == "GET" && r.Path == ListPath);
+
+        [Fact]
+        public async Task Success_waits_until_the_backup_is_listed_and_takes_its_id_from_the_list()
+        {
+            // The operation says Succeeded at 0.4 s; the list shows the backup 1.5 s later.
+            _sim.Options.DataverseListDelay = TimeSpan.FromSeconds(1.5);
+            try
+            {
+                var c = Connection();
+                var job = await Start(c, Request(label: "listed-later"));
+                var sinceStart = System.Diagnostics.Stopwatch.StartNew();
+                var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+                var done = Assert.Single(events.Finished);
+                Assert.Equal(BackupJobState.Succeeded, done.State);
+                Assert.Equal("Succeeded", done.RawStatus);
+                Assert.DoesNotContain(done.Warnings, w => w.Code == "BackupNotListed");
+                Assert.Contains(events.Updated, u => u.State == BackupJobState.Running && u.RawStatus == DataverseProvider.ConfirmingStatus);
+                Assert.True(sinceStart.Elapsed >= TimeSpan.FromSeconds(1.2), $"finished after {sinceStart.Elapsed} while the list did not show the backup");
+
+                // One list read per status read that found the operation Succeeded (never more than the status reads),
+                // and at least two: one that missed the backup and one that found it.
+                var lists = ListReads();
+                Assert.InRange(lists, 2, _sim.Counters.StatusReadsFor(Provider, job.JobId));
+                Assert.Contains(_sim.Counters.Requests, r => r.Path == ListPath && r.Query.Contains("instanceId=" + Instance));
+
+                // The BackupId is the listed item's Id.
+                var listed = await ListedIds(c, "listed-later");
+                Assert.Equal(Assert.Single(listed), done.BackupId);
+                Assert.NotNull(done.EndedAt);
+            }
+            finally
+            {
+                _sim.Options.DataverseListDelay = TimeSpan.Zero;
+            }
+        }
+
+        [Fact]
+        public async Task A_backup_still_not_listed_after_the_grace_is_reported_succeeded_with_a_warning()
+        {
+            _sim.Options.DataverseListDelay = TimeSpan.FromHours(1);
+            try
+            {
+                var c = Connection();
+                var job = await Start(c, Request(label: "never-listed"));
+                await Task.Delay(700); // the operation has ended
+
+                var confirming = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+                Assert.Equal(BackupJobState.Running, confirming.State);
+                Assert.Equal(DataverseProvider.ConfirmingStatus, confirming.RawStatus);
+                var seen = Assert.NotNull(confirming.EndedAt);
+                Assert.Equal(1, ListReads());
+
+                // Within the grace it stays confirming, and the time the operation was first seen to end is kept.
+                var again = await BackupService.RefreshAsync(c, confirming, NullOperationLog.Instance, CancellationToken.None);
+                Assert.Equal(BackupJobState.Running, again.State);
+                Assert.Equal(seen, again.EndedAt);
+
+                // The same job, first seen Succeeded longer ago than the grace (as a job saved and waited on later is).
+                var old = new BackupJob(Provider, job.Endpoint, job.JobId, job.StatusUrl, job.InstanceId, job.BackupName, job.BackupId,
+                    createdAt: job.CreatedAt, state: BackupJobState.Running, rawStatus: DataverseProvider.ConfirmingStatus,
+                    endedAt: DateTimeOffset.UtcNow - DataverseProvider.ListingGrace - TimeSpan.FromSeconds(1));
+                var done = await BackupService.RefreshAsync(c, old, NullOperationLog.Instance, CancellationToken.None);
+                Assert.Equal(BackupJobState.Succeeded, done.State);
+                Assert.Null(JobOutcome.ErrorFor(done));
+                var warning = Assert.Single(done.Warnings, w => w.Code == "BackupNotListed");
+                Assert.Contains("never-listed", warning.Message);
+                Assert.Contains(Instance, warning.Message);
+                Assert.Equal(old.EndedAt, done.EndedAt);
+                Assert.Equal(3, ListReads());
+            }
+            finally
+            {
+                _sim.Options.DataverseListDelay = TimeSpan.Zero;
+            }
+        }
+
+        [Fact]
+        public async Task An_older_backup_of_the_same_label_does_not_confirm_a_new_one()
+        {
+            var c = Connection();
+            var job = await Start(c, Request(label: "daily"));
+            await Task.Delay(700);
+            // The operation read answers without an id; the list holds only last week's "daily".
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/Operation/", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"OperationId\":\"" + job.JobId + "\",\"Status\":\"Succeeded\",\"Errors\":[],\"Information\":[],\"Context\":{\"Items\":{}}}" });
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = ListPath, StatusCode = 200, Times = int.MaxValue,
+                Body = "[{\"Id\":\"0b8f0f38-5a48-4a4e-9c8e-3a1b2c3d4e5f\",\"Status\":\"Succeeded\",\"Label\":\"daily\",\"CreatedOn\":\"" +
+                       DateTimeOffset.UtcNow.AddDays(-7).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") + "\"}]" });
+            var unknownId = new BackupJob(Provider, job.Endpoint, job.JobId, job.StatusUrl, job.InstanceId, job.BackupName, createdAt: job.CreatedAt);
+            var read = await BackupService.RefreshAsync(c, unknownId, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Running, read.State);
+            Assert.Equal(DataverseProvider.ConfirmingStatus, read.RawStatus);
+            Assert.Null(read.BackupId);
+        }
+
+        [Fact]
+        public async Task The_backup_id_comes_from_the_documented_ResourceLocation()
+        {
+            var c = Connection();
+            var job = await Start(c, Request(label: "by-location"));
+            Assert.False(string.IsNullOrEmpty(job.BackupId));
+            // The operation names its backup only by ResourceLocation (Context.Items' keys are not documented), and the
+            // list cannot be read: the id still comes from the operation.
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/Operation/", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"OperationId\":\"" + job.JobId + "\",\"Status\":\"Succeeded\",\"Errors\":[],\"Information\":[]," +
+                       "\"ResourceLocation\":\"" + c.Endpoint + "api/v1.2/InstanceBackups/" + Instance + "/" + job.BackupId + "\",\"Context\":{\"Items\":{}}}" });
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = ListPath, StatusCode = 503, Times = int.MaxValue });
+            var withoutId = new BackupJob(Provider, job.Endpoint, job.JobId, job.StatusUrl, job.InstanceId, job.BackupName, createdAt: job.CreatedAt);
+            var read = await BackupService.RefreshAsync(c, withoutId, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(job.BackupId, read.BackupId);
+            Assert.Equal(DataverseProvider.ConfirmingStatus, read.RawStatus);
+        }
+
+        /// <summary>The ids of the instance's listed backups with this label, read as a user would (one GET).</summary>
+        private async Task<List<string>> ListedIds(BackupConnection c, string label)
+        {
+            using var http = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, c.Endpoint + "api/v1.2/InstanceBackups?instanceId=" + Instance);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestData.Token);
+            using var response = await http.SendAsync(request);
+            using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return doc.RootElement.EnumerateArray().Where(e => e.GetProperty("label").GetString() == label)
+                .Select(e => e.GetProperty("id").GetString()).ToList();
+        }
+
+        // ---- errors ----
+
+        [Fact]
+        public async Task A_400_OperationStatus_without_errors_keeps_its_status_as_the_code()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 400, Times = int.MaxValue,
+                Body = "{\"operationId\":\"x\",\"status\":\"Conflict\",\"errors\":[],\"information\":[]}" });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request()));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal("Conflict", ex.ServiceCode);
+            Assert.Equal("operation status Conflict", ex.ServiceMessage);
+            Assert.Contains("Conflict", ex.Message);
+            Assert.DoesNotContain("not a service error body", ex.Message);
+            // Conflict is a failure state on the page, not "another operation in progress": not repeated.
+            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST"));
+        }
+
+        [Fact]
+        public async Task Service_text_repeating_the_token_is_masked_in_errors_and_in_a_creates_messages()
+        {
+            const string token = "tok-SECRET-123456";
+            var c = Connection(token);
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 400,
+                Body = "{\"Status\":\"FailedToCreate\",\"Errors\":[{\"Code\":\"" + token + "\",\"Description\":\"bad token " + token + "\"}]}" });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request()));
+            Assert.DoesNotContain(token, ex.Message);
+            Assert.DoesNotContain(token, ex.ServiceCode);
+            Assert.DoesNotContain(token, ex.ServiceMessage);
+            Assert.Contains("bad token", ex.ServiceMessage);
+
+            // A 202 whose own OperationStatus reports the failure, repeating the token.
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 202, OperationLocation = c.Endpoint + "api/v1.2/Operation/op-echo",
+                Body = "{\"OperationId\":\"op-echo\",\"Status\":\"FailedToCreate\",\"Errors\":[{\"Code\":\"E\",\"Description\":\"echo " + token + "\"}]," +
+                       "\"Information\":[{\"Code\":\"" + token + "\",\"Description\":\"info " + token + "\"}]}" });
+            var job = await Start(c, Request());
+            Assert.Equal(BackupJobState.Failed, job.State);
+            Assert.Contains("echo ", job.Errors[0].Message);
+            Assert.DoesNotContain(token, job.Errors[0].Message);
+            Assert.DoesNotContain(token, job.Warnings[0].Code);
+            Assert.DoesNotContain(token, job.Warnings[0].Message);
+            Assert.DoesNotContain(token, JobOutcome.ErrorFor(job).Message);
         }
 
         // ---- PowerShell ----
@@ -435,6 +611,43 @@ namespace BackupTools.Tests
             Assert.Equal(BackupJobState.Succeeded, job.State);
             Assert.Equal("ps-label", job.BackupName);
             Assert.Equal(1, _sim.Counters.BackupsFor(Provider, Instance));
+        }
+    }
+
+    /// <summary>Dataverse tests that bound elapsed time: in the timing collection.</summary>
+    [Collection(TimingCollection.Name)]
+    public sealed class DataverseTimingTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string Provider = "Dataverse";
+        private const string Instance = "6f0e2a7c-3b1d-4c55-9a1e-2d4b8f7c9e01";
+        private readonly BackupSimulator _sim;
+
+        public DataverseTimingTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(60);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        public void Dispose() => _sim.Reset();
+
+        [Fact]
+        public async Task The_first_status_read_waits_for_the_creates_Retry_After()
+        {
+            // dataverse.md: the 202 carries Retry-After (seconds). Here 3 s, against a polling interval of 50 ms.
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", RetryAfter = "3" });
+            var c = TestData.Connect(_sim, Provider, scope: null);
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = Instance, Name = TestData.UniqueName() },
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            var post = _sim.Counters.Requests.Single(r => r.Method == "POST");
+            var options = new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(50), MaxPollingInterval = TimeSpan.FromMilliseconds(200), Timeout = TimeSpan.FromSeconds(6) };
+            await BackupService.WaitAsync(new[] { job }, _ => c, options, new RecordingEvents(), NullOperationLog.Instance, CancellationToken.None);
+
+            var reads = _sim.Counters.Requests.Where(r => r.Method == "GET" && r.Path.Contains("/Operation/")).ToList();
+            Assert.NotEmpty(reads);
+            var first = reads.Min(r => r.At) - post.At;
+            Assert.True(first >= TimeSpan.FromSeconds(2.9), $"the first status read came {first.TotalSeconds:0.00} s after a 202 with Retry-After: 3");
         }
     }
 }

@@ -179,6 +179,8 @@ namespace BackupTools.Jobs
             var call = run.CallFor(provider, connection);
             var waiter = new Waiter();
             var delay = Max(_options.PollingInterval, provider.MinimumPollInterval);
+            // The create's Retry-After: no first read before it (counted from the create, which may be a while ago).
+            if (job.FirstReadAfter is TimeSpan firstAfter) delay = Max(delay, job.CreatedAt + firstAfter - DateTimeOffset.UtcNow);
             var failures = 0;
             try
             {

@@ -103,11 +103,36 @@ namespace BackupTools.Providers.Dataverse
             statusUrl = JobUrl.Answered(connection, statusUrl, operationId, OperationUrl) ?? OperationUrl(connection, operationId);
 
             var raw = body.Str("Status");
+            var state = raw == null ? BackupJobState.Running : MapState(raw);
+            var now = DateTimeOffset.UtcNow;
+            DateTimeOffset? endedAt = null;
+            if (state == BackupJobState.Succeeded)
+            {
+                // Not success until the list shows it: the first status read confirms it (GetStatusAsync).
+                state = BackupJobState.Running;
+                raw = ConfirmingStatus;
+                endedAt = now;
+            }
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), operationId, statusUrl.ToString(), request.InstanceId,
-                request.Name, BackupIdIn(body), null, BackupKind.Instance,
-                raw == null ? BackupJobState.Running : MapState(raw), raw, null, DateTimeOffset.UtcNow,
-                errors: Messages(body, "Errors"), warnings: Messages(body, "Information"));
+                request.Name, BackupIdIn(body), null, BackupKind.Instance, state, raw, null, now, endedAt,
+                errors: Messages(body, "Errors", call), warnings: Messages(body, "Information", call))
+            {
+                // The 202's Retry-After (seconds [V]) holds the first status read back.
+                FirstReadAfter = response.RetryAfter,
+            };
         }
+
+        /// <summary>The raw status of a job whose operation said Succeeded while its backup is not yet in the instance's list.</summary>
+        internal const string ConfirmingStatus = "Succeeded (confirming: not yet listed)";
+
+        /// <summary>
+        /// How long a backup whose operation said Succeeded may stay out of the instance's list before it is reported
+        /// Succeeded all the same, with a warning (the service said so; the list only confirms it). Ours [I].
+        /// </summary>
+        internal static readonly TimeSpan ListingGrace = TimeSpan.FromMinutes(2);
+
+        /// <summary>A backup listed this long before its job was created is another backup of the same label (clock skew allowed for).</summary>
+        private static readonly TimeSpan ListedClockMargin = TimeSpan.FromMinutes(5);
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
@@ -122,7 +147,7 @@ namespace BackupTools.Providers.Dataverse
             var body = response.RequireJsonObject(job);
             var raw = body.Str("Status");
             if (raw == null) throw response.Invalid("answered without an operation Status", job);
-            return new JobStatus
+            var status = new JobStatus
             {
                 State = MapState(raw),
                 RawStatus = raw,
@@ -131,6 +156,90 @@ namespace BackupTools.Providers.Dataverse
                 Warnings = Messages(body, "Information"),
                 RetryAfter = response.RetryAfter,
             };
+            if (status.State == BackupJobState.Succeeded) await ConfirmListedAsync(call, job, status).NoContext();
+            return status;
+        }
+
+        /// <summary>
+        /// An operation has been seen to report Succeeded before its backup is in the list [T]: one list read
+        /// (<c>GET api/v1.2/InstanceBackups?instanceId=</c>) looks for it by label. Listed: Succeeded, with the listed Id as
+        /// BackupId. Not yet: Running as <see cref="ConfirmingStatus"/>, EndedAt keeping when the operation was first seen
+        /// to end; after <see cref="ListingGrace"/> from then, Succeeded with a warning. A failed list read counts as
+        /// "not yet": the backup the service reported is never failed for it.
+        /// </summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
+        private async Task ConfirmListedAsync(ServiceCall call, BackupJob job, JobStatus status)
+        {
+            // Without the instance or a label (or id) to look for, nothing can be confirmed: the operation's word stands.
+            var knownId = status.BackupId ?? job.BackupId;
+            if (string.IsNullOrEmpty(job.InstanceId) || (string.IsNullOrEmpty(job.BackupName) && string.IsNullOrEmpty(knownId))) return;
+            var seen = job.EndedAt ?? status.CheckedAt;
+            status.EndedAt = seen;
+
+            string listedId = null, failure = null;
+            try
+            {
+                var url = Url.WithQuery(Url.Combine(call.Connection.Endpoint, "api", "v1.2", "InstanceBackups"), ("instanceId", job.InstanceId));
+                var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).NoContext();
+                if (!response.IsSuccess) throw Error(response, job);
+                listedId = ListedId(response.Json, job, knownId);
+            }
+            catch (BackupToolsException ex)
+            {
+                failure = ex.Message;
+                // A list read told to wait (429, 503) holds the next poll back as a status read's would.
+                if (ex.RetryAfter is TimeSpan wait && !(status.RetryAfter >= wait)) status.RetryAfter = wait;
+                call.Log.Verbose($"{Info.Name} job {job.JobId}: listing the instance's backups to confirm it failed ({ex.ErrorId}: {ex.Message}).");
+            }
+
+            if (listedId != null)
+            {
+                status.BackupId = listedId;
+                return;
+            }
+            if (status.CheckedAt - seen < ListingGrace)
+            {
+                status.State = BackupJobState.Running;
+                status.RawStatus = ConfirmingStatus;
+                return;
+            }
+            var warning = new BackupJobMessage("BackupNotListed",
+                $"The operation reported Succeeded, but backup '{job.BackupName ?? knownId}' was still not in the backup list of instance {job.InstanceId} " +
+                $"{ListingGrace.TotalMinutes:0} minutes later" + (failure != null ? $" (the last list read failed: {failure})" : string.Empty) +
+                ". Check the list before relying on the backup.", job.InstanceId);
+            status.Warnings = (status.Warnings ?? BackupJobMessage.None).Concat(new[] { warning }).ToArray();
+        }
+
+        /// <summary>
+        /// The Id of this job's backup in a list answer (<c>[{Id, Label, CreatedOn, …}]</c>), or null: the known id when
+        /// there is one, else the label, created no earlier than the job (less a margin: labels need not be unique).
+        /// </summary>
+        private static string ListedId(JsonElement? list, BackupJob job, string knownId)
+        {
+            if (!(list is JsonElement json)) return null;
+            var items = json.ValueKind == JsonValueKind.Array ? json.EnumerateArray() : json.Items("value");
+            string found = null;
+            DateTimeOffset? foundAt = null;
+            foreach (var item in items)
+            {
+                if (item.ValueKind != JsonValueKind.Object) continue;
+                var id = item.Str("Id");
+                if (string.IsNullOrEmpty(id)) continue;
+                if (knownId != null)
+                {
+                    if (string.Equals(id, knownId, StringComparison.OrdinalIgnoreCase)) return id;
+                    continue;
+                }
+                if (!string.Equals(item.Str("Label"), job.BackupName, StringComparison.Ordinal)) continue;
+                var created = item.Time("CreatedOn");
+                if (created is DateTimeOffset at && at < job.CreatedAt - ListedClockMargin) continue;
+                if (found == null || (created ?? DateTimeOffset.MaxValue) > (foundAt ?? DateTimeOffset.MinValue))
+                {
+                    found = id;
+                    foundAt = created;
+                }
+            }
+            return found;
         }
 
         /// <summary>Maps the 17 OperationState values [V]; the running/success/failure split is ours [T].</summary>
@@ -180,14 +289,34 @@ namespace BackupTools.Providers.Dataverse
             return null;
         }
 
-        private static string BackupIdIn(JsonElement body) =>
-            body.Obj("Context")?.Obj("Items")?.Str("InstanceBackupId", "BackupId");
+        /// <summary>
+        /// The backup's id: the documented <c>ResourceLocation</c> when it is the backup's address
+        /// (<c>…/InstanceBackups/{instanceId}/{restorePointId}</c> [V]), else <c>Context.Items</c> (its keys are not documented).
+        /// </summary>
+        private static string BackupIdIn(JsonElement body)
+        {
+            var location = body.Str("ResourceLocation");
+            if (!string.IsNullOrWhiteSpace(location) && Uri.TryCreate(location.Trim(), UriKind.RelativeOrAbsolute, out var url))
+            {
+                // Relative ones are read against a placeholder: only the path's segments matter.
+                var path = url.IsAbsoluteUri ? url : new Uri(new Uri("https://placeholder/"), url);
+                var segments = path.Segments;
+                if (segments.Length >= 3 && string.Equals(segments[segments.Length - 3].TrimEnd('/'), "InstanceBackups", StringComparison.OrdinalIgnoreCase))
+                {
+                    var id = JobUrl.LastSegment(path);
+                    if (!string.IsNullOrWhiteSpace(id)) return id;
+                }
+            }
+            return body.Obj("Context")?.Obj("Items")?.Str("InstanceBackupId", "BackupId");
+        }
 
-        /// <summary>ItemDescription items <c>{Code, Description, Subject}</c> as job messages.</summary>
-        internal static BackupJobMessage[] Messages(JsonElement body, string name) =>
+        /// <summary>ItemDescription items <c>{Code, Description, Subject}</c> as job messages; their texts scrubbed of the call's secrets when <paramref name="call"/> is given.</summary>
+        internal static BackupJobMessage[] Messages(JsonElement body, string name, ServiceCall call = null) =>
             body.Items(name)
                 .Where(i => i.ValueKind == JsonValueKind.Object)
-                .Select(i => new BackupJobMessage(i.Str("Code"), i.Str("Description", "Message"), i.Str("Subject")))
+                .Select(i => call == null
+                    ? new BackupJobMessage(i.Str("Code"), i.Str("Description", "Message"), i.Str("Subject"))
+                    : new BackupJobMessage(call.Scrub(i.Str("Code")), call.Scrub(i.Str("Description", "Message")), i.Str("Subject")))
                 .ToArray();
 
         private static Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request) =>
@@ -206,8 +335,8 @@ namespace BackupTools.Providers.Dataverse
             {
                 var all = string.Join("; ", items.Select(i => i + (string.IsNullOrEmpty(i.Subject) ? string.Empty : $" (subject: {i.Subject})")));
                 error = response.ServiceError(null, all, target);
-                error.ServiceCode = string.IsNullOrEmpty(items[0].Code) ? null : items[0].Code;
-                error.ServiceMessage = items[0].Message;
+                error.ServiceCode = string.IsNullOrEmpty(items[0].Code) ? null : response.Scrubbed(items[0].Code);
+                error.ServiceMessage = response.Scrubbed(items[0].Message);
             }
             else
             {
@@ -217,6 +346,13 @@ namespace BackupTools.Providers.Dataverse
                     var inner = o.Obj("error") ?? o;
                     code = inner.Str("code", "errorCode");
                     message = inner.Str("message", "description", "error_description");
+                    // An OperationStatus without Errors (a 400 whose Errors are empty): its Status (Conflict, FailedToCreate,
+                    // …) is the one fact it carries. Conflict is a failure state on the page [T], not "busy": kept as the code.
+                    if (code == null && message == null && o.Obj("error") == null && o.Str("Status") is string state && !string.IsNullOrWhiteSpace(state))
+                    {
+                        code = state.Trim();
+                        message = $"operation status {code}";
+                    }
                 }
                 if (code == null && message == null && !string.IsNullOrWhiteSpace(response.Body))
                     message = "the answer was not a service error body";
