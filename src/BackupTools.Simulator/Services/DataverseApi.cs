@@ -59,8 +59,10 @@ internal sealed class DataverseApi : SimService
         Counters.CountBackup(Name, instanceId);
         var status = OperationStatus(ctx, job, TimeSpan.Zero);
         ctx.Response.Headers["Operation-Location"] = AsAnswered(OperationUrl(ctx, job));
-        // A fault's Retry-After (a Status fault without a status code) is kept: the create's answer carries it.
-        if (!ctx.Response.Headers.ContainsKey("Retry-After")) ctx.Response.Headers.RetryAfter = "1";
+        // A fault's Retry-After (a Status fault without a status code) is kept: the create's answer carries it. As on
+        // a status read, the service asks for a pause only while the operation is still under way: a job that is
+        // already final (a zero job duration) gets none.
+        if (!ctx.Response.Headers.ContainsKey("Retry-After") && !job.IsFinal(TimeSpan.Zero)) ctx.Response.Headers.RetryAfter = "1";
         await Json(ctx, 202, status);
     }
 
