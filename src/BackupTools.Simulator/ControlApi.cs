@@ -113,6 +113,7 @@ internal static class ControlApi
             o.DataverseUsePascalCase,
             dataverseListDelayMs = (long)o.DataverseListDelay.TotalMilliseconds,
             o.CloudFoundryInProgressAs422,
+            o.HuaweiClaimsInstances,
             tokens,
             failingInstances = failing,
         };
@@ -175,6 +176,7 @@ internal static class ControlApi
         public bool? DataverseUsePascalCase { get; set; }
         public double? DataverseListDelayMs { get; set; }
         public bool? CloudFoundryInProgressAs422 { get; set; }
+        public bool? HuaweiClaimsInstances { get; set; }
         public string[] Tokens { get; set; }
         public string[] FailingInstances { get; set; }
 
@@ -193,6 +195,7 @@ internal static class ControlApi
             if (DataverseUsePascalCase is bool c) o.DataverseUsePascalCase = c;
             if (DataverseListDelayMs is double ld) o.DataverseListDelay = TimeSpan.FromMilliseconds(ld);
             if (CloudFoundryInProgressAs422 is bool cf) o.CloudFoundryInProgressAs422 = cf;
+            if (HuaweiClaimsInstances is bool hc) o.HuaweiClaimsInstances = hc;
             if (Tokens != null) lock (o.Tokens) o.Tokens.UnionWith(Tokens);
             if (FailingInstances != null)
                 lock (o.FailingInstances)

@@ -5,13 +5,15 @@ namespace BackupTools.Simulator;
 
 /// <summary>
 /// <c>dotnet run --project src/BackupTools.Simulator -- [--port N] [--job-seconds S] [--not-found-seconds S]</c>:
-/// runs the simulator until Ctrl+C or SIGTERM.
+/// runs the simulator until Ctrl+C or SIGTERM. Started this way, TaurusDB/DDS jobs are "not found" for their first 2 s
+/// (<see cref="SimulatorOptions.ProgramNotFoundWindow"/>), as on the services.
 /// </summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        var options = new SimulatorOptions();
+        // As the services do: a new TaurusDB/DDS job id is "not found" for its first seconds (--not-found-seconds 0: off).
+        var options = new SimulatorOptions { NotFoundWindow = SimulatorOptions.ProgramNotFoundWindow };
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -47,7 +49,7 @@ internal static class Program
         Console.WriteLine($"  Token         {string.Join(", ", options.Tokens)} (X-Auth-Token, Authorization: Bearer, ArcGIS token)");
         Console.WriteLine($"  Credentials   {options.UserName} / {options.Password}; UAA client {options.ClientId} / {options.ClientSecret}");
         Console.WriteLine($"  Control       {sim.BaseAddress}_sim/counters, _sim/faults, _sim/reset, _sim/options, _sim/requests");
-        Console.WriteLine($"  Jobs take {options.JobDuration.TotalSeconds:0.###} s; Ctrl+C stops.");
+        Console.WriteLine($"  Jobs take {options.JobDuration.TotalSeconds:0.###} s; TaurusDB/DDS jobs are not found for their first {options.NotFoundWindow.TotalSeconds:0.###} s; Ctrl+C stops.");
         await stop.Task;
         return 0;
     }

@@ -99,6 +99,10 @@ internal sealed class SimJobStore
         }
     }
 
+    /// <summary>Gives up the job's claim on its instance (its create was refused after all).</summary>
+    public void ReleaseInstance(SimJob job) =>
+        _busy.TryRemove(new KeyValuePair<string, SimJob>(job.Provider + "\u001f" + job.InstanceId, job));
+
     public void Add(SimJob job)
     {
         _jobs[job.JobId] = job;

@@ -19,6 +19,7 @@ public sealed class SimulatorOptions
     private volatile bool _dataverseUsePascalCase;
     private long _dataverseListDelayTicks;
     private volatile bool _cloudFoundryInProgressAs422;
+    private volatile bool _huaweiClaimsInstances;
     private volatile string _userName = "admin";
     private volatile string _password = "sim-password";
     private volatile string _clientId = "sim-client";
@@ -33,6 +34,12 @@ public sealed class SimulatorOptions
         get => new TimeSpan(Volatile.Read(ref _jobDurationTicks));
         set => Volatile.Write(ref _jobDurationTicks, Math.Max(0, value.Ticks));
     }
+
+    /// <summary>
+    /// The "not found right after create" window the simulator has when started as a program (the services' "first few
+    /// seconds"); <c>--not-found-seconds 0</c> turns it off. Options made in code start at zero.
+    /// </summary>
+    public static readonly TimeSpan ProgramNotFoundWindow = TimeSpan.FromSeconds(2);
 
     /// <summary>TaurusDB/DDS: a new job id answers "not found" for this long after create.</summary>
     public TimeSpan NotFoundWindow
@@ -102,6 +109,11 @@ public sealed class SimulatorOptions
     /// instead of 409 <c>CF-AsyncServiceInstanceOperationInProgress</c> (60016).
     /// </summary>
     public bool CloudFoundryInProgressAs422 { get => _cloudFoundryInProgressAs422; set => _cloudFoundryInProgressAs422 = value; }
+    /// TaurusDB/DDS: a backup claims its instance while it runs, and a second create for that instance answers "another
+    /// operation in progress" as the services document (TaurusDB 409 <c>DBS.200019</c>, DDS 403 <c>DBS.201015</c>). Off by
+    /// default: tests and demos that start many backups of one instance keep working.
+    /// </summary>
+    public bool HuaweiClaimsInstances { get => _huaweiClaimsInstances; set => _huaweiClaimsInstances = value; }
 
     /// <summary>Lifetime of tokens issued by the simulator's token endpoints; null = never expire.</summary>
     public TimeSpan? TokenLifetime

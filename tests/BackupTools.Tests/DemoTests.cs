@@ -65,8 +65,10 @@ namespace BackupTools.Tests
         {
             _sim = fixture.Sim;
             _sim.Reset();
-            // As ./build.ps1 -Task Demo starts it: --job-seconds 3, every other option at its default.
+            // As ./build.ps1 -Task Demo starts it: --job-seconds 3, every other option at the program's default (TaurusDB
+            // and DDS jobs not found for their first 2 s).
             _sim.Options.JobDuration = TimeSpan.FromSeconds(3);
+            _sim.Options.NotFoundWindow = SimulatorOptions.ProgramNotFoundWindow;
             _output = output;
         }
 

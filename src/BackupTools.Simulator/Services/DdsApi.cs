@@ -19,6 +19,7 @@ internal sealed class DdsApi : HuaweiApi
     protected override bool ReportsPending => false;
     protected override string CreatePath => "backups";
     protected override int CreatedStatus => 200;
+    protected override (int Status, string Code) BusyAnswer => (403, "DBS.201015");
 
     /// <summary>DDS's backups list: "yyyy-mm-dd hh:mm:ss", UTC, without an offset (e.g. 2018-08-06 12:41:14).</summary>
     protected override string ListTime(DateTimeOffset t) =>

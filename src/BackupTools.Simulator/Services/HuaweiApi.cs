@@ -42,6 +42,9 @@ internal abstract partial class HuaweiApi : SimService
     /// <summary>The backups list's <c>datastore</c> and <c>type</c>.</summary>
     protected abstract (string Type, string Version, string ManualType) Datastore { get; }
 
+    /// <summary>"Another operation in progress": TaurusDB 409 <c>DBS.200019</c>; DDS overrides it (403 <c>DBS.201015</c>).</summary>
+    protected virtual (int Status, string Code) BusyAnswer => (409, "DBS.200019");
+
     /// <summary>API roots (the project id follows).</summary>
     protected virtual string[] Roots => new[] { "/v3" };
 
@@ -119,8 +122,21 @@ internal abstract partial class HuaweiApi : SimService
         if (problem != null) { await Error(ctx, 400, "DBS.200001", "Parameter error: " + problem); return; }
 
         var job = Jobs.NewJob(Options, Name, NewHex(), NewHex() + BackupIdSuffix, project, instanceId, name, description);
+        // The instance is checked before the name: a repeat of a create whose backup is running finds the instance busy.
+        var claimed = Options.HuaweiClaimsInstances;
+        if (claimed && !Jobs.TryClaimInstance(job, out _))
+        {
+            var (status, code) = BusyAnswer;
+            await Error(ctx, status, code, "Another operation is being performed on the DB instance. Try again later.");
+            return;
+        }
         // 400, as DDS's error code list gives it: the client knows it by its code.
-        if (NamesAreUnique && !Jobs.TryClaimName(job)) { await Error(ctx, 400, "DBS.201201", "Backup name already exists."); return; }
+        if (NamesAreUnique && !Jobs.TryClaimName(job))
+        {
+            if (claimed) Jobs.ReleaseInstance(job);
+            await Error(ctx, 400, "DBS.201201", "Backup name already exists.");
+            return;
+        }
         Jobs.Add(job);
         Counters.CountBackup(Name, instanceId);
         await Json(ctx, CreatedStatus, CreatedAnswer(job));
