@@ -99,6 +99,17 @@ namespace BackupTools
         /// </summary>
         internal TimeSpan? FirstReadAfter { get; set; }
 
+        /// <summary>
+        /// When this machine first saw the job (its create was answered), where it did; not carried by a deserialized job.
+        /// </summary>
+        internal DateTimeOffset? SeenAt { get; set; }
+
+        /// <summary>
+        /// Where "job not found" grace is measured from: the later of <see cref="CreatedAt"/> (the service's begin time)
+        /// and <see cref="SeenAt"/>, so that a service clock behind this machine's does not shorten the grace.
+        /// </summary>
+        internal DateTimeOffset NotFoundGraceFrom => SeenAt is DateTimeOffset seen && seen > CreatedAt ? seen : CreatedAt;
+
         /// <summary>True when the job will not change any more.</summary>
         public bool IsFinal => State.IsFinal();
 
@@ -126,7 +137,7 @@ namespace BackupTools
                 status.State, status.RawStatus ?? RawStatus,
                 status.PercentComplete ?? (status.State == BackupJobState.Succeeded ? 100 : PercentComplete),
                 CreatedAt, status.EndedAt ?? EndedAt ?? (status.State.IsFinal() ? status.CheckedAt : (DateTimeOffset?)null),
-                status.CheckedAt, status.Errors ?? Errors, status.Warnings ?? Warnings);
+                status.CheckedAt, status.Errors ?? Errors, status.Warnings ?? Warnings) { SeenAt = SeenAt };
         }
 
         /// <summary>
@@ -233,8 +244,11 @@ namespace BackupTools
         /// <summary>The service said it does not know the job (yet).</summary>
         public bool NotFound { get; set; }
 
+        /// <summary>The read that answered "not found" (provider, method and URL), for the error once the grace has passed.</summary>
+        public string Call { get; set; }
+
         /// <summary>"The service does not know the job": starting, within the provider's grace, or gone after it.</summary>
-        public static JobStatus NotFoundYet(TimeSpan? retryAfter = null) =>
-            new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = retryAfter };
+        public static JobStatus NotFoundYet(BackupTools.Http.ServiceResponse response) =>
+            new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response?.RetryAfter, Call = response?.Call };
     }
 }

@@ -255,6 +255,9 @@ namespace BackupTools
                         if (ex is BackupToolsException failed)
                         {
                             last = failed;
+                            // "Busy" after an attempt that may have got through is most likely that very backup
+                            // running: look it up by name now rather than after every busy repeat.
+                            if (maybeSent && reconciler != null && failed.Category == BackupErrorCategory.ResourceBusy) failed.EndsRepeats = true;
                             if (lastAfterCreate && Resilience.LeavesCreateInDoubt(failed)) maybeSent = true;
                         }
                         else if (ex is OperationCanceledException && lastAfterCreate) maybeSent = true; // cut off while the request was out
@@ -409,9 +412,9 @@ namespace BackupTools
                 ct => provider.GetStatusAsync(call, job), cancellationToken).NoContext());
             if (status.NotFound)
             {
-                if (DateTimeOffset.UtcNow - job.CreatedAt > provider.NotFoundGrace)
+                if (DateTimeOffset.UtcNow - job.NotFoundGraceFrom > provider.NotFoundGrace)
                     throw new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
-                        $"{job.Provider} GET {job.StatusUrl}: the service does not know job {job.JobId}.", job) { Provider = job.Provider };
+                        $"{status.Call ?? job.Provider}: the service does not know job {job.JobId}.", job) { Provider = job.Provider };
                 status.RawStatus = "NotFound (starting)";
             }
             return job.With(status);

@@ -50,6 +50,35 @@ namespace BackupTools.Tests
             BackupService.StartAsync(c, r, log ?? NullOperationLog.Instance, CancellationToken.None);
 
         [Fact]
+        public async Task A_jobs_address_on_another_host_without_a_jobid_is_followed_on_the_connection_s_host()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", StatusCode = 200, Times = 1,
+                Body = "{\"status\":\"SUBMITTED\",\"jobs\":\"https://gis-internal.corp:7443/arcgis/admin/jobs/j123\"}" });
+            var c = Connection();
+            var job = await Start(c, Request());
+            Assert.Equal("j123", job.JobId);
+            Assert.Equal(c.Endpoint + "admin/jobs/j123", job.StatusUrl);
+            // Followed: the simulator does not know j123, so the read says "not found" (within the grace), not "another host".
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal("NotFound (starting)", read.RawStatus);
+            Assert.Contains(_sim.Counters.Requests, r => r.Method == "GET" && r.Path == "/admin/jobs/j123");
+        }
+
+        [Fact]
+        public async Task A_failed_job_s_result_code_is_the_error_s_service_code()
+        {
+            var c = Connection();
+            var job = await Start(c, Request());
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/admin/jobs/", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"jobid\":\"" + job.JobId + "\",\"status\":\"FAILED\",\"starttime\":1763913600000,\"endtime\":1763913700000," +
+                       "\"result\":{\"status\":\"error\",\"code\":500,\"messages\":[\"Backup of relational store failed.\"]}}" });
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            var error = JobOutcome.ErrorFor(read);
+            Assert.Equal("500", error.ServiceCode);
+            Assert.Equal("Backup of relational store failed.", error.ServiceMessage);
+        }
+
+        [Fact]
         public async Task A_status_read_answered_with_a_server_error_in_a_200_body_is_read_again()
         {
             var c = Connection();

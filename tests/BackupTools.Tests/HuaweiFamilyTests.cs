@@ -22,13 +22,23 @@ namespace BackupTools.Tests
             Sim.Reset();
             Sim.Options.JobDuration = TimeSpan.FromMilliseconds(400);
             Sim.Options.NotFoundWindow = TimeSpan.Zero;
+            Sim.Options.HuaweiClaimsInstances = false;
         }
 
         protected BackupSimulator Sim { get; }
         protected abstract string Provider { get; }
         protected abstract string InstanceId { get; }
 
-        public void Dispose() => Sim.Reset();
+        public void Dispose()
+        {
+            Sim.Options.HuaweiClaimsInstances = false;
+            Sim.Reset();
+        }
+
+        /// <summary>The service's documented "another operation in progress" answer.</summary>
+        private (int Status, string Code) Busy => Provider == "DDS" ? (403, "DBS.201015") : (409, "DBS.200019");
+
+        protected int Creates => Sim.Counters.Requests.Count(r => r.Method == "POST");
 
         protected BackupConnection Connection(string token = TestData.Token) => TestData.Connect(Sim, Provider, token);
 
@@ -122,6 +132,94 @@ namespace BackupTools.Tests
             var events = await WaitAll(c, new[] { job });
             Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
             Assert.True(Sim.Counters.StatusReadsFor(Provider, job.JobId) >= 2);
+        }
+
+        [Fact]
+        public async Task An_error_in_the_errCode_shape_keeps_its_code_and_a_busy_one_is_repeated()
+        {
+            // The database services' v1/v2 shape: {"errCode", "externalMessage"}.
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 400, Times = 1,
+                Body = "{\"errCode\":\"DBS.200001\",\"externalMessage\":\"Parameter error.\"}" });
+            var c = Connection();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal("DBS.200001", ex.ServiceCode);
+            Assert.Equal("Parameter error.", ex.ServiceMessage);
+
+            // "Another operation in progress" in that shape is busy, and repeated, not a permission error.
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 403, Times = 1,
+                Body = "{\"errCode\":\"DBS.201015\",\"externalMessage\":\"Another operation is being performed on the DB instance.\"}" });
+            var before = Creates;
+            var job = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.NotNull(job.JobId);
+            Assert.Equal(2, Creates - before);
+
+            // A refused signature's 401 in that shape keeps the code too (read where the credential's refusal is made).
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 401, Times = 1,
+                Body = "{\"errCode\":\"DBS.280001\",\"externalMessage\":\"The signature is invalid.\"}" });
+            var signed = BackupService.Connect(new ConnectRequest { Provider = Provider, Endpoint = Sim.EndpointFor(Provider), Scope = TestData.ProjectId,
+                AccessKeyId = "SIMAK000000000000000", SecretAccessKey = TestData.Secure("sim-secret-key") });
+            var refused = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(signed, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, refused.ErrorId);
+            Assert.Equal("DBS.280001", refused.ServiceCode);
+            Assert.Equal("The signature is invalid.", refused.ServiceMessage);
+        }
+
+        [Fact]
+        public async Task A_create_answered_200_with_an_error_body_is_a_refusal_with_its_code_sent_once()
+        {
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"error_code\":\"DBS.200001\",\"error_msg\":\"Parameter error.\"}" });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal("DBS.200001", ex.ServiceCode);
+            Assert.DoesNotContain("may have started", ex.Message);
+            Assert.Equal(1, Creates);
+        }
+
+        [Fact]
+        public async Task A_gateway_404_on_the_jobs_API_is_an_error_naming_the_address_not_a_starting_job()
+        {
+            var c = Connection();
+            var job = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/jobs", StatusCode = 404, Times = int.MaxValue,
+                Body = "{\"error_code\":\"APIGW.0101\",\"error_msg\":\"The API does not exist or has not been published in the environment.\"}" });
+            // A new job: a gateway's 404 is not "still starting".
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal("APIGW.0101", ex.ServiceCode);
+            Assert.Equal(404, ex.HttpStatus);
+            Assert.Contains($"/v3/{TestData.ProjectId}/jobs?id={job.JobId}", ex.Message);
+        }
+
+        [Fact]
+        public async Task The_service_s_own_job_not_found_names_the_address_read()
+        {
+            var c = Connection();
+            // A handle without its status address (a trimmed CSV), old enough that "not found" means gone.
+            var job = new BackupJob(Provider, c.Endpoint.ToString(), "0c2fa2f3000040008000000000000001", null, InstanceId, "nightly", null,
+                TestData.ProjectId, createdAt: DateTimeOffset.UtcNow.AddMinutes(-5));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.BackupJobNotFound, ex.ErrorId);
+            Assert.Contains($"{Provider} GET {c.Endpoint}v3/{TestData.ProjectId}/jobs?id={job.JobId}: the service does not know job", ex.Message);
+        }
+
+        [Fact]
+        public async Task With_instances_claimed_a_backup_of_a_busy_instance_is_repeated_then_fails_with_the_service_code()
+        {
+            Sim.Options.HuaweiClaimsInstances = true;
+            Sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            var c = Connection();
+            await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry(busy: 2)));
+            Assert.Equal(BackupErrorCategory.ResourceBusy, ex.Category);
+            Assert.Equal(Busy.Code, ex.ServiceCode);
+            Assert.Equal(Busy.Status, ex.HttpStatus);
+            Assert.Equal(1 + 3, Creates); // the first, then the busy one and its two repeats
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
         }
 
         [Fact]
@@ -377,6 +475,23 @@ namespace BackupTools.Tests
             Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
             // A name reused by the user is not mistaken for an earlier attempt of ours: one create, refused.
             Assert.Equal(2, Sim.Counters.Requests.Count(r => r.Method == "POST"));
+        }
+
+        [Fact]
+        public async Task A_repeat_answered_busy_after_a_lost_answer_looks_the_backup_up_at_once()
+        {
+            // The first create's answer is lost; its backup runs and holds the instance, so the repeat is "busy":
+            // that backup is looked up by its name at once, not after every busy repeat.
+            Sim.Options.HuaweiClaimsInstances = true;
+            Sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", Kind = FaultKind.DropAfterRead, Times = 1 });
+            var name = TestData.UniqueName();
+            var job = await BackupService.StartAsync(Connection(), Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None,
+                TestData.FastRetry(busy: 5));
+            Assert.Equal(name, job.BackupName);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+            Assert.Equal(2, Creates); // the lost one and one repeat answered busy
+            Assert.Contains(Sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
         }
 
         [Fact]

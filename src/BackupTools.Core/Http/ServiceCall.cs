@@ -247,8 +247,8 @@ namespace BackupTools.Http
             var inner = e.TryGetProperty("error", out var er) && er.ValueKind == JsonValueKind.Object ? er : e;
             if (e.TryGetProperty("errors", out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0 && list[0].ValueKind == JsonValueKind.Object)
                 inner = list[0];
-            var code = S(inner, "error_code") ?? S(inner, "title") ?? S(inner, "code") ?? (e.TryGetProperty("error", out var es) && es.ValueKind == JsonValueKind.String ? es.GetString() : null);
-            var message = S(inner, "error_msg") ?? S(inner, "detail") ?? S(inner, "message") ?? S(e, "error_description");
+            var code = S(inner, "error_code") ?? S(inner, "errCode") ?? S(inner, "title") ?? S(inner, "code") ?? (e.TryGetProperty("error", out var es) && es.ValueKind == JsonValueKind.String ? es.GetString() : null);
+            var message = S(inner, "error_msg") ?? S(inner, "externalMessage") ?? S(inner, "detail") ?? S(inner, "message") ?? S(e, "error_description");
             return (response.Scrubbed(code), response.Scrubbed(message));
         }
 

@@ -224,7 +224,7 @@ namespace BackupTools.Jobs
                         if (status.NotFound)
                         {
                             var age = DateTimeOffset.UtcNow - job.CreatedAt;
-                            if (age > provider.NotFoundGrace)
+                            if (DateTimeOffset.UtcNow - job.NotFoundGraceFrom > provider.NotFoundGrace)
                             {
                                 run.Events.CouldNotFollow(job, new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
                                     $"{job.Provider} no longer knows job {job.JobId} ({age.TotalSeconds:0} s after it was started). The backup's own state can be checked on the service.",

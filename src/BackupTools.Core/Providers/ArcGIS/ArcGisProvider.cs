@@ -116,9 +116,11 @@ namespace BackupTools.Providers.ArcGIS
             var jobUrl = body.Str("jobsUrl", "jobs", "jobUrl");
             if (string.IsNullOrEmpty(jobId) && string.IsNullOrEmpty(jobUrl))
                 throw response.Invalid("accepted the backup but its answer has neither jobid nor jobsUrl", request);
-            // A jobsUrl on another host (behind a web adaptor) gives way to the documented {admin}/jobs/{jobid}.
-            var statusUrl = JobUrl.Answered(connection, string.IsNullOrEmpty(jobUrl) || !Uri.TryCreate(jobUrl, UriKind.Absolute, out var given) ? null : given,
-                jobId, JobsUrl);
+            // A jobsUrl on another host (behind a web adaptor) gives way to the documented {admin}/jobs/{jobid}; without
+            // a jobid (documented as always given), the id is the jobsUrl's last segment.
+            var given = string.IsNullOrEmpty(jobUrl) || !Uri.TryCreate(jobUrl, UriKind.Absolute, out var absolute) ? null : absolute;
+            if (string.IsNullOrEmpty(jobId) && given != null) jobId = JobUrl.LastSegment(given);
+            var statusUrl = JobUrl.Answered(connection, given, jobId, JobsUrl);
             if (statusUrl == null && !string.IsNullOrEmpty(jobId)) statusUrl = JobsUrl(connection, jobId);
             // A relative jobsUrl and no jobid: resolve it against the admin root (was Url.Combine with a null id).
             else if (statusUrl == null && !Uri.TryCreate(admin, jobUrl, out statusUrl))
@@ -142,7 +144,7 @@ namespace BackupTools.Providers.ArcGIS
             }
             catch (BackupToolsException ex) when (ex.ServiceCode == "404")
             {
-                return JobStatus.NotFoundYet(response.RetryAfter);
+                return JobStatus.NotFoundYet(response);
             }
 
             var raw = root.Str("status");
@@ -375,10 +377,11 @@ namespace BackupTools.Providers.ArcGIS
             }
             if (result.ValueKind != JsonValueKind.Object) yield break;
             var any = false;
+            var code = result.Str("code"); // the result's own code (500) stands for messages given as plain strings
             foreach (var m in Messages(result))
             {
                 any = true;
-                yield return m;
+                yield return string.IsNullOrEmpty(m.Code) && code != null ? new BackupJobMessage(code, m.Message, m.Subject) : m;
             }
             if (any) yield break;
             if (result.Obj("error") is JsonElement error && error.Str("message", "description") is string errorText && errorText.Length > 0)

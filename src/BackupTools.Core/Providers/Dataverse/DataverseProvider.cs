@@ -141,7 +141,7 @@ namespace BackupTools.Providers.Dataverse
             var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).NoContext();
 
             if (response.Status == 404)
-                return JobStatus.NotFoundYet(response.RetryAfter);
+                return JobStatus.NotFoundYet(response);
             if (!response.IsSuccess) throw Error(response, job);
 
             var body = response.RequireJsonObject(job);

@@ -95,12 +95,17 @@ namespace BackupTools.Providers.HuaweiCloud
             var body = response.RequireJsonObject(request);
             var created = ReadCreated(body);
             if (string.IsNullOrEmpty(created.JobId))
+            {
+                // An error body answered 200 (as some gateways do) is a refusal with the service's code, not a yes
+                // whose job cannot be read.
+                if (body.Str("error_code", "errorCode", "errCode") != null) throw Error(response, request);
                 throw response.Invalid("accepted the backup but its answer has no job_id", request);
+            }
 
             var statusUrl = JobsUrl(connection, created.JobId);
             return new BackupJob(Info.Name, connection.Endpoint.ToString(), created.JobId, statusUrl.ToString(), request.InstanceId,
                 created.Name ?? request.Name, created.BackupId, connection.Scope, BackupKind.Instance, BackupJobState.Running,
-                created.Status, null, StartedOrNow(created.StartedAt));
+                created.Status, null, StartedOrNow(created.StartedAt)) { SeenAt = DateTimeOffset.UtcNow };
         }
 
         /// <summary>
@@ -126,7 +131,7 @@ namespace BackupTools.Providers.HuaweiCloud
             if (!response.IsSuccess)
             {
                 var error = Error(response, job);
-                if (IsNotFound(response, error)) return JobStatus.NotFoundYet(response.RetryAfter);
+                if (IsNotFound(response, error)) return JobStatus.NotFoundYet(response);
                 throw error;
             }
 
@@ -137,7 +142,7 @@ namespace BackupTools.Providers.HuaweiCloud
             if (raw == null)
             {
                 // Some gateways answer 200 with an error body.
-                if (root.Str("error_code", "errorCode") != null) throw Error(response, job);
+                if (root.Str("error_code", "errorCode", "errCode") != null) throw Error(response, job);
                 throw response.Invalid("answered without a job status", job);
             }
             var state = MapState(raw);
@@ -198,7 +203,7 @@ namespace BackupTools.Providers.HuaweiCloud
                     var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
                     found = new BackupJob(Info.Name, connection.Endpoint.ToString(), null, statusUrl.ToString(), request.InstanceId, request.Name, id,
                         connection.Scope, BackupKind.Instance, MapBackupState(backup.Str("status")), backup.Str("status"), null,
-                        began.Value);
+                        began.Value) { SeenAt = DateTimeOffset.UtcNow };
                 }
                 // The last page: a short one, or the total reached.
                 var total = body.Prop("total_count") is JsonElement t && t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var n) ? n : -1;
@@ -220,7 +225,7 @@ namespace BackupTools.Providers.HuaweiCloud
                 var raw = backup.Str("status");
                 return new JobStatus { State = MapBackupState(raw), RawStatus = raw, EndedAt = backup.Time("end_time"), RetryAfter = response.RetryAfter };
             }
-            return JobStatus.NotFoundYet();
+            return JobStatus.NotFoundYet(response);
         }
 
         /// <summary>Backup (not job) status words: BUILDING; COMPLETED and AVAILABLE are success; FAILED; DISABLED is being deleted.</summary>
@@ -266,14 +271,17 @@ namespace BackupTools.Providers.HuaweiCloud
             return call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.XAuthToken);
         }
 
-        /// <summary>Turns a Huawei error answer (either spelling) into an error carrying the service's code.</summary>
+        /// <summary>
+        /// Turns a Huawei error answer into an error carrying the service's code: <c>error_code</c>/<c>error_msg</c>,
+        /// <c>errorCode</c>/<c>errorMessage</c>, or the database services' v1/v2 <c>errCode</c>/<c>externalMessage</c>.
+        /// </summary>
         internal BackupToolsException Error(ServiceResponse response, object target)
         {
             string code = null, message = null;
             if (response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object)
             {
-                code = e.Str("error_code", "errorCode", "code");
-                message = e.Str("error_msg", "errorMessage", "message", "msg");
+                code = e.Str("error_code", "errorCode", "errCode") ?? e.Str("code");
+                message = e.Str("error_msg", "errorMessage", "externalMessage", "message", "msg");
                 if (code == null && e.Obj("error") is JsonElement inner)
                 {
                     code = inner.Str("code", "error_code");
@@ -307,12 +315,22 @@ namespace BackupTools.Providers.HuaweiCloud
             "DBS.200019", "DBS.201014", "DBS.201015", "DBS.200047", "DBS.05000084", "DBS.201202", "DBS.200011", "DBS.216011",
         };
 
+        /// <summary>
+        /// The service's own "job does not exist" (<c>DBS.200823</c>, or a 404 or "not found" without a gateway's code):
+        /// a new job still starting, or one that is gone. A gateway's 404 (<c>APIGW.0101</c>/<c>APIG.0101</c>, "the API
+        /// does not exist or has not been published") means a wrong endpoint, region or path, and is an error as it is.
+        /// </summary>
         private static bool IsNotFound(ServiceResponse response, BackupToolsException error) =>
-            response.Status == 404 ||
-            (error.ServiceMessage != null &&
-             (error.ServiceMessage.IndexOf("not found", StringComparison.OrdinalIgnoreCase) >= 0 ||
-              error.ServiceMessage.IndexOf("does not exist", StringComparison.OrdinalIgnoreCase) >= 0) &&
-             response.Status < 500);
+            !IsGatewayCode(error.ServiceCode) &&
+            (response.Status == 404 ||
+             string.Equals(error.ServiceCode, "DBS.200823", StringComparison.OrdinalIgnoreCase) ||
+             (error.ServiceMessage != null &&
+              (error.ServiceMessage.IndexOf("not found", StringComparison.OrdinalIgnoreCase) >= 0 ||
+               error.ServiceMessage.IndexOf("does not exist", StringComparison.OrdinalIgnoreCase) >= 0) &&
+              response.Status < 500));
+
+        private static bool IsGatewayCode(string code) =>
+            code != null && (code.StartsWith("APIGW.", StringComparison.OrdinalIgnoreCase) || code.StartsWith("APIG.", StringComparison.OrdinalIgnoreCase));
 
         /// <summary>The first <c>DBS.&lt;digits&gt;</c> code standing as a word of its own in a failure reason.</summary>
         internal static string ErrorCodeIn(string text)
