@@ -15,12 +15,21 @@ internal static class AkSkVerifier
 {
     public const string Algorithm = "SDK-HMAC-SHA256";
 
-    public static bool Verify(HttpContext ctx, string body, Func<string, string> secretKeyOf)
+    /// <summary>The <c>Access</c> field (the AK) of an SDK-HMAC-SHA256 Authorization header; null when it has none.</summary>
+    public static string AccessKeyOf(HttpContext ctx) => Fields(ctx).TryGetValue("Access", out var ak) ? ak : null;
+
+    private static Dictionary<string, string> Fields(HttpContext ctx)
     {
         string authorization = ctx.Request.Headers.Authorization;
-        var fields = authorization![(Algorithm.Length + 1)..].Split(',')
-            .Select(f => f.Trim().Split('=', 2)).Where(kv => kv.Length == 2)
-            .ToDictionary(kv => kv[0], kv => kv[1], StringComparer.Ordinal);
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var kv in authorization![(Algorithm.Length + 1)..].Split(',').Select(f => f.Trim().Split('=', 2)).Where(kv => kv.Length == 2))
+            fields[kv[0]] = kv[1];
+        return fields;
+    }
+
+    public static bool Verify(HttpContext ctx, string body, Func<string, string> secretKeyOf)
+    {
+        var fields = Fields(ctx);
         if (!fields.TryGetValue("Access", out var ak) || !fields.TryGetValue("SignedHeaders", out var signedHeaders) ||
             !fields.TryGetValue("Signature", out var signature)) return false;
         var sk = secretKeyOf(ak);

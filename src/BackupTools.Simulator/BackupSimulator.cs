@@ -123,6 +123,7 @@ internal sealed class SimState
     public SimulatorCounters Counters { get; } = new();
     public FaultSet Faults { get; } = new();
     public SimTokens Tokens { get; }
+    public AkSkLocks AkSkLocks { get; } = new();
     public SimService[] Services { get; }
 
     /// <summary>The service whose prefix starts <paramref name="path"/>, and the rest of the path (always starting with '/').</summary>
@@ -148,5 +149,6 @@ internal sealed class SimState
         Faults.Clear();
         Jobs.Clear();
         Counters.Reset();
+        AkSkLocks.Clear();
     }
 }

@@ -9,6 +9,8 @@ public sealed class SimulatorOptions
 {
     private long _jobDurationTicks = TimeSpan.FromSeconds(2).Ticks;
     private long _notFoundWindowTicks;
+    private long _akSkLockoutTicks = TimeSpan.FromMinutes(5).Ticks;
+    private volatile int _akSkFailuresBeforeLock = 5;
     private long _tokenLifetimeTicks = -1; // -1 = null (never expires)
     private volatile string _failNamePrefix = "fail";
     private volatile string _unknownStatusNamePrefix = "weird";
@@ -56,6 +58,20 @@ public sealed class SimulatorOptions
     /// flight only inside <c>lock (options.AccessKeys) { ... }</c>.
     /// </summary>
     public Dictionary<string, string> AccessKeys { get; } = new(StringComparer.Ordinal) { ["SIMAK000000000000000"] = "sim-secret-key" };
+
+    /// <summary>
+    /// TaurusDB/DDS: how long an access key stays locked once more than <see cref="AkSkFailuresBeforeLock"/> of its
+    /// signatures in a row failed (taurusdb.md: five minutes). Meanwhile even a correct signature is refused with 401
+    /// <c>APIG.0301</c>. Zero: never locked.
+    /// </summary>
+    public TimeSpan AkSkLockout
+    {
+        get => new TimeSpan(Volatile.Read(ref _akSkLockoutTicks));
+        set => Volatile.Write(ref _akSkLockoutTicks, Math.Max(0, value.Ticks));
+    }
+
+    /// <summary>Failed signatures in a row an access key may have without being locked (taurusdb.md: "more than five").</summary>
+    public int AkSkFailuresBeforeLock { get => _akSkFailuresBeforeLock; set => _akSkFailuresBeforeLock = Math.Max(0, value); }
 
     internal string SecretKeyOf(string accessKey)
     {

@@ -35,6 +35,7 @@ namespace BackupTools.Tests
         public void Dispose()
         {
             _sim.Options.TokenLifetime = null;
+            _sim.Options.AkSkLockout = TimeSpan.FromMinutes(5);
             _sim.Reset();
         }
 
@@ -563,6 +564,85 @@ namespace BackupTools.Tests
             var signed = _sim.Counters.Requests.Where(q => q.Provider == provider).ToList();
             Assert.Single(signed);
             Assert.Equal(401, signed[0].Status);
+        }
+
+        private static string Instance(string provider, int i) => i.ToString("x32") + (provider == "TaurusDB" ? "in07" : "in02");
+
+        /// <summary>
+        /// taurusdb.md: "more than five failures in a row lock the AK for five minutes". The first refused signature is
+        /// remembered by the connection: eight creates send one signature, and the key stays usable for a correct one.
+        /// </summary>
+        [Theory]
+        [InlineData("TaurusDB")]
+        [InlineData("DDS")]
+        public async Task A_refused_signature_is_remembered_so_a_wrong_secret_key_cannot_lock_the_access_key(string provider)
+        {
+            var bad = BackupService.Connect(Request(provider, "AccessKey", secret: "not-the-secret-key"));
+            var errors = new List<BackupToolsException>();
+            for (var i = 0; i < 8; i++)
+                errors.Add(await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(bad,
+                    new BackupRequest { InstanceId = Instance(provider, i), Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry())));
+            Assert.Equal(1, _sim.Counters.Requests.Count(q => q.Provider == provider && q.Status == 401));
+            Assert.Equal(1, _sim.Counters.TotalRequests);
+            foreach (var ex in errors)
+            {
+                Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
+                Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
+                Assert.Equal("APIG.0301", ex.ServiceCode);
+                Assert.Equal(provider, ex.Provider);
+                Assert.Contains("clock", ex.RecommendedAction);
+                Assert.Contains("Connect-BackupService", ex.RecommendedAction);
+            }
+            Assert.Contains("was not signed or sent", errors[7].Message);
+            Assert.Same(errors[0], errors[7].InnerException);
+
+            // The key is not locked: a connection with the right secret works at once.
+            Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(BackupService.Connect(Request(provider, "AccessKey")), provider)).State);
+            // Connecting again (here with the same wrong secret) tries once more.
+            var again = BackupService.Connect(Request(provider, "AccessKey", secret: "not-the-secret-key"));
+            await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(again, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(2, _sim.Counters.Requests.Count(q => q.Provider == provider && q.Status == 401));
+        }
+
+        /// <summary>
+        /// The simulator's lock, as the gateway's: a connection per attempt (each sends its one signature) reaches it;
+        /// meanwhile the right secret is refused too; it ends after <see cref="SimulatorOptions.AkSkLockout"/>.
+        /// </summary>
+        [Fact]
+        public async Task The_simulator_locks_an_access_key_after_more_than_five_failed_signatures_in_a_row()
+        {
+            _sim.Options.AkSkLockout = TimeSpan.FromMilliseconds(500);
+            for (var i = 0; i < 6; i++)
+            {
+                var bad = BackupService.Connect(Request("TaurusDB", "AccessKey", secret: "not-the-secret-key"));
+                await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(bad, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            }
+            var locked = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(
+                BackupService.Connect(Request("TaurusDB", "AccessKey")), BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal("APIG.0301", locked.ServiceCode);
+            Assert.Contains("locked", locked.ServiceMessage);
+            await Task.Delay(700);
+            Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(BackupService.Connect(Request("TaurusDB", "AccessKey")), "TaurusDB")).State);
+        }
+
+        /// <summary>A wait of many jobs with a rotated secret key: the status reads stop being signed after the first refusal.</summary>
+        [Fact]
+        public async Task A_wait_of_many_jobs_with_a_refused_secret_key_does_not_lock_the_access_key()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            var good = BackupService.Connect(Request("DDS", "AccessKey"));
+            var jobs = new List<BackupJob>();
+            for (var i = 0; i < 20; i++)
+                jobs.Add(await BackupService.StartAsync(good, new BackupRequest { InstanceId = Instance("DDS", i), Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None));
+            var bad = BackupService.Connect(Request("DDS", "AccessKey", secret: "rotated-or-wrong-secret"));
+            var events = await HuaweiFamilyTests.WaitAll(bad, jobs, Fast);
+            var refused = _sim.Counters.Requests.Count(q => q.Status == 401);
+            Assert.Equal(20, events.Errors.Count);
+            Assert.All(events.Errors, e => Assert.Equal("APIG.0301", e.ServiceCode));
+            Assert.True(refused <= _sim.Options.AkSkFailuresBeforeLock, $"{refused} signatures refused");
+            // The key still works.
+            var events2 = await HuaweiFamilyTests.WaitAll(good, jobs.Take(1).ToList(), new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(1) });
+            Assert.Empty(events2.Errors);
         }
 
         [Fact]

@@ -13,12 +13,19 @@ namespace BackupTools
     /// <summary>
     /// An access key id and secret access key: every request is signed with <c>SDK-HMAC-SHA256</c> (<see cref="AkSkSigner"/>)
     /// over its method, path, query, <c>Host</c>, <c>X-Sdk-Date</c>, <c>X-Project-Id</c> and body. There is no token to renew;
-    /// a refused signature is final (Huawei locks a key after five failures).
+    /// a refused signature is final (Huawei locks a key after five failures in a row). The first refusal is remembered:
+    /// later requests on the connection fail with it and are never signed, until Connect-BackupService makes a new one.
+    /// Until the service has accepted one signature of the key, signed requests go one at a time, so that a wrong secret
+    /// (or a clock more than 15 minutes off) costs one refused signature, not one per job a wait reads at once.
     /// </summary>
     internal sealed class AkSkCredential : BackupCredential
     {
         private readonly string _accessKeyId;
         private readonly SecureString _secretKey;
+        private BackupToolsException _refusal;
+        private volatile bool _accepted;
+        // Held by the one signed request in flight until the service has accepted a signature (not disposed: no wait handle is asked for).
+        private readonly SemaphoreSlim _firstAnswer = new SemaphoreSlim(1, 1);
 
         public AkSkCredential(string accessKeyId, SecureString secretAccessKey)
         {
@@ -60,6 +67,55 @@ namespace BackupTools
             return uri.IsDefaultPort ? host : host + ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
+        internal override bool HasTokenAtHand => Volatile.Read(ref _refusal) == null;
+
+        /// <summary>
+        /// Keeps the first refusal: each signature sent with a refused key (a wrong or rotated secret, a clock more than
+        /// 15 minutes off) counts toward locking the key for every process that uses it. Requests already on their way
+        /// may still be refused on their own; none is signed after this.
+        /// </summary>
+        internal override void RememberRefusal(BackupToolsException refused) =>
+            Interlocked.CompareExchange(ref _refusal, refused, null);
+
+        /// <summary>
+        /// Before the key's first accepted signature, waits for the request ahead to have its answer; a request that
+        /// waited behind a refusal is not sent.
+        /// </summary>
+        [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
+        internal override async Task<bool> BeforeSendAsync(ServiceCall call)
+        {
+            ThrowIfRefused();
+            if (_accepted) return false;
+            await _firstAnswer.WaitAsync(call.CancellationToken).NoContext();
+            if (!_accepted && Volatile.Read(ref _refusal) == null) return true;
+            _firstAnswer.Release();
+            ThrowIfRefused();
+            return false;
+        }
+
+        /// <summary>Any answer but a 401 means the gateway verified the signature: requests need not wait for one another any more.</summary>
+        internal override void AfterSend(bool held, int? status)
+        {
+            if (status is int s && s != 401) _accepted = true;
+            if (held) _firstAnswer.Release();
+        }
+
+        private void ThrowIfRefused()
+        {
+            var refused = Volatile.Read(ref _refusal);
+            if (refused == null) return;
+            throw new BackupToolsException(refused.ErrorId, refused.Category,
+                refused.Message + " (Remembered from an earlier request on this connection: this request was not signed or sent.)",
+                null, refused)
+            {
+                Provider = refused.Provider,
+                ServiceCode = refused.ServiceCode,
+                ServiceMessage = refused.ServiceMessage,
+                HttpStatus = refused.HttpStatus,
+                RecommendedAction = refused.RecommendedAction,
+            };
+        }
+
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         public override async Task ApplyAsync(HttpRequestMessage request, ServiceCall call, TokenPlacement placement)
         {
@@ -81,6 +137,7 @@ namespace BackupTools
                 request.Headers.TryAddWithoutValidation("X-Project-Id", project);
                 signed.Add(new KeyValuePair<string, string>("X-Project-Id", project));
             }
+            ThrowIfRefused();
             var canonical = AkSkSigner.CanonicalRequest(request.Method.Method, request.RequestUri, signed, body, out var names);
             var signature = AkSkSigner.Signature(Secret.Reveal(_secretKey), AkSkSigner.StringToSign(date, canonical));
             request.Headers.Remove("Authorization");

@@ -130,6 +130,24 @@ namespace BackupTools
         public virtual bool CanRenew => false;
 
         /// <summary>
+        /// Called with the final error when the service refused a request this credential authorized (HTTP 401 after
+        /// any renewal). A credential whose refusal cannot change by itself (an access key's signature) keeps it and
+        /// refuses later requests without sending them.
+        /// </summary>
+        internal virtual void RememberRefusal(BackupToolsException refused) { }
+
+        /// <summary>
+        /// Called before an authorized request is sent (after <see cref="ApplyAsync"/>); true when the request holds
+        /// something <see cref="AfterSend"/> must give back. Throws when the request must not be sent.
+        /// </summary>
+        internal virtual Task<bool> BeforeSendAsync(ServiceCall call) => NothingHeld;
+
+        /// <summary>Called once the request <see cref="BeforeSendAsync"/> let through has its answer (its status), or none (null).</summary>
+        internal virtual void AfterSend(bool held, int? status) { }
+
+        private static readonly Task<bool> NothingHeld = Task.FromResult(false);
+
+        /// <summary>
         /// Authorizes <paramref name="request"/> (after its content is set): a token in the header <paramref name="placement"/>
         /// names, or whatever else the method needs. The call gives the log, cancellation and a way to reach token endpoints.
         /// </summary>

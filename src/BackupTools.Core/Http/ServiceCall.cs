@@ -182,9 +182,18 @@ namespace BackupTools.Http
                 body = await request.Content.ReadAsByteArrayAsync().NoContext();
             var copy = renewable ? Copy(request, body) : null;
 
-            var response = await SendOnceAsync(request, isCreate, target).NoContext();
-            if (response.Status != 401) return response;
-            if (copy == null) throw RefusedBy(response, credential, target);
+            var held = await credential.BeforeSendAsync(this).NoContext();
+            ServiceResponse response = null;
+            try
+            {
+                response = await SendOnceAsync(request, isCreate, target).NoContext();
+                if (response.Status != 401) return response;
+                if (copy == null) throw RefusedBy(response, credential, target);
+            }
+            finally
+            {
+                credential.AfterSend(held, response?.Status);
+            }
 
             Log.Verbose($"{Connection.Provider}: the service refused the {credential.Method} token (HTTP 401); renewing it once.");
             await RenewAfterRefusalAsync(credential, generation).NoContext();
@@ -226,7 +235,9 @@ namespace BackupTools.Http
             refused.HttpStatus = response.Status;
             if (credential.Method == AuthenticationMethods.AccessKey)
                 refused.RecommendedAction = "Check the access key id and secret key, and this machine's clock: a signature dated more than 15 minutes " +
-                                            "from the service's time is refused. Huawei Cloud locks an access key after five failed signatures, so do not retry blindly.";
+                                            "from the service's time is refused. Then connect again with Connect-BackupService; until then the connection " +
+                                            "sends nothing more, as Huawei Cloud locks an access key after five failed signatures in a row.";
+            credential.RememberRefusal(refused);
             return refused;
         }
 

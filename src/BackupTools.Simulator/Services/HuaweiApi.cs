@@ -97,16 +97,27 @@ internal abstract partial class HuaweiApi : SimService
         string authorization = ctx.Request.Headers.Authorization;
         if (authorization != null && authorization.StartsWith(AkSkVerifier.Algorithm + " ", StringComparison.Ordinal))
         {
-            var ok = AkSkVerifier.Verify(ctx, Body(ctx), Options.SecretKeyOf);
             ctx.Items[nameof(AkSkVerifier)] = true;
+            var ak = AkSkVerifier.AccessKeyOf(ctx);
+            if (State.AkSkLocks.IsLocked(ak))
+            {
+                ctx.Items[nameof(AkSkLocks)] = true;
+                return false;
+            }
+            var ok = AkSkVerifier.Verify(ctx, Body(ctx), Options.SecretKeyOf);
+            State.AkSkLocks.Record(ak, ok, Options);
             return ok;
         }
         return State.Tokens.Check(ctx.Request.Headers["X-Auth-Token"]) == TokenCheck.Valid;
     }
 
-    private Task UnauthorizedAsync(HttpContext ctx) => ctx.Items.ContainsKey(nameof(AkSkVerifier))
-        ? Error(ctx, 401, "APIG.0301", "Incorrect IAM authentication information: verify aksk signature fail")
-        : Error(ctx, 401, "APIG.1002", "Incorrect token or token resolution failed");
+    // A locked key answers as a failed signature does (the documented code; the wording is ours [I]).
+    private Task UnauthorizedAsync(HttpContext ctx) =>
+        ctx.Items.ContainsKey(nameof(AkSkLocks))
+            ? Error(ctx, 401, "APIG.0301", "Incorrect IAM authentication information: the access key is locked after too many failed signatures; try again later")
+        : ctx.Items.ContainsKey(nameof(AkSkVerifier))
+            ? Error(ctx, 401, "APIG.0301", "Incorrect IAM authentication information: verify aksk signature fail")
+            : Error(ctx, 401, "APIG.1002", "Incorrect token or token resolution failed");
 
     // ---- create ----
 
