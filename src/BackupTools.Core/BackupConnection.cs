@@ -37,18 +37,32 @@ namespace BackupTools
 
         internal BackupCredential Credential { get; }
 
-        private string _key;
+        private string _key, _endpointKey;
 
-        /// <summary>The key used to match jobs to connections: provider and endpoint (both fixed, so made once).</summary>
-        internal string Key => _key ?? (_key = MakeKey(Provider, Endpoint.ToString()));
+        /// <summary>
+        /// The connection's identity in a session: provider, endpoint and, for a service with projects (TaurusDB, DDS),
+        /// the project id (all fixed, so made once). Connecting to another project of one region adds a connection.
+        /// </summary>
+        internal string Key => _key ?? (_key = MakeKey(Provider, Endpoint.ToString(), Scope));
+
+        /// <summary>Provider and endpoint only: connections to several projects of one endpoint share it.</summary>
+        internal string EndpointKey => _endpointKey ?? (_endpointKey = MakeKey(Provider, Endpoint.ToString()));
+
+        /// <summary>
+        /// True when <paramref name="job"/> may be read with this connection as far as the project goes: the job names
+        /// no project, the connection has none (a service without projects), or both name the same one.
+        /// </summary>
+        internal bool ServesProjectOf(BackupJob job) =>
+            string.IsNullOrEmpty(job.Scope) || string.IsNullOrEmpty(Scope) || string.Equals(job.Scope, Scope, StringComparison.OrdinalIgnoreCase);
 
         private string _clientName;
 
         /// <summary>The name of the connection's HTTP client in the module's factory (fixed, so made once).</summary>
         internal string ClientName => _clientName ?? (_clientName = Http.BackupHttp.ClientName(Provider, Endpoint, SkipCertificateCheck));
 
-        internal static string MakeKey(string provider, string endpoint) =>
-            provider.ToUpperInvariant() + "|" + (endpoint ?? string.Empty).TrimEnd('/').ToLowerInvariant();
+        internal static string MakeKey(string provider, string endpoint, string scope = null) =>
+            provider.ToUpperInvariant() + "|" + (endpoint ?? string.Empty).TrimEnd('/').ToLowerInvariant() +
+            (string.IsNullOrEmpty(scope) ? string.Empty : "|" + scope.ToLowerInvariant());
 
         /// <summary>Provider, endpoint and scope; never a secret.</summary>
         public override string ToString() => $"{Provider} {Endpoint}" + (Scope != null ? $" ({Scope})" : string.Empty);

@@ -433,16 +433,29 @@ namespace BackupTools
             return engine.RunAsync(jobs, events, cancellationToken);
         }
 
-        /// <summary>A job may be read only through a connection of its own provider.</summary>
+        /// <summary>
+        /// A job may be read only through a connection of its own provider and, where both name one, its own project:
+        /// another project's credential and path would read the wrong project's jobs, or be refused.
+        /// </summary>
         internal static void CheckMatches(BackupConnection connection, BackupJob job)
         {
+            var project = string.IsNullOrEmpty(job.Scope) ? string.Empty : $" for project {job.Scope}";
             if (connection == null)
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound,
-                    $"There is no connection to {job.Provider} at {job.Endpoint} in this session. Run Connect-BackupService for it, or pass -Connection.",
+                    $"There is no connection to {job.Provider} at {job.Endpoint}{project} in this session. Run Connect-BackupService for it" +
+                    (project.Length == 0 ? string.Empty : $" (-ProjectId {job.Scope})") + ", or pass -Connection.",
                     job) { Provider = job.Provider };
             if (!string.Equals(connection.Provider, job.Provider, StringComparison.OrdinalIgnoreCase))
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
                     $"The job belongs to {job.Provider}, but the connection is to {connection.Provider}.", job) { Provider = job.Provider };
+            if (!connection.ServesProjectOf(job))
+                throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
+                    $"The job belongs to project {job.Scope} of {job.Provider}, but the connection is to project {connection.Scope}; it was not read with another project's credential.",
+                    job)
+                {
+                    Provider = job.Provider,
+                    RecommendedAction = $"Run Connect-BackupService -ProjectId {job.Scope} for the job's project, or pass that connection with -Connection.",
+                };
         }
     }
 }

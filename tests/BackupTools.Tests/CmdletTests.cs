@@ -262,6 +262,31 @@ namespace BackupTools.Tests
             Assert.Empty(r.Objects<BackupJob>());
         }
 
+        /// <summary>
+        /// A runbook that loops over two projects of one region: both connections stay in the session, new backups go
+        /// to the project connected last, and Wait-BackupJob reads each job with its own project's connection.
+        /// </summary>
+        [Fact]
+        public void Jobs_of_two_projects_in_one_region_are_each_followed_with_their_own_connection()
+        {
+            _ps.Set("projectB", "fedcba9876543210fedcba9876543210");
+            var r = _ps.Run(
+                "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token;" +
+                "$a = New-InstanceBackup -InstanceId $ti -Name project-a;" +
+                "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $projectB -AccessToken $token;" +
+                "$b = New-InstanceBackup -InstanceId $ti -Name project-b;" +
+                // Project A's job as a trimmed CSV row gives it back (no status URL): read at its own project's address.
+                "$a = [pscustomobject]@{ Provider = $a.Provider; Endpoint = $a.Endpoint; JobId = $a.JobId; Scope = $a.Scope; InstanceId = $a.InstanceId; BackupName = $a.BackupName; CreatedAt = $a.CreatedAt };" +
+                "$a, $b | Wait-BackupJob -PollingInterval 0.05 -Timeout 10");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var jobs = r.Objects<BackupJob>().ToList();
+            Assert.Equal(2, jobs.Count);
+            Assert.All(jobs, j => Assert.Equal(BackupJobState.Succeeded, j.State));
+            Assert.Equal(TestData.ProjectId, jobs.Single(j => j.BackupName == "project-a").Scope);
+            Assert.Equal("fedcba9876543210fedcba9876543210", jobs.Single(j => j.BackupName == "project-b").Scope);
+        }
+
         [Fact]
         public void Get_BackupJob_refreshes_a_job_once()
         {

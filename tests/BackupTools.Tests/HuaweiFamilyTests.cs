@@ -382,6 +382,76 @@ namespace BackupTools.Tests
             await AssertRefusedBeforeSending(Request(InstanceId, description: new string('d', 257)), "Description", "at most 256 characters");
         }
 
+        private const string ProjectB = "fedcba9876543210fedcba9876543210";
+
+        /// <summary>
+        /// Connecting to a second project of one endpoint keeps the first project's connection: each job is read with
+        /// its own project's connection and path (the job id is known only in its project), and new backups go to the
+        /// project connected last.
+        /// </summary>
+        [Fact]
+        public async Task Connections_to_two_projects_of_one_endpoint_are_both_kept_and_each_job_is_read_with_its_own()
+        {
+            Sim.Options.JobDuration = TimeSpan.FromMilliseconds(800);
+            var store = new BackupTools.Session.ConnectionStore();
+            var a = Connection();
+            store.SetDefault(a);
+            var jobA = await BackupService.StartAsync(store.ForNewBackup(Provider), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            var b = TestData.Connect(Sim, Provider, scope: ProjectB);
+            store.SetDefault(b);
+            Assert.Equal(2, store.All.Count);
+            Assert.Same(b, store.ForNewBackup(Provider));
+            Assert.Same(b, store.ForNewBackup(null));
+            var jobB = await BackupService.StartAsync(store.ForNewBackup(Provider), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(ProjectB, jobB.Scope);
+            // A job as a trimmed CSV gives it back: no status URL, so the address is built from its project.
+            var bareA = new BackupJob(jobA.Provider, jobA.Endpoint, jobA.JobId, null, jobA.InstanceId, jobA.BackupName, null, jobA.Scope, createdAt: jobA.CreatedAt);
+            Assert.Same(a, store.ForJob(bareA));
+            Assert.Same(b, store.ForJob(jobB));
+
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(new[] { bareA, jobB }, store.ForJob, Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Empty(events.Errors);
+            Assert.Equal(2, events.Finished.Count(j => j.State == BackupJobState.Succeeded));
+            var reads = Sim.Counters.Requests.Where(r => r.Path.Contains("/jobs")).ToList();
+            Assert.Contains(reads, r => r.Path.Contains(TestData.ProjectId) && r.Query.Contains(jobA.JobId));
+            Assert.Contains(reads, r => r.Path.Contains(ProjectB) && r.Query.Contains(jobB.JobId));
+            Assert.DoesNotContain(reads, r => r.Path.Contains(ProjectB) && r.Query.Contains(jobA.JobId));
+
+            // Connecting to project A again replaces A's connection only.
+            var a2 = Connection();
+            store.SetDefault(a2);
+            Assert.Equal(2, store.All.Count);
+            Assert.Same(a2, store.ForJob(bareA));
+            Assert.Same(a2, store.ForNewBackup(Provider));
+        }
+
+        /// <summary>A job whose project has no connection is not read with another project's credential and path.</summary>
+        [Fact]
+        public async Task A_job_of_a_project_without_a_connection_is_not_read_with_another_projects()
+        {
+            var jobA = await BackupService.StartAsync(Connection(), Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            var b = TestData.Connect(Sim, Provider, scope: ProjectB);
+            var store = new BackupTools.Session.ConnectionStore();
+            store.SetDefault(b);
+            Assert.Null(store.ForJob(jobA));
+            var before = Sim.Counters.TotalRequests;
+
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(new[] { jobA }, store.ForJob, Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            var missing = Assert.Single(events.Errors);
+            Assert.Equal(ErrorIds.ConnectionNotFound, missing.ErrorId);
+            Assert.Contains(TestData.ProjectId, missing.Message);
+
+            // Given that connection explicitly (Wait-BackupJob -Connection, Get-BackupJob -Connection): refused, naming both projects.
+            var wrong = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(b, jobA, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.ConnectionNotFound, wrong.ErrorId);
+            Assert.Contains(TestData.ProjectId, wrong.Message);
+            Assert.Contains(ProjectB, wrong.Message);
+            Assert.Contains("-ProjectId " + TestData.ProjectId, wrong.RecommendedAction);
+            Assert.Equal(before, Sim.Counters.TotalRequests);
+        }
+
         [Theory]
         [InlineData("!")] [InlineData("<")] [InlineData("\"")] [InlineData("=")] [InlineData("'")] [InlineData(">")] [InlineData("&")]
         public async Task Forbidden_description_characters_are_refused(string bad) =>

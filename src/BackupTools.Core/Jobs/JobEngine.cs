@@ -174,7 +174,7 @@ namespace BackupTools.Jobs
                 return;
             }
 
-            var key = connection.Key;
+            var key = connection.EndpointKey; // one gate per endpoint, whichever projects its jobs belong to (as the service throttles it)
             var gate = run.GateFor(key);
             var call = run.CallFor(provider, connection);
             var waiter = new Waiter();

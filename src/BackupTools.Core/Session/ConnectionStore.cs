@@ -13,7 +13,11 @@ namespace BackupTools.Session
         private readonly object _gate = new object();
         private readonly List<BackupConnection> _connections = new List<BackupConnection>();
 
-        /// <summary>Makes the connection the default for its provider and endpoint.</summary>
+        /// <summary>
+        /// Makes the connection the default for its provider, endpoint and project: it replaces a connection to the same
+        /// project, and is kept beside connections to other projects of the endpoint (each job is read with its own
+        /// project's). Of those, the most recent is the one new backups use.
+        /// </summary>
         public void SetDefault(BackupConnection connection)
         {
             if (connection == null) throw new ArgumentNullException(nameof(connection));
@@ -30,12 +34,19 @@ namespace BackupTools.Session
             get { lock (_gate) return _connections.ToArray(); }
         }
 
-        /// <summary>The connection for a job: same provider and endpoint.</summary>
+        /// <summary>
+        /// The connection for a job: same provider and endpoint, and the job's project where it names one (TaurusDB,
+        /// DDS); null when there is none, never another project's.
+        /// </summary>
         public BackupConnection ForJob(BackupJob job)
         {
             var key = BackupConnection.MakeKey(job.Provider, job.Endpoint);
-            lock (_gate) return _connections.LastOrDefault(c => c.Key == key);
+            lock (_gate) return _connections.LastOrDefault(c => c.EndpointKey == key && c.ServesProjectOf(job));
         }
+
+        /// <summary>The connections new backups may use: of several to one endpoint (other projects), the most recent.</summary>
+        private List<BackupConnection> ForNew() =>
+            _connections.Where((c, i) => !_connections.Skip(i + 1).Any(later => later.EndpointKey == c.EndpointKey)).ToList();
 
         /// <summary>
         /// The default connection for a new backup: the only one of the named provider when one is named, else the only
@@ -47,17 +58,18 @@ namespace BackupTools.Session
             {
                 if (!string.IsNullOrEmpty(provider))
                 {
-                    var matches = _connections.Where(c => string.Equals(c.Provider, provider, StringComparison.OrdinalIgnoreCase)).ToList();
+                    var matches = ForNew().Where(c => string.Equals(c.Provider, provider, StringComparison.OrdinalIgnoreCase)).ToList();
                     if (matches.Count == 1) return matches[0];
                     if (matches.Count > 1)
                         throw NotFound($"This session has {matches.Count} connections to {matches[0].Provider} ({string.Join(", ", matches.Select(c => c.Endpoint))}). Pass -Connection to choose one.");
                     Providers.ProviderRegistry.Get(provider); // a name no provider has is ProviderNotFound, not a missing connection
                     throw NotFound($"There is no connection to {provider} in this session. Run Connect-BackupService -Provider {provider} first, or pass -Connection.");
                 }
-                if (_connections.Count == 1) return _connections[0];
-                if (_connections.Count == 0)
+                var all = ForNew();
+                if (all.Count == 1) return all[0];
+                if (all.Count == 0)
                     throw NotFound("There is no connection in this session. Run Connect-BackupService first, or pass -Connection.");
-                var providers = string.Join(", ", _connections.Select(c => c.Provider).Distinct());
+                var providers = string.Join(", ", all.Select(c => c.Provider).Distinct());
                 throw NotFound($"This session has connections to several services ({providers}). Pass -Provider or -Connection to choose one.");
             }
         }
@@ -74,7 +86,7 @@ namespace BackupTools.Session
             {
                 // Only the services this session is connected to are asked what they offer: building every provider
                 // (its rules and tables) to answer would cost a runbook's first call several milliseconds.
-                var fitting = _connections.Where(c => Providers.ProviderRegistry.Get(c.Provider).Info.Kinds.Contains(kind)).ToList();
+                var fitting = ForNew().Where(c => Providers.ProviderRegistry.Get(c.Provider).Info.Kinds.Contains(kind)).ToList();
                 if (fitting.Count == 1) return fitting[0];
                 if (fitting.Count == 0)
                 {

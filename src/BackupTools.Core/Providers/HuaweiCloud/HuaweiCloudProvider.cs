@@ -123,7 +123,7 @@ namespace BackupTools.Providers.HuaweiCloud
         public async Task<JobStatus> GetStatusAsync(ServiceCall call, BackupJob job)
         {
             // As call.GetAsync does, without its delegate: this runs for every poll of every job.
-            var url = JobUrl.StatusUrlOf(call.Connection, job) ?? JobsUrl(call.Connection, job.JobId);
+            var url = JobUrl.StatusUrlOf(call.Connection, job) ?? JobsUrl(call.Connection, job.JobId, job.Scope);
             var get = new HttpRequestMessage(HttpMethod.Get, url);
             await AuthenticateAsync(call, get).NoContext();
             var response = await call.SendAsync(get, isCreate: false, job).NoContext();
@@ -261,8 +261,9 @@ namespace BackupTools.Providers.HuaweiCloud
             }
         }
 
-        internal static Uri JobsUrl(BackupConnection connection, string jobId) =>
-            Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "jobs"), ("id", jobId));
+        /// <summary>The jobs API address of a job: of the job's own project where it names one, else of the connection's.</summary>
+        internal static Uri JobsUrl(BackupConnection connection, string jobId, string project = null) =>
+            Url.WithQuery(Url.Combine(connection.Endpoint, "v3", string.IsNullOrEmpty(project) ? connection.Scope : project, "jobs"), ("id", jobId));
 
         // (No async state machine of its own: it only passes the credential's task on.)
         protected static Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request)
