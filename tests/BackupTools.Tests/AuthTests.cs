@@ -645,6 +645,39 @@ namespace BackupTools.Tests
             Assert.Empty(events2.Errors);
         }
 
+        /// <summary>IAM's error code and message reach the error record as the service's, masked; not folded into one text.</summary>
+        [Fact]
+        public async Task An_IAM_error_keeps_its_code_and_message_masked()
+        {
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = "TaurusDB", Method = "POST", PathContains = "/auth/tokens", StatusCode = 400, Times = 1,
+                Body = "{\"error_code\":\"APIGW.0301\",\"error_msg\":\"Incorrect IAM authentication information: password sim-password not accepted\"}",
+            });
+            var c = BackupService.Connect(Request("TaurusDB", "Credential"));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal("APIGW.0301", ex.ServiceCode);
+            Assert.StartsWith("Incorrect IAM authentication information", ex.ServiceMessage);
+            Assert.DoesNotContain("sim-password", ex.ServiceMessage);
+            Assert.DoesNotContain("sim-password", ex.Message);
+            Assert.Equal(400, ex.HttpStatus);
+
+            // Keystone's shape, {"error": {"code", "message", "title"}}, on a refused password: kept, and kept when remembered.
+            var wrong = BackupService.Connect(Request("TaurusDB", "Credential", secret: "not-the-password"));
+            var refused = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(wrong, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, refused.ErrorId);
+            Assert.Equal("401", refused.ServiceCode);
+            Assert.Equal("The username or password is wrong.", refused.ServiceMessage);
+            Assert.Equal(401, refused.HttpStatus);
+            var remembered = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(wrong, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Contains("remembered", remembered.Message);
+            Assert.Equal("401", remembered.ServiceCode);
+            Assert.Equal("The username or password is wrong.", remembered.ServiceMessage);
+        }
+
         [Fact]
         public async Task A_401_right_after_a_fresh_token_is_final()
         {

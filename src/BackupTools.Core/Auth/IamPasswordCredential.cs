@@ -132,11 +132,18 @@ namespace BackupTools
                 http.Dispose();
                 Array.Clear(body, 0, body.Length); // the password's bytes, no longer needed
             }
+            var (code, message) = response.IsSuccess ? (null, null) : IamError(response);
             if (response.Status == 401 || response.Status == 403)
-                throw Refused(_provider, $"{response.Call} answered HTTP {response.Status}" + Words(response) +
+            {
+                var refused = Refused(_provider, $"{response.Call} answered HTTP {response.Status}" + Words(code, message) +
                     $" IAM refused the user name, password or domain name for project {_projectId}. It was not tried again.", IdentityEndpoint);
+                refused.ServiceCode = code;
+                refused.ServiceMessage = message;
+                refused.HttpStatus = response.Status;
+                throw refused;
+            }
             if (!response.IsSuccess)
-                throw response.ServiceError(null, ServiceCall.ServiceWords(response), IdentityEndpoint);
+                throw response.ServiceError(code, message, IdentityEndpoint);
             if (!response.Headers.TryGetValue("X-Subject-Token", out var token) || string.IsNullOrEmpty(token))
                 throw response.Invalid("answered without an X-Subject-Token header", IdentityEndpoint);
             DateTimeOffset? expires = null;
@@ -147,7 +154,22 @@ namespace BackupTools
             return (Secret.FromPlain(token), expires);
         }
 
-        private static string Words(ServiceResponse response) =>
-            ServiceCall.ServiceWords(response) is string w ? ": " + w + "." : ".";
+        private static string Words(string code, string message) =>
+            code == null && message == null ? "." : ": " + (code == null ? message : message == null ? code : code + " " + message) + ".";
+
+        /// <summary>
+        /// IAM's code and message, masked as any service text: Keystone's <c>{"error": {"code", "message", "title"}}</c>
+        /// (its code, not its title, as the code), or the gateway's <c>{"error_code", "error_msg"}</c>.
+        /// </summary>
+        private static (string Code, string Message) IamError(ServiceResponse response)
+        {
+            if (response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object && e.Obj("error") is JsonElement inner)
+            {
+                var code = inner.Str("code", "error_code");
+                var message = inner.Str("message", "error_msg") ?? inner.Str("title");
+                if (code != null || message != null) return (response.Scrubbed(code), response.Scrubbed(message));
+            }
+            return ServiceCall.ServiceCodeAndMessage(response);
+        }
     }
 }

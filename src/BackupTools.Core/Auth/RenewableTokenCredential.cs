@@ -27,7 +27,7 @@ namespace BackupTools
         // Guards _flight, each flight's Waiting, and the updates of _cached, _failed and _refusal a flight ends with.
         private readonly object _lock = new object();
         private volatile Cached _cached;
-        private volatile string _refusal;
+        private volatile BackupToolsException _refusal;
         private int _generation;
         private Flight _flight;
         private volatile Failed _failed;
@@ -299,7 +299,7 @@ namespace BackupTools
             var backoff = FailureBackoff;
             lock (_lock)
             {
-                if (refused) _refusal = failure.Message;
+                if (refused) _refusal = (BackupToolsException)failure;
                 else if (!cancelled && backoff > TimeSpan.Zero)
                 {
                     var now = Clock();
@@ -376,8 +376,12 @@ namespace BackupTools
         private void ThrowIfRefused()
         {
             var refusal = _refusal;
-            if (refusal != null)
-                throw Refused(Provider, refusal + " (remembered from an earlier attempt on this connection; not sent again)");
+            if (refusal == null) return;
+            var again = Refused(Provider, refusal.Message + " (remembered from an earlier attempt on this connection; not sent again)");
+            again.ServiceCode = refusal.ServiceCode;
+            again.ServiceMessage = refusal.ServiceMessage;
+            again.HttpStatus = refusal.HttpStatus;
+            throw again;
         }
     }
 }
