@@ -226,6 +226,65 @@ namespace BackupTools.Tests
             Assert.Equal(BackupErrorCategory.OperationTimeout, error.Category);
         }
 
+        [Theory]
+        [InlineData(3000, 1000)] // -PollingInterval longer than -Timeout: the pause ended at the deadline, not after it
+        [InlineData(1000, 500)]  // -Timeout shorter than the default interval
+        public async Task A_job_finished_before_the_deadline_is_reported_finished_not_timed_out(int pollingMs, int timeoutMs)
+        {
+            // The first pause was the polling interval, whatever the time left: the timeout came first, and a job that
+            // had ended before the wait began was reported timed out, still Running, after no read at all.
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            await Task.Delay(600);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job },
+                new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(pollingMs), Timeout = TimeSpan.FromMilliseconds(timeoutMs) });
+            Assert.Empty(events.TimedOut);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+        }
+
+        [Fact]
+        public async Task A_timed_out_job_was_read_at_the_deadline()
+        {
+            // Pauses of up to 30 s: a job was reported with the state it had long before the deadline, unread since.
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            var watch = Stopwatch.StartNew();
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job },
+                new WaitOptions { PollingInterval = TimeSpan.FromSeconds(20), MaxPollingInterval = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(1) });
+            var timedOut = Assert.Single(events.TimedOut);
+            Assert.NotNull(timedOut.LastCheckedAt);
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "GET"));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), watch.Elapsed.ToString());
+        }
+
+        [Fact]
+        public void A_timeout_beyond_a_timers_longest_delay_is_a_limit_and_only_the_largest_value_means_none()
+        {
+            // Beyond 24.8 days (int.MaxValue ms) the timer was not set at all: -Timeout (New-TimeSpan -Days 30) waited forever.
+            Assert.Equal(TimeSpan.FromDays(30), JobEngine.DeadlineOf(TimeSpan.FromDays(30)));
+            Assert.Equal(TimeSpan.FromSeconds(5), JobEngine.DeadlineOf(TimeSpan.FromSeconds(5)));
+            Assert.Equal(TimeSpan.Zero, JobEngine.DeadlineOf(TimeSpan.Zero));
+            Assert.Null(JobEngine.DeadlineOf(null));
+            Assert.Null(JobEngine.DeadlineOf(Timeout.InfiniteTimeSpan));
+            Assert.Null(JobEngine.DeadlineOf(TimeSpan.MaxValue));
+        }
+
+        [Fact]
+        public async Task A_deadline_longer_than_one_timer_chunk_is_waited_in_chunks()
+        {
+            using var cts = new CancellationTokenSource();
+            using (new LongCancelTimer(cts, TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(100)))
+            {
+                await Task.Delay(1000);
+                Assert.False(cts.IsCancellationRequested); // not at the end of the first chunk
+                var deadline = Stopwatch.StartNew();
+                while (!cts.IsCancellationRequested && deadline.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(20);
+                Assert.True(cts.IsCancellationRequested);
+            }
+        }
+
         [Fact]
         public async Task Cancelling_stops_the_wait_within_200_ms_and_leaves_the_backup_running()
         {

@@ -13,7 +13,7 @@ namespace BackupTools.Jobs
     /// <summary>What the engine reports while it waits. Called from thread-pool threads; implementations must be thread-safe.</summary>
     public interface IJobWaitEvents
     {
-        /// <summary>A job's state or progress changed; it is still running.</summary>
+        /// <summary>A job was read for the first time in this wait, or its state or progress changed; it is still running.</summary>
         void Updated(BackupJob job);
         /// <summary>A job reached its final state. Called once per job, in completion order.</summary>
         void Finished(BackupJob job);
@@ -55,20 +55,43 @@ namespace BackupTools.Jobs
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
         public async Task RunAsync(IReadOnlyList<BackupJob> jobs, IJobWaitEvents events, CancellationToken cancellationToken)
         {
+            var deadline = DeadlineOf(_options.Timeout);
             using (var timeout = new CancellationTokenSource())
             using (var any = new CancellationTokenSource())
             using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, any.Token))
-            using (var run = new Run(this, events, linked.Token, timeout.Token, cancellationToken, any))
+            using (var run = new Run(this, events, linked.Token, timeout.Token, cancellationToken, any, deadline))
+            // Each job reads its status once at the deadline (its pauses end there); what has not answered a little
+            // after it (a read hanging, reads queued at the endpoint's gate) is cut off then. Re-armed in chunks: a
+            // timer takes at most int.MaxValue ms (24.8 days) at once.
+            using (deadline is TimeSpan d ? new LongCancelTimer(timeout, d + DeadlineGrace, TimerChunk) : null)
             {
-                // A timer's longest delay is int.MaxValue ms (24.8 days) on .NET Framework: any longer timeout is no limit.
-                if (_options.Timeout is TimeSpan t && t != System.Threading.Timeout.InfiniteTimeSpan && t <= WaitOptions.LongestTimeout)
-                    timeout.CancelAfter(t < TimeSpan.Zero ? TimeSpan.Zero : t);
                 jobs = JobIdentity.Distinct(jobs); // one job given twice is followed, and reported, once
                 var loops = new Task[jobs.Count];
                 for (var i = 0; i < loops.Length; i++) loops[i] = FollowAsync(jobs[i], run);
                 await Task.WhenAll(loops).NoContext();
                 cancellationToken.ThrowIfCancellationRequested();
             }
+        }
+
+        /// <summary>How long after the deadline the reads made at it may take before they are cut off.</summary>
+        internal static readonly TimeSpan DeadlineGrace = TimeSpan.FromSeconds(2);
+
+        /// <summary>A read that starts this little before the deadline is the job's read at the deadline (timers round).</summary>
+        internal static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(50);
+
+        /// <summary>The longest stretch the deadline's timer is armed for at once (tests shorten it to see it re-armed).</summary>
+        internal TimeSpan TimerChunk { get; set; } = WaitOptions.LongestTimeout;
+
+        /// <summary>
+        /// The deadline, from the start of the wait, or null for none: no timeout, -1 (infinite), or one so long that
+        /// adding it to a clock would overflow (TimeSpan.MaxValue means no limit).
+        /// </summary>
+        internal static TimeSpan? DeadlineOf(TimeSpan? timeout)
+        {
+            if (!(timeout is TimeSpan t) || t == System.Threading.Timeout.InfiniteTimeSpan) return null;
+            if (t < TimeSpan.Zero) return TimeSpan.Zero;
+            if (t > TimeSpan.MaxValue - TimeSpan.FromDays(365 * 100)) return null;
+            return t;
         }
 
         /// <summary>What every job of one wait shares: the events, the tokens, the clock, and per endpoint its gate and call.</summary>
@@ -84,9 +107,13 @@ namespace BackupTools.Jobs
             private readonly ConcurrentDictionary<BackupConnection, ServiceCall> _calls = new ConcurrentDictionary<BackupConnection, ServiceCall>();
             private int _finishedOne;
 
+            private readonly System.Diagnostics.Stopwatch _elapsed = System.Diagnostics.Stopwatch.StartNew();
+            private readonly TimeSpan? _deadline;
+
             public Run(JobEngine engine, IJobWaitEvents events, CancellationToken token, CancellationToken timeoutToken,
-                CancellationToken userToken, CancellationTokenSource any)
+                CancellationToken userToken, CancellationTokenSource any, TimeSpan? deadline)
             {
+                _deadline = deadline;
                 _engine = engine;
                 Events = events;
                 Token = token;
@@ -116,6 +143,17 @@ namespace BackupTools.Jobs
                 if (Interlocked.Exchange(ref _finishedOne, 1) == 0) Events.Finished(job);
                 _any.Cancel();
             }
+
+            /// <summary>A pause, shortened to end at the deadline: each job is read once there.</summary>
+            public TimeSpan UntilDeadline(TimeSpan pause)
+            {
+                if (!(_deadline is TimeSpan d)) return pause;
+                var left = d - _elapsed.Elapsed;
+                return left <= TimeSpan.Zero ? TimeSpan.Zero : left < pause ? left : pause;
+            }
+
+            /// <summary>Whether a read starting now is the job's read at the deadline (its last).</summary>
+            public bool AtDeadline => _deadline is TimeSpan d && d - _elapsed.Elapsed <= DeadlineMargin;
 
             /// <summary>-Any's first final job was reported: the wait is ending for that reason.</summary>
             public bool EndedByAny => _any.IsCancellationRequested;
@@ -182,11 +220,12 @@ namespace BackupTools.Jobs
             // The create's Retry-After: no first read before it (counted from the create, which may be a while ago).
             if (job.FirstReadAfter is TimeSpan firstAfter) delay = Max(delay, job.CreatedAt + firstAfter - DateTimeOffset.UtcNow);
             var failures = 0;
+            var read = false;
             try
             {
                 while (true)
                 {
-                    await run.Clock.Delay(waiter, delay);
+                    await run.Clock.Delay(waiter, run.UntilDeadline(delay));
                     // The endpoint asked for quiet (another job's read was told so): this read waits too, spread a little;
                     // and again when the pause began while it queued for a slot (the slot goes to the next in line).
                     while (true)
@@ -197,6 +236,7 @@ namespace BackupTools.Jobs
                         if (gate.PauseLeft <= TimeSpan.Zero) break;
                         gate.Release();
                     }
+                    var last = run.AtDeadline;
                     JobStatus status = null;
                     TimeSpan? retryAfter = null;
                     try
@@ -241,8 +281,16 @@ namespace BackupTools.Jobs
                             run.ReportFinal(job);
                             return;
                         }
-                        if (before.State != job.State || before.RawStatus != job.RawStatus || before.PercentComplete != job.PercentComplete)
+                        // (and after the first read: a resumed wait, whose job has not changed, shows it too)
+                        if (!read || before.State != job.State || before.RawStatus != job.RawStatus || before.PercentComplete != job.PercentComplete)
                             run.Events.Updated(job);
+                        read = true;
+                    }
+                    if (last)
+                    {
+                        // Read at the deadline and not final (or the read failed): the job's true state when time ran out.
+                        run.Events.TimedOut(job);
+                        return;
                     }
                     delay = PollSchedule.Next(DateTimeOffset.UtcNow - job.CreatedAt, job.PercentComplete, retryAfter,
                         _options.PollingInterval, _options.MaxPollingInterval, provider.MinimumPollInterval, NextJitter());

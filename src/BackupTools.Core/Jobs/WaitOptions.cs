@@ -5,12 +5,15 @@ namespace BackupTools.Jobs
     /// <summary>How a wait behaves. Defaults suit an interactive session; runbooks usually set <see cref="Timeout"/>.</summary>
     public sealed class WaitOptions
     {
-        /// <summary>The longest timeout a timer takes everywhere (int.MaxValue ms, 24.8 days); a longer one means no limit.</summary>
+        /// <summary>The longest delay a timer takes at once everywhere (int.MaxValue ms, 24.8 days); a longer timeout is waited in chunks.</summary>
         public static readonly TimeSpan LongestTimeout = TimeSpan.FromMilliseconds(int.MaxValue);
         /// <summary>The longest polling interval accepted.</summary>
         public static readonly TimeSpan LongestPollingInterval = TimeSpan.FromDays(1);
 
-        /// <summary>Overall limit; null waits until every job is final (so does one beyond <see cref="LongestTimeout"/>).</summary>
+        /// <summary>
+        /// Overall limit; null, <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> or <see cref="TimeSpan.MaxValue"/>
+        /// wait until every job is final. Each unfinished job is read once more at the limit.
+        /// </summary>
         public TimeSpan? Timeout { get; set; }
         /// <summary>The floor between two status reads of one job, and the delay before the first.</summary>
         public TimeSpan PollingInterval { get; set; } = TimeSpan.FromSeconds(1);
