@@ -309,15 +309,23 @@ namespace BackupTools.Commands
             jobs = JobIdentity.Distinct(jobs); // one job given twice is followed, and written, once
             // With -Any only the first final job is written, whatever happens to the others.
             if (!options.Any) foreach (var job in jobs) Hold(job);
-            var showProgress = !(GetVariableValue("ProgressPreference") is ActionPreference pref && pref == ActionPreference.SilentlyContinue);
             // Parent ids 100,000 apart (children take the ids after their parent's), wrapping below int.MaxValue: two
             // waits in one host (ForEach-Object -Parallel) do not share a line unless one shows 100,000 jobs at once.
-            var progress = new WaitProgress((int)(((uint)Interlocked.Increment(ref _nextActivityId) % 20000 + 1) * 100000), jobs.Count, showProgress, WriteProgress);
+            var progress = new WaitProgress((int)(((uint)Interlocked.Increment(ref _nextActivityId) % 20000 + 1) * 100000), jobs.Count, ProgressWanted(), WriteProgress);
+            // Changes held back by the progress throttle are written when it allows, even if no other event comes.
+            PumpSink pumpSink = null;
+            var flush = new Timer(_ => Volatile.Read(ref pumpSink)?.Post(progress.Flush));
+            progress.FlushLater = due => flush.Change(due, System.Threading.Timeout.InfiniteTimeSpan);
             try
             {
-                Pump(sink => BackupService.WaitAsync(jobs,
-                    job => connection ?? (createdWith != null && createdWith.TryGetValue(job, out var own) ? own : store.ForJob(job)), options,
-                    new PumpEvents(sink, this, progress, options.Any), sink, CancelToken));
+                progress.Start();
+                Pump(sink =>
+                {
+                    Volatile.Write(ref pumpSink, sink);
+                    return BackupService.WaitAsync(jobs,
+                        job => connection ?? (createdWith != null && createdWith.TryGetValue(job, out var own) ? own : store.ForJob(job)), options,
+                        new PumpEvents(sink, this, progress, options.Any), sink, CancelToken);
+                });
             }
             catch (OperationCanceledException)
             {
@@ -325,6 +333,7 @@ namespace BackupTools.Commands
             }
             finally
             {
+                flush.Dispose();
                 progress.Complete();
             }
         }
@@ -363,7 +372,7 @@ namespace BackupTools.Commands
 
             public void TimedOut(BackupJob job) => _sink.Post(() =>
             {
-                _progress.Done(job);
+                _progress.Done(job, WaitEnd.TimedOut);
                 _cmdlet.Seen(job, written: true);
                 _cmdlet.WriteJob(job);
                 _cmdlet.WriteError(JobOutcome.TimeoutFor(job));
@@ -374,7 +383,7 @@ namespace BackupTools.Commands
             // (its handle is the one given), and the wait goes on for the others.
             public void CouldNotFollow(BackupJob job, BackupToolsException error) => _sink.Post(() =>
             {
-                _progress.Done(job);
+                _progress.Done(job, WaitEnd.NotFollowed);
                 if (!_any)
                 {
                     _cmdlet.Seen(job, written: true);

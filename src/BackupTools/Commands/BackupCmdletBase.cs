@@ -109,6 +109,18 @@ namespace BackupTools.Commands
                    (preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore);
         }
 
+        /// <summary>
+        /// Whether progress records would be shown: -ProgressAction when given (a common parameter from PowerShell 7.4,
+        /// read by name: Windows PowerShell 5.1 has none), otherwise $ProgressPreference as this command sees it;
+        /// SilentlyContinue and Ignore hide it, and a value that is not a preference counts as shown.
+        /// </summary>
+        protected internal bool ProgressWanted()
+        {
+            var given = MyInvocation.BoundParameters.TryGetValue("ProgressAction", out var bound) ? bound : GetVariableValue("ProgressPreference");
+            return !LanguagePrimitives.TryConvertTo(given, out ActionPreference preference) ||
+                   (preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore);
+        }
+
         /// <summary>An error record for a core exception: its id, category, target, message and recommended action.</summary>
         protected internal static ErrorRecord ToErrorRecord(BackupToolsException ex, object targetIfNone = null)
         {
