@@ -97,6 +97,69 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Stop_on_a_failed_job_in_Wait_BackupJob_after_New_InstanceBackup_keeps_every_job_the_wait_held()
+        {
+            // The runbook form: New-InstanceBackup ran to its end (it keeps nothing), and the jobs Wait-BackupJob wrote
+            // before its error stopped the statement went nowhere: the backup still running was left without a handle.
+            _sim.Options.FailNamePrefix = "fails";
+            Set("opts", _sim.Options);
+            Run(Connect + "$BackupToolsUnwrittenJobs = $null; $done = 'unset';" +
+                "try { $done = & { [pscustomobject]@{ InstanceId = $ti; Name = 'fails-p1' }; $opts.JobDuration = [timespan]::FromSeconds(60); " +
+                "[pscustomobject]@{ InstanceId = $ti; Name = 'slowp-2' } } | New-InstanceBackup -Provider TaurusDB | " +
+                "Wait-BackupJob -PollingInterval 0.05 -ErrorAction Stop } catch { $caught = $_ }");
+            Assert.Equal("unset", Run("$done").Single().BaseObject);
+            Assert.StartsWith(ErrorIds.BackupJobFailed + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
+            var kept = Kept();
+            Assert.Equal(new[] { "fails-p1", "slowp-2" }, kept.Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(BackupJobState.Failed, kept.Single(j => j.BackupName == "fails-p1").State);
+            Assert.Contains("it was waiting for were written before the command was stopped", _host.Text);
+            Assert.Contains("$BackupToolsUnwrittenJobs", _host.Text);
+        }
+
+        [Fact]
+        public void Ctrl_C_on_New_InstanceBackup_into_Wait_BackupJob_keeps_each_job_once()
+        {
+            // Both commands are stopped, and both keep the jobs: each is kept once, and named in one warning.
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(60);
+            Run(Connect + "$BackupToolsUnwrittenJobs = $null; $done = 'unset'");
+            using var ps = _ps.Pipeline("$done = 'ccw-1', 'ccw-2' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +
+                                        "New-InstanceBackup -Provider TaurusDB | Wait-BackupJob -PollingInterval 0.05");
+            var pending = ps.BeginInvoke();
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (_sim.Counters.Requests.Count(q => q.Method == "GET") < 2 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            Thread.Sleep(300);
+            ps.Stop();
+            try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+            Assert.Equal(new[] { "ccw-1", "ccw-2" }, Kept().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(1, _host.Text.Split("BackupToolsUnwrittenJobs").Length - 1);
+        }
+
+        [Fact]
+        public void Stop_on_the_first_job_of_Wait_BackupJob_Any_keeps_the_jobs_it_followed()
+        {
+            // With -Any only the first final job is written; when its error stops the statement the others had no handle.
+            _sim.Options.FailNamePrefix = "fails";
+            Set("opts", _sim.Options);
+            Run(Connect + "$BackupToolsUnwrittenJobs = $null; " +
+                "try { $first = & { [pscustomobject]@{ InstanceId = $ti; Name = 'fails-a1' }; $opts.JobDuration = [timespan]::FromSeconds(60); " +
+                "[pscustomobject]@{ InstanceId = $ti; Name = 'slowa-2' } } | New-InstanceBackup -Provider TaurusDB | " +
+                "Wait-BackupJob -Any -PollingInterval 0.05 -ErrorAction Stop } catch { $caught = $_ }");
+            Assert.StartsWith(ErrorIds.BackupJobFailed + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
+            Assert.Equal(new[] { "fails-a1", "slowa-2" }, Kept().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+        }
+
+        [Fact]
+        public void A_wait_that_ran_to_its_end_keeps_nothing_and_says_nothing()
+        {
+            _sim.Options.FailNamePrefix = "fails";
+            Run(Connect + "$BackupToolsUnwrittenJobs = $null; $done = 'fine-1', 'fails-2' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +
+                "New-InstanceBackup -Provider TaurusDB | Wait-BackupJob -PollingInterval 0.05 -ErrorAction SilentlyContinue");
+            Assert.Equal(2, Run("$done.Count").Single().BaseObject);
+            Assert.Empty(Kept());
+            Assert.DoesNotContain("BackupToolsUnwrittenJobs", _host.Text);
+        }
+
+        [Fact]
         public void A_command_that_ran_to_its_end_keeps_nothing_and_says_nothing()
         {
             Run(Connect + "$BackupToolsUnwrittenJobs = $null; $jobs = 'fine-1', 'fine-2' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +

@@ -14,6 +14,9 @@ namespace BackupTools.Commands
         // Jobs this command holds and has not written yet (created with -Wait, or being waited on), by job, with the
         // latest state the wait saw; and whether they are being written because an error is about to stop the command.
         private Dictionary<BackupJob, BackupJob> _held;
+        // Every job a wait of this command follows (with -Any too), with the latest state it saw, written or not: what a
+        // wait stopped on the way keeps.
+        private Dictionary<BackupJob, BackupJob> _following;
         private bool _writingHeld;
         private List<string> _failuresWhileWritingHeld;
 
@@ -82,44 +85,55 @@ namespace BackupTools.Commands
                 catch (AggregateException) { }
             }
             var jobs = new List<BackupJob>();
+            var listed = new HashSet<BackupJob>(JobIdentity.Comparer);
             var mayHaveStarted = new List<string>();
             foreach (var p in pending)
             {
                 var create = p.Create;
-                if (create.Status == TaskStatus.RanToCompletion) jobs.Add(create.Result);
+                if (create.Status == TaskStatus.RanToCompletion) { if (listed.Add(create.Result)) jobs.Add(create.Result); }
                 else if (!create.IsCompleted || BackupService.CreateMayHaveStarted(create.Exception?.GetBaseException())) mayHaveStarted.Add(p.What);
             }
-            if (HeldJobsAreItsOwn && _held != null)
-                foreach (var job in _held.Values)
-                    if (!jobs.Exists(j => JobIdentity.Comparer.Equals(j, job))) jobs.Add(job);
-            var unwritten = jobs.Count;
             // Stopped on the way: by an error or another command (EndProcessing never ended), or by Ctrl+C (which can also
             // let EndProcessing end, its waits cancelled).
-            if (HeldJobsAreItsOwn && (!_ranToEnd || _stopRequested) && _writtenOwn != null)
+            var stopped = !_ranToEnd || _stopRequested;
+            // A wait stopped on the way keeps every job it was following, as a creating command keeps its own: in
+            // `$done = … | New-InstanceBackup | Wait-BackupJob -ErrorAction Stop` the creator ran to its end and the
+            // jobs the wait wrote went nowhere.
+            var waitStopped = stopped && _following != null;
+            if ((HeldJobsAreItsOwn || waitStopped) && _held != null)
+                foreach (var job in _held.Values)
+                    if (listed.Add(job)) jobs.Add(job);
+            var unwritten = new HashSet<BackupJob>(jobs, JobIdentity.Comparer);
+            if (HeldJobsAreItsOwn && stopped && _writtenOwn != null)
                 for (var i = _writtenOwn.Count - 1; i >= 0; i--) // the latest state of each first
-                    if (!jobs.Exists(j => JobIdentity.Comparer.Equals(j, _writtenOwn[i]))) jobs.Add(_writtenOwn[i]);
+                    if (listed.Add(_writtenOwn[i])) jobs.Add(_writtenOwn[i]);
+            if (waitStopped)
+                foreach (var job in _following.Values)
+                    if (listed.Add(job)) jobs.Add(job);
             if (jobs.Count == 0 && mayHaveStarted.Count == 0) return;
             var text = new System.Text.StringBuilder();
             if (jobs.Count > 0)
             {
-                if (unwritten > 0) text.Append($"{unwritten} backup(s) this command started were not written: the pipeline ended first. ");
-                if (jobs.Count > unwritten)
-                    text.Append($"{jobs.Count - unwritten} backup(s) it started were written before the command was stopped, and may not have reached you " +
-                                "(an assignment such as $jobs = … keeps nothing when its statement is stopped). ");
+                var whose = HeldJobsAreItsOwn ? "it started" : "it was waiting for";
                 try
                 {
-                    var kept = new List<object>();
-                    if (SessionState.PSVariable.GetValue(UnwrittenVariable) is object before)
-                        foreach (var o in LanguagePrimitives.GetEnumerable(before) ?? new[] { before }) kept.Add(o);
-                    foreach (var job in jobs) kept.Add(job);
-                    SessionState.PSVariable.Set(UnwrittenVariable, kept.ToArray());
-                    text.Append($"Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
+                    // Jobs already kept (the creating command before it in the pipeline kept the same ones) are kept
+                    // once, with the latest state, and not named again.
+                    jobs = KeepUnwritten(jobs);
+                    var notWritten = jobs.FindAll(unwritten.Contains).Count;
+                    if (notWritten > 0) text.Append($"{notWritten} backup(s) {whose} were not written: the pipeline ended first. ");
+                    if (jobs.Count > notWritten)
+                        text.Append($"{jobs.Count - notWritten} backup(s) {whose} were written before the command was stopped, and may not have reached you " +
+                                    "(an assignment such as $jobs = … keeps nothing when its statement is stopped). ");
+                    if (jobs.Count > 0) text.Append($"Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
                 }
                 catch (Exception ex) when (!(ex is OutOfMemoryException))
                 {
+                    text.Append($"{jobs.Count} backup(s) {whose} may not have reached you: the pipeline ended first. ");
                     text.Append("Their jobs: ").Append(string.Join("; ", jobs.ConvertAll(j => $"{j.Provider} {j.BackupName} job {j.JobId}")));
                 }
             }
+            if (text.Length == 0 && mayHaveStarted.Count == 0) return;
             if (mayHaveStarted.Count > 0)
             {
                 if (text.Length > 0) text.Append(' ');
@@ -130,11 +144,44 @@ namespace BackupTools.Commands
             catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
         }
 
+        /// <summary>
+        /// Adds the jobs to $BackupToolsUnwrittenJobs: a job already there (the same identity) is replaced by its latest
+        /// state (a final state is never replaced by a running one), and the others are appended. Returns those that
+        /// were not there.
+        /// </summary>
+        private List<BackupJob> KeepUnwritten(List<BackupJob> jobs)
+        {
+            var kept = new List<object>();
+            var at = new Dictionary<BackupJob, int>(JobIdentity.Comparer);
+            if (SessionState.PSVariable.GetValue(UnwrittenVariable) is object before)
+                foreach (var o in LanguagePrimitives.GetEnumerable(before) ?? new[] { before })
+                {
+                    if ((o is PSObject wrapped ? wrapped.BaseObject : o) is BackupJob job && !at.ContainsKey(job)) at[job] = kept.Count;
+                    kept.Add(o);
+                }
+            var added = new List<BackupJob>();
+            foreach (var job in jobs)
+            {
+                if (at.TryGetValue(job, out var i))
+                {
+                    var there = (BackupJob)(kept[i] is PSObject wrapped ? wrapped.BaseObject : kept[i]);
+                    if (job.IsFinal || !there.IsFinal) kept[i] = job;
+                    continue;
+                }
+                at[job] = kept.Count;
+                kept.Add(job);
+                added.Add(job);
+            }
+            SessionState.PSVariable.Set(UnwrittenVariable, kept.ToArray());
+            return added;
+        }
+
         /// <summary>Keeps a job this command will write later (after its wait), so that an error that stops the command cannot lose it.</summary>
         protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer)))[job] = job;
 
         private void Seen(BackupJob job, bool written)
         {
+            if (_following != null && _following.ContainsKey(job)) _following[job] = job;
             if (_held == null) return;
             if (written) _held.Remove(job);
             else if (_held.ContainsKey(job)) _held[job] = job;
@@ -309,6 +356,8 @@ namespace BackupTools.Commands
             jobs = JobIdentity.Distinct(jobs); // one job given twice is followed, and written, once
             // With -Any only the first final job is written, whatever happens to the others.
             if (!options.Any) foreach (var job in jobs) Hold(job);
+            if (_following == null) _following = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer);
+            foreach (var job in jobs) _following[job] = job;
             // Parent ids 100,000 apart (children take the ids after their parent's), wrapping below int.MaxValue: two
             // waits in one host (ForEach-Object -Parallel) do not share a line unless one shows 100,000 jobs at once.
             var progress = new WaitProgress((int)(((uint)Interlocked.Increment(ref _nextActivityId) % 20000 + 1) * 100000), jobs.Count, ProgressWanted(), WriteProgress);
@@ -384,7 +433,8 @@ namespace BackupTools.Commands
             public void CouldNotFollow(BackupJob job, BackupToolsException error) => _sink.Post(() =>
             {
                 _progress.Done(job, WaitEnd.NotFollowed);
-                if (!_any)
+                if (_any) _cmdlet.Seen(job, written: false);
+                else
                 {
                     _cmdlet.Seen(job, written: true);
                     _cmdlet.WriteJob(job);

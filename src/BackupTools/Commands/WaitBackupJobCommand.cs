@@ -53,8 +53,8 @@ namespace BackupTools.Commands
         /// <inheritdoc />
         protected override void EndProcessing()
         {
-            if (_jobs.Count == 0) return;
-            WaitForJobs(_jobs, _options, Connection);
+            if (_jobs.Count > 0) WaitForJobs(_jobs, _options, Connection);
+            RanToEnd();
         }
     }
 }
