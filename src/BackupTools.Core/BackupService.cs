@@ -440,6 +440,11 @@ namespace BackupTools
         internal static void CheckMatches(BackupConnection connection, BackupJob job)
         {
             var project = string.IsNullOrEmpty(job.Scope) ? string.Empty : $" for project {job.Scope}";
+            if (connection == null && string.IsNullOrWhiteSpace(job.Endpoint))
+                throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound,
+                    $"The {job.Provider} job {job.JobId ?? job.StatusUrl} carries no Endpoint, so no connection of this session can be chosen for it. " +
+                    "Pass -Connection (a connection to its service), or give the job its Endpoint.",
+                    job) { Provider = job.Provider };
             if (connection == null)
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound,
                     $"There is no connection to {job.Provider} at {job.Endpoint}{project} in this session. Run Connect-BackupService for it" +

@@ -427,6 +427,21 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_job_without_an_endpoint_is_reported_as_such_with_the_way_out()
+        {
+            // A deserialized job without its Endpoint: "There is no connection to TaurusDB at  in this session".
+            var job = new BackupJob("TaurusDB", null, "abc", scope: TestData.ProjectId);
+            var events = new RecordingEvents();
+            var store = new BackupTools.Session.ConnectionStore();
+            await BackupService.WaitAsync(new[] { job }, store.ForJob, new WaitOptions(), events, NullOperationLog.Instance, CancellationToken.None);
+            var error = Assert.Single(events.Errors);
+            Assert.Equal(ErrorIds.ConnectionNotFound, error.ErrorId);
+            Assert.Contains("carries no Endpoint", error.Message);
+            Assert.Contains("-Connection", error.Message);
+            Assert.DoesNotContain(" at  ", error.Message);
+        }
+
+        [Fact]
         public async Task A_huge_retry_after_on_a_status_read_ends_in_the_timeout_not_a_crash()
         {
             _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
