@@ -198,12 +198,16 @@ namespace BackupTools.Tests
         [InlineData(0, 0, 42, "00:00:42")]
         [InlineData(0, 5, 0, "05:00:00")]
         [InlineData(1, 2, 3, "26:00:03")] // a job of more than a day shows all its hours (hh alone showed 02:00:03)
+        [InlineData(4, 3, 59, "99:00:59")]
+        [InlineData(4, 4, 0, "4d 04:00")] // from 100 hours on, days: 1080:00:00 did not fit and showed …80:00:00
+        [InlineData(45, 0, 0, "45d 00:00")]
+        [InlineData(150, 7, 0, "150d")]
         public void The_table_shows_a_jobs_elapsed_time_in_hours_minutes_and_seconds(int days, int hours, int seconds, string shown)
         {
             var format = XDocument.Load(Path.Combine(ContractTests.RepoRoot(), "module", "BackupTools.Format.ps1xml"));
             var view = format.Descendants("View").First(v => v.Element("ViewSelectedBy")?.Element("TypeName")?.Value == "BackupTools.BackupJob");
             var script = view.Descendants("TableColumnItem").Select(i => i.Element("ScriptBlock")?.Value).Single(t => t != null && t.Contains("Elapsed"));
-            var created = DateTimeOffset.UtcNow.AddDays(-3);
+            var created = DateTimeOffset.UtcNow.AddDays(-200);
             var job = new BackupJob("DDS", "https://dds.eu-de.otc.t-systems.com/", "j1", state: BackupJobState.Succeeded, createdAt: created,
                 endedAt: created + new TimeSpan(days, hours, 0, seconds));
             using var ps = PowerShell.Create(InitialSessionState.CreateDefault2());

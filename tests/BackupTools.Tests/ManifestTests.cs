@@ -160,6 +160,23 @@ foreach ($j in $jobs) {
             AssertRowShows(lines, "CloudFoundry", "0b4f2c1a-9d3e-4f5a-8b7c-6d5e4f3a2b1c");
         }
 
+        [Fact]
+        public void The_job_table_keeps_the_end_of_a_long_name_and_shows_days_from_100_hours()
+        {
+            // Nightly names differ at their end; a job imported weeks later may still be running.
+            var lines = Render(@"
+$now = [DateTimeOffset]::UtcNow
+foreach ($d in 24, 25) {
+    [BackupTools.BackupJob]::new('DDS', 'https://example.invalid/', ""job-$d"", $null, '0123456789abcdef0123456789abcdefin02',
+        ""orders-nightly-2026-11-$d"", $null, $null, 'Instance', 'Running', $null, 5, $now.AddDays(-45 + $d - 24), $null)
+}", 80);
+            AssertFits(lines, 80);
+            var rows = lines.Where(l => l.StartsWith("DDS ", StringComparison.Ordinal)).ToArray();
+            Assert.Equal(2, rows.Length);
+            Assert.Matches(@"^DDS\s+orders-n\u2026026-11-24\s+Running\s+5\s+45d 00:00\s", rows[0]);
+            Assert.Matches(@"^DDS\s+orders-n\u2026026-11-25\s+Running\s+5\s+44d 00:00\s", rows[1]);
+        }
+
         private const string Connections = @"
 $secret = [System.Security.SecureString]::new(); 'x'.ToCharArray() | ForEach-Object { $secret.AppendChar($_) }
 @(
