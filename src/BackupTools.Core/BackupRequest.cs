@@ -32,8 +32,8 @@ namespace BackupTools
 
         /// <summary>The text a confirmation prompt or -WhatIf shows as the target.</summary>
         public override string ToString() =>
-            Kind == BackupKind.DisasterRecovery
-                ? $"store '{StoreName ?? "(default)"}', backup '{Name}'"
-                : $"instance '{InstanceId}', backup '{Name}'";
+            (Kind == BackupKind.DisasterRecovery ? $"store '{StoreName ?? "(default)"}', " : $"instance '{InstanceId}', ") +
+            // Cloud Foundry names its backups itself: there is no name to show.
+            (string.IsNullOrEmpty(Name) ? "backup named by the service" : $"backup '{Name}'");
     }
 }

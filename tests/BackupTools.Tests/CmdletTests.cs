@@ -168,6 +168,29 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void WhatIf_names_the_endpoint_and_a_backup_the_service_names_itself()
+        {
+            var host = new CapturingHost();
+            using var ps = new PowerShellHost(host);
+            ps.Set("token", TestData.Secure(Secret));
+            ps.Set("project", TestData.ProjectId);
+            ps.Set("di", TestData.DdsInstance);
+            ps.Set("dds", _sim.EndpointFor("DDS").ToString());
+            ps.Set("cf", _sim.EndpointFor("CloudFoundry").ToString());
+            var r = ps.Run("$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$null = Connect-BackupService -Provider CloudFoundry -Endpoint $cf -AccessToken $token;" +
+                "New-InstanceBackup -Provider DDS -InstanceId $di -Name whatif-where -WhatIf;" +
+                "New-InstanceBackup -Provider CloudFoundry -InstanceId 0b4f2c1a-9d3e-4f5a-8b7c-6d5e4f3a2b1c -WhatIf");
+            Assert.Empty(r.Errors);
+            var text = host.Text.Replace("\n", string.Empty);
+            Assert.Contains($"DDS {_sim.EndpointFor("DDS")}: instance '{TestData.DdsInstance}', backup 'whatif-where'", text);
+            Assert.Contains($"CloudFoundry {_sim.EndpointFor("CloudFoundry")}: instance '0b4f2c1a-9d3e-4f5a-8b7c-6d5e4f3a2b1c', backup named by the service", text);
+            Assert.DoesNotContain("backup ''", text);
+            Assert.DoesNotContain(Secret, text);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+
+        [Fact]
         public void Bad_input_is_an_error_record_naming_the_rule_and_nothing_is_sent()
         {
             var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name 'no spaces allowed'");

@@ -102,7 +102,8 @@ namespace BackupTools.Commands
                 WriteError(ex, request?.WithoutSecrets());
                 return;
             }
-            if (!ShouldProcess($"{connection.Provider} {request}", Action)) return;
+            // The prompt names where the backup would start: two deployments or two regions otherwise read alike.
+            if (!ShouldProcess($"{connection.Provider} {Http.Redact.Url(connection.Endpoint)}: {request}", Action)) return;
             StartBackup(connection, request, job =>
             {
                 if (Wait)
