@@ -98,11 +98,16 @@ namespace BackupTools.Tests
             }
         }
 
-        /// <summary>What an <paramref name="width"/>-column console shows for the script's output (Out-Default, the type's first view).</summary>
+        /// <summary>
+        /// What an <paramref name="width"/>-column console shows for the script's output (Out-Default, the type's first
+        /// view; Format-Table and Format-List are the engine's formatter, see <see cref="FormatCommands"/>).
+        /// </summary>
         private static string[] Render(string script, int width)
         {
             var host = new CapturingHost(width);
             var iss = System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2();
+            iss.Commands.Add(new System.Management.Automation.Runspaces.SessionStateCmdletEntry("Format-Table", typeof(FormatTableStandIn), null));
+            iss.Commands.Add(new System.Management.Automation.Runspaces.SessionStateCmdletEntry("Format-List", typeof(FormatListStandIn), null));
             iss.ImportPSModule(new[] { PowerShellHost.ModuleManifest });
             using var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(host, iss);
             runspace.Open();
@@ -198,6 +203,24 @@ $secret = [System.Security.SecureString]::new(); 'x'.ToCharArray() | ForEach-Obj
             lines = Render(Connections, 106);
             AssertFits(lines, 106);
             AssertRowShows(lines, "DDS", "0123456789abcdef0123456789abcdef");
+        }
+
+        [Fact]
+        public void The_provider_list_shows_regions_with_their_endpoints_within_80_columns()
+        {
+            var lines = Render("Get-BackupProvider DDS, ArcGIS, TaurusDB | Format-List", 80);
+            AssertFits(lines, 80);
+            var text = string.Join("\n", lines);
+            Assert.Matches(@"Regions\s+: eu-de: dds\.eu-de\.otc\.t-systems\.com\n\s+eu-nl: dds\.eu-nl\.otc\.t-systems\.com\n\s+eu-ch2: dds\.eu-ch2\.sc\.otc\.t-systems\.com", text);
+            Assert.Contains("(none: Connect-BackupService -Endpoint)", text);
+            Assert.Matches(@"ScopeName\s+: ProjectId", text);
+            Assert.Matches(@"Auth\s+: AccessToken, AccessKey, Credential", text);
+            // Every region of every provider on a line of its own, with its endpoint's host whole.
+            lines = Render("Get-BackupProvider | Format-List", 80);
+            AssertFits(lines, 80);
+            foreach (var info in BackupService.Providers)
+                foreach (var region in info.Regions)
+                    Assert.Contains(lines, l => l.EndsWith($" {region}: {info.RegionEndpoints[region].Host}", StringComparison.Ordinal));
         }
 
         [Fact]
