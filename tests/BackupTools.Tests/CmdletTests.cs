@@ -398,6 +398,17 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Get_BackupProvider_takes_a_connection_a_job_or_a_row_by_its_Provider_property()
+        {
+            var r = _ps.Run("$c = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$j = [BackupTools.BackupJob]::new('TaurusDB', 'https://example.invalid/', 'job-1');" +
+                "$c | Get-BackupProvider; $j | Get-BackupProvider; [pscustomobject]@{ Provider = 'Dataverse' } | Get-BackupProvider;" +
+                "Get-BackupProvider -Provider Cloud*; Get-BackupProvider ArcGIS | Get-BackupProvider");
+            Assert.Empty(r.Errors);
+            Assert.Equal(new[] { "DDS", "TaurusDB", "Dataverse", "CloudFoundry", "ArcGIS" }, r.Objects<BackupProviderInfo>().Select(p => p.Name).ToArray());
+        }
+
+        [Fact]
         public void Progress_has_a_parent_and_ends_with_completed_records()
         {
             // Long enough that a busy test host still reads the job while it runs.

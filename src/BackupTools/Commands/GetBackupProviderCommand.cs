@@ -8,8 +8,9 @@ namespace BackupTools.Commands
     [OutputType(typeof(BackupProviderInfo))]
     public sealed class GetBackupProviderCommand : BackupCmdletBase
     {
-        /// <summary>Provider names; wildcards allowed.</summary>
+        /// <summary>Provider names; wildcards allowed. Also from a Provider property (a connection, a job, a CSV row).</summary>
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("Provider")]
         [ArgumentCompleter(typeof(ProviderNameCompleter))]
         [SupportsWildcards]
         public string[] Name { get; set; }
