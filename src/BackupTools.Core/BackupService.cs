@@ -63,6 +63,10 @@ namespace BackupTools
         /// <summary>Provider names, for completion.</summary>
         public static IEnumerable<string> ProviderNames => ProviderRegistry.Names;
 
+        /// <summary>Names of the providers that can start <paramref name="kind"/> backups, for completion.</summary>
+        public static IEnumerable<string> ProviderNamesOffering(BackupKind kind) =>
+            ProviderRegistry.All.Where(p => p.Info.Kinds.Contains(kind)).Select(p => p.Info.Name);
+
         /// <summary>Region names of one provider, for completion (empty for an unknown provider).</summary>
         public static IEnumerable<string> RegionsOf(string provider) =>
             ProviderRegistry.All.FirstOrDefault(p => string.Equals(p.Info.Name, provider, StringComparison.OrdinalIgnoreCase))?.Info.Regions

@@ -16,6 +16,21 @@ namespace BackupTools.Commands
             Completion.Matching(BackupService.ProviderNames, wordToComplete);
     }
 
+    /// <summary>
+    /// Completes provider names for a creating cmdlet: only the providers that offer the kind of backup it starts (the
+    /// provider table says which), as the cmdlet refuses the others.
+    /// </summary>
+    public sealed class CreatingProviderCompleter : IArgumentCompleter
+    {
+        /// <inheritdoc />
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            var kind = NewBackupCommandBase.KindStartedBy(commandName);
+            return Completion.Matching(kind is BackupKind k ? BackupService.ProviderNamesOffering(k) : BackupService.ProviderNames, wordToComplete);
+        }
+    }
+
     /// <summary>Completes region names of the provider already named on the command line.</summary>
     public sealed class RegionCompleter : IArgumentCompleter
     {

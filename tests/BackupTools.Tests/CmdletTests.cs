@@ -409,6 +409,24 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Provider_completion_of_a_creating_cmdlet_offers_only_providers_of_its_kind_of_backup()
+        {
+            string[] Complete(string input) =>
+                _ps.Run($"(TabExpansion2 -inputScript '{input}' -cursorColumn {input.Length}).CompletionMatches.CompletionText")
+                    .Output.Select(o => o.ToString()).OrderBy(x => x, StringComparer.OrdinalIgnoreCase).ToArray();
+            string[] Offering(BackupKind kind) =>
+                BackupService.Providers.Where(p => p.Kinds.Contains(kind)).Select(p => p.Name).OrderBy(x => x, StringComparer.OrdinalIgnoreCase).ToArray();
+            Assert.Equal(Offering(BackupKind.Instance), Complete("New-InstanceBackup -Provider "));
+            Assert.DoesNotContain("ArcGIS", Complete("New-InstanceBackup -Provider "));
+            Assert.Equal(new[] { "ArcGIS" }, Complete("New-DisasterRecoveryBackup -Provider "));
+            Assert.Equal(new[] { "ArcGIS" }, Complete("BackupTools\\New-DisasterRecoveryBackup -Provider "));
+            Assert.Equal(new[] { "Dataverse", "DDS" }, Complete("New-InstanceBackup -Provider D"));
+            // The other cmdlets still offer every provider.
+            Assert.Equal(BackupService.ProviderNames.Count(), Complete("Connect-BackupService -Provider ").Length);
+            Assert.Equal(BackupService.ProviderNames.Count(), Complete("Get-BackupProvider ").Length);
+        }
+
+        [Fact]
         public void Progress_has_a_parent_and_ends_with_completed_records()
         {
             // Long enough that a busy test host still reads the job while it runs.

@@ -16,7 +16,7 @@ namespace BackupTools.Commands
 
         /// <summary>Which of the session's default connections to use, by provider name.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ArgumentCompleter(typeof(ProviderNameCompleter))]
+        [ArgumentCompleter(typeof(CreatingProviderCompleter))]
         public string Provider { get; set; }
 
         /// <summary>The connection to use instead of the session's default (also from a pipeline object's Connection property).</summary>
@@ -58,6 +58,33 @@ namespace BackupTools.Commands
 
         /// <summary>The kind of backup this cmdlet starts; it selects the connection when none is named.</summary>
         protected abstract BackupKind Kind { get; }
+
+        private static Dictionary<string, BackupKind> _kindByCommand;
+
+        /// <summary>
+        /// The kind of backup the creating cmdlet named <paramref name="commandName"/> starts (module-qualified or not),
+        /// or null for another command. Read once from the cmdlets themselves, so a new creating cmdlet needs no entry.
+        /// </summary>
+        internal static BackupKind? KindStartedBy(string commandName)
+        {
+            var map = _kindByCommand;
+            if (map == null)
+            {
+                map = new Dictionary<string, BackupKind>(StringComparer.OrdinalIgnoreCase);
+                foreach (var type in typeof(NewBackupCommandBase).Assembly.GetTypes())
+                {
+                    if (type.IsAbstract || !type.IsSubclassOf(typeof(NewBackupCommandBase))) continue;
+                    var cmdlet = (CmdletAttribute)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute));
+                    if (cmdlet == null) continue;
+                    using (var command = (NewBackupCommandBase)Activator.CreateInstance(type))
+                        map[cmdlet.VerbName + "-" + cmdlet.NounName] = command.Kind;
+                }
+                _kindByCommand = map;
+            }
+            var name = commandName ?? string.Empty;
+            name = name.Substring(name.LastIndexOf('\\') + 1);
+            return map.TryGetValue(name, out var kind) ? kind : (BackupKind?)null;
+        }
 
         /// <summary>The words of the ShouldProcess action ("Start backup").</summary>
         protected abstract string Action { get; }
