@@ -15,7 +15,8 @@ namespace BackupTools
     {
         /// <summary>
         /// Creates a job. Providers use it; so can scripts that need a realistic job in their own tests
-        /// (for example as the result of <c>Mock New-InstanceBackup</c>).
+        /// (for example as the result of <c>Mock New-InstanceBackup</c>). The messages are arrays, which PowerShell
+        /// makes of a plain array (<c>@($m)</c>): it cannot pass one as an <c>IEnumerable&lt;T&gt;</c>.
         /// </summary>
         public BackupJob(
             string provider,
@@ -33,8 +34,8 @@ namespace BackupTools
             DateTimeOffset? createdAt = null,
             DateTimeOffset? endedAt = null,
             DateTimeOffset? lastCheckedAt = null,
-            IEnumerable<BackupJobMessage> errors = null,
-            IEnumerable<BackupJobMessage> warnings = null)
+            BackupJobMessage[] errors = null,
+            BackupJobMessage[] warnings = null)
         {
             if (string.IsNullOrWhiteSpace(provider)) throw new ArgumentException("A job needs its provider name.", nameof(provider));
             if (string.IsNullOrWhiteSpace(jobId) && string.IsNullOrWhiteSpace(statusUrl))
@@ -54,8 +55,8 @@ namespace BackupTools
             CreatedAt = createdAt ?? DateTimeOffset.UtcNow;
             EndedAt = endedAt;
             LastCheckedAt = lastCheckedAt;
-            Errors = (errors ?? Enumerable.Empty<BackupJobMessage>()).ToArray();
-            Warnings = (warnings ?? Enumerable.Empty<BackupJobMessage>()).ToArray();
+            Errors = (errors ?? Enumerable.Empty<BackupJobMessage>()).Where(m => m != null).ToArray();
+            Warnings = (warnings ?? Enumerable.Empty<BackupJobMessage>()).Where(m => m != null).ToArray();
         }
 
         /// <summary>The provider name (<c>TaurusDB</c>, <c>DDS</c>, <c>Dataverse</c>, <c>ArcGIS</c>, <c>CloudFoundry</c>).</summary>
@@ -171,7 +172,27 @@ namespace BackupTools
                 int.TryParse(S(nameof(PercentComplete)), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pc) ? pc : (int?)null,
                 ParseTime(bag, nameof(CreatedAt), textCulture), ParseTime(bag, nameof(EndedAt), textCulture),
                 ParseTime(bag, nameof(LastCheckedAt), textCulture),
-                ParseMessages(bag, nameof(Errors)), ParseMessages(bag, nameof(Warnings)));
+                ParseMessages(bag, nameof(Errors)).ToArray(), ParseMessages(bag, nameof(Warnings)).ToArray());
+        }
+
+        /// <summary>
+        /// Rebuilds a job from a hashtable, as a script builds one for a mock:
+        /// <c>[BackupTools.BackupJob]::FromProperties(@{ Provider = 'DDS'; JobId = 'job-1'; State = 'Failed' })</c>.
+        /// Keys are read as text; messages may be hashtables with Code, Message and Subject.
+        /// </summary>
+        /// <param name="p">The properties.</param>
+        public static BackupJob FromProperties(IDictionary p)
+        {
+            if (p == null) throw new ArgumentNullException(nameof(p));
+            return FromProperties(Bag(p), null);
+        }
+
+        private static Dictionary<string, object> Bag(IDictionary p)
+        {
+            var bag = new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase);
+            foreach (DictionaryEntry entry in p)
+                if (entry.Key != null) bag[Convert.ToString(entry.Key, CultureInfo.InvariantCulture)] = entry.Value;
+            return bag;
         }
 
         private static T ParseEnum<T>(string text, T fallback) where T : struct =>
@@ -215,8 +236,11 @@ namespace BackupTools
                 switch (item)
                 {
                     case BackupJobMessage m: yield return m; break;
-                    case IDictionary<string, object> d:
-                        var dd = new Dictionary<string, object>(d, StringComparer.OrdinalIgnoreCase);
+                    case IDictionary<string, object> _:
+                    case IDictionary _:
+                        var dd = item is IDictionary<string, object> d
+                            ? new Dictionary<string, object>(d, StringComparer.OrdinalIgnoreCase)
+                            : Bag((IDictionary)item);
                         dd.TryGetValue("Code", out var c); dd.TryGetValue("Message", out var msg); dd.TryGetValue("Subject", out var s);
                         yield return new BackupJobMessage(c?.ToString(), msg?.ToString(), s?.ToString());
                         break;

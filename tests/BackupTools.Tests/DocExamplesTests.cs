@@ -101,6 +101,26 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void The_mock_jobs_of_about_BackupTools_are_built_as_written()
+        {
+            using var runspace = OpenRunspace();
+            // The constructor with a plain PowerShell array of messages (object[]).
+            var built = Run(runspace, Example("about_BackupTools example", "@($m)"));
+            Assert.Empty(built.Errors);
+            var job = Assert.IsType<BackupJob>(Assert.Single(built.Output).BaseObject);
+            Assert.Equal(BackupJobState.Failed, job.State);
+            Assert.Equal("DBS.200410", Assert.Single(job.Errors).Code);
+            Assert.Equal("disk full", job.Errors[0].Message);
+
+            // FromProperties with a hashtable, its messages hashtables too.
+            var fromBag = Run(runspace, Example("about_BackupTools example", "FromProperties(@{") + "\n$job");
+            Assert.Empty(fromBag.Errors);
+            job = Assert.IsType<BackupJob>(Assert.Single(fromBag.Output).BaseObject);
+            Assert.Equal(("DDS", "job-3", BackupJobState.Failed), (job.Provider, job.JobId, job.State));
+            Assert.Equal(("DBS.200410", "disk full"), (Assert.Single(job.Errors).Code, job.Errors[0].Message));
+        }
+
+        [Fact]
         public void The_simulator_example_runs_again_once_the_simulator_is_reset()
         {
             var about = System.IO.File.ReadAllText(System.IO.Path.Combine(ContractTests.RepoRoot(), "en-US", "about_BackupTools.help.txt"));
