@@ -114,12 +114,16 @@ namespace BackupTools
         /// <summary>True when the job will not change any more.</summary>
         public bool IsFinal => State.IsFinal();
 
-        /// <summary>Time from start to end, or to the last status read while running.</summary>
+        /// <summary>
+        /// Time from start to end. While the job runs, to now: it keeps counting between status reads. A finished job
+        /// whose end time is unknown counts to its last status read, or shows zero without one (a job built for a mock):
+        /// a finished job's Elapsed never grows.
+        /// </summary>
         public TimeSpan Elapsed
         {
             get
             {
-                var until = EndedAt ?? (IsFinal ? LastCheckedAt : null) ?? DateTimeOffset.UtcNow;
+                var until = EndedAt ?? (IsFinal ? LastCheckedAt ?? CreatedAt : DateTimeOffset.UtcNow);
                 var d = until - CreatedAt;
                 return d < TimeSpan.Zero ? TimeSpan.Zero : d;
             }

@@ -125,6 +125,25 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Elapsed_counts_to_now_while_running_and_never_grows_once_finished()
+        {
+            var created = DateTimeOffset.UtcNow.AddHours(-1);
+            // Running: to now, not to the last status read (a minute after the start).
+            var running = new BackupJob("DDS", "https://x/", "j", createdAt: created, lastCheckedAt: created.AddMinutes(1));
+            Assert.InRange(running.Elapsed, TimeSpan.FromMinutes(59), TimeSpan.FromMinutes(61));
+            // Finished, as a mock builds it (no end, no read): zero, and the same on every read.
+            var mock = new BackupJob("DDS", "https://x/", "j", state: BackupJobState.Failed, createdAt: created);
+            Assert.Equal(TimeSpan.Zero, mock.Elapsed);
+            System.Threading.Thread.Sleep(20);
+            Assert.Equal(TimeSpan.Zero, mock.Elapsed);
+            // Finished without an end time but read: to that read.
+            var read = new BackupJob("DDS", "https://x/", "j", state: BackupJobState.Succeeded, createdAt: created, lastCheckedAt: created.AddMinutes(5));
+            Assert.Equal(TimeSpan.FromMinutes(5), read.Elapsed);
+            var ended = new BackupJob("DDS", "https://x/", "j", state: BackupJobState.Succeeded, createdAt: created, endedAt: created.AddMinutes(2), lastCheckedAt: created.AddMinutes(5));
+            Assert.Equal(TimeSpan.FromMinutes(2), ended.Elapsed);
+        }
+
+        [Fact]
         public void New_InstanceBackup_takes_csv_rows_by_property_name()
         {
             var byName = typeof(NewInstanceBackupCommand).GetProperties()
