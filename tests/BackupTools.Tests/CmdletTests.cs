@@ -427,6 +427,32 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void The_SkipCertificateCheck_warning_names_what_the_connection_would_expose()
+        {
+            string Warning(string connect)
+            {
+                var r = _ps.Run("$null = Connect-BackupService " + connect + " -SkipCertificateCheck");
+                Assert.Empty(r.Errors);
+                return Assert.Single(r.Warnings);
+            }
+            var token = Warning("-Provider Dataverse -Region crm4 -AccessToken $token");
+            Assert.Contains("https://admin.services.crm4.dynamics.com/", token);
+            Assert.Contains("could read the token", token);
+            Assert.DoesNotContain("password", token);
+            Assert.DoesNotContain("signs in", token);
+            var key = Warning("-Provider DDS -Region eu-de -ProjectId $project -AccessKeyId AK -SecretAccessKey $token");
+            Assert.DoesNotContain("password", key);
+            Assert.DoesNotContain("signs in", key);
+            Assert.Contains("secret access key is not sent", key);
+            var password = Warning("-Provider DDS -Region eu-de -ProjectId $project -Credential ([pscredential]::new('user', $token))");
+            Assert.Contains("signs in", password);
+            Assert.Contains("password", password);
+            var client = Warning("-Provider CloudFoundry -Endpoint https://api.sys.example.com -ClientId bot -ClientSecret $token");
+            Assert.Contains("client secret", client);
+            Assert.DoesNotContain("password", client);
+        }
+
+        [Fact]
         public void Progress_has_a_parent_and_ends_with_completed_records()
         {
             // Long enough that a busy test host still reads the job while it runs.

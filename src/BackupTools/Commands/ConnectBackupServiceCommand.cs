@@ -132,9 +132,26 @@ namespace BackupTools.Commands
                 return;
             }
             if (connection.SkipCertificateCheck)
-                WriteWarning($"Certificate validation is off for {connection.Endpoint} and the token endpoints this connection signs in at (IAM, UAA, generateToken): anyone between you and those servers could read the token or the password.");
+                WriteWarning(SkipCertificateCheckWarning(connection));
             Connections.SetDefault(connection);
             WriteObject(connection);
+        }
+
+        /// <summary>What -SkipCertificateCheck exposes, by what the connection sends: only sign-ins send a password or secret.</summary>
+        internal static string SkipCertificateCheckWarning(BackupConnection connection)
+        {
+            var off = $"Certificate validation is off for {connection.Endpoint}";
+            switch (connection.AuthenticationMethod)
+            {
+                case AuthenticationMethods.Credential:
+                    return off + " and the token endpoint this connection signs in at (IAM, UAA or ArcGIS generateToken): anyone between you and those servers could read the password and the token.";
+                case AuthenticationMethods.ClientCredential:
+                    return off + " and the UAA token endpoint this connection signs in at: anyone between you and those servers could read the client secret and the token.";
+                case AuthenticationMethods.AccessKey:
+                    return off + ": anyone between you and that server could read and change the requests and their answers (the secret access key is not sent; it signs them).";
+                default:
+                    return off + ": anyone between you and that server could read the token.";
+            }
         }
 
         /// <summary>
