@@ -150,6 +150,39 @@ namespace BackupTools.Tests
             Assert.Contains("breaks the Dataverse rule", ex.Message);
             Assert.Contains("unpaired surrogate", ex.Message);
         }
+
+        [Theory]
+        [InlineData("nightly.")]
+        [InlineData("a.b.")]
+        public void A_store_name_ending_in_a_dot_is_refused_as_Windows_PowerShell_would_send_it_without(string store)
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => Providers.ArcGIS.ArcGisProvider.StoreNameRule.Check("ArcGIS", store));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Contains("not ending in '.'", ex.Message);
+            Assert.True(Providers.ArcGIS.ArcGisProvider.StoreNameRule.Accepts("nightly.store"));
+        }
+
+        /// <summary>
+        /// What .NET Framework's legacy System.Uri (powershell.exe, no 4.5+ target) makes of escaped segments: it trims
+        /// trailing dots, and unescapes %2F and %5C and then compresses the path. Url.Combine's check refuses each
+        /// (the test host's Uri keeps them, so the legacy results are built by hand).
+        /// </summary>
+        [Theory]
+        [InlineData("https://h/admin/stores/nightly/backups/create", "admin", "stores", "nightly.", "backups", "create")]
+        [InlineData("https://h/v3/jobs/a/b", "v3", "jobs", "a/b")]
+        [InlineData("https://h/v3/jobs/a/b", "v3", "jobs", "a\\b")]
+        [InlineData("https://h/v3/x", "v3", "jobs", "../x")]
+        [InlineData("https://h/x", "v3", "jobs", "../../x")]
+        public void A_value_System_Uri_would_send_altered_is_refused_naming_the_rule(string legacy, params string[] segments)
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => Validation.Url.CheckSegments(new Uri(legacy), segments));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Contains(Validation.Url.SegmentRule, ex.Message);
+            Assert.Contains("Nothing was sent", ex.Message);
+            // This .NET keeps each of them in its segment: the same values pass through Url.Combine.
+            var built = Validation.Url.Combine(new Uri("https://h/"), segments);
+            Validation.Url.CheckSegments(built, segments);
+        }
     }
 }
 

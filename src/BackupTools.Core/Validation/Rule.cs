@@ -187,10 +187,34 @@ namespace BackupTools.Validation
     /// <summary>Builds service URLs from an endpoint and path segments, each segment escaped so no value can change the path.</summary>
     internal static class Url
     {
+        /// <summary>The rule every value in a path meets, as a breach names it.</summary>
+        internal const string SegmentRule =
+            "a value in a URL path must reach the service as one unchanged segment";
+
         public static Uri Combine(Uri endpoint, params string[] segments)
         {
             var baseText = endpoint.ToString().TrimEnd('/');
-            return new Uri(baseText + "/" + string.Join("/", segments.Select(Uri.EscapeDataString)));
+            var uri = new Uri(baseText + "/" + string.Join("/", segments.Select(Uri.EscapeDataString)));
+            CheckSegments(uri, segments);
+            return uri;
+        }
+
+        /// <summary>
+        /// Throws unless the last segments of <paramref name="built"/> are <paramref name="segments"/>, unchanged. On .NET
+        /// Framework without a 4.5+ target (powershell.exe), System.Uri trims trailing dots from path segments, unescapes
+        /// %2F and %5C and then compresses dot segments, so an escaped value could still be sent as another path.
+        /// </summary>
+        internal static void CheckSegments(Uri built, string[] segments)
+        {
+            var path = built.AbsolutePath.Split('/');
+            var changed = path.Length - 1 < segments.Length;
+            for (var i = 0; !changed && i < segments.Length; i++)
+                changed = !string.Equals(Uri.UnescapeDataString(path[path.Length - segments.Length + i]), segments[i], StringComparison.Ordinal);
+            if (!changed) return;
+            var value = segments.FirstOrDefault(v => v.EndsWith(".", StringComparison.Ordinal) || v.IndexOfAny(new[] { '/', '\\', '%' }) >= 0 || v == "..")
+                        ?? string.Join("/", segments);
+            throw Rule.Breach(null, $"'{Rule.Printable(value)}' breaks a BackupTools limit: {SegmentRule}; this .NET's System.Uri would send " +
+                                    $"'{Rule.Printable(built.AbsolutePath)}' instead (it trims a trailing '.' and reads an escaped '/' or '\\' as a separator).", value);
         }
 
         public static Uri WithQuery(Uri uri, params (string Name, string Value)[] query)

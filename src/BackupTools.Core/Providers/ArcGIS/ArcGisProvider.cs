@@ -38,8 +38,9 @@ namespace BackupTools.Providers.ArcGIS
 
         // The store goes into a path segment (escaped by Url.Combine); refuse what could still confuse a server or proxy.
         internal static readonly Rule StoreNameRule = new Rule("StoreName",
-            "at most 255 characters, not '.', without '/', '\\', '?', '#', '%', '..' or control characters",
-            v => v.Length <= 255 && v != "." && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
+            "at most 255 characters, not ending in '.', without '/', '\\', '?', '#', '%', '..' or control characters",
+            // Not ending in '.': Windows PowerShell 5.1's System.Uri trims trailing dots from a path segment ('nightly.' went to 'nightly').
+            v => v.Length <= 255 && !v.EndsWith(".", StringComparison.Ordinal) && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
             required: false, ours: true);
 
         /// <summary>The documented minimum passcode length [V].</summary>
