@@ -145,6 +145,18 @@ namespace BackupTools.Commands
         /// </summary>
         internal static Assembly ResolveFrom(string dependencyDirectory, string requestedName, Assembly requestingAssembly)
         {
+            var path = ResolvePath(dependencyDirectory, requestedName,
+                requestingAssembly == null ? null : (bool?)IsOurs(requestingAssembly, dependencyDirectory));
+            return path == null ? null : Assembly.LoadFrom(path);
+        }
+
+        /// <summary>
+        /// The file <see cref="ResolveFrom"/> answers with, without loading it: <paramref name="requestFromUs"/> says
+        /// whether the requester is this module's (the cmdlet assembly or a file of the folder, see <see cref="IsOursAt"/>),
+        /// or is null when there is no requester.
+        /// </summary>
+        internal static string ResolvePath(string dependencyDirectory, string requestedName, bool? requestFromUs)
+        {
             AssemblyName name;
             try
             {
@@ -154,22 +166,23 @@ namespace BackupTools.Commands
             {
                 return null; // not a name at all: nothing of ours
             }
-            var fromUs = requestingAssembly != null
-                ? IsOurs(requestingAssembly, dependencyDirectory)
-                : string.Equals(name.Name, "BackupTools.Core", StringComparison.OrdinalIgnoreCase);
+            var fromUs = requestFromUs ?? string.Equals(name.Name, "BackupTools.Core", StringComparison.OrdinalIgnoreCase);
             if (!fromUs || string.IsNullOrEmpty(name.Name) || name.Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0) return null;
             var path = Path.Combine(dependencyDirectory, name.Name + ".dll");
-            return File.Exists(path) ? Assembly.LoadFrom(path) : null;
+            return File.Exists(path) ? path : null;
         }
 
         private static bool IsOurs(Assembly assembly, string dependencyDirectory)
         {
             if (assembly == typeof(ModuleInitializer).Assembly) return true;
             if (assembly.IsDynamic) return false;
-            var location = assembly.Location;
-            return !string.IsNullOrEmpty(location) &&
-                   string.Equals(Path.GetDirectoryName(location), dependencyDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar),
-                       StringComparison.OrdinalIgnoreCase);
+            return IsOursAt(assembly.Location, dependencyDirectory);
         }
+
+        /// <summary>True for an assembly loaded from <paramref name="location"/> in the dependencies folder itself.</summary>
+        internal static bool IsOursAt(string location, string dependencyDirectory) =>
+            !string.IsNullOrEmpty(location) &&
+            string.Equals(Path.GetDirectoryName(location), dependencyDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar),
+                StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -96,6 +96,60 @@ namespace BackupTools.Tests
                 Assert.True(File.Exists(Path.Combine(_package.Directory, file)), file + " is missing");
         }
 
+        /// <summary>
+        /// Assemblies .NET Framework 4.7.2 (Windows PowerShell 5.1) provides itself, and PowerShell's own engine: a
+        /// reference to one of these is the platform's to bind. Any other name must be a file of dependencies/.
+        /// </summary>
+        private static readonly HashSet<string> NetFrameworkPlatform = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            "mscorlib", "netstandard", "System", "System.Core", "System.Net.Http", "System.Numerics", "System.Xml", "System.Xml.Linq",
+            "System.Data", "System.Runtime.Serialization", "System.ComponentModel.DataAnnotations", "System.Configuration",
+            "System.Security", "Microsoft.CSharp", "System.Management.Automation",
+        };
+
+        /// <summary>
+        /// What Windows PowerShell 5.1 binds, checked on the published package: every reference of the cmdlet assembly and
+        /// of every assembly of dependencies/ (not the PowerShell 7 loader, nor the net10.0 precompiled folder) is either
+        /// the platform's, or answered by the 5.1 resolver's logic (<see cref="ModuleInitializer.ResolvePath"/>, with the
+        /// requester where it is loaded from) with a shipped file of the same name and public key, of an equal or higher
+        /// version. With no binding redirects on 5.1, that resolver is what answers every such version mismatch, so a
+        /// dependency bump that drops a file, or ships an older one than another file asks for, fails here.
+        /// </summary>
+        [Fact]
+        public void Every_reference_of_a_shipped_assembly_resolves_for_Windows_PowerShell_to_a_shipped_file_or_the_platform()
+        {
+            var files = Directory.GetFiles(Dependencies, "*.dll")
+                .Where(f => !string.Equals(Path.GetFileName(f), "BackupTools.Isolation.dll", StringComparison.OrdinalIgnoreCase))
+                .Prepend(Path.Combine(_package.Directory, "BackupTools.dll")).ToList();
+            var problems = new List<string>();
+            var checkedEdges = 0;
+            foreach (var file in files)
+            {
+                using var pe = new PEReader(File.OpenRead(file));
+                var reader = pe.GetMetadataReader();
+                var requesterIsOurs = Path.GetFileName(file) == "BackupTools.dll" || ModuleInitializer.IsOursAt(file, Dependencies);
+                foreach (var handle in reader.AssemblyReferences)
+                {
+                    var reference = reader.GetAssemblyReference(handle).GetAssemblyName();
+                    if (NetFrameworkPlatform.Contains(reference.Name)) continue;
+                    checkedEdges++;
+                    var edge = $"{Path.GetFileName(file)} -> {reference.FullName}";
+                    var answer = ModuleInitializer.ResolvePath(Dependencies, reference.FullName, requesterIsOurs);
+                    if (answer == null) { problems.Add(edge + ": not shipped, and not the platform's"); continue; }
+                    var shipped = AssemblyName.GetAssemblyName(answer);
+                    if (!string.Equals(shipped.Name, reference.Name, StringComparison.OrdinalIgnoreCase))
+                        problems.Add($"{edge}: answered with {shipped.FullName}");
+                    else if (shipped.Version < reference.Version)
+                        problems.Add($"{edge}: only {shipped.Version} is shipped");
+                    else if (!(reference.GetPublicKeyToken() ?? Array.Empty<byte>()).SequenceEqual(shipped.GetPublicKeyToken() ?? Array.Empty<byte>()))
+                        problems.Add($"{edge}: the shipped file has another public key ({shipped.FullName})");
+                }
+            }
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
+            // The graph holds the version mismatches the resolver must answer (System.Memory asks for Unsafe 4.0.4.1; 6.0.0.0 ships).
+            Assert.True(checkedEdges > 20, $"only {checkedEdges} references checked");
+        }
+
         /// <summary>The platforms whose PowerShell 7.6 gets the engine precompiled (src/BackupTools.Precompiled).</summary>
         public static readonly string[] PrecompiledRuntimes = { "linux-x64", "win-x64", "linux-arm64", "osx-arm64" };
 
