@@ -144,7 +144,7 @@ namespace BackupTools.Commands
             switch (connection.AuthenticationMethod)
             {
                 case AuthenticationMethods.Credential:
-                    return off + " and the token endpoint this connection signs in at (IAM, UAA or ArcGIS generateToken): anyone between you and those servers could read the password and the token.";
+                    return off + " and the token endpoint this connection signs in at (IAM, UAA or generateToken): anyone between you and those servers could read the password and the token.";
                 case AuthenticationMethods.ClientCredential:
                     return off + " and the UAA token endpoint this connection signs in at: anyone between you and those servers could read the client secret and the token.";
                 case AuthenticationMethods.AccessKey:
