@@ -8,8 +8,9 @@
 .PARAMETER SimulatorUri
     The address of a BackupTools simulator that is already listening; the script does not start one.
 .EXAMPLE
-    # In a second terminal, from the repository root, start the simulator and leave it running:
-    dotnet run --project src/BackupTools.Simulator -- --port 5099
+    # In a second terminal, from the repository root, start the simulator and leave it running (jobs found from
+    # their create on, so that the module and the bare client both read a found job: the script also sets this):
+    dotnet run --project src/BackupTools.Simulator -- --port 5099 --not-found-seconds 0
     # Then, once it prints 'BackupTools simulator listening on http://127.0.0.1:5099/':
     ./build.ps1 -Task Package; pwsh ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/
 #>
@@ -26,6 +27,9 @@ if (-not $ModulePath -or -not (Test-Path -LiteralPath (Join-Path $ModulePath 'Ba
     throw "No package at '$ModulePath': run ./build.ps1 -Task Package first, or pass -ModulePath <folder holding BackupTools.psd1>."
 }
 $manifest = Join-Path $ModulePath 'BackupTools.psd1'
+# Started as a program, the simulator answers a new DDS job 'not found' for its first 2 s, as the service does; the
+# bare client's status read would then fail and the module's would take another path. Both read a found job here.
+$null = Invoke-RestMethod -Method Post -Uri "${SimulatorUri}_sim/options" -ContentType 'application/json' -Body '{"notFoundWindowMs":0}'
 $project = '0123456789abcdef0123456789abcdef'
 $instance = '0123456789abcdef0123456789abcdefin02'
 # Each child stops at its first error (exit code 1), as the hosted measure throws on one: a failed call is quick,

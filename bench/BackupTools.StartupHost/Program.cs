@@ -305,7 +305,9 @@ static Process StartSimulator(string root, out Uri baseUri)
 {
     var dll = NewestBuild(Path.Combine(root, "src", "BackupTools.Simulator", "bin"), "BackupTools.Simulator.dll", "dotnet build bench/BackupTools.StartupHost -c Release");
     var psi = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, UseShellExecute = false };
-    foreach (var a in new[] { dll, "--port", "0", "--job-seconds", "0" }) psi.ArgumentList.Add(a);
+    // Jobs found from their create on (started as a program the simulator answers a new DDS job "not found" for 2 s):
+    // the bare client's status read must succeed, and the module's must take the same path as before.
+    foreach (var a in new[] { dll, "--port", "0", "--job-seconds", "0", "--not-found-seconds", "0" }) psi.ArgumentList.Add(a);
     var process = Process.Start(psi);
     var first = process.StandardOutput.ReadLine() ?? string.Empty;
     var at = first.IndexOf("http://", StringComparison.Ordinal);
