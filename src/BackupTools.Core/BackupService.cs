@@ -245,14 +245,36 @@ namespace BackupTools
                 var maybeSent = false;     // some attempt's create request left and its outcome is not known
                 var lastAfterCreate = false; // the last failure came after its attempt's create request left
                 BackupToolsException last = null;
+                var lookFirst = 0;         // 1: look the backup up by name before the next repeat
+                Task<BackupJob> Create()
+                {
+                    Interlocked.Increment(ref attempts);
+                    createsBefore = call.CreatesSent;
+                    return provider.StartAsync(call, request);
+                }
+                async Task<BackupJob> LookThenCreate()
+                {
+                    try
+                    {
+                        var found = await reconciler.FindExistingAsync(call, request, sinceStart.Elapsed + ReconcileMargin).NoContext();
+                        if (found != null)
+                        {
+                            log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
+                            return found;
+                        }
+                    }
+                    catch (BackupToolsException lookup)
+                    {
+                        log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' failed: {lookup.Message}");
+                    }
+                    // Not there: the instance is busy with another operation; the busy repeats go on.
+                    return await Create().NoContext();
+                }
                 try
                 {
-                    return await Resilience.ExecuteAsync(RetryRules.ForCreates(retry, uniqueNames: reconciler != null && reconciler.NamesAreUnique), log, ct =>
-                    {
-                        Interlocked.Increment(ref attempts);
-                        createsBefore = call.CreatesSent;
-                        return provider.StartAsync(call, request);
-                    }, budget.Token, observe: ex =>
+                    return await Resilience.ExecuteAsync(RetryRules.ForCreates(retry, uniqueNames: reconciler != null && reconciler.NamesAreUnique), log,
+                        ct => Interlocked.Exchange(ref lookFirst, 0) == 1 ? LookThenCreate() : Create(),
+                        budget.Token, observe: ex =>
                     {
                         // A failure before the create request left (an ArcGIS store lookup, a token) leaves nothing behind.
                         lastAfterCreate = call.CreatesSent > createsBefore;
@@ -260,8 +282,9 @@ namespace BackupTools
                         {
                             last = failed;
                             // "Busy" after an attempt that may have got through is most likely that very backup
-                            // running: look it up by name now rather than after every busy repeat.
-                            if (maybeSent && reconciler != null && failed.Category == BackupErrorCategory.ResourceBusy) failed.EndsRepeats = true;
+                            // running: look it up by name before the next repeat rather than after every busy repeat
+                            // (not found, the instance is busy with something else, and the repeats go on).
+                            if (maybeSent && reconciler != null && failed.Category == BackupErrorCategory.ResourceBusy) Volatile.Write(ref lookFirst, 1);
                             if (lastAfterCreate && Resilience.LeavesCreateInDoubt(failed)) maybeSent = true;
                         }
                         else if (ex is OperationCanceledException && lastAfterCreate) maybeSent = true; // cut off while the request was out

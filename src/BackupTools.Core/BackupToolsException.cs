@@ -69,9 +69,6 @@ namespace BackupTools
         /// <summary>How long the service asked the client to wait before trying again (Retry-After), when it said.</summary>
         public TimeSpan? RetryAfter { get; set; }
 
-        /// <summary>The create that failed so is not repeated, whatever its kind (its outcome is settled another way).</summary>
-        internal bool EndsRepeats { get; set; }
-
         private string _recommendedAction;
 
         /// <summary>

@@ -125,6 +125,8 @@ public sealed class SimulatorOptions
     /// instead of 409 <c>CF-AsyncServiceInstanceOperationInProgress</c> (60016).
     /// </summary>
     public bool CloudFoundryInProgressAs422 { get => _cloudFoundryInProgressAs422; set => _cloudFoundryInProgressAs422 = value; }
+
+    /// <summary>
     /// TaurusDB/DDS: a backup claims its instance while it runs, and a second create for that instance answers "another
     /// operation in progress" as the services document (TaurusDB 409 <c>DBS.200019</c>, DDS 403 <c>DBS.201015</c>). Off by
     /// default: tests and demos that start many backups of one instance keep working.

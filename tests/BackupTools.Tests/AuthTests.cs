@@ -645,6 +645,24 @@ namespace BackupTools.Tests
             Assert.Empty(events2.Errors);
         }
 
+        /// <summary>
+        /// A request held until the key's first answer is signed when it leaves, not before it waits: with a clock just
+        /// inside the gateway's 15 minutes, a signature dated before a few seconds' wait would be refused (and remembered).
+        /// </summary>
+        [Fact]
+        public async Task A_request_held_for_the_keys_first_answer_is_signed_when_it_leaves()
+        {
+            var c = BackupService.Connect(Request("DDS", "AccessKey"));
+            ((AkSkCredential)c.Credential).Clock = () => DateTimeOffset.UtcNow - TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(2);
+            _sim.Faults.Add(new FaultRule { Provider = "DDS", Method = "POST", PathContains = "/backups", Delay = TimeSpan.FromSeconds(4), StatusCode = 503, Times = 1 });
+            var first = BackupService.StartAsync(c, new BackupRequest { InstanceId = Instance("DDS", 0), Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            await Task.Delay(300);
+            var second = BackupService.StartAsync(c, new BackupRequest { InstanceId = Instance("DDS", 1), Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.NotNull((await first).JobId);
+            Assert.NotNull((await second).JobId);
+            Assert.DoesNotContain(_sim.Counters.Requests, q => q.Status == 401);
+        }
+
         /// <summary>IAM's error code and message reach the error record as the service's, masked; not folded into one text.</summary>
         [Fact]
         public async Task An_IAM_error_keeps_its_code_and_message_masked()

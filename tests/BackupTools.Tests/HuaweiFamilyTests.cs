@@ -426,6 +426,31 @@ namespace BackupTools.Tests
             Assert.Same(a2, store.ForNewBackup(Provider));
         }
 
+        /// <summary>
+        /// A job that names no project, with connections to two projects of its endpoint: the project its status address
+        /// names, else an error asking for -Connection; never the project connected last.
+        /// </summary>
+        [Fact]
+        public async Task A_job_without_a_project_is_read_with_the_project_of_its_address_or_refused_as_ambiguous()
+        {
+            var store = new BackupTools.Session.ConnectionStore();
+            var a = Connection();
+            store.SetDefault(a);
+            var jobA = await BackupService.StartAsync(a, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            var b = TestData.Connect(Sim, Provider, scope: ProjectB);
+            store.SetDefault(b);
+
+            var addressed = new BackupJob(jobA.Provider, jobA.Endpoint, jobA.JobId, jobA.StatusUrl, jobA.InstanceId, jobA.BackupName, createdAt: jobA.CreatedAt);
+            Assert.Null(addressed.Scope);
+            Assert.Same(a, store.ForJob(addressed));
+
+            var bare = new BackupJob(jobA.Provider, jobA.Endpoint, jobA.JobId, null, jobA.InstanceId, jobA.BackupName, createdAt: jobA.CreatedAt);
+            var ambiguous = Assert.Throws<BackupToolsException>(() => store.ForJob(bare));
+            Assert.Equal(ErrorIds.ConnectionNotFound, ambiguous.ErrorId);
+            Assert.Contains("-Connection", ambiguous.Message);
+            Assert.Contains(ProjectB, ambiguous.Message);
+        }
+
         /// <summary>A job whose project has no connection is not read with another project's credential and path.</summary>
         [Fact]
         public async Task A_job_of_a_project_without_a_connection_is_not_read_with_another_projects()
@@ -561,6 +586,25 @@ namespace BackupTools.Tests
             Assert.Equal(name, job.BackupName);
             Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
             Assert.Equal(2, Creates); // the lost one and one repeat answered busy
+            Assert.Contains(Sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public async Task A_repeat_answered_busy_by_another_operation_after_a_lost_create_goes_on_repeating()
+        {
+            // The first create is cut off by its request timeout before the service acted on it; the repeat finds the
+            // instance busy with another operation. The lookup by name finds nothing, so the busy repeats go on and
+            // the backup starts (once), rather than ending in "outcome unknown".
+            var retry = TestData.FastRetry(busy: 3);
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", Delay = TimeSpan.FromSeconds(3), StatusCode = 503, Times = 1 });
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 403, Times = 1,
+                Body = "{\"error_code\":\"DBS.201015\",\"error_msg\":\"Another operation is being performed on the instance.\"}" });
+            var name = TestData.UniqueName();
+            var job = await BackupService.StartAsync(Connection(), Request(InstanceId, name), NullOperationLog.Instance, CancellationToken.None, retry);
+            Assert.Equal(name, job.BackupName);
+            Assert.Equal(1, Sim.Counters.BackupsFor(Provider, InstanceId));
+            Assert.Equal(3, Creates); // cut off, busy, then made
             Assert.Contains(Sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
         }
 

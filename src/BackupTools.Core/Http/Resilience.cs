@@ -111,7 +111,6 @@ namespace BackupTools.Http
         /// <summary>True only when repeating the create cannot make a second backup.</summary>
         internal static bool ShouldRepeatCreate(BackupToolsException ex, int attempt, CreateRetryOptions options, bool uniqueNames)
         {
-            if (ex.EndsRepeats) return false;
             // A pause asked for beyond the create's whole budget would only end in the budget's error: the answer is now.
             if (ex.RetryAfter is TimeSpan pause && options.Budget > TimeSpan.Zero && options.Budget != System.Threading.Timeout.InfiniteTimeSpan && pause > options.Budget)
                 return false;

@@ -182,10 +182,15 @@ namespace BackupTools.Http
                 body = await request.Content.ReadAsByteArrayAsync().NoContext();
             var copy = renewable ? Copy(request, body) : null;
 
-            var held = await credential.BeforeSendAsync(this).NoContext();
+            var before = credential.BeforeSendAsync(this);
+            var waited = !before.IsCompleted;
+            var held = await before.NoContext();
             ServiceResponse response = null;
             try
             {
+                // A request that waited for the key's first answer is signed again: its date was taken before the wait,
+                // and a clock near the gateway's 15 minutes plus that wait would have it refused (and the refusal remembered).
+                if (waited) await credential.ApplyAsync(request, this, placement).NoContext();
                 response = await SendOnceAsync(request, isCreate, target).NoContext();
                 if (response.Status != 401) return response;
                 if (copy == null) throw RefusedBy(response, credential, target);

@@ -41,7 +41,19 @@ namespace BackupTools.Session
         public BackupConnection ForJob(BackupJob job)
         {
             var key = BackupConnection.MakeKey(job.Provider, job.Endpoint);
-            lock (_gate) return _connections.LastOrDefault(c => c.EndpointKey == key && c.ServesProjectOf(job));
+            lock (_gate)
+            {
+                var fitting = _connections.Where(c => c.EndpointKey == key && c.ServesProjectOf(job)).ToList();
+                if (fitting.Count <= 1 || !string.IsNullOrEmpty(job.Scope)) return fitting.LastOrDefault();
+                // A job that names no project (a hand-made or trimmed one) with connections to several projects of its
+                // endpoint: the project its status address names, if it names one of them; never a guess.
+                var named = fitting.Where(c => !string.IsNullOrEmpty(c.Scope) && !string.IsNullOrEmpty(job.StatusUrl) &&
+                    job.StatusUrl.IndexOf("/" + c.Scope + "/", StringComparison.OrdinalIgnoreCase) >= 0).ToList();
+                if (named.Count == 1) return named[0];
+                throw NotFound($"The {job.Provider} job {job.JobId ?? job.StatusUrl} names no project, and this session has connections to " +
+                    $"{fitting.Count} projects at {job.Endpoint} ({string.Join(", ", fitting.Select(c => c.Scope))}). Pass -Connection to choose one, " +
+                    "or give the job its Scope.");
+            }
         }
 
         /// <summary>The connections new backups may use: of several to one endpoint (other projects), the most recent.</summary>
