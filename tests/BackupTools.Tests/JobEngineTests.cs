@@ -442,6 +442,30 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_job_without_an_endpoint_is_read_with_the_sessions_only_connection_to_its_service()
+        {
+            // A hand-made job (Provider, JobId and project from a CSV): the session's one TaurusDB connection reads it.
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var started = await Start(c);
+            var store = new BackupTools.Session.ConnectionStore();
+            store.SetDefault(c);
+            var bare = new BackupJob("TaurusDB", null, started.JobId, scope: started.Scope);
+            Assert.Same(c, store.ForJob(bare));
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(new[] { bare }, store.ForJob, new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(30) },
+                events, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Empty(events.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+
+            // With two TaurusDB connections (two regions), which one is not guessed.
+            var other = BackupService.Connect(new ConnectRequest { Provider = "TaurusDB", Endpoint = new Uri(_sim.EndpointFor("TaurusDB").ToString().Replace("127.0.0.1", "localhost")),
+                Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token) });
+            store.SetDefault(other);
+            Assert.Null(store.ForJob(bare));
+        }
+
+        [Fact]
         public async Task A_huge_retry_after_on_a_status_read_ends_in_the_timeout_not_a_crash()
         {
             _sim.Options.JobDuration = TimeSpan.FromMinutes(5);

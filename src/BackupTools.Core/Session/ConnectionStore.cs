@@ -43,6 +43,13 @@ namespace BackupTools.Session
             var key = BackupConnection.MakeKey(job.Provider, job.Endpoint);
             lock (_gate)
             {
+                // A job that names no endpoint (a hand-made one: Provider and JobId from a CSV) is the session's only
+                // connection to its provider's (and project's), as a new backup would be; with none or several, none.
+                if (string.IsNullOrWhiteSpace(job.Endpoint))
+                {
+                    var only = _connections.Where(c => string.Equals(c.Provider, job.Provider, StringComparison.OrdinalIgnoreCase) && c.ServesProjectOf(job)).ToList();
+                    return only.Count == 1 ? only[0] : null;
+                }
                 var fitting = _connections.Where(c => c.EndpointKey == key && c.ServesProjectOf(job)).ToList();
                 if (fitting.Count <= 1 || !string.IsNullOrEmpty(job.Scope)) return fitting.LastOrDefault();
                 // A job that names no project (a hand-made or trimmed one) with connections to several projects of its
