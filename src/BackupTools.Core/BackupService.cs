@@ -469,8 +469,7 @@ namespace BackupTools
             var project = string.IsNullOrEmpty(job.Scope) ? string.Empty : $" for project {job.Scope}";
             if (connection == null && string.IsNullOrWhiteSpace(job.Endpoint))
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound,
-                    $"The {job.Provider} job {job.JobId ?? job.StatusUrl} carries no Endpoint, and this session has no single connection to {job.Provider}" +
-                    (string.IsNullOrEmpty(job.Scope) ? string.Empty : $" for project {job.Scope}") + " to read it with. " +
+                    $"The {job.Provider} job {job.JobId ?? job.StatusUrl} carries no Endpoint, and this session has no single connection to {job.Provider}{project} to read it with. " +
                     "Pass -Connection (a connection to its service), or give the job its Endpoint.",
                     job) { Provider = job.Provider };
             if (connection == null)

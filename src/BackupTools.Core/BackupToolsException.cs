@@ -72,6 +72,21 @@ namespace BackupTools
         private string _recommendedAction;
 
         /// <summary>
+        /// The same error told in other words, about <paramref name="target"/>, with <paramref name="inner"/> inside: its id,
+        /// category, provider, the service's code, message and status, Retry-After and action carried over.
+        /// </summary>
+        internal BackupToolsException Restated(string message, object target, Exception inner) =>
+            new BackupToolsException(ErrorId, Category, message, target, inner)
+            {
+                Provider = Provider,
+                ServiceCode = ServiceCode,
+                ServiceMessage = ServiceMessage,
+                HttpStatus = HttpStatus,
+                RetryAfter = RetryAfter,
+                _recommendedAction = _recommendedAction,
+            };
+
+        /// <summary>
         /// What the user can do about it; shown as the error record's recommended action. The catalogue's action for the
         /// id (<see cref="ErrorIds.DefaultAction"/>) when none more particular was given.
         /// </summary>

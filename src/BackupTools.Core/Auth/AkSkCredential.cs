@@ -104,16 +104,8 @@ namespace BackupTools
         {
             var refused = Volatile.Read(ref _refusal);
             if (refused == null) return;
-            throw new BackupToolsException(refused.ErrorId, refused.Category,
-                refused.Message + " (Remembered from an earlier request on this connection: this request was not signed or sent.)",
-                null, refused)
-            {
-                Provider = refused.Provider,
-                ServiceCode = refused.ServiceCode,
-                ServiceMessage = refused.ServiceMessage,
-                HttpStatus = refused.HttpStatus,
-                RecommendedAction = refused.RecommendedAction,
-            };
+            throw refused.Restated(refused.Message + " (Remembered from an earlier request on this connection: this request was not signed or sent.)",
+                null, refused);
         }
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]

@@ -354,17 +354,8 @@ namespace BackupTools
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failed.Error).Throw();
                 return;
             }
-            throw new BackupToolsException(ex.ErrorId, ex.Category,
-                ex.Message + $" (Signing in failed {(now - failed.At).TotalSeconds:0.#} s ago; it is not tried again for {(failed.Until - now).TotalSeconds:0.#} s.)",
-                ex.Target, ex)
-            {
-                Provider = ex.Provider,
-                ServiceCode = ex.ServiceCode,
-                ServiceMessage = ex.ServiceMessage,
-                HttpStatus = ex.HttpStatus,
-                RetryAfter = ex.RetryAfter,
-                RecommendedAction = ex.RecommendedAction,
-            };
+            throw ex.Restated(ex.Message + $" (Signing in failed {(now - failed.At).TotalSeconds:0.#} s ago; it is not tried again for {(failed.Until - now).TotalSeconds:0.#} s.)",
+                ex.Target, ex);
         }
 
         /// <summary>

@@ -43,15 +43,9 @@ namespace BackupTools.Jobs
         public static BackupToolsException About(BackupJob job, BackupToolsException error)
         {
             if (error.Target is BackupJob own && JobIdentity.Comparer.Equals(own, job)) return error;
-            return new BackupToolsException(error.ErrorId, error.Category, $"{Describe(job)} could not be followed: {error.Message}", job, error)
-            {
-                Provider = error.Provider ?? job.Provider,
-                ServiceCode = error.ServiceCode,
-                ServiceMessage = error.ServiceMessage,
-                HttpStatus = error.HttpStatus,
-                RetryAfter = error.RetryAfter,
-                RecommendedAction = error.RecommendedAction,
-            };
+            var about = error.Restated($"{Describe(job)} could not be followed: {error.Message}", job, error);
+            about.Provider = error.Provider ?? job.Provider;
+            return about;
         }
 
         internal static string Describe(BackupJob job) =>

@@ -105,9 +105,13 @@ namespace BackupTools.Commands
         {
             if (MyInvocation.BoundParameters.TryGetValue("Verbose", out var given))
                 return given is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(given);
-            return !LanguagePrimitives.TryConvertTo(GetVariableValue("VerbosePreference"), out ActionPreference preference) ||
-                   (preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore);
+            return Shows(GetVariableValue("VerbosePreference"));
         }
+
+        /// <summary>Whether a preference shows its stream: anything but SilentlyContinue and Ignore, and a value that is not a preference.</summary>
+        private static bool Shows(object preference) =>
+            !LanguagePrimitives.TryConvertTo(preference, out ActionPreference p) ||
+            (p != ActionPreference.SilentlyContinue && p != ActionPreference.Ignore);
 
         /// <summary>
         /// Whether progress records would be shown: -ProgressAction when given (a common parameter from PowerShell 7.4,
@@ -116,9 +120,7 @@ namespace BackupTools.Commands
         /// </summary>
         protected internal bool ProgressWanted()
         {
-            var given = MyInvocation.BoundParameters.TryGetValue("ProgressAction", out var bound) ? bound : GetVariableValue("ProgressPreference");
-            return !LanguagePrimitives.TryConvertTo(given, out ActionPreference preference) ||
-                   (preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore);
+            return Shows(MyInvocation.BoundParameters.TryGetValue("ProgressAction", out var bound) ? bound : GetVariableValue("ProgressPreference"));
         }
 
         /// <summary>An error record for a core exception: its id, category, target, message and recommended action.</summary>

@@ -49,7 +49,7 @@ namespace BackupTools.Commands
         }
 
         // Every job seen running and not ended, by job, with its latest state.
-        private readonly Dictionary<string, Child> _running = new Dictionary<string, Child>();
+        private readonly Dictionary<BackupJob, Child> _running = new Dictionary<BackupJob, Child>(Jobs.JobIdentity.Comparer);
         private readonly List<Child> _shown = new List<Child>();
         // Ids of ended lines, free again; an id is never given to a second job while its first is still shown.
         private readonly Stack<int> _freeIds = new Stack<int>();
@@ -81,8 +81,6 @@ namespace BackupTools.Commands
         /// </summary>
         public Action<TimeSpan> FlushLater { get; set; }
 
-        private static string Key(BackupJob job) => job.Provider + "|" + job.Endpoint + "|" + job.JobId + "|" + job.StatusUrl;
-
         /// <summary>The wait begins: the parent line, 0 of N finished.</summary>
         public void Start()
         {
@@ -95,8 +93,7 @@ namespace BackupTools.Commands
         public void Update(BackupJob job)
         {
             if (!_enabled) return;
-            var key = Key(job);
-            if (!_running.TryGetValue(key, out var child)) _running[key] = child = new Child();
+            if (!_running.TryGetValue(job, out var child)) _running[job] = child = new Child();
             child.Job = job;
             child.Changed = ++_changes;
             child.Dirty = true;
@@ -111,10 +108,9 @@ namespace BackupTools.Commands
             else if (end == WaitEnd.NotFollowed) _notFollowed++;
             else _finished++;
             if (!_enabled) return;
-            var key = Key(job);
-            if (_running.TryGetValue(key, out var child))
+            if (_running.TryGetValue(job, out var child))
             {
-                _running.Remove(key);
+                _running.Remove(job);
                 if (child.Id != 0)
                 {
                     _shown.Remove(child);

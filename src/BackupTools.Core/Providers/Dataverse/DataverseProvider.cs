@@ -314,10 +314,10 @@ namespace BackupTools.Providers.Dataverse
         internal static BackupJobMessage[] Messages(JsonElement body, string name, ServiceCall call = null) =>
             body.Items(name)
                 .Where(i => i.ValueKind == JsonValueKind.Object)
-                .Select(i => call == null
-                    ? new BackupJobMessage(i.Str("Code"), i.Str("Description", "Message"), i.Str("Subject"))
-                    : new BackupJobMessage(call.Scrub(i.Str("Code")), call.Scrub(i.Str("Description", "Message")), i.Str("Subject")))
+                .Select(i => new BackupJobMessage(Scrubbed(call, i.Str("Code")), Scrubbed(call, i.Str("Description", "Message")), i.Str("Subject")))
                 .ToArray();
+
+        private static string Scrubbed(ServiceCall call, string text) => call == null ? text : call.Scrub(text);
 
         private static Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request) =>
             call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.Bearer);

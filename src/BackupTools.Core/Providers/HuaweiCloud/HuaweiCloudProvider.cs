@@ -98,7 +98,7 @@ namespace BackupTools.Providers.HuaweiCloud
             {
                 // An error body answered 200 (as some gateways do) is a refusal with the service's code, not a yes
                 // whose job cannot be read.
-                if (body.Str("error_code", "errorCode", "errCode") != null) throw Error(response, request);
+                if (ErrorCodeOf(body) != null) throw Error(response, request);
                 throw response.Invalid("accepted the backup but its answer has no job_id", request);
             }
 
@@ -142,7 +142,7 @@ namespace BackupTools.Providers.HuaweiCloud
             if (raw == null)
             {
                 // Some gateways answer 200 with an error body.
-                if (root.Str("error_code", "errorCode", "errCode") != null) throw Error(response, job);
+                if (ErrorCodeOf(root) != null) throw Error(response, job);
                 throw response.Invalid("answered without a job status", job);
             }
             var state = MapState(raw);
@@ -272,6 +272,9 @@ namespace BackupTools.Providers.HuaweiCloud
             return call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.XAuthToken);
         }
 
+        /// <summary>The code of a Huawei error body, in any of its spellings; null when the body carries none.</summary>
+        private static string ErrorCodeOf(JsonElement body) => body.Str("error_code", "errorCode", "errCode");
+
         /// <summary>
         /// Turns a Huawei error answer into an error carrying the service's code: <c>error_code</c>/<c>error_msg</c>,
         /// <c>errorCode</c>/<c>errorMessage</c>, or the database services' v1/v2 <c>errCode</c>/<c>externalMessage</c>.
@@ -281,7 +284,7 @@ namespace BackupTools.Providers.HuaweiCloud
             string code = null, message = null;
             if (response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object)
             {
-                code = e.Str("error_code", "errorCode", "errCode") ?? e.Str("code");
+                code = ErrorCodeOf(e) ?? e.Str("code");
                 message = e.Str("error_msg", "errorMessage", "externalMessage", "message", "msg");
                 if (code == null && e.Obj("error") is JsonElement inner)
                 {
