@@ -64,11 +64,21 @@ namespace BackupTools.Tests
                 case "CloudFoundry":
                     var instance = Guid.NewGuid().ToString();
                     return (TestData.Connect(_sim, provider, scope: null), new BackupRequest { InstanceId = instance }, instance);
-                default:
+                case "ArcGIS":
                     return (TestData.Connect(_sim, provider, scope: null),
                         new BackupRequest { Kind = BackupKind.DisasterRecovery, Name = TestData.UniqueName(), Passcode = TestData.Secure("passcode-1234") },
                         "DefaultBackupStore");
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(provider), provider, "No fault-matrix setup for this provider: add one.");
             }
+        }
+
+        /// <summary>A sixth provider must join the matrix: without this, it would simply not be covered.</summary>
+        [Fact]
+        public void The_matrix_covers_every_registered_provider()
+        {
+            Assert.Equal(BackupService.Providers.Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal),
+                Providers.OrderBy(n => n, StringComparer.Ordinal));
         }
 
         [Theory]
