@@ -61,9 +61,19 @@ namespace BackupTools.Http
 
         /// <summary>What every client sends through: the verbose log line per call, then the socket handler.</summary>
         internal static HttpMessageHandler CreateHandlerChain(string name) =>
-            new LoggingHandler { InnerHandler = CreatePrimaryHandler(name.EndsWith("|insecure", StringComparison.Ordinal)) };
+            new LoggingHandler { InnerHandler = CreatePrimaryHandler(name.EndsWith("|insecure", StringComparison.Ordinal), ServesLoopback(name)) };
 
-        private static HttpMessageHandler CreatePrimaryHandler(bool skipCertificateCheck)
+        /// <summary>
+        /// True when the client name's address (<see cref="ClientName"/>: provider, scheme and authority) is this machine.
+        /// Each name's handler sends to that one authority only (a status address elsewhere is never followed).
+        /// </summary>
+        internal static bool ServesLoopback(string name)
+        {
+            var parts = (name ?? string.Empty).Split('|');
+            return parts.Length >= 2 && Uri.TryCreate(parts[1], UriKind.Absolute, out var address) && Validation.EndpointRule.IsLoopback(address);
+        }
+
+        private static HttpMessageHandler CreatePrimaryHandler(bool skipCertificateCheck, bool loopback)
         {
             EnableTls12OnNetFramework();
             var handler = new HttpClientHandler
@@ -74,6 +84,10 @@ namespace BackupTools.Http
                 // No Accept-Encoding: the answers are small JSON documents, and a decompression layer costs every call
                 // (and a runbook's first call its start-up) more than it saves on loopback-to-cloud sizes of ~1 KB.
                 AutomaticDecompression = System.Net.DecompressionMethods.None,
+                // A loopback address is never sent through a proxy: .NET's environment proxy (HTTP_PROXY) does not bypass
+                // 127.0.0.1 or localhost, so plain-HTTP requests to the simulator or a local tunnel carried their token in
+                // clear text to the proxy, possibly another machine (which could not reach this machine's loopback anyway).
+                UseProxy = !loopback,
             };
             if (skipCertificateCheck)
                 handler.ServerCertificateCustomValidationCallback = (message, cert, chain, errors) => true;
