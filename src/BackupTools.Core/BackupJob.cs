@@ -43,7 +43,8 @@ namespace BackupTools
             Provider = provider;
             Endpoint = endpoint ?? string.Empty;
             JobId = jobId;
-            StatusUrl = statusUrl;
+            // Never a token: a service may echo one into the address, a script or a file may carry one.
+            StatusUrl = Providers.JobUrl.WithoutSecrets(statusUrl);
             InstanceId = instanceId;
             BackupName = backupName;
             BackupId = backupId;

@@ -230,6 +230,44 @@ namespace BackupTools.Tests
         }
 
         [Theory]
+        [InlineData("token")]     // a secret's name, in an address resolved against the admin root (not through JobUrl.Answered)
+        [InlineData("esriToken")] // a name no list knows: the connection's token is found by its value
+        [InlineData("t")]
+        public async Task A_token_in_a_relative_jobsUrl_without_a_jobid_is_not_kept_on_the_job(string name)
+        {
+            var c = Connection();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", StatusCode = 200,
+                Body = $"{{\"jobsUrl\":\"jobs/jabc123?f=json&{name}={TestData.Token}\",\"status\":\"SUBMITTED\"}}" });
+            var job = await Start(c, Request());
+            Assert.Equal($"{c.Endpoint}admin/jobs/jabc123?f=json", job.StatusUrl);
+            Assert.Equal("jabc123", job.JobId);
+        }
+
+        [Theory]
+        [InlineData("token")]
+        [InlineData("t")]
+        public async Task A_jobsUrl_that_is_not_an_address_is_quoted_without_the_token(string name)
+        {
+            var c = Connection();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", StatusCode = 200,
+                Body = $"{{\"jobsUrl\":\"https://bad host/arcgis/admin/jobs/x?{name}={TestData.Token}\",\"status\":\"SUBMITTED\"}}" });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request()));
+            // The unreadable answer to a create the service accepted: the outcome is unknown; the answer is quoted.
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Contains("'https://bad host/arcgis/admin/jobs/x?", ex.Message);
+            Assert.DoesNotContain(TestData.Token, ex.ToString());
+        }
+
+        [Fact]
+        public void A_job_built_with_a_token_in_its_status_address_does_not_keep_it()
+        {
+            // Whoever builds the job (a script's mock, Import-Csv): the constructor is the last stop before it is shown.
+            var job = new BackupJob(Provider, "https://gis.example.com/arcgis/", null, "https://gis.example.com/arcgis/admin/jobs/j1?token=abc&f=json");
+            Assert.Equal("https://gis.example.com/arcgis/admin/jobs/j1?f=json", job.StatusUrl);
+            Assert.Equal("jobs x?token=***", new BackupJob(Provider, null, null, "jobs x?token=abc").StatusUrl);
+        }
+
+        [Theory]
         [InlineData("https://gis.example.com/arcgis/admin/jobs/j1?f=json&token=abc", "https://gis.example.com/arcgis/admin/jobs/j1?f=json")]
         [InlineData("https://gis.example.com/arcgis/admin/jobs/j1?TOKEN=abc&f=json", "https://gis.example.com/arcgis/admin/jobs/j1?f=json")]
         [InlineData("https://gis.example.com/arcgis/admin/jobs/j1?%74oken=abc", "https://gis.example.com/arcgis/admin/jobs/j1")]

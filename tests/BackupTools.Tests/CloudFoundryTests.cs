@@ -372,6 +372,34 @@ namespace BackupTools.Tests
             Assert.Contains("Location", ex.Message);
         }
 
+        [Theory]
+        [InlineData("access_token")] // a secret's name
+        [InlineData("t")]            // a name no list knows: the connection's token is found by its value
+        public async Task A_token_in_a_location_that_is_not_a_jobs_address_is_not_kept_on_the_job(string name)
+        {
+            var c = Connection();
+            var instance = NewInstance();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 202, Body = string.Empty,
+                Location = $"{c.Endpoint}v3/service_instances/{instance}/backup_operation?{name}={TestData.Token}&x=1" });
+            var job = await Start(c, Request(instance));
+            Assert.Equal($"{c.Endpoint}v3/service_instances/{instance}/backup_operation?x=1", job.StatusUrl);
+        }
+
+        [Theory]
+        [InlineData("access_token")]
+        [InlineData("t")]
+        public async Task A_location_that_is_not_an_address_is_quoted_without_the_token(string name)
+        {
+            var c = Connection();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 202, Body = string.Empty,
+                Location = $"https:?{name}={TestData.Token}" });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(NewInstance())));
+            // The unreadable answer to a create the service accepted: the outcome is unknown; the answer is quoted.
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Contains("'https:?", ex.Message);
+            Assert.DoesNotContain(TestData.Token, ex.ToString());
+        }
+
         // ---- rules ----
 
         private async Task AssertRefusedBeforeSending(BackupRequest request, string parameter, string ruleFragment)

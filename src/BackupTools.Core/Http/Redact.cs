@@ -44,6 +44,17 @@ namespace BackupTools.Http
             return text + "?" + Query(query.TrimStart('?'));
         }
 
+        /// <summary>
+        /// Text a service gave as an address that could not be read as one, as it may be quoted: what follows its first
+        /// '?' masked as a query (<see cref="Query"/>). Redacting the whole text made its scheme, host and path the first
+        /// pair's name, so the <c>token=</c> right after the '?' was not masked.
+        /// </summary>
+        public static string Unparsed(string text)
+        {
+            var q = string.IsNullOrEmpty(text) ? -1 : text.IndexOf('?');
+            return q < 0 ? text : text.Substring(0, q + 1) + Query(text.Substring(q + 1));
+        }
+
         /// <summary>A query string with the value of every parameter named like a secret masked; separators (<c>&amp;</c> or <c>;</c>) kept.</summary>
         public static string Query(string query) =>
             Rewrite(query, pair =>

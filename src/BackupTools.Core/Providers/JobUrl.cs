@@ -50,16 +50,44 @@ namespace BackupTools.Providers
         }
 
         /// <summary>
-        /// An address a service gave without its query parameters named like a secret (<c>token=…</c>): the job keeps its
-        /// status address, shows it (Format-List, Export-Clixml, error targets), and the token travels in a header anyway.
+        /// The status address a job keeps, as text: the one place every address a create answered passes before it is
+        /// stored (Format-List, Export-Clixml, $BackupToolsUnwrittenJobs and error targets show it). Query parameters
+        /// named like a secret go, and so do those holding one of the call's secrets by value under a name no list
+        /// knows (<c>t=</c>, <c>esriToken=</c>); a secret anywhere else in it (its path) is masked. The token travels
+        /// in a header anyway.
         /// </summary>
-        internal static Uri WithoutSecrets(Uri given)
+        internal static string Kept(Http.ServiceCall call, Uri url)
+        {
+            if (url == null) return null;
+            var kept = WithoutSecrets(url, pair => call.Scrub(pair) != pair);
+            return call.Scrub(kept.ToString());
+        }
+
+        /// <summary>
+        /// A job's status address as given (by a provider, a script or a deserialized job) without its query parameters
+        /// named like a secret; one that is not an address has what follows its first '?' masked instead
+        /// (<see cref="Http.Redact.Unparsed"/>). What <see cref="BackupJob"/> keeps, whoever built it.
+        /// </summary>
+        internal static string WithoutSecrets(string statusUrl)
+        {
+            if (string.IsNullOrEmpty(statusUrl) || statusUrl.IndexOf('?') < 0) return statusUrl;
+            if (!Uri.TryCreate(statusUrl, UriKind.Absolute, out var url)) return Http.Redact.Unparsed(statusUrl);
+            var kept = WithoutSecrets(url);
+            return ReferenceEquals(kept, url) ? statusUrl : kept.ToString();
+        }
+
+        /// <summary>
+        /// An address a service gave without its query parameters named like a secret (<c>token=…</c>), or that
+        /// <paramref name="holdsSecret"/> says hold one: the job keeps its status address, shows it (Format-List,
+        /// Export-Clixml, error targets), and the token travels in a header anyway.
+        /// </summary>
+        internal static Uri WithoutSecrets(Uri given, Func<string, bool> holdsSecret = null)
         {
             if (given == null || !given.IsAbsoluteUri || string.IsNullOrEmpty(given.Query) || given.Query == "?") return given;
             var dropped = false;
             var kept = Http.Redact.Rewrite(given.Query.Substring(1), pair =>
             {
-                if (!Http.Redact.IsSecretPair(pair)) return pair;
+                if (!Http.Redact.IsSecretPair(pair) && (holdsSecret == null || !holdsSecret(pair))) return pair;
                 dropped = true;
                 return null;
             });

@@ -125,9 +125,9 @@ namespace BackupTools.Providers.ArcGIS
             if (statusUrl == null && !string.IsNullOrEmpty(jobId)) statusUrl = JobsUrl(connection, jobId);
             // A relative jobsUrl and no jobid: resolve it against the admin root (was Url.Combine with a null id).
             else if (statusUrl == null && !Uri.TryCreate(admin, jobUrl, out statusUrl))
-                throw response.Invalid($"accepted the backup but its jobsUrl '{Rule.Printable(Http.Redact.Query(jobUrl))}' is not an address", request);
+                throw response.Invalid($"accepted the backup but its jobsUrl '{Rule.Printable(response.Scrubbed(Http.Redact.Unparsed(jobUrl)))}' is not an address", request);
             var raw = body.Str("status") ?? "SUBMITTED";
-            return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId ?? JobUrl.LastSegment(statusUrl), statusUrl.ToString(),
+            return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId ?? JobUrl.LastSegment(statusUrl), JobUrl.Kept(call, statusUrl),
                 Deployment(connection), request.Name, null, store, BackupKind.DisasterRecovery, MapState(raw) == BackupJobState.Unknown ? BackupJobState.Running : MapState(raw),
                 raw, null, DateTimeOffset.UtcNow);
         }

@@ -79,7 +79,7 @@ namespace BackupTools.Providers.CloudFoundry
             if (response.Location.IsAbsoluteUri) location = response.Location;
             else if (!Uri.TryCreate(connection.Endpoint, response.Location, out location))
             {
-                var invalid = response.Invalid($"answered HTTP {response.Status} with a Location that is not an address ('{Rule.Printable(response.Location.OriginalString)}')", request);
+                var invalid = response.Invalid($"answered HTTP {response.Status} with a Location that is not an address ('{Rule.Printable(response.Scrubbed(Redact.Unparsed(response.Location.OriginalString)))}')", request);
                 invalid.RecommendedAction = "The backup may have started: list the service instance's backups before starting another one.";
                 throw invalid;
             }
@@ -87,7 +87,7 @@ namespace BackupTools.Providers.CloudFoundry
             // A Location on another host (behind a proxy) gives way to the documented /v3/jobs/{guid} on the endpoint,
             // when it has that form itself.
             if (IsJobAddress(location)) location = JobUrl.Answered(connection, location, jobId, JobsUrl);
-            return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId, location.ToString(), request.InstanceId,
+            return new BackupJob(Info.Name, connection.Endpoint.ToString(), jobId, JobUrl.Kept(call, location), request.InstanceId,
                 null, null, null, BackupKind.Instance, BackupJobState.Running, null, null, DateTimeOffset.UtcNow);
         }
 

@@ -113,7 +113,7 @@ namespace BackupTools.Providers.Dataverse
                 raw = ConfirmingStatus;
                 endedAt = now;
             }
-            return new BackupJob(Info.Name, connection.Endpoint.ToString(), operationId, statusUrl.ToString(), request.InstanceId,
+            return new BackupJob(Info.Name, connection.Endpoint.ToString(), operationId, JobUrl.Kept(call, statusUrl), request.InstanceId,
                 request.Name, BackupIdIn(body), null, BackupKind.Instance, state, raw, null, now, endedAt,
                 errors: Messages(body, "Errors", call), warnings: Messages(body, "Information", call))
             {
