@@ -259,6 +259,18 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_passcode_echoed_as_the_form_body_wrote_it_is_masked()
+        {
+            // FormUrlEncodedContent writes "pass word!SECRETX" as pass+word%21SECRETX: neither UrlEncode's nor EscapeDataString's form.
+            var c = Connection();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", StatusCode = 200,
+                Body = "{\"status\":\"error\",\"code\":400,\"messages\":[\"Cannot read name=x&passcode=pass+word%21SECRETX&f=json\"]}" });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(c, Request(passcode: "pass word!SECRETX")));
+            Assert.Equal("400", ex.ServiceCode);
+            Assert.DoesNotContain("SECRETX", ex.ToString());
+        }
+
+        [Fact]
         public void A_job_built_with_a_token_in_its_status_address_does_not_keep_it()
         {
             // Whoever builds the job (a script's mock, Import-Csv): the constructor is the last stop before it is shown.

@@ -76,6 +76,9 @@ namespace BackupTools.Http
                 text = Mask(text, secret);
                 text = Mask(text, Uri.EscapeDataString(secret));
                 text = Mask(text, System.Net.WebUtility.UrlEncode(secret));
+                // As FormUrlEncodedContent writes it (a body's field): percent-escaped with '+' for a space, which differs
+                // from UrlEncode's for a secret with a space and one of ! * ' ( ) ~.
+                text = Mask(text, Uri.EscapeDataString(secret).Replace("%20", "+"));
                 text = Mask(text, System.Text.Json.JsonEncodedText.Encode(secret).ToString());
             }
             return text;
