@@ -37,6 +37,34 @@ namespace BackupTools
 
         internal BackupCredential Credential { get; }
 
+        // Secrets sent on this connection besides its credential's (disaster-recovery passcodes), as read-only copies,
+        // each once; guarded by itself. Private, so never shown or serialized.
+        private readonly System.Collections.Generic.List<System.Security.SecureString> _sent = new System.Collections.Generic.List<System.Security.SecureString>(0);
+
+        /// <summary>
+        /// Remembers a secret a request on this connection carries besides the credential's (an ArcGIS passcode), so that
+        /// every later call on it masks it too: a status read that quotes the passcode is another call than the create's.
+        /// </summary>
+        internal void RememberSent(System.Security.SecureString secret)
+        {
+            if (secret == null || secret.Length == 0) return;
+            var text = Secret.Reveal(secret);
+            lock (_sent)
+            {
+                foreach (var known in _sent)
+                    if (string.Equals(Secret.Reveal(known), text, StringComparison.Ordinal)) return;
+                var copy = secret.Copy();
+                copy.MakeReadOnly();
+                _sent.Add(copy);
+            }
+        }
+
+        /// <summary>The secrets <see cref="RememberSent"/> was given, to mask in what the service answers.</summary>
+        internal System.Security.SecureString[] SentSecrets()
+        {
+            lock (_sent) return _sent.ToArray();
+        }
+
         private string _key, _endpointKey;
 
         /// <summary>

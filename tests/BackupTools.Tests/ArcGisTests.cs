@@ -259,6 +259,21 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_passcode_a_later_status_read_quotes_is_masked()
+        {
+            // The create's call masks it; the status read is another call on the same connection, as a wait's and Get-BackupJob's are.
+            const string passcode = "Pc0de-Echo-SECRETX";
+            var c = Connection();
+            var job = await Start(c, Request(passcode: passcode));
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/jobs/", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"status\":\"FAILED\",\"result\":{\"status\":\"error\",\"code\":500,\"messages\":[\"Invalid passcode '" + passcode + "' for store.\"]}}" });
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(BackupJobState.Failed, read.State);
+            Assert.Equal("Invalid passcode '***' for store.", Assert.Single(read.Errors).Message);
+            Assert.DoesNotContain("SECRETX", JobOutcome.ErrorFor(read).ToString());
+        }
+
+        [Fact]
         public async Task A_passcode_echoed_as_the_form_body_wrote_it_is_masked()
         {
             // FormUrlEncodedContent writes "pass word!SECRETX" as pass+word%21SECRETX: neither UrlEncode's nor EscapeDataString's form.

@@ -48,19 +48,15 @@ namespace BackupTools.Http
         /// </summary>
         public HttpClient Client => _client ?? (_clients != null ? _clients() : BackupHttp.ClientFor(Connection));
 
-        // Secrets this call sends besides its credential's; guarded by itself.
-        private readonly System.Collections.Generic.List<System.Security.SecureString> _secrets = new System.Collections.Generic.List<System.Security.SecureString>(0);
-
-        /// <summary>A secret this call sends besides its credential's (a disaster-recovery passcode), to mask in answers.</summary>
-        public void AddSecret(System.Security.SecureString secret)
-        {
-            if (secret == null || secret.Length == 0) return;
-            lock (_secrets) _secrets.Add(secret);
-        }
+        /// <summary>
+        /// A secret this call sends besides its credential's (a disaster-recovery passcode), to mask in answers: the
+        /// connection remembers it, so later calls on it (a wait's status reads, Get-BackupJob) mask it too.
+        /// </summary>
+        public void AddSecret(System.Security.SecureString secret) => Connection.RememberSent(secret);
 
         /// <summary>
         /// Text a service answered (an error's message, a job's reason), with every secret this call holds masked: the
-        /// credential's token, password, client secret or secret key and the call's own (a passcode), as sent and in the
+        /// credential's token, password, client secret or secret key and those sent on the connection (a passcode), as sent and in the
         /// encoded forms a service may echo them in (percent-, form- and JSON-escaped). Services are not known to
         /// echo them; an error that quoted the password it refused would otherwise have shown it, and kept it.
         /// </summary>
@@ -68,7 +64,7 @@ namespace BackupTools.Http
         {
             if (string.IsNullOrEmpty(text)) return text;
             var secrets = new System.Collections.Generic.List<System.Security.SecureString>(Connection.Credential.Secrets());
-            lock (_secrets) secrets.AddRange(_secrets);
+            secrets.AddRange(Connection.SentSecrets());
             foreach (var secure in secrets)
             {
                 var secret = Secret.Reveal(secure);
