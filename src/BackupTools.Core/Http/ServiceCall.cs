@@ -227,8 +227,8 @@ namespace BackupTools.Http
         /// <summary>A refusal of a credential that was fresh (or cannot be renewed): final, with the service's words.</summary>
         private BackupToolsException RefusedBy(ServiceResponse response, BackupCredential credential, object target)
         {
-            var said = ServiceWords(response);
-            var (code, message) = ServiceCodeAndMessage(response);
+            var (code, message) = ErrorOf(response);
+            var said = Words(code, message);
             var refused = BackupCredential.Refused(Connection.Provider,
                 $"{response.Call} answered HTTP 401{(said == null ? string.Empty : ": " + said)}. {Connection.Provider} refused the " +
                 $"{credential.Method} credential" + (credential.CanRenew ? " even with a newly obtained token." : ".") +
@@ -249,8 +249,25 @@ namespace BackupTools.Http
         internal static string ServiceWords(ServiceResponse response)
         {
             var (code, message) = ServiceCodeAndMessage(response);
-            if (code == null && message == null) return null;
-            return code == null ? message : message == null ? code : code + " " + message;
+            return Words(code, message);
+        }
+
+        private static string Words(string code, string message) =>
+            code == null && message == null ? null : code == null ? message : message == null ? code : code + " " + message;
+
+        /// <summary>
+        /// The code and message of an error body of this call's service, masked: as its provider's own parser reads them
+        /// (<see cref="Providers.IReadsServiceErrors"/>), else in the shapes the five services use.
+        /// </summary>
+        internal (string Code, string Message) ErrorOf(ServiceResponse response)
+        {
+            var provider = Providers.ProviderRegistry.Names.Contains(Connection.Provider, StringComparer.OrdinalIgnoreCase)
+                ? Providers.ProviderRegistry.Get(Connection.Provider) as Providers.IReadsServiceErrors
+                : null;
+            var own = provider?.ErrorOf(response);
+            if (own.HasValue && (own.Value.Code != null || own.Value.Message != null))
+                return (response.Scrubbed(own.Value.Code), response.Scrubbed(own.Value.Message));
+            return ServiceCodeAndMessage(response);
         }
 
         /// <summary>The code and the message of an error body, each null when the body has none.</summary>

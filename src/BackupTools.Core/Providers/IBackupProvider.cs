@@ -37,6 +37,20 @@ namespace BackupTools.Providers
         TimeSpan NotFoundGrace { get; }
     }
 
+    /// <summary>
+    /// A provider whose service answers errors in a shape of its own. Where the module reads an error body for a
+    /// provider (a renewable credential's final HTTP 401, which <see cref="ServiceCall"/> reports), it asks this first;
+    /// the five services' usual fields are the fallback. Optional: a provider that does not implement it gets the fallback.
+    /// </summary>
+    internal interface IReadsServiceErrors
+    {
+        /// <summary>
+        /// The service's code and message in an error answer (either may be null), as the provider's own error parser
+        /// reads them; null when the body is not one of its error shapes. Unmasked: the caller scrubs them.
+        /// </summary>
+        (string Code, string Message)? ErrorOf(ServiceResponse response);
+    }
+
     /// <summary>A provider whose service keeps backups in named stores it can list (for completion).</summary>
     internal interface IBackupStoreLister
     {

@@ -19,7 +19,7 @@ namespace BackupTools.Providers.ArcGIS
     /// followed on <c>{admin}jobs/{jobid}</c>. Errors come as HTTP 200 bodies. See shared/api/arcgis.md.
     /// The connection's endpoint is the deployment's web context (<c>https://host/context/</c>); the admin root is below it.
     /// </summary>
-    internal sealed class ArcGisProvider : IBackupProvider, IBackupStoreLister
+    internal sealed class ArcGisProvider : IBackupProvider, IBackupStoreLister, IReadsServiceErrors
     {
         private static readonly BackupProviderInfo InfoValue = new BackupProviderInfo(
             "ArcGIS", "ArcGIS Enterprise disaster-recovery backups", new[] { BackupKind.DisasterRecovery },
@@ -283,6 +283,21 @@ namespace BackupTools.Providers.ArcGIS
         /// </summary>
         internal BackupToolsException ErrorIn(ServiceResponse response, object target)
         {
+            var (code, message) = ErrorOf(response) ?? (null, null);
+            if (code == null && message == null)
+            {
+                if (response.IsSuccess) return null;
+                return response.ServiceError(null, string.IsNullOrWhiteSpace(response.Body) ? null : "the answer was not an ArcGIS error body", target);
+            }
+            var error = response.ServiceError(code, message, target, CategoryFor(code));
+            if (code == "498" || code == "499")
+                error.RecommendedAction = "Get a new ArcGIS token (they are short-lived) and run Connect-BackupService again.";
+            return error;
+        }
+
+        /// <summary>The code and message of either ArcGIS error shape (unmasked); null when the body is neither.</summary>
+        public (string Code, string Message)? ErrorOf(ServiceResponse response)
+        {
             string code = null, message = null;
             if (response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object)
             {
@@ -300,15 +315,7 @@ namespace BackupTools.Providers.ArcGIS
                     message = messages.Count > 0 ? string.Join(" ", messages) : e.Str("message");
                 }
             }
-            if (code == null && message == null)
-            {
-                if (response.IsSuccess) return null;
-                return response.ServiceError(null, string.IsNullOrWhiteSpace(response.Body) ? null : "the answer was not an ArcGIS error body", target);
-            }
-            var error = response.ServiceError(code, message, target, CategoryFor(code));
-            if (code == "498" || code == "499")
-                error.RecommendedAction = "Get a new ArcGIS token (they are short-lived) and run Connect-BackupService again.";
-            return error;
+            return code == null && message == null ? ((string, string)?)null : (code, message);
         }
 
         private JsonElement Read(ServiceResponse response, object target)
