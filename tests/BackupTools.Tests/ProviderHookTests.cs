@@ -42,5 +42,30 @@ namespace BackupTools.Tests
             Assert.Contains("499 Token required by the gateway for ***.", ex.Message);
             Assert.DoesNotContain("sim-password", ex.ToString());
         }
+
+        [Fact]
+        public void A_provider_can_place_its_token_in_a_header_of_its_own()
+        {
+            var placement = TokenPlacement.InHeader("X-Api-Key");
+            var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, "https://api.example.com/");
+            placement.Apply(request, " abc123\n");
+            Assert.Equal(new[] { "abc123" }, request.Headers.GetValues("X-Api-Key"));
+
+            var schemed = TokenPlacement.InHeader("X-Service-Auth", "Token");
+            schemed.Apply(request, "Token abc123");
+            Assert.Equal(new[] { "Token abc123" }, request.Headers.GetValues("X-Service-Auth"));
+
+            Assert.Equal("Authorization", TokenPlacement.InHeader("Authorization", "Bearer").Header);
+        }
+
+        [Theory]
+        [InlineData("", null)]
+        [InlineData("X Api Key", null)]
+        [InlineData("X-Api-Key:", null)]
+        [InlineData("X-Api-Key\r\nX-Other", null)]
+        [InlineData("X-Api-Key", "Bea rer")]
+        [InlineData("X-Api-Key", "")]
+        public void A_header_or_scheme_an_HTTP_header_cannot_carry_is_refused(string header, string scheme) =>
+            Assert.Throws<ArgumentException>(() => TokenPlacement.InHeader(header, scheme));
     }
 }

@@ -42,6 +42,24 @@ namespace BackupTools
         public static readonly TokenPlacement LowercaseBearer = new TokenPlacement("Authorization", "bearer");
         public static readonly TokenPlacement XAuthToken = new TokenPlacement("X-Auth-Token", null);
 
+        /// <summary>
+        /// A placement of a provider's own (<c>X-Api-Key</c>, <c>Authorization: Token</c>): the token in header
+        /// <paramref name="header"/>, after <paramref name="scheme"/> and a space when one is given. A new service's
+        /// folder makes the one it needs, without editing this class. (Not named <c>Header</c>: that is the property.)
+        /// </summary>
+        /// <exception cref="ArgumentException">A name or scheme that is not an HTTP token (empty, a space, ':', a line break).</exception>
+        public static TokenPlacement InHeader(string header, string scheme = null)
+        {
+            if (string.IsNullOrEmpty(header) || !FitsHeader(header, Separators))
+                throw new ArgumentException("A header name is letters, digits and !#$%&'*+-.^_`|~ only.", nameof(header));
+            if (scheme != null && (scheme.Length == 0 || !FitsHeader(scheme, Separators)))
+                throw new ArgumentException("A scheme is null, or letters, digits and !#$%&'*+-.^_`|~ only.", nameof(scheme));
+            return new TokenPlacement(header, scheme);
+        }
+
+        // RFC 9110's delimiters: printable ASCII that an HTTP token (a header name, an authentication scheme) cannot hold.
+        private const string Separators = "\"(),/:;<=>?@[\\]{}";
+
         public void Apply(HttpRequestMessage request, string token)
         {
             token = Checked(WithoutScheme(token, Scheme));
