@@ -321,6 +321,13 @@ namespace BackupTools
                         // The create's budget ended during the lookup: the create may still have started.
                         log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' was cut off by the create's budget.");
                     }
+                    catch (OperationCanceledException cut) when (maybeSent)
+                    {
+                        // Stopped by the caller (Ctrl+C) while looking: the handler above for a cut-off create is a
+                        // sibling of this one and never sees this, and a plain cancellation would drop a backup the
+                        // service may hold without a word.
+                        throw new CreateCutOffException(provider.Info.Name, request, cut);
+                    }
                     if (existing != null)
                     {
                         log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");

@@ -82,6 +82,26 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_create_stopped_while_its_lost_answer_is_looked_up_is_named_as_maybe_started()
+        {
+            // The service makes the backup and the answer is lost; Ctrl+C while the backup is looked for by name.
+            // Before, nothing was said (no warning, nothing kept), and the service held the backup.
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Kind = FaultKind.DropAfterRead, Times = 1 });
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", PathContains = "/backups", Delay = TimeSpan.FromSeconds(20), Times = 1 });
+            using var ps = _ps.Pipeline("New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name stopped-in-lookup");
+            var pending = ps.BeginInvoke();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (_sim.Faults.Count > 0 && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            Assert.Equal(0, _sim.Faults.Count);
+            Thread.Sleep(500);
+            ps.Stop();
+            try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+            Assert.Equal(1, _sim.Counters.BackupsFor("TaurusDB", TestData.TaurusInstance));
+            Assert.Contains("may have started", _host.Text);
+            Assert.Contains("stopped-in-lookup", _host.Text);
+        }
+
+        [Fact]
         public void A_row_never_sent_is_not_named_when_an_error_stops_the_command()
         {
             // -ErrorAction Stop on the first row's refusal while later rows wait for a throttle slot: those were never
