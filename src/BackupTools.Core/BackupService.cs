@@ -237,9 +237,10 @@ namespace BackupTools
             {
                 if (retry.Budget > TimeSpan.Zero && retry.Budget != Timeout.InfiniteTimeSpan) budget.CancelAfter(retry.Budget);
                 var call = new ServiceCall(connection, log, budget.Token) { RequestTimeout = retry.RequestTimeout };
-                // Backups of this name that began before this create (plus a margin for latency and the services'
-                // whole-second times) are not its; measured on this machine's monotonic clock, compared on the service's.
+                // Backups of this name that began before this create (less a margin for the services' whole-second
+                // times) are not its; measured on this machine's monotonic clock, compared on the service's.
                 var sinceStart = System.Diagnostics.Stopwatch.StartNew();
+                TimeSpan Age() => sinceStart.Elapsed + ReconcileMargin;
                 var attempts = 0;
                 var createsBefore = 0;
                 var maybeSent = false;     // some attempt's create request left and its outcome is not known
@@ -254,20 +255,23 @@ namespace BackupTools
                 }
                 async Task<BackupJob> LookThenCreate()
                 {
+                    FoundBackup found = null;
                     try
                     {
-                        var found = await reconciler.FindExistingAsync(call, request, sinceStart.Elapsed + ReconcileMargin).NoContext();
-                        if (found != null)
-                        {
-                            log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
-                            return found;
-                        }
+                        found = await reconciler.FindExistingAsync(call, request, Age).NoContext();
                     }
                     catch (BackupToolsException lookup)
                     {
                         log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' failed: {lookup.Message}");
                     }
-                    // Not there: the instance is busy with another operation; the busy repeats go on.
+                    if (found?.Job != null)
+                    {
+                        log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
+                        return found.Job;
+                    }
+                    // Not there, or not shown to be this create's: the busy repeats go on. (A create is repeated after a
+                    // lost answer only where names are unique, so a repeat cannot make a second backup; the last lookup,
+                    // when the repeats end, names a backup that could not be shown to be this create's.)
                     return await Create().NoContext();
                 }
                 try
@@ -305,11 +309,11 @@ namespace BackupTools
                     // A create went unanswered (and was not repeated, or its repeats ended in another error, such as
                     // "busy" because that very backup is running, or "already exists" because an earlier attempt got
                     // through): look for its backup by name, and report that one, never a second one.
-                    BackupJob existing = null;
+                    FoundBackup existing = null;
                     var lookedUp = false;
                     try
                     {
-                        existing = await reconciler.FindExistingAsync(call, request, sinceStart.Elapsed + ReconcileMargin).NoContext();
+                        existing = await reconciler.FindExistingAsync(call, request, Age).NoContext();
                         lookedUp = true;
                     }
                     catch (BackupToolsException lookup)
@@ -328,16 +332,18 @@ namespace BackupTools
                         // service may hold without a word.
                         throw new CreateCutOffException(provider.Info.Name, request, cut);
                     }
-                    if (existing != null)
+                    if (existing?.Job != null)
                     {
                         log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
-                        return existing;
+                        return existing.Job;
                     }
-                    // Not found: after an unanswered attempt the backup may still be this create's; after refusals
-                    // only (nothing made), "already exists" is another backup's name, reported as the service said it.
+                    // Not found, or not shown to be this create's: after an unanswered attempt the backup may still be
+                    // this create's; after refusals only (nothing made), "already exists" is another backup's name,
+                    // reported as the service said it.
                     if (maybeSent)
                         throw MaybeStarted(ex, request, lastAfterCreate, attempts,
-                            repeated: reconciler.NamesAreUnique && call.CreatesSent > 1 ? call.CreatesSent : 0, notFound: lookedUp);
+                            repeated: reconciler.NamesAreUnique && call.CreatesSent > 1 ? call.CreatesSent : 0, notFound: lookedUp && existing == null,
+                            unproven: existing?.Unproven);
                     throw;
                 }
                 catch (BackupToolsException ex) when (lastAfterCreate &&
@@ -348,27 +354,35 @@ namespace BackupTools
             }
         }
 
-        /// <summary>Added to a create's age when backups are looked for by name: request latency and whole-second begin times.</summary>
-        private static readonly TimeSpan ReconcileMargin = TimeSpan.FromSeconds(30);
+        /// <summary>
+        /// Added to a create's age when backups are looked for by name. The age runs from before the first create request
+        /// left until the list's answer is in, so latency is inside it; what is left is the services' whole seconds: a
+        /// begin time and a Date header each cut to the second (and a server's Date may lag its clock by up to one).
+        /// It was 30 s, and a backup of the same name begun up to half a minute before this create was taken for its own.
+        /// </summary>
+        internal static readonly TimeSpan ReconcileMargin = TimeSpan.FromSeconds(2);
 
         /// <summary>
         /// The error for a create that may have started: an unknown outcome as it is; an unreadable yes becomes one; any
         /// other last error (after an earlier unanswered attempt) is kept as the cause of one. <c>repeated</c>: how many
         /// create requests were sent where names are unique (a repeat cannot make a second backup), when more than one,
-        /// else 0; <c>notFound</c>: the backup was looked for by name and not found (false: the lookup failed).
+        /// else 0; <c>notFound</c>: the backup was looked for by name and not found (false: the lookup failed, or found
+        /// <c>unproven</c>: a sentence naming a backup of the name that cannot be shown to be this create's).
         /// </summary>
         private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate, int attempts,
-            int repeated = 0, bool notFound = false)
+            int repeated = 0, bool notFound = false, string unproven = null)
         {
+            var found = unproven == null ? string.Empty : " " + unproven;
             if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown)
             {
                 // The transport's words say its one request "was not sent again"; where the create was repeated (DDS,
                 // whose names are unique) they would be untrue. (TaurusDB never repeats one: its words stand.)
-                if (repeated <= 1 || ex.Message.IndexOf(NotSentAgain, StringComparison.Ordinal) < 0) return ex;
-                return new BackupToolsException(ex.ErrorId, ex.Category,
-                    ex.Message.Replace(NotSentAgain, $"It was sent {repeated} times in all (the service's backup names are unique, so a repeat cannot make a second backup)" +
-                        (notFound ? ", and no backup of this name was found." : "; looking for a backup of this name failed.")),
-                    ex.Target, ex.InnerException)
+                var repeatedWords = repeated > 1 && ex.Message.IndexOf(NotSentAgain, StringComparison.Ordinal) >= 0;
+                if (!repeatedWords && unproven == null) return ex;
+                var text = !repeatedWords ? ex.Message
+                    : ex.Message.Replace(NotSentAgain, $"It was sent {repeated} times in all (the service's backup names are unique, so a repeat cannot make a second backup)" +
+                        (unproven != null ? "." : notFound ? ", and no backup of this name was found." : "; looking for a backup of this name failed."));
+                return new BackupToolsException(ex.ErrorId, ex.Category, text + found, ex.Target, ex.InnerException)
                 {
                     Provider = ex.Provider,
                     ServiceCode = ex.ServiceCode,
@@ -383,7 +397,7 @@ namespace BackupTools
                 : attempts > 1
                     ? $"An earlier create request went unanswered, so the backup may have started; the last attempt ended with: {ex.Message} Request: {request}."
                     : $"{ex.Message} The create request may have reached the service, so the backup may have started. Request: {request}.";
-            return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError, message, request, ex)
+            return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError, message + found, request, ex)
             {
                 Provider = ex.Provider,
                 ServiceCode = ex.ServiceCode,

@@ -53,5 +53,88 @@ namespace BackupTools.Tests
             Assert.Contains(name, ex.Message);
             Assert.Equal(1, _sim.Counters.BackupsFor(provider, InstanceOf(provider)));
         }
+
+        private static string ListTime(DateTimeOffset t) =>
+            t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + "+0000";
+
+        /// <summary>
+        /// The create's answer is lost before the service reads it (DDS repeats it and is told the name exists); the
+        /// list holds a backup of that name that began some seconds before this create: another run's, not this one's.
+        /// </summary>
+        private void LoseTheCreateWithAnEarlierBackupListed(string provider, string name, string earlierId, TimeSpan before)
+        {
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", Kind = FaultKind.DropBeforeRead, Times = 1 });
+            if (provider == "DDS")
+                _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", StatusCode = 400, Times = int.MaxValue,
+                    Body = "{\"error_code\":\"DBS.201201\",\"error_msg\":\"The backup name already exists.\"}" });
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "GET", PathContains = "/backups", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"backups\":[{\"id\":\"" + earlierId + "\",\"name\":\"" + name + "\",\"instance_id\":\"" + InstanceOf(provider) +
+                       "\",\"status\":\"COMPLETED\",\"begin_time\":\"" + ListTime(DateTimeOffset.UtcNow - before) + "\"}],\"total_count\":1}" });
+        }
+
+        [Theory]
+        [InlineData("TaurusDB")]
+        [InlineData("DDS")]
+        public async Task A_backup_of_the_same_name_begun_seconds_before_the_create_is_not_taken_for_its_own(string provider)
+        {
+            // Same name twice within half a minute (a CSV listing an instance twice, a re-run): the second create's
+            // answer is lost, and the first one's backup was reported as the second's, a success for a create that
+            // made nothing. The services' times are whole seconds: 8 s before is well outside what they blur.
+            var name = TestData.UniqueName("twice");
+            LoseTheCreateWithAnEarlierBackupListed(provider, name, "earlier0000000000000000000000br07", TimeSpan.FromSeconds(8));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(_sim, provider),
+                Request(provider, name), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Contains(_sim.Counters.Requests, r => r.Method == "GET" && r.Path.EndsWith("/backups", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public async Task The_first_runs_backup_is_not_reported_for_a_second_create_of_its_name_on_DDS()
+        {
+            // The reviewers' case end to end: j1 made; j2 of the same name is refused (the name is taken) and that
+            // answer lost; its repeat is told "already exists"; the lookup finds j1, which began before j2.
+            var c = TestData.Connect(_sim, "DDS");
+            var name = TestData.UniqueName("twice");
+            var first = await BackupService.StartAsync(c, Request("DDS", name), NullOperationLog.Instance, CancellationToken.None);
+            await Task.Delay(TimeSpan.FromSeconds(6)); // past the services' whole-second blur, well within the old 30 s
+            _sim.Faults.Add(new FaultRule { Provider = "DDS", Method = "POST", PathContains = "/backups", Kind = FaultKind.DropAfterRead, Times = 1 });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, Request("DDS", name), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(1, _sim.Counters.BackupsFor("DDS", TestData.DdsInstance));
+            Assert.NotNull(first.BackupId);
+        }
+
+        [Fact]
+        public async Task A_slow_list_read_does_not_push_this_creates_backup_out_of_its_own_age()
+        {
+            // The age is taken when the list's answer is in: a list read slower than the margin must not make the
+            // backup this create made look older than the create.
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Kind = FaultKind.DropAfterRead, Times = 1 });
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", PathContains = "/backups", Delay = TimeSpan.FromSeconds(4), Times = 1 });
+            var name = TestData.UniqueName("slowlist");
+            var job = await BackupService.StartAsync(TestData.Connect(_sim, "TaurusDB"), Request("TaurusDB", name), NullOperationLog.Instance,
+                CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(name, job.BackupName);
+            Assert.NotNull(job.BackupId);
+            Assert.Equal(1, _sim.Counters.BackupsFor("TaurusDB", TestData.TaurusInstance));
+        }
+
+        [Fact]
+        public async Task Without_the_services_Date_a_backup_of_the_name_is_named_not_claimed()
+        {
+            // Begin times can only be compared on the service's clock; an answer without a Date leaves nothing to
+            // compare them with. The backup found is named in the "outcome unknown" error, not reported as this one.
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Kind = FaultKind.DropAfterRead, Times = 1 });
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", PathContains = "/backups", Times = int.MaxValue,
+                Headers = new System.Collections.Generic.Dictionary<string, string> { ["Date"] = "not a date" } });
+            var name = TestData.UniqueName("nodate");
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(_sim, "TaurusDB"),
+                Request("TaurusDB", name), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Contains("no Date", ex.Message);
+            Assert.Contains("may have started", ex.Message);
+            Assert.Equal(1, _sim.Counters.BackupsFor("TaurusDB", TestData.TaurusInstance));
+        }
     }
 }

@@ -19,11 +19,34 @@ namespace BackupTools.Providers
         bool IsAlreadyExists(BackupToolsException error);
 
         /// <summary>
-        /// The job of the backup the request already created, or null when there is none, or when it cannot be told
-        /// which one that is: more than one backup of that name began within <paramref name="age"/> of the lookup, or
-        /// one has no begin time. Times are the service's (its begin times against its Date header), so this machine's
-        /// clock does not matter. Backups that began earlier are another run's, whatever their name.
+        /// The backup the request already created, or null when there is no backup of that name that began within
+        /// <paramref name="age"/> of the service's time. <paramref name="age"/> is read when the service's first answer
+        /// is in: the time since the first create request left, plus a margin for whole-second times. Times are the
+        /// service's (its begin times against its Date header), so this machine's clock does not matter. Backups that
+        /// began earlier are another run's, whatever their name. A backup of the name that cannot be shown to be this
+        /// create's (no Date to compare with, no begin time, two that began since) is never claimed: it is named in
+        /// <see cref="FoundBackup.Unproven"/>.
         /// </summary>
-        Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, TimeSpan age);
+        Task<FoundBackup> FindExistingAsync(ServiceCall call, BackupRequest request, Func<TimeSpan> age);
+    }
+
+    /// <summary>What a lookup by name found: this create's backup, or one that cannot be shown to be it.</summary>
+    internal sealed class FoundBackup
+    {
+        private FoundBackup(BackupJob job, string unproven)
+        {
+            Job = job;
+            Unproven = unproven;
+        }
+
+        /// <summary>The backup this create made (it began since the create's first request left): followed.</summary>
+        public BackupJob Job { get; }
+
+        /// <summary>Else a sentence naming a backup of the name and why it cannot be told to be this create's, for the error.</summary>
+        public string Unproven { get; }
+
+        public static FoundBackup Ours(BackupJob job) => new FoundBackup(job ?? throw new ArgumentNullException(nameof(job)), null);
+
+        public static FoundBackup NotShown(string why) => new FoundBackup(null, why ?? throw new ArgumentNullException(nameof(why)));
     }
 }

@@ -170,11 +170,12 @@ namespace BackupTools.Providers.HuaweiCloud
         /// <see cref="LookupPages"/> pages); it is then followed there.
         /// </summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
-        public async Task<BackupJob> FindExistingAsync(ServiceCall call, BackupRequest request, TimeSpan age)
+        public async Task<FoundBackup> FindExistingAsync(ServiceCall call, BackupRequest request, Func<TimeSpan> age)
         {
             var connection = call.Connection;
             BackupJob found = null;
             DateTimeOffset? notBefore = null;
+            var dated = true;
             var seen = new HashSet<string>(StringComparer.Ordinal); // a list that changes between pages may show one backup twice
             for (var page = 0; ; page++)
             {
@@ -186,8 +187,14 @@ namespace BackupTools.Providers.HuaweiCloud
                 await AuthenticateAsync(call, http).NoContext();
                 var response = await call.SendAsync(http, isCreate: false, request).NoContext();
                 if (!response.IsSuccess) throw Error(response, request);
-                // The service's clock: begin times are compared with its Date header, not with this machine's clock.
-                notBefore = notBefore ?? (response.ServiceDate ?? DateTimeOffset.UtcNow) - age;
+                if (page == 0)
+                {
+                    // The service's clock: begin times are compared with its Date header, less the create's age taken
+                    // now that this answer is in (a slow list read must not shift the bound), not with this machine's
+                    // clock. Without a Date nothing bounds them: a backup of the name is named, never claimed.
+                    if (response.ServiceDate is DateTimeOffset serviceNow) notBefore = serviceNow - age();
+                    else dated = false;
+                }
                 var body = response.RequireJsonObject(request);
                 var count = 0;
                 foreach (var backup in body.Items("backups"))
@@ -195,11 +202,15 @@ namespace BackupTools.Providers.HuaweiCloud
                     count++;
                     if (!string.Equals(backup.Str("name"), request.Name, StringComparison.Ordinal)) continue;
                     if (backup.Str("id") is string seenId && !seen.Add(seenId)) continue;
-                    var began = backup.Time("begin_time");
-                    if (began == null) return null; // a backup of that name whose start is unknown: cannot tell
-                    if (began < notBefore) continue; // an earlier run's backup of the same name
-                    if (found != null) return null; // two candidates: which one this request made cannot be told
                     var id = backup.Str("id");
+                    var began = backup.Time("begin_time");
+                    if (began == null)
+                        return FoundBackup.NotShown($"A backup of this name, {id}, was found; it has no begin time, so whether it is this create's cannot be told.");
+                    if (!dated)
+                        return FoundBackup.NotShown($"A backup of this name, {id}, begun {Utc(began.Value)}, was found; the service's answer had no Date to compare its begin time with, so whether it is this create's cannot be told.");
+                    if (began < notBefore) continue; // an earlier run's backup of the same name
+                    if (found != null)
+                        return FoundBackup.NotShown($"Two backups of this name, {found.BackupId} and {id}, began since this create; which one is its cannot be told.");
                     var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
                     found = new BackupJob(Info.Name, connection.Endpoint.ToString(), null, statusUrl.ToString(), request.InstanceId, request.Name, id,
                         connection.Scope, BackupKind.Instance, MapBackupState(backup.Str("status")), backup.Str("status"), null,
@@ -207,9 +218,11 @@ namespace BackupTools.Providers.HuaweiCloud
                 }
                 // The last page: a short one, or the total reached.
                 var total = body.Prop("total_count") is JsonElement t && t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var n) ? n : -1;
-                if (count < LookupPageSize || (total >= 0 && (page + 1) * LookupPageSize >= total)) return found;
+                if (count < LookupPageSize || (total >= 0 && (page + 1) * LookupPageSize >= total)) return found == null ? null : FoundBackup.Ours(found);
             }
         }
+
+        private static string Utc(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC";
 
         private const int LookupPageSize = 100;
 
