@@ -151,6 +151,23 @@ namespace BackupTools.Tests
             Assert.Contains("unpaired surrogate", ex.Message);
         }
 
+        [Fact]
+        public void A_length_counted_in_UTF16_code_units_says_so_with_the_length_it_counted()
+        {
+            // 200 emoji are 400 UTF-16 code units: refused as "at most 256 characters" with no word of how the length
+            // was counted, which reads as untrue for 200 characters.
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "DDS"),
+                new BackupRequest { InstanceId = TestData.DdsInstance, Name = "nightly", Description = string.Concat(System.Linq.Enumerable.Repeat("\U0001F600", 200)) }));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Contains("at most 256 characters", ex.Message);
+            Assert.Contains("it is 400 units long, for 200 characters", ex.Message);
+            Assert.Contains("UTF-16 code units", ex.Message);
+            // Plain text says nothing of units: its length is its character count.
+            var plain = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "DDS"),
+                new BackupRequest { InstanceId = TestData.DdsInstance, Name = "nightly", Description = new string('x', 257) }));
+            Assert.DoesNotContain("UTF-16", plain.Message);
+        }
+
         [Theory]
         [InlineData("nightly.")]
         [InlineData("a.b.")]

@@ -109,7 +109,22 @@ namespace BackupTools.Validation
                     ? $"{Parameter} '{Printable(value)}' holds an unpaired surrogate, which is not Unicode text and would be sent altered."
                     : $"{Parameter} '{Printable(value)}' {Breaks(provider)}: {Text}; it also holds an unpaired surrogate, which is not Unicode text and would be sent altered.", target);
             if (!meets)
-                throw Breach(provider, $"{Parameter} '{Printable(value)}' {Breaks(provider)}: {Text}.", target);
+                throw Breach(provider, $"{Parameter} '{Printable(value)}' {Breaks(provider)}: {Text}.{LengthAsCounted(value)}", target);
+        }
+
+        /// <summary>
+        /// The rules' lengths are .NET string lengths, UTF-16 code units, while their words say "characters" (how the
+        /// services count is not known, so what is accepted stays as it is): where the two differ, a character outside
+        /// the Basic Multilingual Plane (an emoji) counting as 2, the breach says the length it counted and in what.
+        /// </summary>
+        internal static string LengthAsCounted(string value)
+        {
+            var pairs = 0;
+            for (var i = 0; i + 1 < value.Length; i++)
+                if (char.IsHighSurrogate(value[i]) && char.IsLowSurrogate(value[i + 1])) { pairs++; i++; }
+            if (pairs == 0) return string.Empty;
+            return $" Its length is counted in UTF-16 code units: it is {value.Length} units long, for {value.Length - pairs} characters " +
+                   $"(each of the {pairs} outside the Basic Multilingual Plane, such as an emoji, counts as 2).";
         }
 
         private string Breaks(string provider) =>
