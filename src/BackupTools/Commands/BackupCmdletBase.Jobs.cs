@@ -42,6 +42,17 @@ namespace BackupTools.Commands
             lock (_pendingCreates) _pendingCreates.Remove(pending);
         }
 
+        /// <summary>
+        /// A create's error. A create that may have started stays pending until its record has reached the user: a
+        /// record deferred while held jobs are written (a warning, which a preference silences) or never written (the
+        /// pipeline ended while they were) leaves it to <see cref="ReportUnwritten"/>, which names it to the host.
+        /// </summary>
+        private void WriteCreateError(BackupToolsException ex, PendingCreate pending)
+        {
+            if (!BackupService.CreateMayHaveStarted(ex)) Written(pending); // nothing started: nothing to trace
+            WriteError(ex, null, () => Written(pending));
+        }
+
         /// <summary>True for a command whose held jobs are backups it started (their only handle), not jobs it was given.</summary>
         protected virtual bool HeldJobsAreItsOwn => false;
 
@@ -137,7 +148,8 @@ namespace BackupTools.Commands
             if (mayHaveStarted.Count > 0)
             {
                 if (text.Length > 0) text.Append(' ');
-                text.Append($"{mayHaveStarted.Count} create request(s) were cut off on their way and may have started a backup: check the instances' backups before starting them again: ");
+                text.Append($"{mayHaveStarted.Count} create request(s) were cut off on their way, or lost their answer while the command stopped, and may have started a backup: " +
+                            "check the instances' backups before starting them again: ");
                 text.Append(string.Join("; ", mayHaveStarted));
             }
             try { Host?.UI?.WriteWarningLine(text.ToString()); }
@@ -189,7 +201,8 @@ namespace BackupTools.Commands
 
         /// <summary>
         /// A further failure while the held jobs are written (the command stops with the first error): kept, to be
-        /// written as a warning after the jobs. False when no held jobs are being written.
+        /// written as a warning after the jobs (a create among them that may have started is also named to the host,
+        /// see <see cref="WriteCreateError"/>). False when no held jobs are being written.
         /// </summary>
         private bool DeferredWhileWritingHeld(BackupToolsException ex)
         {
@@ -261,11 +274,7 @@ namespace BackupTools.Commands
                 RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, sink =>
                     ThenPost(pending.Create = BackupService.StartAsync(connection, request, sink, cancel, retry), sink, written), ex =>
                 {
-                    if (ex is BackupToolsException bte)
-                    {
-                        Written(pending);
-                        WriteError(bte);
-                    }
+                    if (ex is BackupToolsException bte) WriteCreateError(bte, pending);
                     else if (!(ex is OperationCanceledException)) throw ex;
                 }));
                 return;
@@ -276,8 +285,7 @@ namespace BackupTools.Commands
             }
             catch (BackupToolsException ex)
             {
-                Written(pending);
-                WriteError(ex);
+                WriteCreateError(ex, pending);
             }
         }
 

@@ -140,11 +140,33 @@ namespace BackupTools.Commands
         /// </summary>
         /// <param name="ex">The failure.</param>
         /// <param name="targetIfNone">The record's target when the failure names none (the pipeline item it came from).</param>
-        protected void WriteError(BackupToolsException ex, object targetIfNone = null)
+        protected void WriteError(BackupToolsException ex, object targetIfNone = null) => WriteError(ex, targetIfNone, null);
+
+        /// <summary>
+        /// As <see cref="WriteError(BackupToolsException, object)"/>; <paramref name="delivered"/> is called once the
+        /// record has reached the user: written, or thrown as the error that stops the command (what a catch block
+        /// gets). Not for a failure deferred while held jobs are written, nor when writing them ended the pipeline
+        /// first (a command after this one failed on a job): the record never went out, and its item is still unreported.
+        /// </summary>
+        private void WriteError(BackupToolsException ex, object targetIfNone, Action delivered)
         {
             if (DeferredWhileWritingHeld(ex)) return;
-            if (ErrorsStop()) WriteHeldBeforeStopping();
-            WriteError(ToErrorRecord(ex, targetIfNone));
+            var record = ToErrorRecord(ex, targetIfNone);
+            var stops = ErrorsStop();
+            if (stops) WriteHeldBeforeStopping();
+            var stoppingAlready = Stopping;
+            try
+            {
+                WriteError(record);
+            }
+            catch (RuntimeException stopped) when (stopped is ActionPreferenceStopException || (stopped is PipelineStoppedException && stops && !stoppingAlready))
+            {
+                // The record stopped the command (the engine records it, then stops the pipeline: what reaches a
+                // cmdlet is PipelineStoppedException), and reached the user as the error.
+                delivered?.Invoke();
+                throw;
+            }
+            delivered?.Invoke();
         }
 
         /// <summary>Whether a non-terminating error written now stops the command: -ErrorAction Stop, else $ErrorActionPreference.</summary>
