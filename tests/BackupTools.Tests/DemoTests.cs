@@ -5,6 +5,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using BackupTools.Simulator;
 using Xunit;
@@ -180,6 +181,61 @@ namespace BackupTools.Tests
                 Assert.DoesNotContain(secret, run.Transcript);
                 Assert.DoesNotContain(run.Progress, p => (p.Activity + p.StatusDescription + p.CurrentOperation).Contains(secret));
             }
+
+            // The caught failure is the whole story: no warning that a job "may not have reached you" (it is the error's target).
+            Assert.DoesNotContain(lines, l => l.StartsWith("WARNING", StringComparison.Ordinal));
+
+            AssertReadmeShows(run.Transcript);
+        }
+
+        /// <summary>
+        /// The README's demo block is this capture: the same console text once job ids, ports, elapsed times and the
+        /// order of the job rows (completion order) are set aside; of the progress summary, which depends on when each
+        /// poll fell, the first and last count of each wait and no job line the run could not have shown.
+        /// </summary>
+        private static void AssertReadmeShows(string transcript)
+        {
+            var readme = File.ReadAllText(Path.Combine(ContractTests.RepoRoot(), "README.md")).Replace("\r\n", "\n").Split('\n');
+            var start = Array.IndexOf(readme, "```text", Array.FindIndex(readme, l => l.StartsWith("### What the demo shows", StringComparison.Ordinal)));
+            Assert.True(start >= 0, "README.md: no ```text block after '### What the demo shows'");
+            var block = readme.Skip(start + 1).TakeWhile(l => l != "```").ToArray();
+            var (readmeText, readmeProgress) = Normalized(block);
+            var (capturedText, capturedProgress) = Normalized(transcript.Split('\n'));
+            Assert.Equal(capturedText, readmeText);
+            Assert.Equal(capturedProgress.Header, readmeProgress.Header);
+            Assert.Equal(capturedProgress.Counts, readmeProgress.Counts);
+            Assert.NotEmpty(readmeProgress.Jobs);
+            Assert.All(capturedProgress.Jobs, j => Assert.Contains(j, readmeProgress.Jobs));
+        }
+
+        private static (List<string> Text, (string Header, List<string> Counts, List<string> Jobs) Progress) Normalized(IEnumerable<string> lines)
+        {
+            string Clean(string l) => Regex.Replace(
+                Regex.Replace(
+                    Regex.Replace(l.TrimEnd(), "\\b[0-9a-f]{32}\\b", "<job id>"),
+                    "127\\.0\\.0\\.1:[0-9]+", "127.0.0.1:<port>"),
+                " [0-9]{2}:[0-9]{2}:[0-9]{2} ", " hh:mm:ss ");
+            var all = lines.Select(Clean).ToList();
+            var cut = all.FindIndex(l => l.StartsWith("--- progress:", StringComparison.Ordinal));
+            Assert.True(cut >= 0, "no progress summary");
+            var text = all.Take(cut).SkipWhile(l => l.Length == 0).Reverse().SkipWhile(l => l.Length == 0).Reverse().ToList();
+            // The job table's rows come in completion order.
+            var header = text.FindIndex(l => l.StartsWith("Provider ", StringComparison.Ordinal));
+            if (header >= 0)
+            {
+                var rows = text.Skip(header + 2).TakeWhile(l => l.Length > 0).ToList();
+                rows.Sort(StringComparer.Ordinal);
+                text.RemoveRange(header + 2, rows.Count);
+                text.InsertRange(header + 2, rows);
+            }
+            var progress = all.Skip(cut).Where(l => l.Length > 0).ToList();
+            var count = Regex.Replace(progress[0], "[0-9]+ records", "<n> records");
+            // Only each wait's first and last count: which come between depends on when the polls fell.
+            var counts = progress.Skip(1).Where(l => !l.StartsWith("  ", StringComparison.Ordinal))
+                .Where(l => Regex.IsMatch(l, ": 0 of [0-9]+ finished|: ([0-9]+) of \\1 finished")).ToList();
+            var jobs = progress.Where(l => l.StartsWith("  ", StringComparison.Ordinal))
+                .Select(l => Regex.Replace(l, "\\([0-9]+ %\\)$", "(<p> %)")).ToList();
+            return (text, (count, counts, jobs));
         }
 
         [Fact]

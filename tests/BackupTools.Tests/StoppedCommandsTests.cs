@@ -62,14 +62,15 @@ namespace BackupTools.Tests
         }
 
         [Fact]
-        public void Stop_on_a_failed_job_during_Wait_keeps_every_job_the_command_started()
+        public void Stop_on_a_failed_job_during_Wait_keeps_every_other_job_the_command_started()
         {
             _sim.Options.FailNamePrefix = "fails";
             Run(Connect + "$BackupToolsUnwrittenJobs = $null;" +
                 "try { $jobs = 'fails-1', 'runs-2' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +
                 "New-InstanceBackup -Provider TaurusDB -Wait -PollingInterval 0.05 -ErrorAction Stop } catch { $caught = $_ }");
             Assert.StartsWith(ErrorIds.BackupJobFailed + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
-            Assert.Equal(new[] { "fails-1", "runs-2" }, Kept().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+            // The failed job reached the user as the error's target; the other one, written before the stop, did not.
+            Assert.Equal(new[] { "runs-2" }, Kept().Select(j => j.BackupName));
         }
 
         [Fact]
@@ -97,7 +98,7 @@ namespace BackupTools.Tests
         }
 
         [Fact]
-        public void Stop_on_a_failed_job_in_Wait_BackupJob_after_New_InstanceBackup_keeps_every_job_the_wait_held()
+        public void Stop_on_a_failed_job_in_Wait_BackupJob_after_New_InstanceBackup_keeps_every_other_job_the_wait_held()
         {
             // The runbook form: New-InstanceBackup ran to its end (it keeps nothing), and the jobs Wait-BackupJob wrote
             // before its error stopped the statement went nowhere: the backup still running was left without a handle.
@@ -109,9 +110,9 @@ namespace BackupTools.Tests
                 "Wait-BackupJob -PollingInterval 0.05 -ErrorAction Stop } catch { $caught = $_ }");
             Assert.Equal("unset", Run("$done").Single().BaseObject);
             Assert.StartsWith(ErrorIds.BackupJobFailed + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
-            var kept = Kept();
-            Assert.Equal(new[] { "fails-p1", "slowp-2" }, kept.Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
-            Assert.Equal(BackupJobState.Failed, kept.Single(j => j.BackupName == "fails-p1").State);
+            // The failed job is the caught error's target: only the one still running is kept.
+            Assert.Equal(new[] { "slowp-2" }, Kept().Select(j => j.BackupName));
+            Assert.Equal("fails-p1", ((BackupJob)Run("$caught.TargetObject").Single().BaseObject).BackupName);
             Assert.Contains("it was waiting for were written before the command was stopped", _host.Text);
             Assert.Contains("$BackupToolsUnwrittenJobs", _host.Text);
         }
@@ -135,7 +136,7 @@ namespace BackupTools.Tests
         }
 
         [Fact]
-        public void Stop_on_the_first_job_of_Wait_BackupJob_Any_keeps_the_jobs_it_followed()
+        public void Stop_on_the_first_job_of_Wait_BackupJob_Any_keeps_the_other_jobs_it_followed()
         {
             // With -Any only the first final job is written; when its error stops the statement the others had no handle.
             _sim.Options.FailNamePrefix = "fails";
@@ -145,7 +146,22 @@ namespace BackupTools.Tests
                 "[pscustomobject]@{ InstanceId = $ti; Name = 'slowa-2' } } | New-InstanceBackup -Provider TaurusDB | " +
                 "Wait-BackupJob -Any -PollingInterval 0.05 -ErrorAction Stop } catch { $caught = $_ }");
             Assert.StartsWith(ErrorIds.BackupJobFailed + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
-            Assert.Equal(new[] { "fails-a1", "slowa-2" }, Kept().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(new[] { "slowa-2" }, Kept().Select(j => j.BackupName));
+        }
+
+        [Theory]
+        [InlineData("New-InstanceBackup -InstanceId $ti -Name fails-doc | Wait-BackupJob -PollingInterval 0.05 -ErrorAction Stop")]
+        [InlineData("New-InstanceBackup -InstanceId $ti -Name fails-doc -Wait -PollingInterval 0.05 -ErrorAction Stop")]
+        public void The_documented_try_catch_around_a_failing_wait_keeps_nothing_and_warns_nothing(string statement)
+        {
+            // The README's and the help's pattern: the failed job reaches the catch as the error's target. The stopped
+            // command also kept it and told the host, in an unsilenceable warning, that it "may not have reached you".
+            _sim.Options.FailNamePrefix = "fails";
+            Run(Connect + "$BackupToolsUnwrittenJobs = $null; try { " + statement + " } catch { $caught = $_ }");
+            Assert.StartsWith(ErrorIds.BackupJobFailed + ",", (string)Run("$caught.FullyQualifiedErrorId").Single().BaseObject);
+            Assert.Equal("fails-doc", ((BackupJob)Run("$caught.TargetObject").Single().BaseObject).BackupName);
+            Assert.Empty(Kept());
+            Assert.DoesNotContain("WARNING", _host.Text);
         }
 
         [Fact]

@@ -53,6 +53,10 @@ namespace BackupTools.Commands
             WriteError(ex, null, () => Written(pending));
         }
 
+        // The job of the error that stopped this command (a failed job with -ErrorAction Stop): it reached the user as
+        // that error's target (what `catch { $_.TargetObject }` gets), so it is neither kept nor named as one that may not have.
+        private BackupJob _stoppedBy;
+
         /// <summary>True for a command whose held jobs are backups it started (their only handle), not jobs it was given.</summary>
         protected virtual bool HeldJobsAreItsOwn => false;
 
@@ -97,6 +101,7 @@ namespace BackupTools.Commands
             }
             var jobs = new List<BackupJob>();
             var listed = new HashSet<BackupJob>(JobIdentity.Comparer);
+            if (_stoppedBy != null) listed.Add(_stoppedBy); // (reached the user with the error: never listed)
             var mayHaveStarted = new List<string>();
             foreach (var p in pending)
             {

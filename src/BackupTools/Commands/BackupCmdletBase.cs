@@ -162,7 +162,8 @@ namespace BackupTools.Commands
             catch (RuntimeException stopped) when (stopped is ActionPreferenceStopException || (stopped is PipelineStoppedException && stops && !stoppingAlready))
             {
                 // The record stopped the command (the engine records it, then stops the pipeline: what reaches a
-                // cmdlet is PipelineStoppedException), and reached the user as the error.
+                // cmdlet is PipelineStoppedException), and reached the user as the error: its target (a failed job) with it.
+                _stoppedBy = record.TargetObject as BackupJob;
                 delivered?.Invoke();
                 throw;
             }
