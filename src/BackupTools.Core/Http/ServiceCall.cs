@@ -295,6 +295,8 @@ namespace BackupTools.Http
             // failed it.
             request.Headers.ExpectContinue = false;
             var provider = Connection.Provider;
+            // A create whose caller stopped before it left is not counted as sent: it would read as "may have started".
+            CancellationToken.ThrowIfCancellationRequested();
             if (isCreate) Interlocked.Increment(ref _createsSent);
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken))
             {

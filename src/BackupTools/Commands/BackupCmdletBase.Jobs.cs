@@ -276,7 +276,7 @@ namespace BackupTools.Commands
                     _startSink = _starts.CreateSink(WriteVerbose, WriteDebug);
                     _startSink.VerboseWanted = VerboseWanted();
                 }
-                RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, sink =>
+                RunOnPipeline(() => _starts.Start(throttleLimit, _startSink, cancel, sink =>
                     ThenPost(pending.Create = BackupService.StartAsync(connection, request, sink, cancel, retry), sink, written), ex =>
                 {
                     if (ex is BackupToolsException bte) WriteCreateError(bte, pending);

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace BackupTools.Commands
@@ -18,10 +19,16 @@ namespace BackupTools.Commands
         public BackupCmdletBase.PumpSink CreateSink(Action<string> verbose, Action<string> debug) =>
             new BackupCmdletBase.PumpSink(_lane) { OnVerbose = verbose, OnDebug = debug };
 
-        /// <summary>Starts <paramref name="work"/> once fewer than <paramref name="limit"/> are running.</summary>
-        public void Start(int limit, BackupCmdletBase.PumpSink sink, Func<BackupCmdletBase.PumpSink, Task> work, Action<Exception> onError)
+        /// <summary>
+        /// Starts <paramref name="work"/> once fewer than <paramref name="limit"/> are running; not at all when
+        /// <paramref name="cancel"/> is cancelled by then.
+        /// </summary>
+        public void Start(int limit, BackupCmdletBase.PumpSink sink, CancellationToken cancel, Func<BackupCmdletBase.PumpSink, Task> work, Action<Exception> onError)
         {
             while (_running >= Math.Max(1, limit)) Next()();
+            // Ctrl+C while this one waited for a slot (the slot freed by a create it cut off): it is not started, and
+            // so never told to the user as a create that may have started.
+            if (cancel.IsCancellationRequested) return;
             _running++;
             Task.Run(() => work(sink)).ContinueWith(t => _lane.Post(() =>
             {
