@@ -65,6 +65,46 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Ctrl_C_on_a_throttled_command_leaves_no_unobserved_task_exception()
+        {
+            // Each cut-off create's failure was read only in an action posted to the command's lane, which the
+            // stopped command closed before running it: one TaskScheduler.UnobservedTaskException per create, at a GC.
+            var unobserved = 0;
+            EventHandler<UnobservedTaskExceptionEventArgs> count = (_, e) =>
+            {
+                if (e.Exception.ToString().Contains("unobserved-")) Interlocked.Increment(ref unobserved);
+            };
+            TaskScheduler.UnobservedTaskException += count;
+            try
+            {
+                _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", PathContains = "backups/create", Delay = TimeSpan.FromSeconds(20), Times = int.MaxValue });
+                // Stopped while the pipeline thread is upstream: the command's lane is closed before it runs again.
+                using (var ps = _ps.Pipeline("& { [pscustomobject]@{ InstanceId = $ti; Name = 'unobserved-1' }; [pscustomobject]@{ InstanceId = $ti; Name = 'unobserved-2' }; " +
+                                             "[System.Threading.Thread]::Sleep(1500) } | New-InstanceBackup -Provider TaurusDB -ThrottleLimit 2"))
+                {
+                    var pending = ps.BeginInvoke();
+                    var deadline = DateTime.UtcNow.AddSeconds(15);
+                    while (Arrived() < 2 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+                    Thread.Sleep(200);
+                    ps.Stop();
+                    try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+                }
+                Assert.Contains("unobserved-1", _host.Text); // cut off, as the test means
+                Thread.Sleep(500); // the cancelled creates' continuations have run
+                for (var i = 0; i < 3; i++)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                }
+                Assert.Equal(0, Volatile.Read(ref unobserved));
+            }
+            finally
+            {
+                TaskScheduler.UnobservedTaskException -= count;
+            }
+        }
+
+        [Fact]
         public async Task A_create_whose_caller_stopped_before_it_left_sends_nothing_and_did_not_maybe_start()
         {
             // The create was counted as sent before HttpClient refused the cancelled token: it ended "cut off, may have

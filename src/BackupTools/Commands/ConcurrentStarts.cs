@@ -30,12 +30,17 @@ namespace BackupTools.Commands
             // so never told to the user as a create that may have started.
             if (cancel.IsCancellationRequested) return;
             _running++;
-            Task.Run(() => work(sink)).ContinueWith(t => _lane.Post(() =>
+            Task.Run(() => work(sink)).ContinueWith(t =>
             {
-                _running--;
-                if (t.IsFaulted) onError(t.Exception.GetBaseException());
-                else if (t.IsCanceled) onError(new OperationCanceledException());
-            }), TaskScheduler.Default);
+                // Read here, not in the posted action: a stopped command's lane is closed and drops what is posted,
+                // and a failure never read reaches TaskScheduler.UnobservedTaskException.
+                var failure = t.IsFaulted ? t.Exception.GetBaseException() : t.IsCanceled ? new OperationCanceledException() : null;
+                _lane.Post(() =>
+                {
+                    _running--;
+                    if (failure != null) onError(failure);
+                });
+            }, TaskScheduler.Default);
             DrainAvailable();
         }
 
