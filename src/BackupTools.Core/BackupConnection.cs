@@ -80,8 +80,19 @@ namespace BackupTools
         /// True when <paramref name="job"/> may be read with this connection as far as the project goes: the job names
         /// no project, the connection has none (a service without projects), or both name the same one.
         /// </summary>
-        internal bool ServesProjectOf(BackupJob job) =>
-            string.IsNullOrEmpty(job.Scope) || string.IsNullOrEmpty(Scope) || string.Equals(job.Scope, Scope, StringComparison.OrdinalIgnoreCase);
+        internal bool ServesProjectOf(BackupJob job) => ServesProject(ProjectOf(job));
+
+        /// <summary>True when a job of <paramref name="project"/> (null: it names none) may be read with this connection.</summary>
+        internal bool ServesProject(string project) =>
+            string.IsNullOrEmpty(project) || string.IsNullOrEmpty(Scope) || string.Equals(project, Scope, StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>
+        /// The project a job belongs to, as its provider reads it (its Scope, else the project its status address names);
+        /// null for a service without projects or a job that names none. A trimmed job (no Scope column) still names its
+        /// project in its status address, and must not be read with another project's credential.
+        /// </summary>
+        internal static string ProjectOf(BackupJob job) =>
+            Providers.ProviderRegistry.Find(job.Provider) is Providers.IHasProjects projects ? projects.ProjectOf(job) : null;
 
         private string _clientName;
 
@@ -89,8 +100,22 @@ namespace BackupTools
         internal string ClientName => _clientName ?? (_clientName = Http.BackupHttp.ClientName(Provider, Endpoint, SkipCertificateCheck));
 
         internal static string MakeKey(string provider, string endpoint, string scope = null) =>
-            provider.ToUpperInvariant() + "|" + (endpoint ?? string.Empty).TrimEnd('/').ToLowerInvariant() +
+            provider.ToUpperInvariant() + "|" + EndpointText(endpoint) +
             (string.IsNullOrEmpty(scope) ? string.Empty : "|" + scope.ToLowerInvariant());
+
+        /// <summary>
+        /// An endpoint as keys and job identities compare it: a connection's address (a <see cref="Uri"/>, whose text drops
+        /// the default port) and a job's (text, perhaps typed by hand as <c>https://host:443/</c>) must give the same
+        /// text for one place. Scheme, host and path without query, default port or trailing slash, lower-cased; text
+        /// that is no address is only trimmed and lower-cased.
+        /// </summary>
+        internal static string EndpointText(string endpoint)
+        {
+            var text = (endpoint ?? string.Empty).Trim();
+            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && !uri.IsFile && !string.IsNullOrEmpty(uri.Host))
+                text = uri.GetLeftPart(UriPartial.Path);
+            return text.TrimEnd('/').ToLowerInvariant();
+        }
 
         /// <summary>Provider, endpoint and scope; never a secret.</summary>
         public override string ToString() => $"{Provider} {Endpoint}" + (Scope != null ? $" ({Scope})" : string.Empty);

@@ -482,12 +482,15 @@ namespace BackupTools
         }
 
         /// <summary>
-        /// A job may be read only through a connection of its own provider and, where both name one, its own project:
-        /// another project's credential and path would read the wrong project's jobs, or be refused.
+        /// A job may be read only through a connection of its own provider, at its own endpoint (where it names one) and,
+        /// where both name one, its own project (its Scope, or the project of its status address): another project's
+        /// credential and path would read the wrong project's jobs, or be refused; another endpoint's would read
+        /// another deployment.
         /// </summary>
         internal static void CheckMatches(BackupConnection connection, BackupJob job)
         {
-            var project = string.IsNullOrEmpty(job.Scope) ? string.Empty : $" for project {job.Scope}";
+            var projectId = BackupConnection.ProjectOf(job);
+            var project = string.IsNullOrEmpty(projectId) ? string.Empty : $" for project {projectId}";
             if (connection == null && string.IsNullOrWhiteSpace(job.Endpoint))
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound,
                     $"The {job.Provider} job {job.JobId ?? job.StatusUrl} carries no Endpoint, and this session has no single connection to {job.Provider}{project} to read it with. " +
@@ -496,18 +499,25 @@ namespace BackupTools
             if (connection == null)
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound,
                     $"There is no connection to {job.Provider} at {job.Endpoint}{project} in this session. Run Connect-BackupService for it" +
-                    (project.Length == 0 ? string.Empty : $" (-ProjectId {job.Scope})") + ", or pass -Connection.",
+                    (project.Length == 0 ? string.Empty : $" (-ProjectId {projectId})") + ", or pass -Connection.",
                     job) { Provider = job.Provider };
             if (!string.Equals(connection.Provider, job.Provider, StringComparison.OrdinalIgnoreCase))
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
                     $"The job belongs to {job.Provider}, but the connection is to {connection.Provider}.", job) { Provider = job.Provider };
-            if (!connection.ServesProjectOf(job))
+            if (!string.IsNullOrWhiteSpace(job.Endpoint) && BackupConnection.MakeKey(job.Provider, job.Endpoint) != connection.EndpointKey)
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
-                    $"The job belongs to project {job.Scope} of {job.Provider}, but the connection is to project {connection.Scope}; it was not read with another project's credential.",
+                    $"The job belongs to {job.Provider} at {job.Endpoint}, but the connection is to {connection.Endpoint}; it was not read there.", job)
+                {
+                    Provider = job.Provider,
+                    RecommendedAction = $"Run Connect-BackupService -Endpoint {job.Endpoint} for the job's service, or pass that connection with -Connection.",
+                };
+            if (!connection.ServesProject(projectId))
+                throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
+                    $"The job belongs to project {projectId} of {job.Provider}, but the connection is to project {connection.Scope}; it was not read with another project's credential.",
                     job)
                 {
                     Provider = job.Provider,
-                    RecommendedAction = $"Run Connect-BackupService -ProjectId {job.Scope} for the job's project, or pass that connection with -Connection.",
+                    RecommendedAction = $"Run Connect-BackupService -ProjectId {projectId} for the job's project, or pass that connection with -Connection.",
                 };
         }
     }

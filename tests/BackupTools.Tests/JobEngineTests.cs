@@ -458,11 +458,13 @@ namespace BackupTools.Tests
             Assert.Empty(events.Errors);
             Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
 
-            // With two TaurusDB connections (two regions), which one is not guessed.
+            // With two TaurusDB connections (two regions), which one is not guessed: the job is told to give its Endpoint.
             var other = BackupService.Connect(new ConnectRequest { Provider = "TaurusDB", Endpoint = new Uri(_sim.EndpointFor("TaurusDB").ToString().Replace("127.0.0.1", "localhost")),
                 Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token) });
             store.SetDefault(other);
-            Assert.Null(store.ForJob(bare));
+            var ambiguous = Assert.Throws<BackupToolsException>(() => store.ForJob(bare));
+            Assert.Equal(ErrorIds.ConnectionNotFound, ambiguous.ErrorId);
+            Assert.Contains("give the job its Endpoint.", ambiguous.Message);
         }
 
         [Fact]

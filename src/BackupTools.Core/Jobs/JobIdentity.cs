@@ -6,7 +6,8 @@ namespace BackupTools.Jobs
     /// <summary>
     /// Which job a <see cref="BackupJob"/> is: its provider, endpoint, job id and status URL (a job found by name after a
     /// lost create, or a Dataverse operation, may have no job id: its status URL tells it apart). Two objects of one job
-    /// (the same job passed twice, or imported twice) are followed and written once.
+    /// (the same job passed twice, or imported twice) are followed and written once; its endpoint compares as connections
+    /// match it (<c>https://host:443/</c> is <c>https://host/</c>).
     /// </summary>
     internal sealed class JobIdentity : IEqualityComparer<BackupJob>
     {
@@ -15,7 +16,8 @@ namespace BackupTools.Jobs
         public bool Equals(BackupJob x, BackupJob y) =>
             ReferenceEquals(x, y) || (x != null && y != null &&
                 string.Equals(x.Provider, y.Provider, StringComparison.OrdinalIgnoreCase) &&
-                string.Equals(x.Endpoint, y.Endpoint, StringComparison.OrdinalIgnoreCase) &&
+                (string.Equals(x.Endpoint, y.Endpoint, StringComparison.OrdinalIgnoreCase) ||
+                 BackupConnection.EndpointText(x.Endpoint) == BackupConnection.EndpointText(y.Endpoint)) &&
                 string.Equals(x.JobId, y.JobId, StringComparison.Ordinal) &&
                 string.Equals(x.StatusUrl, y.StatusUrl, StringComparison.Ordinal));
 

@@ -26,6 +26,10 @@ namespace BackupTools.Providers
 
         public static IEnumerable<string> Names => Table.Keys;
 
+        /// <summary>The provider of that name, or null when there is none (a job from a file may name anything).</summary>
+        public static IBackupProvider Find(string name) =>
+            name != null && Table.TryGetValue(name, out var provider) ? provider.Value : null;
+
         public static IBackupProvider Get(string name)
         {
             if (name != null && Table.TryGetValue(name, out var provider)) return provider.Value;

@@ -35,28 +35,33 @@ namespace BackupTools.Session
         }
 
         /// <summary>
-        /// The connection for a job: same provider and endpoint, and the job's project where it names one (TaurusDB,
-        /// DDS); null when there is none, never another project's.
+        /// The connection for a job: same provider and endpoint, and the job's project where it names one (its Scope, or
+        /// the project of its status address: TaurusDB, DDS); null when there is none, never another project's, however
+        /// many connections there are.
         /// </summary>
         public BackupConnection ForJob(BackupJob job)
         {
             var key = BackupConnection.MakeKey(job.Provider, job.Endpoint);
+            var project = BackupConnection.ProjectOf(job);
             lock (_gate)
             {
                 // A job that names no endpoint (a hand-made one: Provider and JobId from a CSV) is the session's only
-                // connection to its provider's (and project's), as a new backup would be; with none or several, none.
+                // connection to its provider's (and project's), as a new backup would be; with none, none; with several,
+                // an error that says what the job lacks.
                 if (string.IsNullOrWhiteSpace(job.Endpoint))
                 {
-                    var only = _connections.Where(c => string.Equals(c.Provider, job.Provider, StringComparison.OrdinalIgnoreCase) && c.ServesProjectOf(job)).ToList();
-                    return only.Count == 1 ? only[0] : null;
+                    var only = _connections.Where(c => string.Equals(c.Provider, job.Provider, StringComparison.OrdinalIgnoreCase) && c.ServesProject(project)).ToList();
+                    if (only.Count <= 1) return only.FirstOrDefault();
+                    // Where one endpoint has connections to several projects, the Endpoint alone would not choose.
+                    var needsProject = string.IsNullOrEmpty(project) && only.GroupBy(c => c.EndpointKey).Any(g => g.Count() > 1);
+                    throw NotFound($"The {job.Provider} job {job.JobId ?? job.StatusUrl} carries no Endpoint, and this session has {only.Count} connections to " +
+                        $"{job.Provider} ({string.Join(", ", only.Select(c => c.Endpoint + (string.IsNullOrEmpty(c.Scope) ? string.Empty : $" project {c.Scope}")))}). Pass -Connection to choose one, or give the job its Endpoint" +
+                        (needsProject ? " and its Scope (project id)." : "."));
                 }
-                var fitting = _connections.Where(c => c.EndpointKey == key && c.ServesProjectOf(job)).ToList();
-                if (fitting.Count <= 1 || !string.IsNullOrEmpty(job.Scope)) return fitting.LastOrDefault();
-                // A job that names no project (a hand-made or trimmed one) with connections to several projects of its
-                // endpoint: the project its status address names, if it names one of them; never a guess.
-                var named = fitting.Where(c => !string.IsNullOrEmpty(c.Scope) && !string.IsNullOrEmpty(job.StatusUrl) &&
-                    job.StatusUrl.IndexOf("/" + c.Scope + "/", StringComparison.OrdinalIgnoreCase) >= 0).ToList();
-                if (named.Count == 1) return named[0];
+                var fitting = _connections.Where(c => c.EndpointKey == key && c.ServesProject(project)).ToList();
+                if (fitting.Count <= 1 || !string.IsNullOrEmpty(project)) return fitting.LastOrDefault();
+                // A job that names no project at all (no Scope, no status address) with connections to several projects
+                // of its endpoint: never a guess.
                 throw NotFound($"The {job.Provider} job {job.JobId ?? job.StatusUrl} names no project, and this session has connections to " +
                     $"{fitting.Count} projects at {job.Endpoint} ({string.Join(", ", fitting.Select(c => c.Scope))}). Pass -Connection to choose one, " +
                     "or give the job its Scope.");

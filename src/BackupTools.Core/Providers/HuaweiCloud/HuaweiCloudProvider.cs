@@ -18,7 +18,7 @@ namespace BackupTools.Providers.HuaweiCloud
     /// same stack): project-scoped paths, <c>X-Auth-Token</c>, the <c>{error_code, error_msg}</c> error body and the
     /// <c>/v3/{project_id}/jobs?id=</c> jobs API. Each service supplies its rules, create body and create answer.
     /// </summary>
-    internal abstract class HuaweiCloudProvider : IBackupProvider, IReconcilesCreates
+    internal abstract class HuaweiCloudProvider : IBackupProvider, IReconcilesCreates, IHasProjects
     {
         internal static readonly Rule ProjectIdRule =
             Rule.AlphanumericThen("ProjectId", 32, string.Empty, "32 characters, letters and digits only");
@@ -43,6 +43,23 @@ namespace BackupTools.Providers.HuaweiCloud
         public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromSeconds(60);
 
         public void ValidateScope(string scope) => ProjectIdRule.Check(Info.Name, scope);
+
+        /// <summary>
+        /// The job's Scope, else the project of its status address (<c>…/v3/{project_id}/jobs?id=…</c> or
+        /// <c>…/v3/{project_id}/backups?…</c>, below any path the endpoint has): a job without its Scope column still
+        /// belongs to that project.
+        /// </summary>
+        public string ProjectOf(BackupJob job)
+        {
+            if (!string.IsNullOrWhiteSpace(job.Scope)) return job.Scope.Trim();
+            if (string.IsNullOrWhiteSpace(job.StatusUrl) || !Uri.TryCreate(job.StatusUrl.Trim(), UriKind.Absolute, out var url)) return null;
+            var segments = url.AbsolutePath.Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
+            for (var i = segments.Length - 3; i >= 0; i--)
+                if (string.Equals(segments[i], "v3", StringComparison.OrdinalIgnoreCase) &&
+                    (string.Equals(segments[i + 2], "jobs", StringComparison.OrdinalIgnoreCase) || string.Equals(segments[i + 2], "backups", StringComparison.OrdinalIgnoreCase)))
+                    return Uri.UnescapeDataString(segments[i + 1]);
+            return null;
+        }
 
         /// <summary>Access key (signature) or IAM user password, project-scoped.</summary>
         public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint)

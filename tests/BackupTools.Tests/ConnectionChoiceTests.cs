@@ -1,0 +1,160 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Jobs;
+using BackupTools.Session;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// Which connection reads a job (its provider, endpoint and project, however the job was written down), and what
+    /// Connect-BackupService refuses instead of dropping. Against the simulator over loopback; nothing may be sent with
+    /// the wrong connection.
+    /// </summary>
+    public sealed class ConnectionChoiceTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string ProjectB = "fedcba9876543210fedcba9876543210";
+        private readonly BackupSimulator _sim;
+
+        public ConnectionChoiceTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(200);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        public void Dispose() => _sim.Reset();
+
+        private Task<BackupJob> StartDds(BackupConnection c) =>
+            BackupService.StartAsync(c, new BackupRequest { InstanceId = TestData.DdsInstance, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None);
+
+        /// <summary>
+        /// A trimmed job (no Scope column) still names its project in its status address: with the session's one
+        /// connection at its endpoint being to another project, it is not read with that project's credential, whether
+        /// the store chooses or the connection is passed (-Connection).
+        /// </summary>
+        [Fact]
+        public async Task A_job_whose_project_shows_only_in_its_status_address_is_not_read_with_the_one_connection_to_another_project()
+        {
+            var a = TestData.Connect(_sim, "DDS");
+            var jobA = await StartDds(a);
+            var trimmed = new BackupJob(jobA.Provider, jobA.Endpoint, jobA.JobId, jobA.StatusUrl, jobA.InstanceId, jobA.BackupName, createdAt: jobA.CreatedAt);
+            Assert.Null(trimmed.Scope);
+            Assert.Contains("/" + TestData.ProjectId + "/", trimmed.StatusUrl);
+            var noEndpoint = new BackupJob(jobA.Provider, null, jobA.JobId, jobA.StatusUrl, createdAt: jobA.CreatedAt);
+
+            var b = TestData.Connect(_sim, "DDS", scope: ProjectB);
+            var store = new ConnectionStore();
+            store.SetDefault(b);
+            var before = _sim.Counters.TotalRequests;
+
+            Assert.Null(store.ForJob(trimmed));
+            Assert.Null(store.ForJob(noEndpoint));
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(new[] { trimmed }, store.ForJob, HuaweiFamilyTests.Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            var missing = Assert.Single(events.Errors);
+            Assert.Equal(ErrorIds.ConnectionNotFound, missing.ErrorId);
+            Assert.Contains(TestData.ProjectId, missing.Message);
+
+            var passed = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(b, trimmed, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.ConnectionNotFound, passed.ErrorId);
+            Assert.Contains(TestData.ProjectId, passed.Message);
+            Assert.Contains(ProjectB, passed.Message);
+            var waited = new RecordingEvents();
+            await BackupService.WaitAsync(new[] { trimmed }, _ => b, HuaweiFamilyTests.Fast, waited, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(ErrorIds.ConnectionNotFound, Assert.Single(waited.Errors).ErrorId);
+            Assert.Equal(before, _sim.Counters.TotalRequests);
+
+            // With its own project's connection there too, that one reads it.
+            store.SetDefault(a);
+            Assert.Same(a, store.ForJob(trimmed));
+            var done = await BackupService.RefreshAsync(store.ForJob(trimmed), trimmed, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(jobA.JobId, done.JobId);
+        }
+
+        /// <summary>A job that names another endpoint is not read with a connection passed for it (-Connection).</summary>
+        [Fact]
+        public async Task A_connection_to_another_endpoint_is_refused_for_a_job_that_names_its_endpoint()
+        {
+            var c = TestData.Connect(_sim, "DDS");
+            var started = await StartDds(c);
+            // A row of a CSV written elsewhere: its job id, project and real region, no status address.
+            var row = new BackupJob("DDS", "https://dds.eu-nl.otc.t-systems.com/", started.JobId, scope: TestData.ProjectId, createdAt: started.CreatedAt);
+            var before = _sim.Counters.TotalRequests;
+
+            var refused = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.RefreshAsync(c, row, NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal(ErrorIds.ConnectionNotFound, refused.ErrorId);
+            Assert.Contains("https://dds.eu-nl.otc.t-systems.com/", refused.Message);
+            Assert.Contains(c.Endpoint.ToString(), refused.Message);
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(new[] { row }, _ => c, HuaweiFamilyTests.Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(ErrorIds.ConnectionNotFound, Assert.Single(events.Errors).ErrorId);
+            Assert.Empty(events.Finished);
+            Assert.Equal(before, _sim.Counters.TotalRequests);
+
+            // Its own endpoint, spelled otherwise (upper case, no trailing slash), is the same endpoint.
+            var same = new BackupJob("DDS", c.Endpoint.ToString().ToUpperInvariant().TrimEnd('/'), started.JobId, scope: TestData.ProjectId, createdAt: started.CreatedAt);
+            Assert.Equal(started.JobId, (await BackupService.RefreshAsync(c, same, NullOperationLog.Instance, CancellationToken.None)).JobId);
+        }
+
+        /// <summary>
+        /// An endpoint written with its default port is the endpoint without it: the connection made with one reads
+        /// jobs that name the other, and two objects of one job that differ only so are one job.
+        /// </summary>
+        [Theory]
+        [InlineData("https://dds.example.com/", "https://dds.example.com:443/")]
+        [InlineData("https://dds.example.com:443/", "HTTPS://DDS.Example.com")]
+        [InlineData("https://dds.example.com/api/", "https://dds.example.com:443/api")]
+        [InlineData("http://localhost/dds/", "http://LOCALHOST:80/dds")]
+        public void An_endpoint_with_its_default_port_matches_the_connection_made_without_it(string connectedTo, string jobSays)
+        {
+            var c = BackupService.Connect(new ConnectRequest
+            {
+                Provider = "DDS", Endpoint = new Uri(connectedTo), Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token),
+            });
+            var store = new ConnectionStore();
+            store.SetDefault(c);
+            var job = new BackupJob("DDS", jobSays, "job-1", scope: TestData.ProjectId);
+            Assert.Same(c, store.ForJob(job));
+            BackupService.CheckMatches(c, job);
+
+            var created = new BackupJob("DDS", c.Endpoint.ToString(), "job-1", scope: TestData.ProjectId);
+            Assert.Single(JobIdentity.Distinct(new[] { created, job }));
+            // Another port is another endpoint.
+            var elsewhere = new BackupJob("DDS", "https://dds.example.com:8443/", "job-1", scope: TestData.ProjectId);
+            Assert.Null(store.ForJob(elsewhere));
+            Assert.Equal(2, JobIdentity.Distinct(new[] { created, elsewhere }).Count);
+        }
+
+        /// <summary>
+        /// A job with neither Endpoint nor project, in a session with two projects at one endpoint: the message asks
+        /// for both, as the Endpoint alone would lead only to a second error asking for the Scope.
+        /// </summary>
+        [Fact]
+        public async Task A_job_without_an_endpoint_among_two_projects_of_one_endpoint_is_told_to_give_its_Scope_too()
+        {
+            var store = new ConnectionStore();
+            store.SetDefault(TestData.Connect(_sim, "DDS"));
+            store.SetDefault(TestData.Connect(_sim, "DDS", scope: ProjectB));
+            var bare = new BackupJob("DDS", null, "job-1");
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(new[] { bare }, store.ForJob, HuaweiFamilyTests.Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            var error = Assert.Single(events.Errors);
+            Assert.Equal(ErrorIds.ConnectionNotFound, error.ErrorId);
+            Assert.Contains("Endpoint", error.Message);
+            Assert.Contains("Scope", error.Message);
+            Assert.Contains("-Connection", error.Message);
+            Assert.Contains(ProjectB, error.Message);
+
+            // With its Scope, the Endpoint is still needed only if several endpoints have that project: here one has.
+            var scoped = new BackupJob("DDS", null, "job-1", scope: ProjectB);
+            Assert.Equal(ProjectB, store.ForJob(scoped).Scope);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+        }
+    }
+}
