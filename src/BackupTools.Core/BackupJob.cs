@@ -169,8 +169,17 @@ namespace BackupTools
                 throw new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.InvalidArgument,
                     "The object is not a backup job: it needs a Provider and a JobId or StatusUrl.");
 
+            // A job list written by hand names the project as Connect-BackupService does (ProjectId, alias Project):
+            // dropped, the job would be read in whichever project the session is connected to.
+            string ScopeOf()
+            {
+                foreach (var name in ScopeNames)
+                    if (S(name) is string text && !string.IsNullOrWhiteSpace(text)) return text.Trim();
+                return null;
+            }
+
             return new BackupJob(provider, S(nameof(Endpoint)), jobId, statusUrl, S(nameof(InstanceId)), S(nameof(BackupName)),
-                S(nameof(BackupId)), S(nameof(Scope)),
+                S(nameof(BackupId)), ScopeOf(),
                 ParseEnum(S(nameof(Kind)), BackupKind.Instance),
                 ParseEnum(S(nameof(State)), BackupJobState.Running),
                 S(nameof(RawStatus)),
@@ -179,6 +188,9 @@ namespace BackupTools
                 ParseTime(bag, nameof(LastCheckedAt), textCulture),
                 ParseMessages(bag, nameof(Errors)).ToArray(), ParseMessages(bag, nameof(Warnings)).ToArray());
         }
+
+        /// <summary>The columns a job's scope is read from, first found first: its own name, then Connect-BackupService's.</summary>
+        private static readonly string[] ScopeNames = { nameof(Scope), "ProjectId", "Project" };
 
         /// <summary>
         /// Rebuilds a job from a hashtable, as a script builds one for a mock:

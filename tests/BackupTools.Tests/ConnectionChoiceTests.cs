@@ -132,6 +132,45 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// A job list written by hand names the project as Connect-BackupService does (ProjectId, or its alias Project):
+        /// that is the job's Scope, so a session connected only to another project says so instead of reading the job
+        /// at that project's address.
+        /// </summary>
+        [Fact]
+        public async Task A_ProjectId_or_Project_column_is_the_jobs_Scope()
+        {
+            Assert.Equal(TestData.ProjectId, BackupJob.FromProperties(new Dictionary<string, object> { ["Provider"] = "DDS", ["JobId"] = "j", ["ProjectId"] = TestData.ProjectId }).Scope);
+            Assert.Equal(TestData.ProjectId, BackupJob.FromProperties(new System.Collections.Hashtable { ["Provider"] = "DDS", ["JobId"] = "j", ["project"] = TestData.ProjectId }).Scope);
+            Assert.Equal("s", BackupJob.FromProperties(new Dictionary<string, object> { ["Provider"] = "DDS", ["JobId"] = "j", ["Scope"] = "s", ["ProjectId"] = "p" }).Scope);
+
+            var started = await StartDds(TestData.Connect(_sim, "DDS"));
+            using var ps = new PowerShellHost();
+            ps.Set("token", TestData.Secure(TestData.Token));
+            ps.Set("dds", _sim.EndpointFor("DDS").ToString());
+            ps.Set("b", ProjectB);
+            ps.Set("id", started.JobId);
+            ps.Set("a", TestData.ProjectId);
+            // A row as Import-Csv gives it (that cmdlet is not in the hosted engine): text properties, no Scope.
+            const string Row = "[pscustomobject]@{ Provider = 'DDS'; Endpoint = $dds; JobId = $id; ProjectId = $a } | Get-BackupJob";
+            var connected = ps.Run("$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $b -AccessToken $token");
+            Assert.Empty(connected.Errors);
+            var before = _sim.Counters.TotalRequests;
+
+            var r = ps.Run(Row);
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.ConnectionNotFound, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains(TestData.ProjectId, error.Exception.Message);
+            Assert.Empty(r.Output);
+            Assert.Equal(before, _sim.Counters.TotalRequests);
+
+            // Connected to its project too, the row is read there.
+            ps.Run("$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $a -AccessToken $token");
+            var read = ps.Run(Row);
+            Assert.Empty(read.Errors);
+            Assert.Equal(TestData.ProjectId, Assert.Single(read.Objects<BackupJob>()).Scope);
+        }
+
+        /// <summary>
         /// A job with neither Endpoint nor project, in a session with two projects at one endpoint: the message asks
         /// for both, as the Endpoint alone would lead only to a second error asking for the Scope.
         /// </summary>
