@@ -8,7 +8,7 @@ namespace BackupTools
     public sealed class BackupProviderInfo
     {
         internal BackupProviderInfo(string name, string service, IEnumerable<BackupKind> kinds, IReadOnlyDictionary<string, Uri> regions,
-            string scopeName, IEnumerable<string> authenticationMethods, string documentation)
+            string scopeName, IEnumerable<string> authenticationMethods, string documentation, bool signsInWithIdentityService = false)
         {
             Name = name;
             Service = service;
@@ -17,6 +17,7 @@ namespace BackupTools
             ScopeName = scopeName;
             AuthenticationMethods = authenticationMethods.ToArray();
             Documentation = documentation;
+            SignsInWithIdentityService = signsInWithIdentityService;
         }
 
         /// <summary>The provider name used with -Provider.</summary>
@@ -33,6 +34,11 @@ namespace BackupTools
         public string ScopeName { get; }
         /// <summary>The authentication methods Connect-BackupService offers for it.</summary>
         public string[] AuthenticationMethods { get; }
+        /// <summary>
+        /// True when its Credential method signs in to a separate identity service (Huawei IAM), which Connect-BackupService's
+        /// -IdentityEndpoint and -DomainName address; they are refused for any other provider or method, not dropped.
+        /// </summary>
+        public bool SignsInWithIdentityService { get; }
         /// <summary>Where the API is described.</summary>
         public string Documentation { get; }
 

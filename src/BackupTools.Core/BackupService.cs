@@ -134,7 +134,9 @@ namespace BackupTools
             {
                 if (!info.RegionEndpoints.TryGetValue(request.Region.Trim(), out endpoint))
                     throw new BackupToolsException(ErrorIds.ConnectionEndpointInvalid, BackupErrorCategory.InvalidArgument,
-                        $"{info.Name} has no region '{request.Region}'. Known regions: {string.Join(", ", info.Regions)}. For another region or a private deployment, pass -Endpoint.",
+                        info.Regions.Length == 0
+                            ? $"{info.Name} has no regions; pass -Endpoint (its address) instead of -Region."
+                            : $"{info.Name} has no region '{request.Region}'. Known regions: {string.Join(", ", info.Regions)}. For another region or a private deployment, pass -Endpoint.",
                         request.Region) { Provider = info.Name };
                 region = info.RegionEndpoints.Keys.First(k => string.Equals(k, request.Region.Trim(), StringComparison.OrdinalIgnoreCase));
             }
@@ -165,8 +167,11 @@ namespace BackupTools
             var method = MethodOf(request, info);
             if (!info.AuthenticationMethods.Contains(method))
                 throw ConnectError(info, $"{info.Name} does not offer the {method} authentication method. It offers: {string.Join(", ", info.AuthenticationMethods)}.");
-            if (request.IdentityEndpoint != null && !(method == AuthenticationMethods.Credential && info.ScopeName != null))
-                throw ConnectError(info, $"-IdentityEndpoint applies only to the Credential method of {string.Join(", ", ProviderRegistry.All.Where(p => p.Info.ScopeName != null).Select(p => p.Info.Name))}.");
+            // Sign-in details that only an identity service uses are refused where there is none, not silently dropped.
+            var signIn = request.IdentityEndpoint != null ? "-IdentityEndpoint" : !string.IsNullOrEmpty(request.DomainName) ? "-DomainName" : null;
+            if (signIn != null && !(method == AuthenticationMethods.Credential && info.SignsInWithIdentityService))
+                throw ConnectError(info, $"{signIn} applies only to the Credential method of {string.Join(", ", ProviderRegistry.All.Where(p => p.Info.SignsInWithIdentityService).Select(p => p.Info.Name))}, " +
+                    "which sign in to an identity service; leave it out.");
             var credential = method == AuthenticationMethods.AccessToken
                 ? new AccessTokenCredential(request.AccessToken)
                 : provider.CreateCredential(method, request, endpoint);

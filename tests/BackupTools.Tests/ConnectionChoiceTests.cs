@@ -195,5 +195,47 @@ namespace BackupTools.Tests
             Assert.Equal(ProjectB, store.ForJob(scoped).Scope);
             Assert.Equal(0, _sim.Counters.TotalRequests);
         }
+
+        /// <summary>-DomainName, like -IdentityEndpoint, applies only where the Credential method signs in to IAM: refused elsewhere, not dropped.</summary>
+        [Theory]
+        [InlineData("ArcGIS", null)]
+        [InlineData("CloudFoundry", null)]
+        [InlineData("TaurusDB", "AccessKey")]
+        public void DomainName_is_refused_where_no_identity_service_uses_it(string provider, string method)
+        {
+            var request = new ConnectRequest { Provider = provider, Endpoint = new Uri("https://backup.example.com/"), DomainName = "contoso" };
+            if (provider == "TaurusDB") request.Scope = TestData.ProjectId;
+            if (method == "AccessKey") { request.AccessKeyId = "AKIDEXAMPLE0001"; request.SecretAccessKey = TestData.Secure("not-shown-secret"); }
+            else { request.UserName = "operator"; request.Password = TestData.Secure("not-shown-secret"); }
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Connect(request));
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, ex.ErrorId);
+            Assert.Contains("-DomainName", ex.Message);
+            Assert.Contains("TaurusDB, DDS", ex.Message);
+            Assert.DoesNotContain("not-shown-secret", ex.Message);
+
+            Assert.Equal(new[] { "TaurusDB", "DDS" }, BackupService.Providers.Where(p => p.SignsInWithIdentityService).Select(p => p.Name));
+            var iam = BackupService.Connect(new ConnectRequest
+            {
+                Provider = "DDS", Endpoint = new Uri("https://dds.eu-de.otc.t-systems.com/"), Scope = TestData.ProjectId,
+                UserName = "operator", Password = TestData.Secure("not-shown-secret"), DomainName = "contoso",
+            });
+            Assert.Equal("Credential", iam.AuthenticationMethod);
+        }
+
+        /// <summary>-Region for a service without regions says it has none, not "Known regions: .".</summary>
+        [Theory]
+        [InlineData("ArcGIS")]
+        [InlineData("CloudFoundry")]
+        public void Region_for_a_provider_without_regions_says_it_has_none(string provider)
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.Connect(new ConnectRequest
+            {
+                Provider = provider, Region = "west", AccessToken = TestData.Secure(TestData.Token),
+            }));
+            Assert.Equal(ErrorIds.ConnectionEndpointInvalid, ex.ErrorId);
+            Assert.Contains($"{provider} has no regions", ex.Message);
+            Assert.Contains("-Endpoint", ex.Message);
+            Assert.DoesNotContain("Known regions", ex.Message);
+        }
     }
 }

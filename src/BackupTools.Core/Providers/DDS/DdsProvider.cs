@@ -22,7 +22,7 @@ namespace BackupTools.Providers.DDS
                 ["eu-ch2"] = new Uri("https://dds.eu-ch2.sc.otc.t-systems.com/"),
             },
             "ProjectId", new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.AccessKey, AuthenticationMethods.Credential },
-            "https://docs.otc.t-systems.com/document-database-service/api-ref/");
+            "https://docs.otc.t-systems.com/document-database-service/api-ref/", signsInWithIdentityService: true);
 
         // The page says only "ends in in02"; DDS ids are 32 characters plus that suffix, as TaurusDB's are [I].
         private static readonly Rule InstanceRule = Rule.AlphanumericThen("InstanceId", 32, "in02",

@@ -32,7 +32,7 @@ namespace BackupTools.Providers.TaurusDB
             "TaurusDB", "Huawei Cloud TaurusDB (GaussDB for MySQL)", new[] { BackupKind.Instance },
             Regions.ToDictionary(r => r.Region, r => new Uri($"https://{r.Service}.{r.Region}.myhuaweicloud.com/"), StringComparer.OrdinalIgnoreCase),
             "ProjectId", new[] { AuthenticationMethods.AccessToken, AuthenticationMethods.AccessKey, AuthenticationMethods.Credential },
-            "https://support.huaweicloud.com/intl/en-us/api-taurusdb/CreateGaussMySqlBackup.html");
+            "https://support.huaweicloud.com/intl/en-us/api-taurusdb/CreateGaussMySqlBackup.html", signsInWithIdentityService: true);
 
         private static readonly Rule InstanceRule = Rule.AlphanumericThen("InstanceId", 32, "in07",
             "36 characters ending in 'in07', letters and digits only");
