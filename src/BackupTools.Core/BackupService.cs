@@ -516,6 +516,9 @@ namespace BackupTools
                     Provider = job.Provider,
                     RecommendedAction = $"Run Connect-BackupService -Endpoint {job.Endpoint} for the job's service, or pass that connection with -Connection.",
                 };
+            // A status address on another host is refused as what it is (never followed: a SecurityError), before what
+            // its path says of the project.
+            if (!string.IsNullOrWhiteSpace(job.StatusUrl)) JobUrl.StatusUrlOf(connection, job);
             if (!connection.ServesProject(projectId))
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
                     $"The job belongs to project {projectId} of {job.Provider}, but the connection is to project {connection.Scope}; it was not read with another project's credential.",
