@@ -349,6 +349,47 @@ namespace BackupTools.Tests
             Assert.Equal(3, TokenRequests("TaurusDB"));
         }
 
+        /// <summary>
+        /// IAM answering 503 while the token is renewed early (3 minutes of its hour left): reads and a wait go on with
+        /// the token the service still takes (every read failed with the sign-in's 503 and a wait of many jobs timed
+        /// out); one sign-in is tried per back-off; once the token has really expired, the sign-in's failure is the answer.
+        /// </summary>
+        [Fact]
+        public async Task A_failed_early_renewal_leaves_the_token_in_use_until_it_expires()
+        {
+            _sim.Options.TokenLifetime = TimeSpan.FromHours(1);
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(600);
+            var c = BackupService.Connect(Request("TaurusDB", "Credential"));
+            var credential = (RenewableTokenCredential)c.Credential;
+            var jobs = new List<BackupJob>();
+            for (var i = 0; i < 12; i++)
+                jobs.Add(await BackupService.StartAsync(c, new BackupRequest { InstanceId = Instance("TaurusDB", i), Name = TestData.UniqueName() },
+                    NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(1, TokenRequests("TaurusDB"));
+
+            // A clock that stands still: 3 minutes of the token's hour left, and the failed sign-in's back-off never
+            // over, however long a busy machine takes over the wait.
+            var early = DateTimeOffset.UtcNow.AddMinutes(57);
+            credential.Clock = () => early;
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/auth/tokens", StatusCode = 503, Times = int.MaxValue });
+            var read = await BackupService.RefreshAsync(c, jobs[0], NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.NotEqual(BackupJobState.Unknown, read.State);
+            Assert.Equal(2, TokenRequests("TaurusDB"));
+
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(jobs, _ => c, Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Empty(events.Errors);
+            Assert.Equal(12, events.Finished.Count(j => j.State == BackupJobState.Succeeded));
+            // Still inside the back-off of the failed sign-in: no password was sent again.
+            Assert.Equal(2, TokenRequests("TaurusDB"));
+
+            credential.Clock = () => DateTimeOffset.UtcNow.AddMinutes(61);
+            var expired = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.RefreshAsync(c, jobs[0], NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(503, expired.HttpStatus);
+            Assert.Equal(3, TokenRequests("TaurusDB"));
+        }
+
         [Fact]
         public async Task A_read_cancelled_while_it_waits_for_a_sign_in_ends_within_200_ms()
         {

@@ -21,6 +21,9 @@ namespace BackupTools
     /// queued behind one another each sent the password again, one after the other). A sign-in that failed stands for
     /// <see cref="FailureBackoff"/>: callers meanwhile get its failure without a new attempt. Each caller waits with its
     /// own cancellation; the sign-in goes on while any caller still waits for it, and is given up when none does.
+    /// A renewal started early (the token in the last fifth of its life, at most 5 minutes before it expires) fails
+    /// nobody while that token has not expired and the service has not refused it: the caller that started it takes
+    /// the old token when it fails, the others do not wait for it, and during its back-off the old token is used.
     /// </remarks>
     internal abstract class RenewableTokenCredential : BackupCredential
     {
@@ -162,6 +165,14 @@ namespace BackupTools
             return Clock() < expires - margin;
         }
 
+        /// <summary>
+        /// True when <paramref name="c"/> is only due for renewal (inside the last fifth of its life, at most 5 minutes)
+        /// and has not expired, and the service has not refused it (a 401 asks for a generation past it): it is used
+        /// while a renewal is tried, and when one fails.
+        /// </summary>
+        private bool NotExpired(Cached c, int renewPast) =>
+            c != null && c.Generation > renewPast && c.ExpiresAt is DateTimeOffset expires && Clock() < expires;
+
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<(string Token, bool Fresh, int Generation)> GetAsync(ServiceCall call, int renewPast)
         {
@@ -182,13 +193,21 @@ namespace BackupTools
                         // A sign-in under way gives a token newer than any this caller has seen: it is joined, never
                         // followed by another.
                         flight = _flight;
+                        var early = NotExpired(c, renewPast);
                         if (flight == null)
                         {
-                            ThrowIfFailedLately();
-                            flight = _flight = new Flight();
-                            leads = true;
+                            // Renewing early: a sign-in that failed lately leaves the token in use until it expires.
+                            if (!(early && FailedLately()))
+                            {
+                                ThrowIfFailedLately();
+                                flight = _flight = new Flight();
+                                leads = true;
+                            }
                         }
-                        flight.Waiting++;
+                        // Renewing early and another caller signs in: this one goes on with the token it has, not
+                        // held up by an IAM that is slow to answer.
+                        else if (early) flight = null;
+                        if (flight != null) flight.Waiting++;
                     }
                 }
                 if (flight == null) return (Secret.Reveal(c.Token), false, c.Generation);
@@ -203,6 +222,12 @@ namespace BackupTools
                 {
                     // The sign-in ran on the call of a caller that has been cancelled (a TokenProvider script on that
                     // command's pipeline): this caller, still waiting, signs in itself.
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException) && _refusal == null && NotExpired(c, renewPast))
+                {
+                    // An early renewal failed (IAM answered 503, or nothing): the token it was to replace has not
+                    // expired, and the service still takes it. The failure counts only once the token has expired.
+                    return (Secret.Reveal(c.Token), false, c.Generation);
                 }
                 finally
                 {
@@ -314,7 +339,7 @@ namespace BackupTools
             }
             flight.Done.TrySetException(failure);
             if (!refused && backoff > TimeSpan.Zero)
-                LogQuietly(call, $"{Provider}: signing in failed; for {backoff.TotalSeconds:0.#} s requests that need a token fail with that error and no new sign-in is tried.");
+                LogQuietly(call, $"{Provider}: signing in failed; for {backoff.TotalSeconds:0.#} s requests that need a new token fail with that error and no new sign-in is tried (a token that has not expired is still used).");
         }
 
         private static void LogQuietly(ServiceCall call, string message)
@@ -342,6 +367,8 @@ namespace BackupTools
         /// waiting start another. Otherwise it goes on while any caller waits for it.
         /// </summary>
         protected virtual bool SignsInOnCallersPipeline => false;
+
+        private bool FailedLately() => _failed is Failed failed && Clock() < failed.Until;
 
         private void ThrowIfFailedLately()
         {
