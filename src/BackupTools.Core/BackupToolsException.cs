@@ -69,11 +69,17 @@ namespace BackupTools
         /// <summary>How long the service asked the client to wait before trying again (Retry-After), when it said.</summary>
         public TimeSpan? RetryAfter { get; set; }
 
+        /// <summary>
+        /// True for a failure that says nothing against the credential and may pass by itself (a -TokenProvider script
+        /// whose sign-in service could not be reached): a status read that met it is tried again later, as after a 503.
+        /// </summary>
+        internal bool Passing { get; set; }
+
         private string _recommendedAction;
 
         /// <summary>
         /// The same error told in other words, about <paramref name="target"/>, with <paramref name="inner"/> inside: its id,
-        /// category, provider, the service's code, message and status, Retry-After and action carried over.
+        /// category, provider, the service's code, message and status, Retry-After, whether it may pass, and action carried over.
         /// </summary>
         internal BackupToolsException Restated(string message, object target, Exception inner) =>
             new BackupToolsException(ErrorId, Category, message, target, inner)
@@ -83,6 +89,7 @@ namespace BackupTools
                 ServiceMessage = ServiceMessage,
                 HttpStatus = HttpStatus,
                 RetryAfter = RetryAfter,
+                Passing = Passing,
                 _recommendedAction = _recommendedAction,
             };
 

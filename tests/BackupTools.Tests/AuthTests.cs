@@ -456,6 +456,45 @@ namespace BackupTools.Tests
             Assert.Equal(1, calls);
         }
 
+        /// <summary>
+        /// A -TokenProvider script whose sign-in service resets the connection once, while every read of a wait needs a
+        /// new token: the reads back off and ask the script again; no job is given up (every job whose read waited for
+        /// that run was reported "could not be followed", ConnectionAuthenticationFailed).
+        /// </summary>
+        [Fact]
+        public async Task A_token_provider_network_failure_during_a_wait_is_tried_again_not_the_end_of_its_jobs()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(1500);
+            var good = BackupService.Connect(Request("Dataverse", "AccessToken"));
+            var jobs = new List<BackupJob>();
+            for (var i = 0; i < 40; i++)
+                jobs.Add(await BackupService.StartAsync(good, BackupFor("Dataverse"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+
+            var calls = 0;
+            var r = Request("Dataverse", "TokenProvider"); // its first token is one the service refuses
+            r.TokenProvider = async (log, ct) =>
+            {
+                if (Interlocked.Increment(ref calls) == 1)
+                {
+                    await Task.Delay(200, ct);
+                    throw new InvalidOperationException("Get-AzAccessToken failed",
+                        new System.Net.Http.HttpRequestException("login.microsoftonline.com: connection reset (blip)"));
+                }
+                return TestData.Secure(TestData.Token);
+            };
+            var c = BackupService.Connect(r);
+            var events = new RecordingEvents();
+            await BackupService.WaitAsync(jobs, _ => c, Fast, events, NullOperationLog.Instance, CancellationToken.None);
+            Assert.Empty(events.Errors);
+            Assert.Equal(40, events.Finished.Count(j => j.State == BackupJobState.Succeeded));
+            Assert.Equal(2, calls);
+
+            // A failure of the script that is not the network's stays final for the reads that met it.
+            var refused = new BackupToolsException(ErrorIds.ConnectionAuthenticationFailed, BackupErrorCategory.AuthenticationError, "x");
+            Assert.False(Resilience.IsTransientRead(refused));
+            Assert.False(TokenProviderCredential.IsNetworkFailure(new InvalidOperationException("Run Connect-AzAccount to login.")));
+        }
+
         [Fact]
         public async Task A_refused_token_provider_token_is_replaced_once_from_the_provider()
         {

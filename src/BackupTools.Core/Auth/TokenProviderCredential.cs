@@ -30,7 +30,8 @@ namespace BackupTools
 
         /// <summary>
         /// The caller's script sends no secret of ours and locks nothing: a failure of it (a network blip in
-        /// Get-AzAccessToken) fails the requests that needed the token then, and the script is asked again next time.
+        /// Get-AzAccessToken) fails the requests that needed the token then (a wait's status reads try again later),
+        /// and the script is asked again next time.
         /// </summary>
         protected override bool RemembersRefusals => false;
 
@@ -59,11 +60,30 @@ namespace BackupTools
                 // The provider's own words, never a token: the script failed before it produced one.
                 var error = Refused(_provider, $"{_provider}: the token provider failed: {ex.Message}", null, ex);
                 error.RecommendedAction = "Check the token provider script; it is asked again on the next request that needs a token.";
+                // A network failure inside the script (Get-AzAccessToken's connection reset) refuses nothing: a wait's
+                // status reads back off and ask the script again, rather than give up every job whose read waited for it.
+                error.Passing = IsNetworkFailure(ex);
                 throw error;
             }
             if (token == null || token.Length == 0)
                 throw Refused(_provider, $"{_provider}: the token provider returned no token.");
             return (token, null);
+        }
+
+        /// <summary>
+        /// True when <paramref name="ex"/> or an exception inside it is a network failure (no answer, a connection reset,
+        /// a timeout), as a script's error wraps it: Azure.Identity's AuthenticationFailedException around an
+        /// HttpRequestException, PowerShell's RuntimeException around what the script threw.
+        /// </summary>
+        internal static bool IsNetworkFailure(Exception ex)
+        {
+            for (var depth = 0; ex != null && depth < 16; ex = ex.InnerException, depth++)
+            {
+                if (ex is System.Net.Http.HttpRequestException || ex is System.Net.Sockets.SocketException || ex is System.IO.IOException ||
+                    ex is TimeoutException)
+                    return true;
+            }
+            return false;
         }
     }
 }

@@ -88,6 +88,8 @@ namespace BackupTools.Http
         /// <summary>A status read worth repeating: the job is unaffected by it.</summary>
         internal static bool IsTransientRead(BackupToolsException ex)
         {
+            // A -TokenProvider script that could not reach its sign-in service: the next attempt asks it again.
+            if (ex.Passing) return true;
             if (ex.ErrorId == ErrorIds.BackupServiceUnreachable || ex.ErrorId == ErrorIds.BackupResponseInvalid) return true;
             if (ex.ErrorId != ErrorIds.BackupServiceError) return false;
             var s = ex.HttpStatus;
