@@ -632,7 +632,7 @@ namespace BackupTools.Tests
         [InlineData("DDS")]
         public async Task A_wrong_secret_key_is_refused_with_APIG_0301_and_the_signed_create_is_sent_once(string provider)
         {
-            var c = BackupService.Connect(Request(provider, "AccessKey", secret: "not-the-secret-key"));
+            var c = BackupService.Connect(Request(provider, "AccessKey", secret: WrongSecretKey()));
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
                 BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
             Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
@@ -646,6 +646,9 @@ namespace BackupTools.Tests
             Assert.Equal(401, signed[0].Status);
         }
 
+        /// <summary>A wrong secret key no other test uses: a refused key and secret is remembered for the whole process.</summary>
+        private static string WrongSecretKey() => "not-the-secret-key-" + Guid.NewGuid().ToString("N");
+
         private static string Instance(string provider, int i) => i.ToString("x32") + (provider == "TaurusDB" ? "in07" : "in02");
 
         /// <summary>
@@ -657,7 +660,8 @@ namespace BackupTools.Tests
         [InlineData("DDS")]
         public async Task A_refused_signature_is_remembered_so_a_wrong_secret_key_cannot_lock_the_access_key(string provider)
         {
-            var bad = BackupService.Connect(Request(provider, "AccessKey", secret: "not-the-secret-key"));
+            var wrong = WrongSecretKey();
+            var bad = BackupService.Connect(Request(provider, "AccessKey", secret: wrong));
             var errors = new List<BackupToolsException>();
             for (var i = 0; i < 8; i++)
                 errors.Add(await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(bad,
@@ -678,31 +682,83 @@ namespace BackupTools.Tests
 
             // The key is not locked: a connection with the right secret works at once.
             Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(BackupService.Connect(Request(provider, "AccessKey")), provider)).State);
-            // Connecting again (here with the same wrong secret) tries once more.
-            var again = BackupService.Connect(Request(provider, "AccessKey", secret: "not-the-secret-key"));
-            await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(again, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            // Connecting again with the same wrong secret sends nothing (the key's refusals would add up to a lock);
+            // another secret is tried at once.
+            var again = BackupService.Connect(Request(provider, "AccessKey", secret: wrong));
+            var remembered = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(again, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Contains("was not signed or sent", remembered.Message);
+            Assert.Equal(1, _sim.Counters.Requests.Count(q => q.Provider == provider && q.Status == 401));
+            var other = BackupService.Connect(Request(provider, "AccessKey", secret: WrongSecretKey()));
+            await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(other, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
             Assert.Equal(2, _sim.Counters.Requests.Count(q => q.Provider == provider && q.Status == 401));
         }
 
         /// <summary>
-        /// The simulator's lock, as the gateway's: a connection per attempt (each sends its one signature) reaches it;
-        /// meanwhile the right secret is refused too; it ends after <see cref="SimulatorOptions.AkSkLockout"/>.
+        /// The simulator's lock, as the gateway's: six different wrong secrets (each sends its one signature) reach it;
+        /// meanwhile the right secret is refused too; it ends after <see cref="SimulatorOptions.AkSkLockout"/>. A key of
+        /// its own: the right secret's refusal is remembered for the process, and must not stop other tests' requests.
         /// </summary>
         [Fact]
         public async Task The_simulator_locks_an_access_key_after_more_than_five_failed_signatures_in_a_row()
         {
+            const string key = "SIMAKLOCKTEST0000000";
             _sim.Options.AkSkLockout = TimeSpan.FromMilliseconds(500);
-            for (var i = 0; i < 6; i++)
+            lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys[key] = Sk;
+            ConnectRequest WithKey(string secret)
             {
-                var bad = BackupService.Connect(Request("TaurusDB", "AccessKey", secret: "not-the-secret-key"));
-                await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(bad, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+                var r = Request("TaurusDB", "AccessKey", secret: secret);
+                r.AccessKeyId = key;
+                return r;
             }
-            var locked = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(
-                BackupService.Connect(Request("TaurusDB", "AccessKey")), BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
-            Assert.Equal("APIG.0301", locked.ServiceCode);
-            Assert.Contains("locked", locked.ServiceMessage);
-            await Task.Delay(700);
-            Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(BackupService.Connect(Request("TaurusDB", "AccessKey")), "TaurusDB")).State);
+            try
+            {
+                for (var i = 0; i < 6; i++)
+                {
+                    var bad = BackupService.Connect(WithKey(WrongSecretKey()));
+                    await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(bad, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+                }
+                var locked = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(
+                    BackupService.Connect(WithKey(null)), BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+                Assert.Equal("APIG.0301", locked.ServiceCode);
+                Assert.Contains("locked", locked.ServiceMessage);
+                await Task.Delay(700);
+                AkSkCredential.ForgetKey(key);
+                Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(BackupService.Connect(WithKey(null)), "TaurusDB")).State);
+            }
+            finally
+            {
+                AkSkCredential.ForgetKey(key);
+                lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys.Remove(key);
+            }
+        }
+
+        /// <summary>
+        /// One access key with the same wrong secret in six connections (one per project; ForEach-Object -Parallel,
+        /// Connect-BackupService run again): one refused signature in all, not one per connection (six locked the key
+        /// for every process); the right secret then works at once, and a connection with the wrong one sends nothing.
+        /// </summary>
+        [Fact]
+        public async Task A_wrong_secret_key_in_several_connections_is_refused_once_for_the_process()
+        {
+            var wrong = WrongSecretKey();
+            var connections = Enumerable.Range(0, 6).Select(p =>
+            {
+                var r = Request("DDS", "AccessKey", secret: wrong);
+                r.Scope = p.ToString("x32");
+                return BackupService.Connect(r);
+            }).ToList();
+            var creates = connections.SelectMany(c => Enumerable.Range(0, 50).Select(i => Task.Run(() =>
+                Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c,
+                    new BackupRequest { InstanceId = Instance("DDS", i), Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry())))));
+            var errors = await Task.WhenAll(creates);
+            Assert.All(errors, ex => Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId));
+            Assert.All(errors, ex => Assert.DoesNotContain(wrong, ex.ToString()));
+            Assert.Equal(1, _sim.Counters.Requests.Count(q => q.Status == 401));
+
+            var again = BackupService.Connect(Request("DDS", "AccessKey", secret: wrong));
+            await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(again, BackupFor("DDS"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(1, _sim.Counters.Requests.Count(q => q.Status == 401));
+            Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(BackupService.Connect(Request("DDS", "AccessKey")), "DDS")).State);
         }
 
         /// <summary>A wait of many jobs with a rotated secret key: the status reads stop being signed after the first refusal.</summary>

@@ -157,8 +157,9 @@ namespace BackupTools.Tests
             // A refused signature's 401 in that shape keeps the code too (read where the credential's refusal is made).
             Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 401, Times = 1,
                 Body = "{\"errCode\":\"DBS.280001\",\"externalMessage\":\"The signature is invalid.\"}" });
+            // (A secret of its own: the refusal of a key and secret is remembered for the process, and other tests use the simulator's.)
             var signed = BackupService.Connect(new ConnectRequest { Provider = Provider, Endpoint = Sim.EndpointFor(Provider), Scope = TestData.ProjectId,
-                AccessKeyId = "SIMAK000000000000000", SecretAccessKey = TestData.Secure("sim-secret-key") });
+                AccessKeyId = "SIMAK000000000000000", SecretAccessKey = TestData.Secure("sim-secret-key-" + Guid.NewGuid().ToString("N")) });
             var refused = await Assert.ThrowsAsync<BackupToolsException>(() =>
                 BackupService.StartAsync(signed, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
             Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, refused.ErrorId);

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Net.Http;
 using System.Runtime.CompilerServices;
@@ -13,19 +14,52 @@ namespace BackupTools
     /// <summary>
     /// An access key id and secret access key: every request is signed with <c>SDK-HMAC-SHA256</c> (<see cref="AkSkSigner"/>)
     /// over its method, path, query, <c>Host</c>, <c>X-Sdk-Date</c>, <c>X-Project-Id</c> and body. There is no token to renew;
-    /// a refused signature is final (Huawei locks a key after five failures in a row). The first refusal is remembered:
-    /// later requests on the connection fail with it and are never signed, until Connect-BackupService makes a new one.
-    /// Until the service has accepted one signature of the key, signed requests go one at a time, so that a wrong secret
-    /// (or a clock more than 15 minutes off) costs one refused signature, not one per job a wait reads at once.
+    /// a refused signature is final (Huawei locks a key after five failures in a row). The first refusal is remembered
+    /// for the key and secret across the process: later requests on the connection, and on any other with that key and
+    /// secret, fail with it and are never signed; Connect-BackupService with the same key and secret tries again only
+    /// <see cref="RefusalKept"/> after it, with another secret at once. Until the service has accepted one signature of
+    /// the key and secret, signed requests of every connection with them go one at a time, so that a wrong secret (or
+    /// a clock more than 15 minutes off) costs one refused signature, not one per job a wait reads at once.
     /// </summary>
     internal sealed class AkSkCredential : BackupCredential
     {
         private readonly string _accessKeyId;
         private readonly SecureString _secretKey;
         private BackupToolsException _refusal;
-        private volatile bool _accepted;
-        // Held by the one signed request in flight until the service has accepted a signature (not disposed: no wait handle is asked for).
-        private readonly SemaphoreSlim _firstAnswer = new SemaphoreSlim(1, 1);
+        // What the process knows of this key with this secret, shared with every connection that has both.
+        private readonly KeyUse _use;
+        private readonly DateTimeOffset _created = DateTimeOffset.UtcNow;
+
+        /// <summary>
+        /// How long a refusal of a key and secret stands for connections made after it: Connect-BackupService with the
+        /// same key and secret sends a signature again only once the gateway's lock (5 minutes) would have ended.
+        /// </summary>
+        internal static readonly TimeSpan RefusalKept = TimeSpan.FromMinutes(5);
+
+        /// <summary>
+        /// One access key used with one secret, in this process: whether the service has accepted a signature of it,
+        /// its last refusal, and the one-at-a-time gate before its first accepted signature. Kept process-wide, since
+        /// the gateway counts refused signatures per key, not per connection: one connection per project or region, a
+        /// ForEach-Object -Parallel runspace each, or Connect-BackupService run again, each sent its own refused
+        /// signature, and six of them locked the key for every process that uses it.
+        /// </summary>
+        private sealed class KeyUse
+        {
+            public volatile Refusal Refused;
+            public volatile bool Accepted;
+            // Held by the one signed request in flight until the service has accepted a signature (not disposed: no wait handle is asked for).
+            public readonly SemaphoreSlim FirstAnswer = new SemaphoreSlim(1, 1);
+        }
+
+        private sealed class Refusal
+        {
+            public BackupToolsException Error;
+            public DateTimeOffset At;
+        }
+
+        // Keyed by the access key id and a one-way digest of the secret (never the secret): a corrected secret is a
+        // use of its own, tried at once. Entries are a few bytes each and stay for the process.
+        private static readonly ConcurrentDictionary<string, KeyUse> KeyUses = new ConcurrentDictionary<string, KeyUse>(StringComparer.Ordinal);
 
         public AkSkCredential(string accessKeyId, SecureString secretAccessKey)
         {
@@ -44,6 +78,29 @@ namespace BackupTools
                     RecommendedAction = "Copy the access key id again (the AK of the key pair, 20 letters and digits), without anything around it.",
                 };
             _secretKey = Secret.Keep(secretAccessKey);
+            _use = KeyUses.GetOrAdd(_accessKeyId + "\n" + Digest(_secretKey), _ => new KeyUse());
+        }
+
+        /// <summary>HMAC-SHA256 of a constant keyed by the secret: tells secrets apart, and gives none of them away.</summary>
+        private static string Digest(SecureString secret)
+        {
+            var key = System.Text.Encoding.UTF8.GetBytes(Secret.Reveal(secret));
+            try
+            {
+                using (var hmac = new System.Security.Cryptography.HMACSHA256(key))
+                    return Convert.ToBase64String(hmac.ComputeHash(System.Text.Encoding.UTF8.GetBytes("BackupTools access key use")));
+            }
+            finally
+            {
+                Array.Clear(key, 0, key.Length);
+            }
+        }
+
+        /// <summary>Test hook: forgets what the process knows of <paramref name="accessKeyId"/> with any secret.</summary>
+        internal static void ForgetKey(string accessKeyId)
+        {
+            foreach (var name in KeyUses.Keys)
+                if (name.StartsWith(accessKeyId + "\n", StringComparison.Ordinal)) KeyUses.TryRemove(name, out _);
         }
 
         internal override System.Collections.Generic.IEnumerable<SecureString> Secrets() { yield return _secretKey; }
@@ -67,44 +124,74 @@ namespace BackupTools
             return uri.IsDefaultPort ? host : host + ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        internal override bool HasTokenAtHand => Volatile.Read(ref _refusal) == null;
+        internal override bool HasTokenAtHand => RefusalOf() == null;
 
         /// <summary>
-        /// Keeps the first refusal: each signature sent with a refused key (a wrong or rotated secret, a clock more than
-        /// 15 minutes off) counts toward locking the key for every process that uses it. Requests already on their way
-        /// may still be refused on their own; none is signed after this.
+        /// Keeps the first refusal, for this connection and for every other of the process with this key and secret:
+        /// each signature sent with a refused key (a wrong or rotated secret, a clock more than 15 minutes off) counts
+        /// toward locking the key for every process that uses it. Requests already on their way may still be refused on
+        /// their own; none is signed after this.
         /// </summary>
-        internal override void RememberRefusal(BackupToolsException refused) =>
+        internal override void RememberRefusal(BackupToolsException refused)
+        {
             Interlocked.CompareExchange(ref _refusal, refused, null);
+            // Until a signature is accepted again, requests of this key and secret go one at a time once more.
+            _use.Accepted = false;
+            _use.Refused = new Refusal { Error = refused, At = DateTimeOffset.UtcNow };
+        }
 
         /// <summary>
-        /// Before the key's first accepted signature, waits for the request ahead to have its answer; a request that
-        /// waited behind a refusal is not sent.
+        /// The refusal this connection must not sign past: its own, or one of its key and secret on another connection
+        /// when this one was made before that refusal or less than <see cref="RefusalKept"/> after it (then taken as
+        /// this connection's own, for good).
+        /// </summary>
+        private BackupToolsException RefusalOf()
+        {
+            var own = Volatile.Read(ref _refusal);
+            if (own != null) return own;
+            var shared = _use.Refused;
+            if (shared == null || _created >= shared.At + RefusalKept) return null;
+            Interlocked.CompareExchange(ref _refusal, shared.Error, null);
+            return Volatile.Read(ref _refusal);
+        }
+
+        /// <summary>
+        /// Before the first accepted signature of the key and secret (in this process, on any connection), waits for the
+        /// request ahead to have its answer; a request that waited behind a refusal is not sent.
         /// </summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         internal override async Task<bool> BeforeSendAsync(ServiceCall call)
         {
             ThrowIfRefused();
-            if (_accepted) return false;
-            await _firstAnswer.WaitAsync(call.CancellationToken).NoContext();
-            if (!_accepted && Volatile.Read(ref _refusal) == null) return true;
-            _firstAnswer.Release();
+            if (_use.Accepted) return false;
+            await _use.FirstAnswer.WaitAsync(call.CancellationToken).NoContext();
+            if (!_use.Accepted && RefusalOf() == null) return true;
+            _use.FirstAnswer.Release();
             ThrowIfRefused();
             return false;
         }
 
-        /// <summary>Any answer but a 401 means the gateway verified the signature: requests need not wait for one another any more.</summary>
+        /// <summary>
+        /// Any answer but a 401 means the gateway verified the signature: requests need not wait for one another any
+        /// more, and a refusal of this key and secret (a lock that has ended, a clock put right) no longer stands for
+        /// connections that have not met it.
+        /// </summary>
         internal override void AfterSend(bool held, int? status)
         {
-            if (status is int s && s != 401) _accepted = true;
-            if (held) _firstAnswer.Release();
+            if (status is int s && s != 401)
+            {
+                _use.Accepted = true;
+                _use.Refused = null;
+            }
+            if (held) _use.FirstAnswer.Release();
         }
 
         private void ThrowIfRefused()
         {
-            var refused = Volatile.Read(ref _refusal);
+            var refused = RefusalOf();
             if (refused == null) return;
-            throw refused.Restated(refused.Message + " (Remembered from an earlier request on this connection: this request was not signed or sent.)",
+            throw refused.Restated(refused.Message + " (Remembered from an earlier request with this access key and secret key in this session: this request was not signed or sent. " +
+                "A corrected secret key is tried at once; the same one again only by a connection made 5 minutes after the refusal.)",
                 null, refused);
         }
 
