@@ -385,6 +385,36 @@ namespace BackupTools.Tests
             Assert.InRange(limited, 1, new WaitOptions().MaxConcurrentRequestsPerEndpoint + 8);
         }
 
+        /// <summary>
+        /// Two waits of one session on one endpoint (ForEach-Object -Parallel): a 429 with Retry-After that one of them
+        /// is told quiets the other as well, as they share the endpoint's gate (each wait had its own: the other went
+        /// on reading every 200-400 ms, and four waits had 128 reads in flight to one endpoint).
+        /// </summary>
+        [Fact]
+        public async Task Parallel_waits_on_one_endpoint_share_its_pause()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var jobs = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Start(c)));
+            using var cts = new CancellationTokenSource();
+            var options = new WaitOptions { PollingInterval = TimeSpan.FromMilliseconds(200), MaxPollingInterval = TimeSpan.FromMilliseconds(400) };
+            var waits = new[] { jobs.Take(20), jobs.Skip(20) }.Select(half => Task.Run(() =>
+                BackupService.WaitAsync(half.ToList(), _ => c, options, new RecordingEvents(), NullOperationLog.Instance, cts.Token))).ToList();
+            await Task.Delay(1500);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 429, RetryAfter = "4", Times = 1 });
+            await Task.Delay(3500);
+            cts.Cancel();
+            foreach (var wait in waits)
+            {
+                try { await wait; } catch (OperationCanceledException) { }
+            }
+            var told = Assert.Single(_sim.Counters.Requests, r => r.Method == "GET" && r.Status == 429).At;
+            var during = _sim.Counters.Requests.Count(r => r.Method == "GET" && r.At > told && r.At < told + TimeSpan.FromSeconds(3));
+            // At most the reads already in flight when the 429 came, one per job; the wait that was not told read
+            // each of its 20 jobs every 200-400 ms.
+            Assert.InRange(during, 0, jobs.Length);
+        }
+
         [Fact]
         public async Task Reads_queued_for_a_slot_when_the_endpoint_asks_for_quiet_hold_too()
         {

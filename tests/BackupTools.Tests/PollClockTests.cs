@@ -74,5 +74,43 @@ namespace BackupTools.Tests
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Wait(fourth));
         }
+    
+
+        /// <summary>
+        /// Two waits on one endpoint share its gate (its slots and its pause); cancelling one wait takes only its own
+        /// queued reads out, and the gate leaves the process's table with its last wait.
+        /// </summary>
+        [Fact]
+        public async Task Waits_on_one_endpoint_share_its_gate_and_cancel_only_their_own_reads()
+        {
+            var key = "test-endpoint-" + Guid.NewGuid().ToString("N");
+            var first = EndpointGate.Use(key, 1);
+            var second = EndpointGate.Use(key, 1);
+            Assert.Same(first, second);
+            using var one = new CancellationTokenSource();
+            using var two = new CancellationTokenSource();
+            Assert.True(first.Enter(new Waiter(), one.Token).IsCompleted);
+            var queuedOne = first.Enter(new Waiter(), one.Token);
+            var queuedTwo = second.Enter(new Waiter(), two.Token);
+            Assert.False(queuedOne.IsCompleted);
+            Assert.False(queuedTwo.IsCompleted);
+            first.PauseFor(TimeSpan.FromSeconds(30));
+            Assert.True(second.PauseLeft > TimeSpan.Zero);
+
+            one.Cancel();
+            first.CancelWaitersOf(one.Token);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Wait(queuedOne));
+            Assert.False(queuedTwo.IsCompleted);
+            first.Release();
+            await Wait(queuedTwo);
+
+            first.Unuse();
+            Assert.Same(second, EndpointGate.Use(key, 1));
+            second.Unuse();
+            second.Unuse();
+            var fresh = EndpointGate.Use(key, 1);
+            Assert.NotSame(second, fresh);
+            fresh.Unuse();
+        }
     }
 }

@@ -94,7 +94,7 @@ namespace BackupTools.Jobs
             return t;
         }
 
-        /// <summary>What every job of one wait shares: the events, the tokens, the clock, and per endpoint its gate and call.</summary>
+        /// <summary>What every job of one wait shares: the events, the tokens, the clock, per connection its call, and per endpoint the process's gate.</summary>
         private sealed class Run : IDisposable
         {
             private readonly JobEngine _engine;
@@ -161,13 +161,22 @@ namespace BackupTools.Jobs
             public EndpointGate GateFor(string key) =>
                 _gates.TryGetValue(key, out var gate) ? gate : GetOrAddGate(key);
 
+            // The endpoint's gate is the process's, shared with other waits: this wait uses it once, and its cancellation
+            // takes only its own jobs out of the queue.
             private EndpointGate GetOrAddGate(string key)
             {
-                var created = new EndpointGate(_engine._options.MaxConcurrentRequestsPerEndpoint, Token);
-                var gate = _gates.GetOrAdd(key, created);
-                if (!ReferenceEquals(gate, created)) created.Dispose();
-                return gate;
+                lock (_gates)
+                {
+                    if (_gates.TryGetValue(key, out var gate)) return gate;
+                    gate = EndpointGate.Use(key, _engine._options.MaxConcurrentRequestsPerEndpoint);
+                    var token = Token;
+                    _registrations.Add(token.Register(state => ((EndpointGate)state).CancelWaitersOf(token), gate));
+                    _gates[key] = gate;
+                    return gate;
+                }
             }
+
+            private readonly List<CancellationTokenRegistration> _registrations = new List<CancellationTokenRegistration>();
 
             public ServiceCall CallFor(IBackupProvider provider, BackupConnection connection) =>
                 _calls.TryGetValue(connection, out var call) ? call : _calls.GetOrAdd(connection, _engine._callFactory(provider, connection, Token));
@@ -175,7 +184,11 @@ namespace BackupTools.Jobs
             public void Dispose()
             {
                 Clock.Dispose();
-                foreach (var gate in _gates.Values) gate.Dispose();
+                lock (_gates)
+                {
+                    foreach (var registration in _registrations) registration.Dispose();
+                    foreach (var gate in _gates.Values) gate.Unuse();
+                }
             }
         }
 
@@ -232,7 +245,7 @@ namespace BackupTools.Jobs
                     {
                         var quiet = gate.PauseLeft;
                         if (quiet > TimeSpan.Zero) await run.Clock.Delay(waiter, TimeSpan.FromTicks(quiet.Ticks + (long)(quiet.Ticks * 0.1 * NextJitter())));
-                        await gate.Enter(waiter);
+                        await gate.Enter(waiter, run.Token);
                         if (gate.PauseLeft <= TimeSpan.Zero) break;
                         gate.Release();
                     }

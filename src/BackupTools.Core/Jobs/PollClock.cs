@@ -25,6 +25,8 @@ namespace BackupTools.Jobs
         internal long Due;
         /// <summary>The next waiter in a gate's queue.</summary>
         internal Waiter Next;
+        /// <summary>The token of the wait it queued for, at a gate shared with other waits.</summary>
+        internal CancellationToken Queued;
 
         public Waiter GetAwaiter() => this;
 
@@ -219,14 +221,55 @@ namespace BackupTools.Jobs
     /// (as with a <see cref="SemaphoreSlim"/>, without a task and a cancellation registration per waiting job).
     /// Cancelling the wait's token releases every queued waiter as cancelled.
     /// </summary>
+    /// <remarks>
+    /// The gates the job engine uses are shared by every wait of the process (<see cref="Use"/>): the limit and an
+    /// endpoint's pause are the endpoint's, not one wait's (four waits in ForEach-Object -Parallel had 128 reads in
+    /// flight to one endpoint, and a 429 quieted only the wait it answered). Each wait enters with its own token, and
+    /// its cancellation takes out only its own waiters (<see cref="CancelWaitersOf"/>).
+    /// </remarks>
     internal sealed class EndpointGate : IDisposable
     {
+        private static readonly object TableLock = new object();
+        // By endpoint and slot count (a wait given another limit keeps it); an entry goes when no wait uses it.
+        private static readonly System.Collections.Generic.Dictionary<string, EndpointGate> Shared =
+            new System.Collections.Generic.Dictionary<string, EndpointGate>(StringComparer.Ordinal);
+        private string _name;
+        private int _users;
+
         private readonly object _lock = new object();
         private readonly CancellationToken _token;
         private readonly CancellationTokenRegistration _registration;
         private int _free;
         private Waiter _head, _tail;
         private bool _cancelled;
+
+        /// <summary>The process's gate of endpoint <paramref name="key"/> with <paramref name="slots"/> slots; give it back with <see cref="Unuse"/>.</summary>
+        public static EndpointGate Use(string key, int slots)
+        {
+            slots = Math.Max(1, slots);
+            var name = key + "\n" + slots.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            lock (TableLock)
+            {
+                if (!Shared.TryGetValue(name, out var gate)) Shared[name] = gate = new EndpointGate(slots, CancellationToken.None) { _name = name };
+                gate._users++;
+                return gate;
+            }
+        }
+
+        /// <summary>A wait no longer uses the gate; the last one to leave removes it from the process's table.</summary>
+        public void Unuse()
+        {
+            lock (TableLock)
+            {
+                if (--_users == 0 && Shared.TryGetValue(_name, out var gate) && ReferenceEquals(gate, this)) Shared.Remove(_name);
+            }
+        }
+
+        /// <summary>Test hook: the number of shared gates in use.</summary>
+        internal static int SharedCount
+        {
+            get { lock (TableLock) return Shared.Count; }
+        }
 
         // A Stopwatch timestamp: until then the endpoint asked for quiet (a 429 or 503 with Retry-After). 0: none.
         private long _pausedUntil;
@@ -266,11 +309,18 @@ namespace BackupTools.Jobs
         }
 
         /// <summary>Takes a slot for <paramref name="waiter"/>, at once or when one is released; await the result.</summary>
-        public Waiter Enter(Waiter waiter)
+        public Waiter Enter(Waiter waiter) => Enter(waiter, _token);
+
+        /// <summary>
+        /// Takes a slot for <paramref name="waiter"/> of the wait whose token is <paramref name="token"/>; that wait
+        /// calls <see cref="CancelWaitersOf"/> when the token is cancelled.
+        /// </summary>
+        public Waiter Enter(Waiter waiter, CancellationToken token)
         {
             lock (_lock)
             {
                 if (_cancelled || _token.IsCancellationRequested) waiter.Complete(true, _token);
+                else if (token.IsCancellationRequested) waiter.Complete(true, token);
                 else if (_free > 0)
                 {
                     _free--;
@@ -278,6 +328,7 @@ namespace BackupTools.Jobs
                 }
                 else
                 {
+                    waiter.Queued = token;
                     waiter.Next = null;
                     if (_tail == null) _head = waiter;
                     else _tail.Next = waiter;
@@ -304,6 +355,29 @@ namespace BackupTools.Jobs
             if (_head == null) _tail = null;
             w.Next = null;
             return w;
+        }
+
+        /// <summary>Releases, as cancelled, the queued waiters of the wait whose token is <paramref name="token"/>; the others keep their places.</summary>
+        public void CancelWaitersOf(CancellationToken token)
+        {
+            lock (_lock)
+            {
+                Waiter previous = null;
+                for (var w = _head; w != null;)
+                {
+                    var next = w.Next;
+                    if (w.Queued.Equals(token))
+                    {
+                        if (previous == null) _head = next;
+                        else previous.Next = next;
+                        if (_tail == w) _tail = previous;
+                        w.Next = null;
+                        w.Complete(true, token);
+                    }
+                    else previous = w;
+                    w = next;
+                }
+            }
         }
 
         private void CancelAll()
