@@ -95,6 +95,31 @@ namespace BackupTools.Tests
         private static List<string> Lines(PowerShellHost.Result r, string prefix) =>
             r.Output.Select(o => o.BaseObject).OfType<string>().Where(s => s.StartsWith(prefix, StringComparison.Ordinal)).Select(s => s.Substring(prefix.Length)).ToList();
 
+        /// <summary>
+        /// A -TokenProvider script that throws a network error once (Get-AzAccessToken's connection reset) while
+        /// Wait-BackupJob needs a new token: the reads try again and ask the script again; every job is written.
+        /// </summary>
+        [Fact]
+        public void A_token_provider_script_that_throws_a_network_error_once_does_not_end_a_wait()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var ps = NewHost();
+            ps.Set("bad", TestData.Secure("a-token-the-service-does-not-know"));
+            var r = ps.Run(
+                "$good = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $tok;" +
+                "$jobs = 1..10 | ForEach-Object { New-InstanceBackup -Connection $good -InstanceId ([guid]::NewGuid().ToString()) -Name \"blip$_\" };" +
+                "$global:calls = 0;" +
+                "$c = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $bad -TokenProvider {" +
+                "  $global:calls++; if ($global:calls -eq 1) { throw [System.Net.Http.HttpRequestException]::new('login.microsoftonline.com: connection reset (blip)') }; $tok };" +
+                "$jobs | Wait-BackupJob -Connection $c -PollingInterval 0.05 -Timeout 30;" +
+                "'calls=' + $global:calls");
+            Show("wait", r);
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            Assert.Equal(10, r.Objects<BackupJob>().Count(j => j.State == BackupJobState.Succeeded));
+            Assert.Equal(new[] { "2" }, Lines(r, "calls="));
+        }
+
         [Fact]
         public void A_token_renewed_while_Get_BackupJob_reads_a_job_of_throttled_creates_does_not_hang_the_pipeline()
         {
