@@ -239,8 +239,9 @@ namespace BackupTools.Http
             refused.HttpStatus = response.Status;
             if (credential.Method == AuthenticationMethods.AccessKey)
                 refused.RecommendedAction = "Check the access key id and secret key, and this machine's clock: a signature dated more than 15 minutes " +
-                                            "from the service's time is refused. Then connect again with Connect-BackupService; until then the connection " +
-                                            "sends nothing more, as Huawei Cloud locks an access key after five failed signatures in a row.";
+                                            "from the service's time is refused. Then connect again with Connect-BackupService and the corrected secret key " +
+                                            "(the same secret key is not sent again from this process for 5 minutes); until then nothing more is signed " +
+                                            "with this key, as Huawei Cloud locks an access key after five failed signatures in a row.";
             credential.RememberRefusal(refused);
             return refused;
         }
