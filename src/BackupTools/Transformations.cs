@@ -135,6 +135,12 @@ namespace BackupTools.Commands
     /// connection's ToString()) or a deserialized connection carries no credential: binding by property name dropped it
     /// silently and the session's default connection, perhaps another region's, was used instead.
     /// </summary>
+    /// <remarks>
+    /// Where -Connection also binds by value, every object piped is offered to it whole, before its properties are: the
+    /// engine hands that object over wrapped in a PSObject, while a property's value (a CSV cell, a number) or a command
+    /// line's text comes as it is. So a wrapped object that is no connection (a row, a job, piped text) is left to the
+    /// binder, which passes it on to binding by property name, as before; a saved connection is refused however it came.
+    /// </remarks>
     public sealed class ConnectionTransformationAttribute : ArgumentTransformationAttribute
     {
         /// <inheritdoc />
@@ -142,10 +148,19 @@ namespace BackupTools.Commands
         {
             var value = inputData is PSObject pso ? pso.BaseObject : inputData;
             if (value == null || value is BackupConnection || (value is string s && string.IsNullOrWhiteSpace(s))) return inputData;
+            if (inputData is PSObject piped && !IsSavedConnection(piped)) return inputData;
             throw new ArgumentTransformationMetadataException(
                 "A connection cannot come from text or from a saved (deserialized) object: it holds no credential. " +
                 "Give a Provider column, or -Connection with a connection of this session (Connect-BackupService).");
         }
+
+        /// <summary>
+        /// A connection that went through serialization: Import-Clixml, a thread job or remoting keep its type name;
+        /// ConvertFrom-Json and Import-Csv keep only its properties, of which a row or a job has not both of these.
+        /// </summary>
+        private static bool IsSavedConnection(PSObject item) =>
+            item.TypeNames.Contains("Deserialized." + typeof(BackupConnection).FullName) ||
+            (item.Properties[nameof(BackupConnection.AuthenticationMethod)] != null && item.Properties[nameof(BackupConnection.Endpoint)] != null);
     }
 
     /// <summary>Accepts a number of seconds wherever a TimeSpan is expected (PowerShell would read a bare number as ticks).</summary>

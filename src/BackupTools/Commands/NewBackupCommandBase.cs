@@ -19,8 +19,12 @@ namespace BackupTools.Commands
         [ArgumentCompleter(typeof(CreatingProviderCompleter))]
         public string Provider { get; set; }
 
-        /// <summary>The connection to use instead of the session's default (also from a pipeline object's Connection property).</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)]
+        /// <summary>
+        /// The connection to use instead of the session's default: also a connection piped in (<c>$c | New-InstanceBackup</c>)
+        /// or a pipeline object's Connection property. A piped connection bound only its Provider property before, and the
+        /// session's latest connection of that provider (another project's) was used.
+        /// </summary>
+        [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ConnectionTransformation]
         public BackupConnection Connection { get; set; }
 

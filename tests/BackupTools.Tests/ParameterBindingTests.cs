@@ -1,0 +1,106 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// How the cmdlets bind what they are given (a piped connection, saved connections, CSV and JSON rows), in the hosted
+    /// PowerShell 7.6 engine against the simulator: each binding either does what the help says or is refused by a rule
+    /// of the module's catalogue, before anything is sent.
+    /// </summary>
+    public sealed class ParameterBindingTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string ProjectB = "fedcba9876543210fedcba9876543210";
+        private readonly BackupSimulator _sim;
+        private readonly PowerShellHost _ps = new PowerShellHost();
+
+        public ParameterBindingTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            _ps.Set("token", TestData.Secure(TestData.Token));
+            _ps.Set("pass", TestData.Secure("Zq7-passcode-XYZ"));
+            _ps.Set("dds", _sim.EndpointFor("DDS").ToString());
+            _ps.Set("otherDds", _sim.EndpointFor("DDS").ToString().Replace("127.0.0.1", "localhost"));
+            _ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
+            _ps.Set("arcgis", _sim.EndpointFor("ArcGIS").ToString());
+            _ps.Set("otherArcgis", _sim.EndpointFor("ArcGIS").ToString().Replace("127.0.0.1", "localhost"));
+            _ps.Set("project", TestData.ProjectId);
+            _ps.Set("projectB", ProjectB);
+            _ps.Set("di", TestData.DdsInstance);
+            _ps.Set("ti", TestData.TaurusInstance);
+        }
+
+        public void Dispose() => _ps.Dispose();
+
+        private int Creates() => _sim.Counters.Requests.Count(q => q.Method == "POST" &&
+            (q.Path.EndsWith("/backups", StringComparison.Ordinal) || q.Path.EndsWith("/create", StringComparison.Ordinal)));
+
+        private static string IdOf(ErrorRecord error) => error.FullyQualifiedErrorId.Split(',')[0];
+
+        /// <summary>
+        /// Before: only the piped connection's Provider property bound; the backup went to the project connected last,
+        /// with its credential, and with connections at two endpoints the command asked for -Connection.
+        /// </summary>
+        [Fact]
+        public void A_piped_connection_is_the_one_used()
+        {
+            var r = _ps.Run(
+                "$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$b = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $projectB -AccessToken $token;" +
+                "$a | New-InstanceBackup -InstanceId $di -Name piped-a");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            Assert.Equal(TestData.ProjectId, Assert.Single(r.Objects<BackupJob>()).Scope);
+
+            var two = _ps.Run(
+                "$c = Connect-BackupService -Provider DDS -Endpoint $otherDds -ProjectId $project -AccessToken $token;" +
+                "$c | New-InstanceBackup -InstanceId $di -Name piped-c; $a | New-InstanceBackup -InstanceId $di -Name piped-a2");
+            Assert.Null(two.Terminating);
+            Assert.Empty(two.Errors);
+            Assert.Equal(new[] { _sim.EndpointFor("DDS").ToString().Replace("127.0.0.1", "localhost"), _sim.EndpointFor("DDS").ToString() },
+                two.Objects<BackupJob>().Select(j => j.Endpoint).ToArray());
+
+            // New-DisasterRecoveryBackup shares the binding: two ArcGIS deployments, the piped one is used.
+            var dr = _ps.Run(
+                "$g = Connect-BackupService -Provider ArcGIS -Endpoint $arcgis -AccessToken $token;" +
+                "$h = Connect-BackupService -Provider ArcGIS -Endpoint $otherArcgis -AccessToken $token;" +
+                "$h | New-DisasterRecoveryBackup -Name piped-h -Passcode $pass");
+            Assert.Null(dr.Terminating);
+            Assert.Empty(dr.Errors);
+            Assert.Equal(_sim.EndpointFor("ArcGIS").ToString().Replace("127.0.0.1", "localhost"), Assert.Single(dr.Objects<BackupJob>()).Endpoint);
+        }
+
+        /// <summary>Rows and jobs piped bind by property name as before; a saved connection piped is refused with the reason.</summary>
+        [Fact]
+        public void Rows_and_jobs_still_bind_by_property_name_and_a_saved_connection_piped_is_refused_with_the_reason()
+        {
+            var r = _ps.Run(
+                "$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token;" +
+                "$j = [pscustomobject]@{ Provider = 'DDS'; InstanceId = $di; Name = 'row-1' } | New-InstanceBackup;" +
+                "$j; $j | New-InstanceBackup -Name again-1;" +
+                "[pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'row-2' } | New-InstanceBackup");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            Assert.Equal(new[] { "row-1", "again-1", "row-2" }, r.Objects<BackupJob>().Select(j => j.BackupName).ToArray());
+            Assert.All(r.Objects<BackupJob>(), j => Assert.Equal("DDS", j.Provider));
+
+            var before = Creates();
+            var saved = _ps.Run(
+                "$s = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($a));" +
+                "$s | New-InstanceBackup -InstanceId $di -Name saved-1;" +
+                "[pscustomobject]@{ Connection = $s; InstanceId = $di; Name = 'saved-2' } | New-InstanceBackup;" +
+                // A connection read back from JSON keeps only its properties.
+                "[pscustomobject]@{ Provider = 'DDS'; Endpoint = $dds; Scope = $project; AuthenticationMethod = 'AccessToken' } | New-InstanceBackup -InstanceId $di -Name saved-3");
+            Assert.Equal(3, saved.Errors.Count);
+            Assert.All(saved.Errors, e => Assert.Contains("holds no credential", e.Exception.Message));
+            Assert.Equal(before, Creates());
+        }
+    }
+}
