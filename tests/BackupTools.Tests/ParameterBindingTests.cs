@@ -102,5 +102,21 @@ namespace BackupTools.Tests
             Assert.All(saved.Errors, e => Assert.Contains("holds no credential", e.Exception.Message));
             Assert.Equal(before, Creates());
         }
+
+        /// <summary>Before: the binder's generic "Cannot convert … Deserialized.BackupTools.BackupConnection", not the reason.</summary>
+        [Theory]
+        [InlineData("Wait-BackupJob -PollingInterval 0.05 -Timeout 30")]
+        [InlineData("Get-BackupJob")]
+        public void A_saved_connection_given_to_read_jobs_is_refused_with_the_reason(string command)
+        {
+            _ps.Run("$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                    "$j = New-InstanceBackup -InstanceId $di -Name read-with-saved;" +
+                    "$s = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($a))");
+            var r = _ps.Run("$j | " + command + " -Connection $s");
+            var error = r.Terminating?.ErrorRecord ?? Assert.Single(r.Errors);
+            Assert.Equal("ParameterArgumentTransformationError", IdOf(error));
+            Assert.Contains("holds no credential", error.Exception.Message);
+            Assert.Empty(r.Objects<BackupJob>());
+        }
     }
 }

@@ -14,7 +14,9 @@ namespace BackupTools.Commands
         public BackupJob[] Job { get; set; }
 
         /// <summary>The connection to read the jobs with, instead of the session's default for each job.</summary>
+        /// <remarks>A saved connection (Import-Clixml) is refused with the reason: it holds no credential.</remarks>
         [Parameter]
+        [ConnectionTransformation]
         public BackupConnection Connection { get; set; }
 
         /// <inheritdoc />

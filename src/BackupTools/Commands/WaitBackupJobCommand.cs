@@ -35,7 +35,9 @@ namespace BackupTools.Commands
         public SwitchParameter Any { get; set; }
 
         /// <summary>The connection to read the jobs with, instead of the session's default for each job's provider and endpoint.</summary>
+        /// <remarks>A saved connection (Import-Clixml) is refused with the reason: it holds no credential.</remarks>
         [Parameter]
+        [ConnectionTransformation]
         public BackupConnection Connection { get; set; }
 
         private Jobs.WaitOptions _options;
