@@ -118,5 +118,38 @@ namespace BackupTools.Tests
             Assert.Contains("holds no credential", error.Exception.Message);
             Assert.Empty(r.Objects<BackupJob>());
         }
+
+        /// <summary>
+        /// Before: a row with both retentions (or both on the command line) gave the binder's AmbiguousParameterSet, and a
+        /// null retention (a ConvertFrom-Json row) ParameterArgumentValidationErrorNullNotAllowed, though '' was taken.
+        /// </summary>
+        [Fact]
+        public void Both_retentions_are_refused_by_the_rule_and_a_null_retention_is_not_given()
+        {
+            const string connect = "$null = Connect-BackupService -Provider ArcGIS -Endpoint $arcgis -AccessToken $token;";
+            var r = _ps.Run(connect +
+                "@([pscustomobject]@{ Name = 'dr-both'; RetentionDate = '2099-12-31'; RetentionPeriod = '30' }," +
+                "  [pscustomobject]@{ Name = 'dr-null-period'; RetentionPeriod = $null }," +
+                "  [pscustomobject]@{ Name = 'dr-null-date'; RetentionDate = $null; RetentionPeriod = 7 }," +
+                "  [pscustomobject]@{ Name = 'dr-empty'; RetentionDate = ''; RetentionPeriod = '' }) | New-DisasterRecoveryBackup -Passcode $pass");
+            Assert.Null(r.Terminating);
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, IdOf(error));
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+            Assert.Contains("Give -RetentionDate or -RetentionPeriod, not both", error.Exception.Message);
+            Assert.Contains("Nothing was sent", error.Exception.Message);
+            Assert.Equal(new[] { "dr-null-period", "dr-null-date", "dr-empty" }, r.Objects<BackupJob>().Select(j => j.BackupName).ToArray());
+            var bodies = _sim.Counters.Requests.Where(q => q.Method == "POST" && q.Path.EndsWith("/create", StringComparison.Ordinal)).Select(q => q.Body).ToList();
+            Assert.Equal(3, bodies.Count);
+            Assert.DoesNotContain(bodies, b => b.Contains("dr-both", StringComparison.Ordinal));
+            Assert.DoesNotContain("retentionDate=", bodies.Single(b => b.Contains("dr-null-period", StringComparison.Ordinal)));
+            Assert.Contains("retentionDate=", bodies.Single(b => b.Contains("dr-null-date", StringComparison.Ordinal)));
+            Assert.DoesNotContain("retentionDate=", bodies.Single(b => b.Contains("dr-empty", StringComparison.Ordinal)));
+
+            var line = _ps.Run(connect + "New-DisasterRecoveryBackup -Name dr-line -Passcode $pass -RetentionDate 2099-12-31 -RetentionPeriod 30");
+            Assert.Null(line.Terminating);
+            Assert.Contains("not both", Assert.Single(line.Errors).Exception.Message);
+            Assert.Equal(3, Creates());
+        }
     }
 }

@@ -9,6 +9,17 @@ namespace BackupTools.Validation
     /// </summary>
     internal static class Retention
     {
+        /// <summary>
+        /// The retention date from what was given: a date, a period, or neither (null: the service's own retention). Both
+        /// are refused naming the rule, as the service takes one date: which of the two was meant cannot be told.
+        /// </summary>
+        public static DateTimeOffset? From(DateTime? date, TimeSpan? period)
+        {
+            if (date.HasValue && period.HasValue)
+                throw Refused("Give -RetentionDate or -RetentionPeriod, not both: the backup has one retention date.", period.Value);
+            return date.HasValue ? FromDate(date.Value) : period.HasValue ? FromNow(period.Value) : (DateTimeOffset?)null;
+        }
+
         public static DateTimeOffset FromDate(DateTime value)
         {
             try

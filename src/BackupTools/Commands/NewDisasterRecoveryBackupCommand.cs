@@ -8,15 +8,10 @@ namespace BackupTools.Commands
     /// Starts a disaster-recovery backup of a whole deployment (ArcGIS Enterprise) in a backup store of the
     /// connection's service, and writes its job. The passcode encrypts the backup and is needed again to restore it.
     /// </summary>
-    [Cmdlet(VerbsCommon.New, "DisasterRecoveryBackup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-        DefaultParameterSetName = NoRetentionSet)]
+    [Cmdlet(VerbsCommon.New, "DisasterRecoveryBackup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(BackupJob))]
     public sealed class NewDisasterRecoveryBackupCommand : NewBackupCommandBase
     {
-        private const string NoRetentionSet = "NoRetention";
-        private const string RetentionDateSet = "RetentionDate";
-        private const string RetentionPeriodSet = "RetentionPeriod";
-
         /// <summary>The backup's name.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("BackupName")]
@@ -39,15 +34,21 @@ namespace BackupTools.Commands
         [Parameter(ValueFromPipelineByPropertyName = true)]
         public string Description { get; set; }
 
-        /// <summary>When the backup may be cleaned up. Must be in the future.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = RetentionDateSet, ValueFromPipelineByPropertyName = true)]
-        [TextToDateTime]
-        public DateTime RetentionDate { get; set; }
+        // -RetentionDate and -RetentionPeriod share every parameter set, rather than having one each (a row giving both
+        // was the binder's AmbiguousParameterSet, a null one its "null not allowed"): Retention.From refuses both. They
+        // are nullable because whether a row gave one cannot be read from BoundParameters: between rows the engine sets
+        // a parameter bound from the previous row back to its default and keeps its key. null (a JSON row's null) is
+        // "not given", as an empty cell is.
 
-        /// <summary>How long to keep the backup, from now (a TimeSpan or a number of days).</summary>
-        [Parameter(Mandatory = true, ParameterSetName = RetentionPeriodSet, ValueFromPipelineByPropertyName = true)]
+        /// <summary>When the backup may be cleaned up. Must be in the future; not with -RetentionPeriod.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [TextToDateTime]
+        public DateTime? RetentionDate { get; set; }
+
+        /// <summary>How long to keep the backup, from now (a TimeSpan or a number of days); not with -RetentionDate.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [DaysToTimeSpan]
-        public TimeSpan RetentionPeriod { get; set; }
+        public TimeSpan? RetentionPeriod { get; set; }
 
         /// <inheritdoc />
         protected override BackupKind Kind => BackupKind.DisasterRecovery;
@@ -63,9 +64,7 @@ namespace BackupTools.Commands
             StoreName = string.IsNullOrEmpty(StoreName) ? null : StoreName,
             Passcode = Passcode,
             Description = Description,
-            RetentionDate = ParameterSetName == RetentionDateSet ? Validation.Retention.FromDate(RetentionDate)
-                          : ParameterSetName == RetentionPeriodSet ? Validation.Retention.FromNow(RetentionPeriod)
-                          : (DateTimeOffset?)null,
+            RetentionDate = Validation.Retention.From(RetentionDate, RetentionPeriod),
         };
     }
 }
