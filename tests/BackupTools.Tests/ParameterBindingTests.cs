@@ -151,5 +151,39 @@ namespace BackupTools.Tests
             Assert.Contains("not both", Assert.Single(line.Errors).Exception.Message);
             Assert.Equal(3, Creates());
         }
+
+        /// <summary>
+        /// Before: [ValidateNotNullOrEmpty] refused an empty or null InstanceId (DR: Name) in the binder with
+        /// ParameterArgumentValidationError (InvalidData), outside the error catalogue about_BackupTools promises.
+        /// </summary>
+        [Fact]
+        public void An_empty_InstanceId_or_disaster_recovery_Name_is_BackupParameterInvalid_and_other_rows_go_on()
+        {
+            var r = _ps.Run("$null = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "@([pscustomobject]@{ InstanceId = ''; Name = 'empty-id' }, [pscustomobject]@{ InstanceId = $null; Name = 'null-id' }," +
+                "  [pscustomobject]@{ InstanceId = $di; Name = 'good-id' }) | New-InstanceBackup;" +
+                "New-InstanceBackup -InstanceId '' -Name line-id");
+            Assert.Null(r.Terminating);
+            Assert.Equal(3, r.Errors.Count);
+            Assert.All(r.Errors, e =>
+            {
+                Assert.Equal(ErrorIds.BackupParameterInvalid, IdOf(e));
+                Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
+                Assert.StartsWith("InstanceId is required", e.Exception.Message);
+            });
+            Assert.Equal("good-id", Assert.Single(r.Objects<BackupJob>()).BackupName);
+
+            var dr = _ps.Run("$null = Connect-BackupService -Provider ArcGIS -Endpoint $arcgis -AccessToken $token;" +
+                "@([pscustomobject]@{ Name = '' }, [pscustomobject]@{ Name = $null }, [pscustomobject]@{ Name = 'dr-good' }) | New-DisasterRecoveryBackup -Passcode $pass");
+            Assert.Null(dr.Terminating);
+            Assert.Equal(2, dr.Errors.Count);
+            Assert.All(dr.Errors, e =>
+            {
+                Assert.Equal(ErrorIds.BackupParameterInvalid, IdOf(e));
+                Assert.StartsWith("Name is required", e.Exception.Message);
+            });
+            Assert.Equal("dr-good", Assert.Single(dr.Objects<BackupJob>()).BackupName);
+            Assert.Equal(2, Creates());
+        }
     }
 }

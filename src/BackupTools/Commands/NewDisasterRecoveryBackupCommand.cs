@@ -13,9 +13,11 @@ namespace BackupTools.Commands
     public sealed class NewDisasterRecoveryBackupCommand : NewBackupCommandBase
     {
         /// <summary>The backup's name.</summary>
+        /// <remarks>Empty or null is left to the provider's rule (BackupParameterInvalid for its row), as -InstanceId is.</remarks>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("BackupName")]
-        [ValidateNotNullOrEmpty]
+        [AllowEmptyString]
+        [AllowNull]
         public string Name { get; set; }
 
         /// <summary>The backup store; by default the store the service flags as default.</summary>

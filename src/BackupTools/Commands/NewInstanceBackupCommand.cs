@@ -12,9 +12,14 @@ namespace BackupTools.Commands
     public sealed class NewInstanceBackupCommand : NewBackupCommandBase
     {
         /// <summary>The instance to back up (TaurusDB/DDS instance id, Dataverse environment GUID, Cloud Foundry service instance GUID).</summary>
+        /// <remarks>
+        /// An empty or null value (an empty CSV cell) is let through the binder to the provider's rule, which refuses it
+        /// with BackupParameterInvalid for its row, as it does a blank one; the binder's own check was another error id.
+        /// </remarks>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("ServiceInstanceGuid", "EnvironmentId")]
-        [ValidateNotNullOrEmpty]
+        [AllowEmptyString]
+        [AllowNull]
         public string InstanceId { get; set; }
 
         /// <summary>The backup's name (Dataverse: label). Required by every service except Cloud Foundry, which names backups itself.</summary>
