@@ -185,5 +185,65 @@ namespace BackupTools.Tests
             Assert.Equal("dr-good", Assert.Single(dr.Objects<BackupJob>()).BackupName);
             Assert.Equal(2, Creates());
         }
+
+        /// <summary>
+        /// Before: both rows were sent; DDS refused the second (DBS.201201) and, after a lost answer, the lookup by name
+        /// could report the first row's backup as the second's. DDS names are unique in a project (dds.md); TaurusDB
+        /// documents no such rule, so its repeated names are both sent.
+        /// </summary>
+        [Fact]
+        public void A_DDS_name_repeated_by_a_later_row_is_refused_before_sending()
+        {
+            var r = _ps.Run(
+                "$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$b = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $projectB -AccessToken $token;" +
+                "@([pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'twice' }, [pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'twice' }," +
+                // Another project's backup may share the name; names differing in case are other names.
+                "  [pscustomobject]@{ Connection = $b; InstanceId = $di; Name = 'twice' }, [pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'Twice' }) |" +
+                " New-InstanceBackup -BusyRetryCount 0");
+            Assert.Null(r.Terminating);
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, IdOf(error));
+            Assert.Equal("Name 'twice' is already used by an earlier row of this command; DDS backup names are unique in a project. Nothing was sent.",
+                error.Exception.Message);
+            Assert.Equal("twice", Assert.IsType<BackupRequest>(error.TargetObject).Name);
+            Assert.Equal(new[] { TestData.ProjectId + "/twice", ProjectB + "/twice", TestData.ProjectId + "/Twice" },
+                r.Objects<BackupJob>().Select(j => j.Scope + "/" + j.BackupName).ToArray());
+            Assert.Equal(3, Creates());
+
+            // A row declined at -WhatIf sends nothing, so it does not take the name.
+            var whatIf = _ps.Run("@([pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'once' }) | New-InstanceBackup -WhatIf;" +
+                                 "[pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'once' } | New-InstanceBackup");
+            Assert.Empty(whatIf.Errors);
+            Assert.Single(whatIf.Objects<BackupJob>());
+
+            _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            var taurus = _ps.Run("@([pscustomobject]@{ Provider = 'TaurusDB'; InstanceId = $ti; Name = 'same' }, [pscustomobject]@{ Provider = 'TaurusDB'; InstanceId = $ti; Name = 'same' }) |" +
+                                 " New-InstanceBackup -BusyRetryCount 0");
+            Assert.DoesNotContain(taurus.Errors, e => IdOf(e) == ErrorIds.BackupParameterInvalid);
+        }
+
+        [Fact]
+        public void Names_in_a_command_follow_the_provider_s_word_on_unique_names()
+        {
+            var names = new Validation.NamesInCommand();
+            var dds = TestData.Connect(_sim, "DDS");
+            var request = new BackupRequest { Kind = BackupKind.Instance, InstanceId = TestData.DdsInstance, Name = "n1" };
+            names.Check(dds, request);
+            names.Claim(dds, request);
+            var ex = Assert.Throws<BackupToolsException>(() => names.Check(dds, request));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
+            Assert.Equal("DDS", ex.Provider);
+
+            var taurus = TestData.Connect(_sim, "TaurusDB");
+            var t = new BackupRequest { Kind = BackupKind.Instance, InstanceId = TestData.TaurusInstance, Name = "n1" };
+            names.Claim(taurus, t);
+            names.Check(taurus, t); // TaurusDB documents no unique names
+            var arcgis = TestData.Connect(_sim, "ArcGIS", scope: null);
+            var dr = new BackupRequest { Kind = BackupKind.DisasterRecovery, Name = "n1" };
+            names.Claim(arcgis, dr);
+            names.Check(arcgis, dr); // nor does Esri's page
+        }
     }
 }

@@ -16,6 +16,12 @@ namespace BackupTools.Providers
         /// </summary>
         bool NamesAreUnique { get; }
 
+        /// <summary>
+        /// Where the names are unique, in words for an error ("a project"): the scope of the connection (its project),
+        /// which is where one command's rows are checked against each other.
+        /// </summary>
+        string UniqueNamesIn { get; }
+
         bool IsAlreadyExists(BackupToolsException error);
 
         /// <summary>

@@ -13,6 +13,8 @@ namespace BackupTools.Commands
         private readonly List<BackupJob> _created = new List<BackupJob>();
         // With -Wait: the connection each job was created with (rows may carry their own), to read it with.
         private readonly Dictionary<BackupJob, BackupConnection> _createdWith = new Dictionary<BackupJob, BackupConnection>(Jobs.JobIdentity.Comparer);
+        // Names this command has started where the service keeps them unique: a later row repeating one is refused.
+        private readonly Validation.NamesInCommand _names = new Validation.NamesInCommand();
 
         /// <summary>Which of the session's default connections to use, by provider name.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -126,6 +128,7 @@ namespace BackupTools.Commands
                 request = BuildRequest();
                 connection = Connection ?? Connections.ForNewBackup(Provider, Kind);
                 BackupService.Validate(connection, request);
+                _names.Check(connection, request);
             }
             catch (BackupToolsException ex)
             {
@@ -135,6 +138,7 @@ namespace BackupTools.Commands
             }
             // The prompt names where the backup would start: two deployments or two regions otherwise read alike.
             if (!ShouldProcess($"{connection.Provider} {Http.Redact.Url(connection.Endpoint)}: {request}", Action)) return;
+            _names.Claim(connection, request);
             StartBackup(connection, request, job =>
             {
                 if (Wait)

@@ -31,6 +31,9 @@ namespace BackupTools.Providers.HuaweiCloud
         /// <inheritdoc />
         public abstract bool NamesAreUnique { get; }
 
+        /// <inheritdoc />
+        public string UniqueNamesIn => "a project";
+
         /// <summary>The instance id rule (each service has its own suffix).</summary>
         protected abstract Rule InstanceIdRule { get; }
 

@@ -1,0 +1,46 @@
+using System;
+using System.Collections.Generic;
+using BackupTools.Providers;
+
+namespace BackupTools.Validation
+{
+    /// <summary>
+    /// The backup names one command has started, where the service keeps names unique (DDS: "unique among the project's
+    /// backups"). A later row repeating a name is refused before anything is sent: the service would refuse it
+    /// (DDS.201201) and, after a create whose answer was lost, the lookup by name could report the earlier row's backup
+    /// as this row's. Whether names are unique, and where, is the provider's word (<see cref="IReconcilesCreates"/>), so a
+    /// new service needs no change here. One instance per command; not shared between runspaces.
+    /// </summary>
+    internal sealed class NamesInCommand
+    {
+        // Names are case-sensitive (DDS: "letters (case-sensitive)"); the connection's key holds provider, endpoint and
+        // project, the scope a provider's unique names live in.
+        private readonly HashSet<string> _used = new HashSet<string>(StringComparer.Ordinal);
+
+        /// <summary>Throws <see cref="ErrorIds.BackupParameterInvalid"/> when an earlier row of this command used the request's name.</summary>
+        public void Check(BackupConnection connection, BackupRequest request)
+        {
+            var key = KeyOf(connection, request, out var provider);
+            if (key == null || !_used.Contains(key)) return;
+            throw Rule.Breach(connection.Provider,
+                $"Name '{Rule.Printable(request.Name)}' is already used by an earlier row of this command; {connection.Provider} backup names are unique in {provider.UniqueNamesIn}.",
+                request.WithoutSecrets());
+        }
+
+        /// <summary>Records the request's name as used: call it once the create is going to be sent.</summary>
+        public void Claim(BackupConnection connection, BackupRequest request)
+        {
+            var key = KeyOf(connection, request, out _);
+            if (key != null) _used.Add(key);
+        }
+
+        private static string KeyOf(BackupConnection connection, BackupRequest request, out IReconcilesCreates provider)
+        {
+            provider = null;
+            if (connection == null || request == null || string.IsNullOrEmpty(request.Name)) return null;
+            provider = ProviderRegistry.Get(connection.Provider) as IReconcilesCreates;
+            if (provider == null || !provider.NamesAreUnique) return null;
+            return connection.Key + "\u001f" + request.Name;
+        }
+    }
+}
