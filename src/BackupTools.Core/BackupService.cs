@@ -364,6 +364,9 @@ namespace BackupTools
         /// left until the list's answer is in, so latency is inside it; what is left is the services' whole seconds: a
         /// begin time and a Date header each cut to the second (and a server's Date may lag its clock by up to one).
         /// It was 30 s, and a backup of the same name begun up to half a minute before this create was taken for its own.
+        /// This assumes the gateway that writes Date and the database service that writes begin_time keep the same time
+        /// to within about a second: where they do not, a lost create's own backup is not followed but named in a
+        /// BackupCreateOutcomeUnknown error (never a second backup, never another backup taken for this one).
         /// </summary>
         internal static readonly TimeSpan ReconcileMargin = TimeSpan.FromSeconds(2);
 

@@ -219,13 +219,15 @@ namespace BackupTools.Jobs
     /// <summary>
     /// At most a number of status requests in flight to one endpoint; the others wait their turn in arrival order
     /// (as with a <see cref="SemaphoreSlim"/>, without a task and a cancellation registration per waiting job).
-    /// Cancelling the wait's token releases every queued waiter as cancelled.
+    /// A gate made with a token of its own releases every queued waiter as cancelled when that token is cancelled.
     /// </summary>
     /// <remarks>
     /// The gates the job engine uses are shared by every wait of the process (<see cref="Use"/>): the limit and an
     /// endpoint's pause are the endpoint's, not one wait's (four waits in ForEach-Object -Parallel had 128 reads in
     /// flight to one endpoint, and a 429 quieted only the wait it answered). Each wait enters with its own token, and
-    /// its cancellation takes out only its own waiters (<see cref="CancelWaitersOf"/>).
+    /// its cancellation takes out only its own waiters (<see cref="CancelWaitersOf"/>). Turns are first come, first
+    /// served across waits: a small wait queued behind another wait's backlog to the same endpoint waits its turn (and
+    /// is cut off at its deadline like any other), and a Retry-After for one project of an endpoint pauses the others'.
     /// </remarks>
     internal sealed class EndpointGate : IDisposable
     {
