@@ -223,6 +223,31 @@ namespace BackupTools.Tests
             Assert.DoesNotContain(taurus.Errors, e => IdOf(e) == ErrorIds.BackupParameterInvalid);
         }
 
+        /// <summary>
+        /// Before: the name was claimed before the create was sent and never given back, so after a first row the
+        /// service refused (nothing made), a later row with the name was refused as "already used by an earlier row of
+        /// this command", which was untrue: no backup held it.
+        /// </summary>
+        [Fact]
+        public void A_DDS_name_whose_create_was_refused_may_be_used_by_a_later_row()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "DDS", Method = "POST", PathContains = "/backups", StatusCode = 400, Times = 1,
+                Body = "{\"error_code\":\"DBS.200001\",\"error_msg\":\"Parameter error: instance not found.\"}" });
+            var r = _ps.Run(
+                "$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "@([pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'dupname' }, [pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'dupname' }," +
+                // Once a create with the name has succeeded, a repeat is refused before sending, as before.
+                "  [pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'dupname' }) | New-InstanceBackup -BusyRetryCount 0");
+            Assert.Null(r.Terminating);
+            Assert.Equal(2, r.Errors.Count);
+            Assert.NotEqual(ErrorIds.BackupParameterInvalid, IdOf(r.Errors[0]));
+            Assert.Contains("DBS.200001", r.Errors[0].Exception.Message + " " + (r.Errors[0].Exception as BackupToolsException)?.ServiceCode);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, IdOf(r.Errors[1]));
+            Assert.StartsWith("Name 'dupname' is already used by an earlier row of this command", r.Errors[1].Exception.Message);
+            Assert.Equal("dupname", Assert.Single(r.Objects<BackupJob>()).BackupName);
+            Assert.Equal(2, Creates());
+        }
+
         [Fact]
         public void Names_in_a_command_follow_the_provider_s_word_on_unique_names()
         {
@@ -235,6 +260,13 @@ namespace BackupTools.Tests
             Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
             Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
             Assert.Equal("DDS", ex.Provider);
+
+            // A refusal made nothing: the name is given back. A create that may have started keeps it.
+            names.GiveBack(dds, request, new BackupToolsException(ErrorIds.BackupServiceError, BackupErrorCategory.InvalidArgument, "refused", request));
+            names.Check(dds, request);
+            names.Claim(dds, request);
+            names.GiveBack(dds, request, new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError, "lost", request));
+            Assert.Throws<BackupToolsException>(() => names.Check(dds, request));
 
             var taurus = TestData.Connect(_sim, "TaurusDB");
             var t = new BackupRequest { Kind = BackupKind.Instance, InstanceId = TestData.TaurusInstance, Name = "n1" };

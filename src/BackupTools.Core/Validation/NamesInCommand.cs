@@ -9,7 +9,9 @@ namespace BackupTools.Validation
     /// backups"). A later row repeating a name is refused before anything is sent: the service would refuse it
     /// (DDS.201201) and, after a create whose answer was lost, the lookup by name could report the earlier row's backup
     /// as this row's. Whether names are unique, and where, is the provider's word (<see cref="IReconcilesCreates"/>), so a
-    /// new service needs no change here. One instance per command; not shared between runspaces.
+    /// new service needs no change here. A name is given back when its create failed and cannot have started (a
+    /// refusal, busy retries used up): no backup holds it, so a later row may use it. One instance per command; not
+    /// shared between runspaces; safe to call from any thread (with a throttle limit, creates end concurrently).
     /// </summary>
     internal sealed class NamesInCommand
     {
@@ -21,7 +23,9 @@ namespace BackupTools.Validation
         public void Check(BackupConnection connection, BackupRequest request)
         {
             var key = KeyOf(connection, request, out var provider);
-            if (key == null || !_used.Contains(key)) return;
+            if (key == null) return;
+            lock (_used)
+                if (!_used.Contains(key)) return;
             throw Rule.Breach(connection.Provider,
                 $"Name '{Rule.Printable(request.Name)}' is already used by an earlier row of this command; {connection.Provider} backup names are unique in {provider.UniqueNamesIn}.",
                 request.WithoutSecrets());
@@ -31,7 +35,21 @@ namespace BackupTools.Validation
         public void Claim(BackupConnection connection, BackupRequest request)
         {
             var key = KeyOf(connection, request, out _);
-            if (key != null) _used.Add(key);
+            if (key == null) return;
+            lock (_used) _used.Add(key);
+        }
+
+        /// <summary>
+        /// Gives the request's name back after its create ended in <paramref name="ended"/>, unless the create may have
+        /// started (<see cref="BackupService.CreateMayHaveStarted"/>: a backup may then hold the name). Call it once per
+        /// claimed create that failed.
+        /// </summary>
+        public void GiveBack(BackupConnection connection, BackupRequest request, Exception ended)
+        {
+            if (ended == null || BackupService.CreateMayHaveStarted(ended)) return;
+            var key = KeyOf(connection, request, out _);
+            if (key == null) return;
+            lock (_used) _used.Remove(key);
         }
 
         private static string KeyOf(BackupConnection connection, BackupRequest request, out IReconcilesCreates provider)

@@ -28,6 +28,8 @@ namespace BackupTools.Commands
         {
             public string What;
             public volatile Task<BackupJob> Create;
+            // Told of the create's error, on the pipeline thread, before it is written.
+            public Action<BackupToolsException> Failed;
         }
 
         private PendingCreate Track(BackupConnection connection, BackupRequest request)
@@ -49,6 +51,7 @@ namespace BackupTools.Commands
         /// </summary>
         private void WriteCreateError(BackupToolsException ex, PendingCreate pending)
         {
+            pending.Failed?.Invoke(ex);
             if (!BackupService.CreateMayHaveStarted(ex)) Written(pending); // nothing started: nothing to trace
             WriteError(ex, null, () => Written(pending));
         }
@@ -254,15 +257,17 @@ namespace BackupTools.Commands
         /// <summary>
         /// Starts one backup; a failure becomes a non-terminating error for that item. With a throttle limit above 1,
         /// up to that many creates are in flight at once across pipeline input, their results written as they come
-        /// (call <see cref="FinishStarts"/> from EndProcessing).
+        /// (call <see cref="FinishStarts"/> from EndProcessing). <paramref name="onFailed"/>, when given, is told of the
+        /// create's error on the pipeline thread before the error is written (with a throttle limit, as it arrives).
         /// </summary>
         protected void StartBackup(BackupConnection connection, BackupRequest request, Action<BackupJob> onCreated, int throttleLimit = 1,
-            Http.CreateRetryOptions retry = null)
+            Http.CreateRetryOptions retry = null, Action<BackupToolsException> onFailed = null)
         {
             // Read here, on the pipeline thread: a create queued behind the throttle limit starts later, when the
             // command may have been disposed (its token source with it).
             var cancel = CancelToken;
             var pending = Track(connection, request);
+            pending.Failed = onFailed;
             Action<BackupJob> written = job =>
             {
                 Written(pending);

@@ -148,7 +148,9 @@ namespace BackupTools.Commands
                     Hold(job);
                 }
                 else WriteJob(job);
-            }, ThrottleLimit, _retryOptions);
+            }, ThrottleLimit, _retryOptions,
+                // A create that cannot have started leaves no backup with the name: a later row may use it.
+                failed => _names.GiveBack(connection, request, failed));
         }
 
         private Http.CreateRetryOptions RetryOptions()
