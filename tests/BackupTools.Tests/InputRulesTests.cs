@@ -171,6 +171,36 @@ namespace BackupTools.Tests
             Assert.DoesNotContain("UTF-16", plain.Message);
         }
 
+        /// <summary>
+        /// Before: the note on UTF-16 code units came with every breach by a value holding a character outside the BMP,
+        /// also where the way of counting changed nothing: "abc😀" as a project id (4 characters or 5 units, not 32
+        /// either way, and not letters and digits), a name refused for an emoji alone, 300 emoji where 256 is the most.
+        /// </summary>
+        [Fact]
+        public void A_breach_for_the_characters_alone_says_nothing_of_UTF16_code_units()
+        {
+            var ex = Assert.Throws<BackupToolsException>(() => Providers.HuaweiCloud.HuaweiCloudProvider.ProjectIdRule.Check("DDS", "abc\U0001F600"));
+            Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
+            Assert.Contains("32 characters, letters and digits only.", ex.Message);
+            Assert.DoesNotContain("UTF-16", ex.Message);
+            // A name of the right length whose only fault is an emoji; and the same emoji in a name too long, which is told.
+            var name = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "DDS"),
+                new BackupRequest { InstanceId = TestData.DdsInstance, Name = "nightly\U0001F600" }));
+            Assert.DoesNotContain("UTF-16", name.Message);
+            var longName = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "DDS"),
+                new BackupRequest { InstanceId = TestData.DdsInstance, Name = "n" + new string('x', 62) + "\U0001F600" }));
+            Assert.Contains("it is 65 units long, for 64 characters", longName.Message);
+            // A GUID rule (fixed length 36) refusing a 36-unit value for an emoji in it says nothing of units either.
+            var guid = Assert.Throws<BackupToolsException>(() => Providers.Dataverse.DataverseProvider.InstanceIdRule.Check("Dataverse",
+                "00000000-0000-0000-0000-0000000000\U0001F600"));
+            Assert.DoesNotContain("UTF-16", guid.Message);
+            // Too long however it is counted (300 emoji against "at most 256 characters"): the rule's words read true.
+            var tooLong = Assert.Throws<BackupToolsException>(() => BackupService.Validate(TestData.Connect(_sim, "DDS"),
+                new BackupRequest { InstanceId = TestData.DdsInstance, Name = "nightly", Description = string.Concat(System.Linq.Enumerable.Repeat("\U0001F600", 300)) }));
+            Assert.Contains("at most 256 characters", tooLong.Message);
+            Assert.DoesNotContain("UTF-16", tooLong.Message);
+        }
+
         [Theory]
         [InlineData("nightly.")]
         [InlineData("a.b.")]

@@ -13,13 +13,18 @@ namespace BackupTools.Validation
     {
         private readonly Func<string, bool> _test;
 
-        public Rule(string parameter, string text, Func<string, bool> test, bool required = true, bool ours = false)
+        /// <param name="minLength">The shortest value <paramref name="test"/> accepts, in UTF-16 code units (0: no minimum).</param>
+        /// <param name="maxLength">The longest value <paramref name="test"/> accepts, in UTF-16 code units (none: no maximum).</param>
+        public Rule(string parameter, string text, Func<string, bool> test, bool required = true, bool ours = false,
+            int minLength = 0, int maxLength = int.MaxValue)
         {
             Parameter = parameter;
             Text = text;
             _test = test;
             Required = required;
             Ours = ours;
+            MinLength = minLength;
+            MaxLength = maxLength;
         }
 
         public string Parameter { get; }
@@ -32,8 +37,16 @@ namespace BackupTools.Validation
         /// </summary>
         public bool Ours { get; }
 
+        /// <summary>
+        /// The length bounds the rule's test holds a value to, in UTF-16 code units (.NET string lengths): a breach
+        /// by a value outside them only as counted in units says how it was counted (<see cref="LengthAsCounted"/>).
+        /// </summary>
+        public int MinLength { get; }
+        /// <inheritdoc cref="MinLength"/>
+        public int MaxLength { get; }
+
         /// <summary>This rule as a limit of BackupTools' own (<see cref="Ours"/>).</summary>
-        public Rule AsOurs() => new Rule(Parameter, Text, _test, Required, ours: true);
+        public Rule AsOurs() => new Rule(Parameter, Text, _test, Required, ours: true, MinLength, MaxLength);
 
         // The rules are plain character checks, not regular expressions: the first Regex a process builds costs about
         // 20 ms (parser, interpreter, culture tables), which a runbook would pay on every run for a 36-character id.
@@ -55,7 +68,8 @@ namespace BackupTools.Validation
         /// <summary><c>^[A-Za-z0-9]{length}suffix\z</c>: letters and digits, then a fixed suffix (Huawei Cloud ids: 32 + "in07").</summary>
         public static Rule AlphanumericThen(string parameter, int length, string suffix, string text, bool required = true) =>
             new Rule(parameter, text, v => v.Length == length + suffix.Length && All(v, 0, length, IsAsciiLetterOrDigit) &&
-                                           string.CompareOrdinal(v, length, suffix, 0, suffix.Length) == 0, required);
+                                           string.CompareOrdinal(v, length, suffix, 0, suffix.Length) == 0, required,
+                minLength: length + suffix.Length, maxLength: length + suffix.Length);
 
         /// <summary>
         /// A name of <paramref name="min"/> to <paramref name="max"/> characters, each an ASCII letter or digit or one of
@@ -63,13 +77,14 @@ namespace BackupTools.Validation
         /// </summary>
         public static Rule Name(string parameter, int min, int max, string others, bool letterFirst, string text, bool required = true) =>
             new Rule(parameter, text, v => v.Length >= min && v.Length <= max && (!letterFirst || IsAsciiLetter(v[0])) &&
-                                           All(v, 0, v.Length, c => IsAsciiLetterOrDigit(c) || others.IndexOf(c) >= 0), required);
+                                           All(v, 0, v.Length, c => IsAsciiLetterOrDigit(c) || others.IndexOf(c) >= 0), required,
+                minLength: min, maxLength: max);
 
         /// <summary>
         /// A GUID in its plain form: 8-4-4-4-12 hexadecimal digits and nothing else (Guid.TryParseExact "D" also takes a
         /// sign or "0x" inside a group, and trims spaces).
         /// </summary>
-        public static Rule Guid(string parameter, string text) => new Rule(parameter, text, IsPlainGuid);
+        public static Rule Guid(string parameter, string text) => new Rule(parameter, text, IsPlainGuid, minLength: 36, maxLength: 36);
 
         internal static bool IsPlainGuid(string v)
         {
@@ -87,10 +102,10 @@ namespace BackupTools.Validation
         }
 
         public static Rule MaxLengthWithout(string parameter, int max, string forbidden, string text) =>
-            new Rule(parameter, text, v => v.Length <= max && v.IndexOfAny(forbidden.ToCharArray()) < 0, required: false);
+            new Rule(parameter, text, v => v.Length <= max && v.IndexOfAny(forbidden.ToCharArray()) < 0, required: false, maxLength: max);
 
         /// <summary>This rule with one more condition (same words: <see cref="Text"/> must already state it).</summary>
-        public Rule And(Func<string, bool> more) => new Rule(Parameter, Text, v => _test(v) && more(v), Required, Ours);
+        public Rule And(Func<string, bool> more) => new Rule(Parameter, Text, v => _test(v) && more(v), Required, Ours, MinLength, MaxLength);
 
         /// <summary>True when a non-empty value meets the rule.</summary>
         public bool Accepts(string value) => !string.IsNullOrEmpty(value) && _test(value);
@@ -115,14 +130,19 @@ namespace BackupTools.Validation
         /// <summary>
         /// The rules' lengths are .NET string lengths, UTF-16 code units, while their words say "characters" (how the
         /// services count is not known, so what is accepted stays as it is): where the two differ, a character outside
-        /// the Basic Multilingual Plane (an emoji) counting as 2, the breach says the length it counted and in what.
+        /// the Basic Multilingual Plane (an emoji) counting as 2, a value whose length is outside the rule's bounds
+        /// (<see cref="MinLength"/>, <see cref="MaxLength"/>) as counted in units but within them in characters is told
+        /// the length it counted and in what. Nothing is said otherwise: a value refused for its characters, or too
+        /// long (or short) however it is counted, reads true against the rule's words ("abc" and an emoji as a 32-character id).
         /// </summary>
-        internal static string LengthAsCounted(string value)
+        internal string LengthAsCounted(string value)
         {
+            if (value.Length >= MinLength && value.Length <= MaxLength) return string.Empty;
             var pairs = 0;
             for (var i = 0; i + 1 < value.Length; i++)
                 if (char.IsHighSurrogate(value[i]) && char.IsLowSurrogate(value[i + 1])) { pairs++; i++; }
-            if (pairs == 0) return string.Empty;
+            var characters = value.Length - pairs;
+            if (pairs == 0 || characters < MinLength || characters > MaxLength) return string.Empty;
             return $" Its length is counted in UTF-16 code units: it is {value.Length} units long, for {value.Length - pairs} characters " +
                    $"(each of the {pairs} outside the Basic Multilingual Plane, such as an emoji, counts as 2).";
         }

@@ -34,14 +34,14 @@ namespace BackupTools.Providers.ArcGIS
         // [I] No documented limit; ours. A description of several lines (a change ticket under a title) is sent as it is.
         internal static readonly Rule DescriptionRule = new Rule("Description",
             "at most 1024 characters, without control characters other than tab and line breaks",
-            v => v.Length <= 1024 && !v.Any(c => char.IsControl(c) && c != '\t' && c != '\n' && c != '\r'), required: false, ours: true);
+            v => v.Length <= 1024 && !v.Any(c => char.IsControl(c) && c != '\t' && c != '\n' && c != '\r'), required: false, ours: true, maxLength: 1024);
 
         // The store goes into a path segment (escaped by Url.Combine); refuse what could still confuse a server or proxy.
         internal static readonly Rule StoreNameRule = new Rule("StoreName",
             "at most 255 characters, not ending in '.', without '/', '\\', '?', '#', '%', '..' or control characters",
             // Not ending in '.': Windows PowerShell 5.1's System.Uri trims trailing dots from a path segment ('nightly.' went to 'nightly').
             v => v.Length <= 255 && !v.EndsWith(".", StringComparison.Ordinal) && v.IndexOfAny(new[] { '/', '\\', '?', '#', '%' }) < 0 && !v.Contains("..") && !v.Any(char.IsControl),
-            required: false, ours: true);
+            required: false, ours: true, maxLength: 255);
 
         /// <summary>The documented minimum passcode length [V].</summary>
         internal const int MinPasscodeLength = 8;

@@ -48,12 +48,12 @@ namespace BackupTools.Providers.Dataverse
         // that cannot be restored by its label is of little use.
         internal static readonly Rule NameRule = new Rule("Name",
             "a label of at most 100 characters (the restore API's limit), not blank, without control characters",
-            v => v.Length <= 100 && !string.IsNullOrWhiteSpace(v) && !v.Any(char.IsControl));
+            v => v.Length <= 100 && !string.IsNullOrWhiteSpace(v) && !v.Any(char.IsControl), maxLength: 100);
 
         // The service states no limit on notes; 2000 is ours [I], to keep a runaway value from being sent.
         internal static readonly Rule DescriptionRule = new Rule("Description",
             "notes of at most 2000 characters, without control characters other than tab and line breaks",
-            v => v.Length <= 2000 && !v.Any(c => char.IsControl(c) && c != '\t' && c != '\n' && c != '\r'), required: false, ours: true);
+            v => v.Length <= 2000 && !v.Any(c => char.IsControl(c) && c != '\t' && c != '\n' && c != '\r'), required: false, ours: true, maxLength: 2000);
 
         public BackupProviderInfo Info => InfoValue;
 
