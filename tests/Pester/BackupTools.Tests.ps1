@@ -84,6 +84,37 @@ Describe 'BackupTools' {
             $caught.TargetObject.State | Should -Be 'Failed'
         }
 
+        It 'keeps nothing and warns of nothing when the caught error carries the failed job' {
+            # The job whose own error stopped the command reached the user as the error's TargetObject.
+            $global:BackupToolsUnwrittenJobs = $null
+            $caught = $null
+            try {
+                New-InstanceBackup -Provider TaurusDB -InstanceId $script:Taurus -Name 'fail-caught' |
+                    Wait-BackupJob -PollingInterval 0.1 -Timeout 60 -ErrorAction Stop
+            }
+            catch { $caught = $_ }
+            $caught.FullyQualifiedErrorId | Should -BeLike 'BackupJobFailed,*'
+            $global:BackupToolsUnwrittenJobs | Should -BeNullOrEmpty
+        }
+
+        It 'uses the connection piped to it, not the one made last' {
+            $a = Connect-BackupService -Provider DDS -Endpoint "$($script:Sim.BaseUri)dds/" -ProjectId $script:Project -AccessToken $script:Token
+            $null = Connect-BackupService -Provider DDS -Endpoint "$($script:Sim.BaseUri)dds/" -ProjectId 'fedcba9876543210fedcba9876543210' -AccessToken $script:Token
+            $job = $a | New-InstanceBackup -InstanceId $script:Dds -Name 'piped-conn'
+            $job.Scope | Should -Be $script:Project
+        }
+
+        It 'refuses a DDS name repeated in one command before sending it' {
+            $rows = @(
+                [pscustomobject]@{ Provider = 'DDS'; InstanceId = $script:Dds; Name = 'twice-dds' }
+                [pscustomobject]@{ Provider = 'DDS'; InstanceId = $script:Dds; Name = 'twice-dds' }
+            )
+            $jobs = $rows | New-InstanceBackup -ErrorVariable dupErrors -ErrorAction SilentlyContinue
+            @($jobs).Count | Should -Be 1
+            $dupErrors[0].FullyQualifiedErrorId | Should -BeLike 'BackupParameterInvalid,*'
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 1
+        }
+
         It 'writes the job and a timeout error when time runs out' {
             $jobDurationMs = (Invoke-RestMethod -Uri "$($script:Sim.BaseUri)_sim/options").jobDurationMs
             Invoke-RestMethod -Method Post -Uri "$($script:Sim.BaseUri)_sim/options" -ContentType 'application/json' -Body '{"jobDurationMs":600000}' | Out-Null
