@@ -495,6 +495,32 @@ namespace BackupTools.Tests
             Assert.False(TokenProviderCredential.IsNetworkFailure(new InvalidOperationException("Run Connect-AzAccount to login.")));
         }
 
+        /// <summary>
+        /// A token provider script that reads a missing or locked file fails the same way next time: not a network failure
+        /// (it was retried about 20 times over minutes, running the script each time). A connection reset is.
+        /// </summary>
+        [Fact]
+        public void A_token_provider_file_error_is_not_a_network_failure()
+        {
+            var missing = new System.IO.FileNotFoundException("Could not find file 'C:\\tokens\\dataverse.txt'.", "C:\\tokens\\dataverse.txt");
+            Assert.False(TokenProviderCredential.IsNetworkFailure(missing));
+            Assert.False(TokenProviderCredential.IsNetworkFailure(new System.Management.Automation.MethodInvocationException(
+                "Exception calling \"ReadAllText\" with \"1\" argument(s): \"" + missing.Message + "\"", missing)));
+            Assert.False(TokenProviderCredential.IsNetworkFailure(new System.Management.Automation.RuntimeException("x",
+                new System.IO.DirectoryNotFoundException("Could not find a part of the path."))));
+            Assert.False(TokenProviderCredential.IsNetworkFailure(new System.IO.PathTooLongException()));
+            Assert.False(TokenProviderCredential.IsNetworkFailure(new UnauthorizedAccessException("Access to the path is denied.")));
+            Assert.False(TokenProviderCredential.IsNetworkFailure(new System.IO.IOException("The process cannot access the file because it is being used by another process.")));
+
+            var reset = new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset);
+            Assert.True(TokenProviderCredential.IsNetworkFailure(new System.Net.Http.HttpRequestException("An error occurred while sending the request.")));
+            Assert.True(TokenProviderCredential.IsNetworkFailure(new System.Management.Automation.MethodInvocationException("x",
+                new System.IO.IOException("Unable to read data from the transport connection.", reset))));
+            Assert.True(TokenProviderCredential.IsNetworkFailure(new System.Net.WebException("The operation has timed out", System.Net.WebExceptionStatus.Timeout)));
+            Assert.True(TokenProviderCredential.IsNetworkFailure(new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout",
+                new TimeoutException("The operation was canceled."))));
+        }
+
         [Fact]
         public async Task A_refused_token_provider_token_is_replaced_once_from_the_provider()
         {

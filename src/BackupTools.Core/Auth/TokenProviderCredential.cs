@@ -73,16 +73,29 @@ namespace BackupTools
         /// <summary>
         /// True when <paramref name="ex"/> or an exception inside it is a network failure (no answer, a connection reset,
         /// a timeout), as a script's error wraps it: Azure.Identity's AuthenticationFailedException around an
-        /// HttpRequestException, PowerShell's RuntimeException around what the script threw.
+        /// HttpRequestException, PowerShell's RuntimeException around what the script threw. Counted: HttpRequestException,
+        /// SocketException, WebException, TimeoutException (an HTTP client's timeout), and an IOException only with a
+        /// SocketException inside it (how .NET wraps a connection reset). A file the script reads that is missing, locked
+        /// or denied (FileNotFoundException, DirectoryNotFoundException, PathTooLongException, UnauthorizedAccessException,
+        /// a sharing violation) is not: the script fails the same way next time, so the requests fail at once.
         /// </summary>
         internal static bool IsNetworkFailure(Exception ex)
         {
             for (var depth = 0; ex != null && depth < 16; ex = ex.InnerException, depth++)
             {
-                if (ex is System.Net.Http.HttpRequestException || ex is System.Net.Sockets.SocketException || ex is System.IO.IOException ||
+                if (ex is System.Net.Http.HttpRequestException || ex is System.Net.Sockets.SocketException || ex is System.Net.WebException ||
                     ex is TimeoutException)
                     return true;
+                if (ex is System.IO.IOException)
+                    return HoldsSocketFailure(ex.InnerException, depth + 1);
             }
+            return false;
+        }
+
+        private static bool HoldsSocketFailure(Exception ex, int depth)
+        {
+            for (; ex != null && depth < 16; ex = ex.InnerException, depth++)
+                if (ex is System.Net.Sockets.SocketException) return true;
             return false;
         }
     }
