@@ -719,6 +719,89 @@ namespace BackupTools.Tests
             Assert.Equal(2, _sim.Counters.Requests.Count(q => q.Provider == provider && q.Status == 401));
         }
 
+        private ConnectRequest WithAccessKey(string key)
+        {
+            var r = Request("TaurusDB", "AccessKey");
+            r.AccessKeyId = key;
+            return r;
+        }
+
+        private Task<BackupJob> StartTaurus(BackupConnection c) =>
+            BackupService.StartAsync(c, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+
+        /// <summary>
+        /// The refusal window is measured on a monotonic clock: a wall clock put right (20 minutes fast, moved back) must
+        /// not keep the same correct secret blocked for 25 minutes. Here the monotonic clock moves past the window while
+        /// the wall clock barely moves: a connection made then sends its signature.
+        /// </summary>
+        [Fact]
+        public async Task An_access_key_refusal_window_is_measured_on_a_monotonic_clock_not_the_wall_clock()
+        {
+            const string key = "SIMAKMONOTONIC000001";
+            long offset = 0;
+            AkSkCredential.UseTimestamps(() => Stopwatch.GetTimestamp() + Interlocked.Read(ref offset));
+            lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys[key] = Sk;
+            try
+            {
+                var refused = BackupService.Connect(WithAccessKey(key));
+                _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", StatusCode = 401, Body = "{\"error_code\":\"APIG.0301\",\"error_msg\":\"Incorrect IAM authentication information\"}", Times = 1 });
+                await Assert.ThrowsAsync<BackupToolsException>(() => StartTaurus(refused));
+                var soon = await Assert.ThrowsAsync<BackupToolsException>(() => StartTaurus(BackupService.Connect(WithAccessKey(key))));
+                Assert.Contains("was not signed or sent", soon.Message);
+
+                Interlocked.Add(ref offset, (long)((AkSkCredential.RefusalKept.TotalSeconds + 1) * Stopwatch.Frequency));
+                Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(BackupService.Connect(WithAccessKey(key)), "TaurusDB")).State);
+            }
+            finally
+            {
+                AkSkCredential.UseTimestamps(null);
+                AkSkCredential.ForgetKey(key);
+                lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys.Remove(key);
+            }
+        }
+
+        /// <summary>
+        /// Another connection's refusal of the key and secret is consulted, never kept: connection X (correct secret)
+        /// fails without sending while Y's refusal stands, and works again once a newer connection Z has a signature
+        /// accepted. Y's own refusal stays for good.
+        /// </summary>
+        [Fact]
+        public async Task Another_connections_access_key_refusal_stops_standing_once_a_newer_connection_is_accepted()
+        {
+            const string key = "SIMAKSHAREDREFUSAL01";
+            long offset = 0;
+            AkSkCredential.UseTimestamps(() => Stopwatch.GetTimestamp() + Interlocked.Read(ref offset));
+            lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys[key] = Sk;
+            try
+            {
+                var x = BackupService.Connect(WithAccessKey(key));
+                Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(x, "TaurusDB")).State);
+
+                var y = BackupService.Connect(WithAccessKey(key));
+                _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", StatusCode = 401, Body = "{\"error_code\":\"APIG.0301\",\"error_msg\":\"The key is locked\"}", Times = 1 });
+                var own = await Assert.ThrowsAsync<BackupToolsException>(() => StartTaurus(y));
+                Assert.Equal(401, own.HttpStatus);
+                var meanwhile = await Assert.ThrowsAsync<BackupToolsException>(() => StartTaurus(x));
+                Assert.Contains("was not signed or sent", meanwhile.Message);
+                Assert.False(x.Credential.HasTokenAtHand);
+
+                Interlocked.Add(ref offset, (long)((AkSkCredential.RefusalKept.TotalSeconds + 1) * Stopwatch.Frequency));
+                Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(BackupService.Connect(WithAccessKey(key)), "TaurusDB")).State);
+
+                // X was made before the refusal: it works again now that the key and secret are accepted.
+                Assert.True(x.Credential.HasTokenAtHand);
+                Assert.Equal(BackupJobState.Succeeded, (await CreateAndWait(x, "TaurusDB")).State);
+                // Y's own refusal stands for good.
+                Assert.Contains("was not signed or sent", (await Assert.ThrowsAsync<BackupToolsException>(() => StartTaurus(y))).Message);
+            }
+            finally
+            {
+                AkSkCredential.UseTimestamps(null);
+                AkSkCredential.ForgetKey(key);
+                lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys.Remove(key);
+            }
+        }
+
         /// <summary>
         /// The simulator's lock, as the gateway's: six different wrong secrets (each sends its one signature) reach it;
         /// meanwhile the right secret is refused too; it ends after <see cref="SimulatorOptions.AkSkLockout"/>. A key of

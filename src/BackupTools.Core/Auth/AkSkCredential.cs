@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Net.Http;
 using System.Runtime.CompilerServices;
 using System.Security;
@@ -17,7 +18,9 @@ namespace BackupTools
     /// a refused signature is final (Huawei locks a key after five failures in a row). The first refusal is remembered
     /// for the key and secret across the process: later requests on the connection, and on any other with that key and
     /// secret, fail with it and are never signed; Connect-BackupService with the same key and secret tries again only
-    /// <see cref="RefusalKept"/> after it, with another secret at once. Until the service has accepted one signature of
+    /// <see cref="RefusalKept"/> after it (measured on a monotonic clock, not the wall clock), with another secret at
+    /// once. Only a connection's own refusal stands for it for good: another connection's stands only until a newer
+    /// connection with the key and secret has a signature accepted. Until the service has accepted one signature of
     /// the key and secret, signed requests of every connection with them go one at a time, so that a wrong secret (or
     /// a clock more than 15 minutes off) costs one refused signature, not one per job a wait reads at once.
     /// </summary>
@@ -28,13 +31,25 @@ namespace BackupTools
         private BackupToolsException _refusal;
         // What the process knows of this key with this secret, shared with every connection that has both.
         private readonly KeyUse _use;
-        private readonly DateTimeOffset _created = DateTimeOffset.UtcNow;
+        // Stopwatch ticks (monotonic): a wall clock put right (a cause of refusal) must not lengthen or shorten the window.
+        private readonly long _created = Timestamp();
 
         /// <summary>
         /// How long a refusal of a key and secret stands for connections made after it: Connect-BackupService with the
         /// same key and secret sends a signature again only once the gateway's lock (5 minutes) would have ended.
         /// </summary>
         internal static readonly TimeSpan RefusalKept = TimeSpan.FromMinutes(5);
+
+        private static readonly long RefusalKeptTicks = (long)(RefusalKept.TotalSeconds * Stopwatch.Frequency);
+
+        // Test hook: a monotonic time source for the current async flow only (tests in other flows keep the real one).
+        private static readonly AsyncLocal<Func<long>> TestTimestamps = new AsyncLocal<Func<long>>();
+
+        /// <summary>Test hook: makes <paramref name="timestamps"/> (Stopwatch ticks) the monotonic clock of this async flow.</summary>
+        internal static void UseTimestamps(Func<long> timestamps) => TestTimestamps.Value = timestamps;
+
+        /// <summary>Now on the monotonic clock the refusal window is measured on, in <see cref="Stopwatch"/> ticks.</summary>
+        private static long Timestamp() => TestTimestamps.Value?.Invoke() ?? Stopwatch.GetTimestamp();
 
         /// <summary>
         /// One access key used with one secret, in this process: whether the service has accepted a signature of it,
@@ -54,7 +69,7 @@ namespace BackupTools
         private sealed class Refusal
         {
             public BackupToolsException Error;
-            public DateTimeOffset At;
+            public long At; // Stopwatch ticks
         }
 
         // Keyed by the access key id and a one-way digest of the secret (never the secret): a corrected secret is a
@@ -137,22 +152,23 @@ namespace BackupTools
             Interlocked.CompareExchange(ref _refusal, refused, null);
             // Until a signature is accepted again, requests of this key and secret go one at a time once more.
             _use.Accepted = false;
-            _use.Refused = new Refusal { Error = refused, At = DateTimeOffset.UtcNow };
+            _use.Refused = new Refusal { Error = refused, At = Timestamp() };
         }
 
         /// <summary>
-        /// The refusal this connection must not sign past: its own, or one of its key and secret on another connection
-        /// when this one was made before that refusal or less than <see cref="RefusalKept"/> after it (then taken as
-        /// this connection's own, for good).
+        /// The refusal this connection must not sign past: its own (for good), or one of its key and secret on another
+        /// connection while that stands (until a signature of the key and secret is accepted) and this connection was
+        /// made before it or less than <see cref="RefusalKept"/> after it. Another connection's refusal is consulted on
+        /// each request, never kept as this one's: a correct key refused only during a lock, or while the clock was off,
+        /// works again on every connection once a newer one has a signature accepted.
         /// </summary>
         private BackupToolsException RefusalOf()
         {
             var own = Volatile.Read(ref _refusal);
             if (own != null) return own;
             var shared = _use.Refused;
-            if (shared == null || _created >= shared.At + RefusalKept) return null;
-            Interlocked.CompareExchange(ref _refusal, shared.Error, null);
-            return Volatile.Read(ref _refusal);
+            if (shared == null || _created - shared.At >= RefusalKeptTicks) return null;
+            return shared.Error;
         }
 
         /// <summary>
@@ -191,7 +207,8 @@ namespace BackupTools
             var refused = RefusalOf();
             if (refused == null) return;
             throw refused.Restated(refused.Message + " (Remembered from an earlier request with this access key and secret key in this session: this request was not signed or sent. " +
-                "A corrected secret key is tried at once; the same one again only by a connection made 5 minutes after the refusal.)",
+                "A corrected secret key is tried at once; the same one again only by a connection made 5 minutes after the refusal, " +
+                "and once that connection's signature is accepted, this one's requests are sent again unless it was refused itself.)",
                 null, refused);
         }
 
