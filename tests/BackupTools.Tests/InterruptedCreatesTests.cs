@@ -21,15 +21,7 @@ namespace BackupTools.Tests
         public InterruptedCreatesTests(SimulatorFixture fixture)
         {
             _sim = fixture.Sim;
-            _sim.Reset();
-            _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
-            _sim.Options.NotFoundWindow = TimeSpan.Zero;
-            _ps = new PowerShellHost(_host);
-            _ps.Set("token", TestData.Secure(TestData.Token));
-            _ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
-            _ps.Set("project", TestData.ProjectId);
-            _ps.Set("ti", TestData.TaurusInstance);
-            Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            _ps = TestData.TaurusSession(_sim, _host);
         }
 
         public void Dispose()

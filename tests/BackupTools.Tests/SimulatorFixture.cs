@@ -64,6 +64,27 @@ namespace BackupTools.Tests
             Xunit.Assert.Equal(before, sim.Counters.TotalRequests);
         }
 
+        /// <summary>
+        /// A hosted engine writing to <paramref name="host"/>, connected to the simulator's TaurusDB ($taurus, $project,
+        /// $ti and $token set), with jobs that last 30 s and no not-found window: what the tests of stopped creating
+        /// commands start from.
+        /// </summary>
+        public static PowerShellHost TaurusSession(BackupSimulator sim, System.Management.Automation.Host.PSHost host)
+        {
+            sim.Reset();
+            sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            sim.Options.NotFoundWindow = TimeSpan.Zero;
+            var ps = new PowerShellHost(host);
+            ps.Set("token", Secure(Token));
+            ps.Set("taurus", sim.EndpointFor("TaurusDB").ToString());
+            ps.Set("project", ProjectId);
+            ps.Set("ti", TaurusInstance);
+            var connected = ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            Xunit.Assert.Null(connected.Terminating);
+            Xunit.Assert.Empty(connected.Errors);
+            return ps;
+        }
+
         public static string UniqueName(string prefix = "bk") => prefix + Guid.NewGuid().ToString("N").Substring(0, 12);
     }
 
