@@ -41,10 +41,10 @@ namespace BackupTools
             if (string.IsNullOrWhiteSpace(jobId) && string.IsNullOrWhiteSpace(statusUrl))
                 throw new ArgumentException("A job needs a job id or a status URL.", nameof(jobId));
             Provider = provider;
-            Endpoint = endpoint ?? string.Empty;
+            // Never a password or token: a service may echo one into the address, a script or a file may carry one.
+            Endpoint = Providers.JobUrl.WithoutUserInfo(endpoint) ?? string.Empty;
             JobId = jobId;
-            // Never a token: a service may echo one into the address, a script or a file may carry one.
-            StatusUrl = Providers.JobUrl.WithoutSecrets(statusUrl);
+            StatusUrl = Providers.JobUrl.WithoutUserInfo(Providers.JobUrl.WithoutSecrets(statusUrl));
             InstanceId = instanceId;
             BackupName = backupName;
             BackupId = backupId;

@@ -132,6 +132,31 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// A job list written by hand may carry a password in its addresses (https://user:password@host/): the job keeps
+        /// neither, so no view, Export-Clixml or error that quotes its Endpoint (there is no connection there) shows it.
+        /// </summary>
+        [Fact]
+        public void A_password_in_a_jobs_endpoint_or_status_address_is_not_kept_nor_quoted()
+        {
+            var job = BackupJob.FromProperties(new Dictionary<string, object>
+            {
+                ["Provider"] = "DDS", ["Endpoint"] = "https://ops:Pa55-userinfo@dds.example.com/", ["JobId"] = "job-1", ["Scope"] = TestData.ProjectId,
+                ["StatusUrl"] = "https://ops:Pa55-userinfo@dds.example.com/v3/" + TestData.ProjectId + "/jobs?id=job-1",
+            });
+            Assert.Equal("https://dds.example.com/", job.Endpoint);
+            Assert.Equal("https://dds.example.com/v3/" + TestData.ProjectId + "/jobs?id=job-1", job.StatusUrl);
+            // Text that is no address keeps its shape, with what stands before the '@' masked.
+            Assert.Equal("https://***@dds example.com/", new BackupJob("DDS", "https://ops:Pa55-userinfo@dds example.com/", "job-1").Endpoint);
+
+            var store = new ConnectionStore();
+            Assert.Null(store.ForJob(job));
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.CheckMatches(null, job));
+            Assert.Contains("https://dds.example.com/", ex.Message);
+            Assert.DoesNotContain("Pa55-userinfo", ex.Message + ex.RecommendedAction);
+            Assert.DoesNotContain("Pa55-userinfo", System.Management.Automation.PSSerializer.Serialize(job, 2));
+        }
+
+        /// <summary>
         /// A job list written by hand names the project as Connect-BackupService does (ProjectId, or its alias Project):
         /// that is the job's Scope, so a session connected only to another project says so instead of reading the job
         /// at that project's address.

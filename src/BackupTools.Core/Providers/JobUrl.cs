@@ -79,6 +79,23 @@ namespace BackupTools.Providers
             return ReferenceEquals(kept, url) ? statusUrl : kept.ToString();
         }
 
+        /// <summary>
+        /// An address as a job keeps it, without a user name and password before its host (<c>https://user:pw@host/</c>,
+        /// which only a hand-written job list carries: Connect-BackupService refuses it). Text that is no address keeps
+        /// its shape with what stands between its scheme and the '@' masked.
+        /// </summary>
+        internal static string WithoutUserInfo(string address)
+        {
+            var at = string.IsNullOrEmpty(address) ? -1 : address.IndexOf('@');
+            if (at < 0) return address;
+            if (Uri.TryCreate(address, UriKind.Absolute, out var url))
+                return string.IsNullOrEmpty(url.UserInfo) ? address : new UriBuilder(url) { UserName = string.Empty, Password = string.Empty }.Uri.ToString();
+            var scheme = address.IndexOf("://", StringComparison.Ordinal);
+            var start = scheme < 0 ? 0 : scheme + 3;
+            var slash = address.IndexOf('/', start);
+            return at < start || (slash >= 0 && slash < at) ? address : address.Substring(0, start) + "***" + address.Substring(at);
+        }
+
         /// <summary>Whether a parameter of the query from <paramref name="start"/> on is named like a secret.</summary>
         private static bool NamesASecret(string text, int start)
         {
