@@ -89,6 +89,27 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task An_instance_with_more_backups_than_are_read_is_not_said_to_have_none_of_the_name()
+        {
+            // 1,000 backups of the instance fill the ten pages the lookup reads; this create's, the 1,001st, is beyond
+            // them. "No backup of this name was found" would be untrue: the rest of the list was not read.
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var throttle = new SemaphoreSlim(32);
+            await Task.WhenAll(Enumerable.Range(0, 1000).Select(async i =>
+            {
+                await throttle.WaitAsync();
+                try { await BackupService.StartAsync(c, Request("TaurusDB", "fill" + i.ToString("0000")), NullOperationLog.Instance, CancellationToken.None); }
+                finally { throttle.Release(); }
+            }));
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Kind = FaultKind.DropAfterRead, Times = 1 });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c, Request("TaurusDB", TestData.UniqueName("beyond")),
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.False(ex.Message.Contains("no backup of this name was found"), ex.Message);
+            Assert.True(ex.Message.Contains("the instance has more than 1,000 backups"), ex.Message);
+        }
+
+        [Fact]
         public async Task The_first_runs_backup_is_not_reported_for_a_second_create_of_its_name_on_DDS()
         {
             // The reviewers' case end to end: j1 made; j2 of the same name is refused (the name is taken) and that

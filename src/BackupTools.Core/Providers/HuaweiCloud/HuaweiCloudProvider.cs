@@ -199,7 +199,14 @@ namespace BackupTools.Providers.HuaweiCloud
             var seen = new HashSet<string>(StringComparer.Ordinal); // a list that changes between pages may show one backup twice
             for (var page = 0; ; page++)
             {
-                if (page == LookupPages) return null; // more backups than are read: which one is this create's cannot be told
+                if (page == LookupPages)
+                {
+                    // More backups than are read: "none of this name" would be untrue, and one found may not be the only one.
+                    var read = (LookupPages * LookupPageSize).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+                    return FoundBackup.NotShown(found == null
+                        ? $"No backup of this name was among the first {read} of the instance's list, and the instance has more than {read} backups: the rest were not read."
+                        : $"A backup of this name, {found.BackupId}, began since this create, but the instance has more than {read} backups and the rest were not read: whether another one did too cannot be told.");
+                }
                 var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId),
                     ("offset", (page * LookupPageSize).ToString(System.Globalization.CultureInfo.InvariantCulture)),
                     ("limit", LookupPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)));
