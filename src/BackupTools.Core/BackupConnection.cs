@@ -76,12 +76,6 @@ namespace BackupTools
         /// <summary>Provider and endpoint only: connections to several projects of one endpoint share it.</summary>
         internal string EndpointKey => _endpointKey ?? (_endpointKey = MakeKey(Provider, Endpoint.ToString()));
 
-        /// <summary>
-        /// True when <paramref name="job"/> may be read with this connection as far as the project goes: the job names
-        /// no project, the connection has none (a service without projects), or both name the same one.
-        /// </summary>
-        internal bool ServesProjectOf(BackupJob job) => ServesProject(ProjectOf(job));
-
         /// <summary>True when a job of <paramref name="project"/> (null: it names none) may be read with this connection.</summary>
         internal bool ServesProject(string project) =>
             string.IsNullOrEmpty(project) || string.IsNullOrEmpty(Scope) || string.Equals(project, Scope, StringComparison.OrdinalIgnoreCase);
