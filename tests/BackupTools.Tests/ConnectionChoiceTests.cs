@@ -221,6 +221,30 @@ namespace BackupTools.Tests
             Assert.Equal(0, _sim.Counters.TotalRequests);
         }
 
+        /// <summary>
+        /// With no -Provider and the session's fitting connections being one service at two endpoints (two regions),
+        /// the advice is -Connection alone: -Provider would be refused in turn (the name does not choose a region).
+        /// </summary>
+        [Fact]
+        public void One_service_at_two_endpoints_without_a_provider_is_told_to_pass_Connection_not_Provider()
+        {
+            var store = new ConnectionStore();
+            foreach (var region in new[] { "eu-de", "eu-nl" })
+                store.SetDefault(BackupService.Connect(new ConnectRequest { Provider = "DDS", Region = region, Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token) }));
+
+            foreach (var choose in new Func<BackupConnection>[] { () => store.ForNewBackup(null), () => store.ForNewBackup(null, BackupKind.Instance) })
+            {
+                var error = Assert.Throws<BackupToolsException>(choose);
+                Assert.Equal(ErrorIds.ConnectionNotFound, error.ErrorId);
+                Assert.Contains("-Connection", error.Message);
+                Assert.DoesNotContain("-Provider", error.Message);
+                Assert.Contains("dds.eu-de", error.Message);
+                Assert.Contains("dds.eu-nl", error.Message);
+            }
+            var named = Assert.Throws<BackupToolsException>(() => store.ForNewBackup("DDS"));
+            Assert.Contains("Pass -Connection", named.Message);
+        }
+
         /// <summary>-DomainName, like -IdentityEndpoint, applies only where the Credential method signs in to IAM: refused elsewhere, not dropped.</summary>
         [Theory]
         [InlineData("ArcGIS", null)]

@@ -93,8 +93,7 @@ namespace BackupTools.Session
                 if (all.Count == 1) return all[0];
                 if (all.Count == 0)
                     throw NotFound("There is no connection in this session. Run Connect-BackupService first, or pass -Connection.");
-                var providers = string.Join(", ", all.Select(c => c.Provider).Distinct());
-                throw NotFound($"This session has connections to several services ({providers}). Pass -Provider or -Connection to choose one.");
+                throw Several(all, "connections to several services");
             }
         }
 
@@ -117,9 +116,21 @@ namespace BackupTools.Session
                     var offering = BackupService.Providers.Where(p => p.Kinds.Contains(kind)).Select(p => p.Name);
                     throw NotFound($"There is no connection in this session to a service that offers {what} ({string.Join(", ", offering)}). Run Connect-BackupService first, or pass -Connection.");
                 }
-                var providers = string.Join(", ", fitting.Select(c => c.Provider).Distinct());
-                throw NotFound($"This session has several connections that offer {what} ({providers}). Pass -Provider or -Connection to choose one.");
+                throw Several(fitting, "several connections that offer " + what);
             }
+        }
+
+        /// <summary>
+        /// No provider named and several connections fit. Of several services, -Provider chooses; of one service at
+        /// several endpoints (two regions), it would be refused in turn (<see cref="ForNewBackup(string)"/>), so only
+        /// -Connection is advised, with the endpoints to choose from.
+        /// </summary>
+        private static BackupToolsException Several(List<BackupConnection> fitting, string what)
+        {
+            var providers = fitting.Select(c => c.Provider).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            return providers.Count == 1
+                ? NotFound($"This session has {fitting.Count} connections to {providers[0]} ({string.Join(", ", fitting.Select(c => c.Endpoint))}). Pass -Connection to choose one.")
+                : NotFound($"This session has {what} ({string.Join(", ", providers)}). Pass -Provider or -Connection to choose one.");
         }
 
         private static BackupToolsException NotFound(string message) =>
