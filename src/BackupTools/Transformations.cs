@@ -81,6 +81,13 @@ namespace BackupTools.Commands
     /// (1.12:00:00). Other text is refused here: a CSV cell PowerShell could not convert was otherwise dropped silently
     /// (binding by property name skips a value it cannot convert), and the command ran without it.
     /// </summary>
+    /// <remarks>
+    /// Every numeric type counts in the unit: PowerShell 7 reads a literal with a type suffix as that type (30s is an
+    /// Int16, 30u a UInt32, 30y an SByte, 30n a BigInteger), and a type this left to the binder was read as ticks
+    /// (-Timeout 30s was 3 microseconds). Any other type (true, a character, an array, an object) is refused naming the
+    /// rule, for the same reason as bad text; a JSON copy of a TimeSpan (its Ticks, Days, ... as ConvertTo-Json writes
+    /// them) is read back from its Ticks.
+    /// </remarks>
     public abstract class NumberToTimeSpanAttribute : ArgumentTransformationAttribute
     {
         /// <summary>The TimeSpan of that many units.</summary>
@@ -89,18 +96,22 @@ namespace BackupTools.Commands
         /// <summary>The unit a bare number counts, in words ("seconds").</summary>
         protected abstract string Unit { get; }
 
+        /// <summary>How many units a TimeSpan holds at most (TimeSpan.MaxValue in the unit).</summary>
+        protected abstract double MaxNumber { get; }
+
+        private string Rule => $"a number of {Unit} or a TimeSpan such as 1.12:00:00 (days.hours:minutes:seconds)";
+
         /// <inheritdoc />
         public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
         {
             var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            if (Number.TryRead(value, out var n)) return Checked(n, value);
             switch (value)
             {
-                case int i: return FromNumber(i);
-                case long l: return FromNumber(l);
-                case double d: return FromNumber(d);
-                case decimal m: return FromNumber((double)m);
+                case null: return inputData;
+                case TimeSpan _: return value;
                 case string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var number):
-                    return FromNumber(number);
+                    return Checked(number, s);
                 case string s when string.IsNullOrWhiteSpace(s):
                     return inputData; // an empty cell: not given
                 case string s when TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out var span):
@@ -108,7 +119,61 @@ namespace BackupTools.Commands
                 case string s:
                     throw new ArgumentTransformationMetadataException(
                         $"'{Validation.Rule.Printable(s)}' is neither a number of {Unit} nor a TimeSpan such as 1.12:00:00 (days.hours:minutes:seconds).");
-                default: return inputData;
+                case PSCustomObject _ when inputData is PSObject json && TicksOf(json) is long ticks:
+                    return TimeSpan.FromTicks(ticks);
+                default:
+                    throw new ArgumentTransformationMetadataException(
+                        $"A {TypeName(value)} is not a period: give {Rule}.");
+            }
+        }
+
+        /// <summary>The TimeSpan of that many units, or the rule when it holds none (NaN, infinity, beyond its range).</summary>
+        private TimeSpan Checked(double number, object given)
+        {
+            if (!double.IsNaN(number) && !double.IsInfinity(number) && Math.Abs(number) <= MaxNumber)
+            {
+                try { return FromNumber(number); }
+                catch (OverflowException) { } // at the very edge of the range, rounded up
+            }
+            var shown = Validation.Rule.Printable(given as string ?? Convert.ToString(given, CultureInfo.InvariantCulture)); // a BigInteger may have 400 digits
+            throw new ArgumentTransformationMetadataException(
+                $"'{shown}' is not a number of {Unit} a TimeSpan can hold: give a finite number from -{MaxNumber:0} to {MaxNumber:0} {Unit}.");
+        }
+
+        /// <summary>The Ticks of a TimeSpan written as JSON and read back (a PSCustomObject), or null when it is no such copy.</summary>
+        private static long? TicksOf(PSObject item)
+        {
+            var ticks = item.Properties["Ticks"]?.Value;
+            if (ticks is PSObject wrapped) ticks = wrapped.BaseObject;
+            switch (ticks)
+            {
+                case long l: return l;
+                case int i: return i;
+                case decimal m when m == decimal.Truncate(m) && m >= long.MinValue && m <= long.MaxValue: return (long)m;
+                default: return null;
+            }
+        }
+
+        private static string TypeName(object value) => value is Array ? "list" : value is PSCustomObject ? "PSCustomObject without a numeric Ticks" : value.GetType().Name;
+    }
+
+    /// <summary>The numeric types PowerShell reads a literal as (1, 30s, 30u, 30y, 30uy, 30us, 30l, 30ul, 30n, 1.5, 1.5d).</summary>
+    internal static class Number
+    {
+        public static bool TryRead(object value, out double number)
+        {
+            switch (value)
+            {
+                case sbyte _: case byte _: case short _: case ushort _: case int _: case uint _: case long _: case ulong _:
+                case float _: case double _: case decimal _:
+                    number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+                    return true;
+                case System.Numerics.BigInteger big:
+                    number = (double)big; // beyond double's range: infinity, refused by the caller's range check
+                    return true;
+                default:
+                    number = 0;
+                    return false;
             }
         }
     }
@@ -117,16 +182,31 @@ namespace BackupTools.Commands
     /// Reads text as a date the way PowerShell converts it (invariant culture: 2099-12-31, 12/31/2099) and refuses text it
     /// cannot read, which binding by property name would otherwise drop silently (the backup then started without it).
     /// </summary>
+    /// <remarks>
+    /// A DateTimeOffset (ConvertFrom-Json -DateKind Offset, the module's own times) is that moment. Any other type is
+    /// refused too: binding by property name dropped a value it could not convert without a word.
+    /// </remarks>
     public sealed class TextToDateTimeAttribute : ArgumentTransformationAttribute
     {
         /// <inheritdoc />
         public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
         {
             var value = inputData is PSObject pso ? pso.BaseObject : inputData;
-            if (!(value is string s) || string.IsNullOrWhiteSpace(s)) return inputData;
-            if (DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var date)) return date;
-            throw new ArgumentTransformationMetadataException(
-                $"'{Validation.Rule.Printable(s)}' is not a date PowerShell can read; write it as yyyy-MM-dd (2099-12-31), with a time if needed (2099-12-31T18:00).");
+            switch (value)
+            {
+                case null: return inputData;
+                case DateTime _: return value;
+                case DateTimeOffset offset: return offset.UtcDateTime;
+                case string s when string.IsNullOrWhiteSpace(s): return inputData; // an empty cell: not given
+                case string s when DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var date):
+                    return date;
+                case string s:
+                    throw new ArgumentTransformationMetadataException(
+                        $"'{Validation.Rule.Printable(s)}' is not a date PowerShell can read; write it as yyyy-MM-dd (2099-12-31), with a time if needed (2099-12-31T18:00).");
+                default:
+                    throw new ArgumentTransformationMetadataException(
+                        $"A {(value is Array ? "list" : value.GetType().Name)} is not a date: give a DateTime, a DateTimeOffset or text such as 2099-12-31.");
+            }
         }
     }
 
@@ -171,6 +251,9 @@ namespace BackupTools.Commands
 
         /// <inheritdoc />
         protected override string Unit => "seconds";
+
+        /// <inheritdoc />
+        protected override double MaxNumber => TimeSpan.MaxValue.TotalSeconds;
     }
 
     /// <summary>Accepts a number of days wherever a TimeSpan period is expected (retention periods are counted in days).</summary>
@@ -181,6 +264,9 @@ namespace BackupTools.Commands
 
         /// <inheritdoc />
         protected override string Unit => "days";
+
+        /// <inheritdoc />
+        protected override double MaxNumber => TimeSpan.MaxValue.TotalDays;
     }
 
     /// <summary>Reads the properties of a PowerShell object (or hashtable) into a dictionary, nested objects included.</summary>

@@ -1,0 +1,168 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Management.Automation;
+using System.Numerics;
+using BackupTools.Commands;
+using BackupTools.Simulator;
+using Xunit;
+
+namespace BackupTools.Tests
+{
+    /// <summary>
+    /// What the argument transformations make of values of every type: numbers of any type PowerShell 7 reads a literal
+    /// as (30s, 30u, 30y, 30n), other types refused naming the rule, retentions given as a DateTimeOffset or a JSON copy
+    /// of a TimeSpan, and numbers out of a TimeSpan's range. The attributes alone, and the
+    /// cmdlets in the hosted PowerShell 7.6 engine against the simulator.
+    /// </summary>
+    public sealed class TransformationTests : IClassFixture<SimulatorFixture>, IDisposable
+    {
+        private const string ConnectArc = "$null = Connect-BackupService -Provider ArcGIS -Endpoint $arcgis -AccessToken $token;";
+        private const string ConnectDds = "$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;";
+        private readonly BackupSimulator _sim;
+        private readonly PowerShellHost _ps = new PowerShellHost();
+
+        public TransformationTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+            _ps.Set("token", TestData.Secure(TestData.Token));
+            _ps.Set("pass", TestData.Secure("Zq7-passcode-XYZ"));
+            _ps.Set("arcgis", _sim.EndpointFor("ArcGIS").ToString());
+            _ps.Set("dds", _sim.EndpointFor("DDS").ToString());
+            _ps.Set("project", TestData.ProjectId);
+            _ps.Set("projectB", "fedcba9876543210fedcba9876543210");
+            _ps.Set("di", TestData.DdsInstance);
+        }
+
+        public void Dispose()
+        {
+            _ps.Dispose();
+            _sim.Reset();
+        }
+
+        private List<string> CreateBodies() => _sim.Counters.Requests
+            .Where(q => q.Method == "POST" && (q.Path.EndsWith("/create", StringComparison.Ordinal) || q.Path.EndsWith("/backups", StringComparison.Ordinal)))
+            .Select(q => q.Body).ToList();
+
+        private static DateTimeOffset RetentionSent(string body) => DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(
+            body.Split('&').Single(p => p.StartsWith("retentionDate=", StringComparison.Ordinal)).Substring(14), CultureInfo.InvariantCulture));
+
+        private static ErrorRecord OneError(PowerShellHost.Result r) => r.Terminating?.ErrorRecord ?? Assert.Single(r.Errors);
+
+        public static IEnumerable<object[]> Numbers() => new[]
+        {
+            new object[] { (sbyte)30 }, new object[] { (byte)30 }, new object[] { (short)30 }, new object[] { (ushort)30 },
+            new object[] { 30 }, new object[] { 30u }, new object[] { 30L }, new object[] { 30UL }, new object[] { 30f },
+            new object[] { 30d }, new object[] { 30m }, new object[] { new BigInteger(30) },
+        };
+
+        /// <summary>Before: only int, long, double and decimal were numbers; a short, uint, byte, BigInteger... went to the binder as ticks.</summary>
+        [Theory]
+        [MemberData(nameof(Numbers))]
+        public void A_number_of_any_numeric_type_counts_in_the_parameter_s_unit(object number)
+        {
+            Assert.Equal(TimeSpan.FromSeconds(30), new SecondsToTimeSpanAttribute().Transform(null, number));
+            Assert.Equal(TimeSpan.FromDays(30), new DaysToTimeSpanAttribute().Transform(null, PSObject.AsPSObject(number)));
+        }
+
+        /// <summary>Before: true, a character or a list went on to the binder (true became one tick; a list was dropped from a row).</summary>
+        [Fact]
+        public void Other_types_are_refused_naming_the_unit()
+        {
+            foreach (var other in new object[] { true, 'x', new object[] { 30 }, new int[] { 30 }, new Uri("http://x/"), new PSObject() })
+            {
+                var ex = Assert.Throws<ArgumentTransformationMetadataException>(() => new SecondsToTimeSpanAttribute().Transform(null, other));
+                Assert.Contains("a number of seconds or a TimeSpan", ex.Message);
+            }
+            Assert.Equal(TimeSpan.FromMinutes(2), new SecondsToTimeSpanAttribute().Transform(null, TimeSpan.FromMinutes(2)));
+            Assert.Null(new DaysToTimeSpanAttribute().Transform(null, null));
+        }
+
+        /// <summary>Before: -Timeout 30s (an Int16) was 30 ticks, and every job timed out at once; -RequestTimeout 30u abandoned the create.</summary>
+        [Fact]
+        public void Literals_with_a_type_suffix_are_seconds_for_the_cmdlets()
+        {
+            var r = _ps.Run(ConnectDds +
+                "New-InstanceBackup -InstanceId $di -Name sfx-wait -Wait -Timeout 30s -PollingInterval 0.05 -RequestTimeout 30u;" +
+                "New-InstanceBackup -InstanceId $di -Name sfx-later -RequestTimeout 30y | Wait-BackupJob -Timeout 30n -PollingInterval 0.05");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var jobs = r.Objects<BackupJob>().ToList();
+            Assert.Equal(new[] { "sfx-wait", "sfx-later" }, jobs.Select(j => j.BackupName).ToArray());
+            Assert.All(jobs, j => Assert.Equal(BackupJobState.Succeeded, j.State));
+        }
+
+        /// <summary>Before: -RetentionPeriod 7y (an SByte) was 7 ticks: the backup's retention date was now.</summary>
+        [Fact]
+        public void A_retention_period_with_a_type_suffix_is_days()
+        {
+            var before = DateTimeOffset.UtcNow;
+            var r = _ps.Run(ConnectArc + "New-DisasterRecoveryBackup -Name sfx-ret -Passcode $pass -RetentionPeriod 7y");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            var sent = RetentionSent(Assert.Single(CreateBodies()));
+            Assert.InRange(sent, before.AddDays(7).AddSeconds(-1), DateTimeOffset.UtcNow.AddDays(7).AddSeconds(1));
+        }
+
+        /// <summary>Before: the rows' retentions were dropped without a word, and each backup started without one.</summary>
+        [Fact]
+        public void Retentions_of_other_types_by_property_name_are_read_or_refused_for_their_row()
+        {
+            var before = DateTimeOffset.UtcNow;
+            var r = _ps.Run(ConnectArc +
+                // As ConvertFrom-Json reads back a TimeSpan that ConvertTo-Json wrote (PowerShell 7).
+                "$span = [timespan]::FromDays(3);" +
+                "$json = [pscustomobject]@{ Ticks = [long]$span.Ticks; Days = 3; Hours = 0; Milliseconds = 0; Microseconds = 0; Nanoseconds = 0;" +
+                "  Minutes = 0; Seconds = 0; TotalDays = 3.0; TotalHours = 72.0; TotalMilliseconds = 259200000.0; TotalMicroseconds = 259200000000.0;" +
+                "  TotalNanoseconds = 259200000000000.0; TotalMinutes = 4320.0; TotalSeconds = 259200.0 };" +
+                "@([pscustomobject]@{ Name = 'ret-offset'; RetentionDate = [DateTimeOffset]::new(2099, 12, 31, 18, 0, 0, [timespan]::FromHours(2)) }," +
+                "  [pscustomobject]@{ Name = 'ret-json'; RetentionPeriod = $json }," +
+                "  [pscustomobject]@{ Name = 'ret-span'; RetentionPeriod = [timespan]::FromDays(2) }," +
+                "  [pscustomobject]@{ Name = 'ret-true'; RetentionPeriod = $true }," +
+                "  [pscustomobject]@{ Name = 'ret-list'; RetentionPeriod = @(30) }," +
+                "  [pscustomobject]@{ Name = 'ret-date-number'; RetentionDate = 5 }," +
+                "  [pscustomobject]@{ Name = 'ret-date-list'; RetentionDate = @('2099-12-31') }) | New-DisasterRecoveryBackup -Passcode $pass");
+            Assert.Null(r.Terminating);
+            Assert.Equal(new[] { "ret-offset", "ret-json", "ret-span" }, r.Objects<BackupJob>().Select(j => j.BackupName).ToArray());
+            Assert.Equal(4, r.Errors.Count);
+            Assert.Contains("RetentionPeriod", r.Errors[0].Exception.Message);
+            Assert.Contains("not a period", r.Errors[0].Exception.Message);
+            Assert.Contains("RetentionPeriod", r.Errors[1].Exception.Message);
+            Assert.Contains("RetentionDate", r.Errors[2].Exception.Message);
+            Assert.Contains("not a date", r.Errors[2].Exception.Message);
+            Assert.Contains("RetentionDate", r.Errors[3].Exception.Message);
+
+            var bodies = CreateBodies();
+            Assert.Equal(3, bodies.Count);
+            Assert.Equal(new DateTimeOffset(2099, 12, 31, 16, 0, 0, TimeSpan.Zero), RetentionSent(bodies[0]));
+            Assert.InRange(RetentionSent(bodies[1]), before.AddDays(3).AddSeconds(-1), DateTimeOffset.UtcNow.AddDays(3).AddSeconds(1));
+            Assert.InRange(RetentionSent(bodies[2]), before.AddDays(2).AddSeconds(-1), DateTimeOffset.UtcNow.AddDays(2).AddSeconds(1));
+        }
+
+        /// <summary>Before: .NET's "TimeSpan overflowed because the duration is too long." or "...Not-a-Number values.", not the rule.</summary>
+        [Fact]
+        public void Numbers_beyond_a_TimeSpan_are_refused_with_the_range()
+        {
+            foreach (var other in new object[] { 1e300, double.NaN, double.PositiveInfinity, "1e300", "NaN", -1e300, BigInteger.Pow(10, 400), decimal.MaxValue })
+            {
+                var ex = Assert.Throws<ArgumentTransformationMetadataException>(() => new DaysToTimeSpanAttribute().Transform(null, other));
+                Assert.Contains("a TimeSpan can hold: give a finite number from -10675199 to 10675199 days", ex.Message);
+            }
+            Assert.Contains("to 922337203685 seconds", Assert.Throws<ArgumentTransformationMetadataException>(() => new SecondsToTimeSpanAttribute().Transform(null, 1e300)).Message);
+
+            var line = _ps.Run(ConnectArc + "New-DisasterRecoveryBackup -Name big-line -Passcode $pass -RetentionPeriod 1e300");
+            Assert.Contains("a TimeSpan can hold", OneError(line).Exception.Message);
+            var wait = _ps.Run(ConnectDds + "New-InstanceBackup -InstanceId $di -Name nan-wait -Wait -Timeout ([double]::NaN)");
+            Assert.Contains("a TimeSpan can hold", OneError(wait).Exception.Message);
+            var cell = _ps.Run(ConnectArc + "[pscustomobject]@{ Name = 'big-cell'; RetentionPeriod = '1e300' } | New-DisasterRecoveryBackup -Passcode $pass");
+            var error = OneError(cell);
+            Assert.Contains("RetentionPeriod", error.Exception.Message);
+            Assert.Contains("a TimeSpan can hold", error.Exception.Message);
+            Assert.Empty(CreateBodies());
+        }
+    }
+}
