@@ -228,19 +228,42 @@ namespace BackupTools.Commands
         {
             var value = inputData is PSObject pso ? pso.BaseObject : inputData;
             if (value == null || value is BackupConnection || (value is string s && string.IsNullOrWhiteSpace(s))) return inputData;
+            // -Connection @($c), or a Connection property holding a list: one connection is taken as it is, several are
+            // refused naming the rule (they were refused as text before). A list piped whole that holds no connection
+            // is left to the binder, as any piped object that is no connection is.
+            if (value is IList list)
+            {
+                if (inputData is PSObject && !list.Cast<object>().Any(IsConnection)) return inputData;
+                if (list.Count != 1)
+                    throw new ArgumentTransformationMetadataException(
+                        $"-Connection takes one connection, not a list of {list.Count}: give each row its own Connection, or run the command once per connection.");
+                return Transform(engineIntrinsics, list[0]);
+            }
             if (inputData is PSObject piped && !IsSavedConnection(piped)) return inputData;
             throw new ArgumentTransformationMetadataException(
                 "A connection cannot come from text or from a saved (deserialized) object: it holds no credential. " +
                 "Give a Provider column, or -Connection with a connection of this session (Connect-BackupService).");
         }
 
+        private static bool IsConnection(object item) =>
+            item is BackupConnection || (item is PSObject p && (p.BaseObject is BackupConnection || IsSavedConnection(p)));
+
         /// <summary>
         /// A connection that went through serialization: Import-Clixml, a thread job or remoting keep its type name;
-        /// ConvertFrom-Json and Import-Csv keep only its properties, of which a row or a job has not both of these.
+        /// ConvertFrom-Json and Import-Csv keep only its properties. So an object with the type name, or one with an
+        /// Endpoint and an AuthenticationMethod and no property a connection lacks, is a saved connection; a row that has
+        /// those columns besides its own (an inventory's InstanceId and Name) is a row, and binds by property name.
         /// </summary>
-        private static bool IsSavedConnection(PSObject item) =>
-            item.TypeNames.Contains("Deserialized." + typeof(BackupConnection).FullName) ||
-            (item.Properties[nameof(BackupConnection.AuthenticationMethod)] != null && item.Properties[nameof(BackupConnection.Endpoint)] != null);
+        private static bool IsSavedConnection(PSObject item)
+        {
+            if (item.TypeNames.Contains("Deserialized." + typeof(BackupConnection).FullName)) return true;
+            if (item.Properties[nameof(BackupConnection.AuthenticationMethod)] == null || item.Properties[nameof(BackupConnection.Endpoint)] == null)
+                return false;
+            return item.Properties.All(p => ConnectionProperties.Contains(p.Name));
+        }
+
+        private static readonly HashSet<string> ConnectionProperties = new HashSet<string>(
+            typeof(BackupConnection).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>Accepts a number of seconds wherever a TimeSpan is expected (PowerShell would read a bare number as ticks).</summary>

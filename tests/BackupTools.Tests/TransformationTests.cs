@@ -13,7 +13,8 @@ namespace BackupTools.Tests
     /// <summary>
     /// What the argument transformations make of values of every type: numbers of any type PowerShell 7 reads a literal
     /// as (30s, 30u, 30y, 30n), other types refused naming the rule, retentions given as a DateTimeOffset or a JSON copy
-    /// of a TimeSpan, and numbers out of a TimeSpan's range. The attributes alone, and the
+    /// of a TimeSpan, -Connection given a list, inventory rows with Endpoint and AuthenticationMethod columns, and numbers out
+    /// of a TimeSpan's range. The attributes alone, and the
     /// cmdlets in the hosted PowerShell 7.6 engine against the simulator.
     /// </summary>
     public sealed class TransformationTests : IClassFixture<SimulatorFixture>, IDisposable
@@ -163,6 +164,40 @@ namespace BackupTools.Tests
             Assert.Contains("RetentionPeriod", error.Exception.Message);
             Assert.Contains("a TimeSpan can hold", error.Exception.Message);
             Assert.Empty(CreateBodies());
+        }
+
+        /// <summary>Before: -Connection @($c) and -Connection $a,$b were both refused as "text or a saved (deserialized) object".</summary>
+        [Fact]
+        public void A_connection_in_a_list_of_one_is_used_and_a_longer_list_is_refused_by_the_rule()
+        {
+            var r = _ps.Run(ConnectDds +
+                "$b = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $projectB -AccessToken $token;" +
+                "New-InstanceBackup -InstanceId $di -Name list-one -Connection @($a);" +
+                "[pscustomobject]@{ Connection = [System.Collections.Generic.List[object]]::new([object[]]@($a)); InstanceId = $di; Name = 'list-row' } | New-InstanceBackup");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            Assert.Equal(new[] { TestData.ProjectId, TestData.ProjectId }, r.Objects<BackupJob>().Select(j => j.Scope).ToArray());
+
+            var two = _ps.Run("New-InstanceBackup -InstanceId $di -Name list-two -Connection $a,$b");
+            var error = OneError(two);
+            Assert.Contains("takes one connection, not a list of 2", error.Exception.Message);
+            Assert.DoesNotContain("holds no credential", error.Exception.Message);
+            Assert.Equal(2, CreateBodies().Count);
+        }
+
+        /// <summary>Before: a row with Endpoint and AuthenticationMethod columns was taken for a saved connection and refused.</summary>
+        [Fact]
+        public void An_inventory_row_with_Endpoint_and_AuthenticationMethod_binds_by_property_name()
+        {
+            var r = _ps.Run(ConnectDds +
+                "[pscustomobject]@{ Provider = 'DDS'; Endpoint = $dds; AuthenticationMethod = 'AccessToken'; InstanceId = $di; Name = 'inventory-1' } | New-InstanceBackup;" +
+                // A connection's JSON or CSV copy has nothing but a connection's properties: still refused.
+                "[pscustomobject]@{ Provider = 'DDS'; Endpoint = $dds; Region = $null; Scope = $project; AuthenticationMethod = 'AccessToken';" +
+                "  SkipCertificateCheck = $false; ConnectedAt = '2026-11-24T10:00:00Z' } | New-InstanceBackup -InstanceId $di -Name json-copy");
+            Assert.Null(r.Terminating);
+            Assert.Equal("inventory-1", Assert.Single(r.Objects<BackupJob>()).BackupName);
+            Assert.Contains("holds no credential", Assert.Single(r.Errors).Exception.Message);
+            Assert.Single(CreateBodies());
         }
     }
 }
