@@ -13,8 +13,8 @@ namespace BackupTools.Tests
     /// <summary>
     /// What the argument transformations make of values of every type: numbers of any type PowerShell 7 reads a literal
     /// as (30s, 30u, 30y, 30n), other types refused naming the rule, retentions given as a DateTimeOffset or a JSON copy
-    /// of a TimeSpan, -Connection given a list, inventory rows with Endpoint and AuthenticationMethod columns, and numbers out
-    /// of a TimeSpan's range. The attributes alone, and the
+    /// of a TimeSpan, -Connection given a list, inventory rows with Endpoint and AuthenticationMethod columns, numbers out
+    /// of a TimeSpan's range, and a wildcard pattern Get-BackupProvider cannot read. The attributes alone, and the
     /// cmdlets in the hosted PowerShell 7.6 engine against the simulator.
     /// </summary>
     public sealed class TransformationTests : IClassFixture<SimulatorFixture>, IDisposable
@@ -198,6 +198,23 @@ namespace BackupTools.Tests
             Assert.Equal("inventory-1", Assert.Single(r.Objects<BackupJob>()).BackupName);
             Assert.Contains("holds no credential", Assert.Single(r.Errors).Exception.Message);
             Assert.Single(CreateBodies());
+        }
+
+        /// <summary>Before: 'DDS[' stopped Get-BackupProvider with the engine's WildcardPatternException (RuntimeException, NotSpecified).</summary>
+        [Fact]
+        public void A_wildcard_pattern_that_cannot_be_read_is_ProviderNotFound_and_other_names_go_on()
+        {
+            var errors = GetBackupProviderCommand.Select(new[] { "DDS[", "Taurus*" }, out var selected);
+            Assert.Equal(ErrorIds.ProviderNotFound, Assert.Single(errors).ErrorId);
+            Assert.Equal("TaurusDB", Assert.Single(selected).Name);
+
+            var r = _ps.Run("Get-BackupProvider -Name 'DDS[', TaurusDB");
+            Assert.Null(r.Terminating);
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.ProviderNotFound, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+            Assert.Contains("not a wildcard pattern", error.Exception.Message);
+            Assert.Equal("TaurusDB", Assert.Single(r.Objects<BackupProviderInfo>()).Name);
         }
     }
 }

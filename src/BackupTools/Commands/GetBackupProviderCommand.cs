@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 
@@ -18,17 +19,42 @@ namespace BackupTools.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            var patterns = (Name == null || Name.Length == 0 ? new[] { "*" } : Name)
-                .Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToArray();
-            foreach (var name in Name ?? new string[0])
+            var errors = Select(Name, out var selected);
+            foreach (var error in errors) WriteError(error);
+            foreach (var info in selected) WriteObject(info);
+        }
+
+        /// <summary>
+        /// The providers <paramref name="names"/> select (all for none), and an error for each name that selects none by
+        /// rule: a plain name no provider has, or a pattern PowerShell cannot read ('DDS['), which stopped the command
+        /// with the engine's WildcardPatternException (RuntimeException, NotSpecified) instead of the catalogue's id.
+        /// </summary>
+        internal static List<BackupToolsException> Select(string[] names, out List<BackupProviderInfo> selected)
+        {
+            var errors = new List<BackupToolsException>();
+            var known = string.Join(", ", BackupService.ProviderNames);
+            var patterns = new List<WildcardPattern>();
+            foreach (var name in names == null || names.Length == 0 ? new[] { "*" } : names)
             {
+                var pattern = new WildcardPattern(name ?? string.Empty, WildcardOptions.IgnoreCase);
+                try
+                {
+                    pattern.IsMatch(string.Empty); // the pattern is parsed on its first use
+                }
+                catch (WildcardPatternException)
+                {
+                    errors.Add(new BackupToolsException(ErrorIds.ProviderNotFound, BackupErrorCategory.InvalidArgument,
+                        $"'{Validation.Rule.Printable(name)}' is not a wildcard pattern PowerShell can read (a [ needs its ], or write `[ for the character itself). Known providers: {known}.", name));
+                    continue;
+                }
+                patterns.Add(pattern);
                 if (!WildcardPattern.ContainsWildcardCharacters(name) &&
                     !BackupService.ProviderNames.Any(p => string.Equals(p, name, System.StringComparison.OrdinalIgnoreCase)))
-                    WriteError(new BackupToolsException(ErrorIds.ProviderNotFound, BackupErrorCategory.ObjectNotFound,
-                        $"There is no provider named '{name}'. Known providers: {string.Join(", ", BackupService.ProviderNames)}.", name));
+                    errors.Add(new BackupToolsException(ErrorIds.ProviderNotFound, BackupErrorCategory.ObjectNotFound,
+                        $"There is no provider named '{name}'. Known providers: {known}.", name));
             }
-            foreach (var info in BackupService.Providers.Where(p => patterns.Any(w => w.IsMatch(p.Name))))
-                WriteObject(info);
+            selected = BackupService.Providers.Where(p => patterns.Any(w => w.IsMatch(p.Name))).ToList();
+            return errors;
         }
     }
 }
