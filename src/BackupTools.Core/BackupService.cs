@@ -213,6 +213,28 @@ namespace BackupTools
         private static BackupToolsException ConnectError(BackupProviderInfo info, string message) =>
             new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, message, info.Name) { Provider = info.Name };
 
+        /// <summary>
+        /// The connection a new backup starts on: <paramref name="given"/> (-Connection, a row's Connection) when there is
+        /// one, else the session's default for <paramref name="provider"/> or <paramref name="kind"/>. A given connection
+        /// and a named provider (-Provider, a row's Provider) must agree: the backup would otherwise start on the
+        /// connection's service, of whatever that service holds under the row's instance id, with no word of the provider
+        /// the row named. Refused before anything is sent, with the id a job read through another provider's connection
+        /// gets (<see cref="CheckMatches"/>), the request as target.
+        /// </summary>
+        public static BackupConnection ConnectionForNewBackup(BackupConnection given, string provider, BackupKind kind,
+            Session.ConnectionStore store, BackupRequest request)
+        {
+            if (given == null) return store.ForNewBackup(provider, kind);
+            if (string.IsNullOrEmpty(provider) || string.Equals(given.Provider, provider, StringComparison.OrdinalIgnoreCase)) return given;
+            var named = ProviderRegistry.Get(provider).Info.Name; // a name no provider has is ProviderNotFound, as without -Connection
+            throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
+                $"The backup is for {named} (-Provider or the row's Provider), but the connection is to {given.Provider}. Nothing was sent.", request)
+            {
+                Provider = named,
+                RecommendedAction = $"Pass a connection to {named} with -Connection, or leave -Provider out: the connection names its service.",
+            };
+        }
+
         /// <summary>Checks a backup request against the provider's rules. Sends nothing.</summary>
         public static void Validate(BackupConnection connection, BackupRequest request)
         {

@@ -126,7 +126,7 @@ namespace BackupTools.Commands
             try
             {
                 request = BuildRequest();
-                connection = Connection ?? Connections.ForNewBackup(Provider, Kind);
+                connection = BackupService.ConnectionForNewBackup(Connection, Provider, Kind, Connections, request);
                 BackupService.Validate(connection, request);
                 _names.Check(connection, request);
             }
