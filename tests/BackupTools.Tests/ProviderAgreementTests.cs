@@ -8,7 +8,7 @@ namespace BackupTools.Tests
 {
     /// <summary>
     /// What a creating cmdlet is told and what it does, in the hosted PowerShell 7.6 engine against the simulator: a
-    /// named provider and a given connection must agree.
+    /// named provider and a given connection must agree, and -WhatIf shows the refusals the real run makes.
     /// </summary>
     public sealed class ProviderAgreementTests : IClassFixture<SimulatorFixture>, IDisposable
     {
@@ -74,6 +74,29 @@ namespace BackupTools.Tests
             var same = _ps.Run("New-InstanceBackup -Provider dds -Connection $ddsc -InstanceId $di -Name same-provider");
             Assert.Empty(same.Errors);
             Assert.Equal("DDS", Assert.Single(same.Objects<BackupJob>()).Provider);
+        }
+
+        /// <summary>Before: -WhatIf claimed no name, so a repeated DDS name showed no refusal, while the real run refused it.</summary>
+        [Fact]
+        public void WhatIf_refuses_a_DDS_name_repeated_by_a_later_row_as_the_real_run_does()
+        {
+            const string Rows = "@([pscustomobject]@{ Connection = $ddsc; InstanceId = $di; Name = 'twice' }, [pscustomobject]@{ Connection = $ddsc; InstanceId = $di; Name = 'twice' }) | ";
+            var whatIf = _ps.Run(Rows + "New-InstanceBackup -WhatIf");
+            Assert.Null(whatIf.Terminating);
+            var error = Assert.Single(whatIf.Errors);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, IdOf(error));
+            Assert.StartsWith("Name 'twice' is already used by an earlier row of this command", error.Exception.Message);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+
+            // $WhatIfPreference is -WhatIf too.
+            var preference = _ps.Run("$WhatIfPreference = $true; " + Rows + "New-InstanceBackup; $WhatIfPreference = $false");
+            Assert.StartsWith("Name 'twice' is already used", Assert.Single(preference.Errors).Exception.Message);
+            Assert.Equal(0, _sim.Counters.TotalRequests);
+
+            // The real run shows the same refusal; the first row's backup starts.
+            var real = _ps.Run(Rows + "New-InstanceBackup -BusyRetryCount 0");
+            Assert.Equal(error.Exception.Message, Assert.Single(real.Errors).Exception.Message);
+            Assert.Single(real.Objects<BackupJob>());
         }
     }
 }

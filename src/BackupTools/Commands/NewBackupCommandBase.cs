@@ -137,7 +137,13 @@ namespace BackupTools.Commands
                 return;
             }
             // The prompt names where the backup would start: two deployments or two regions otherwise read alike.
-            if (!ShouldProcess($"{connection.Provider} {Http.Redact.Url(connection.Endpoint)}: {request}", Action)) return;
+            if (!ShouldProcess($"{connection.Provider} {Http.Redact.Url(connection.Endpoint)}: {request}", Action))
+            {
+                // -WhatIf shows what the real run would do: that run takes the name here, and a later row repeating it
+                // is refused. A row declined at -Confirm is not sent and leaves the name to a later row.
+                if (WhatIfInEffect()) _names.Claim(connection, request);
+                return;
+            }
             _names.Claim(connection, request);
             StartBackup(connection, request, job =>
             {
@@ -151,6 +157,17 @@ namespace BackupTools.Commands
             }, ThrottleLimit, _retryOptions,
                 // A create that cannot have started leaves no backup with the name: a later row may use it.
                 failed => _names.GiveBack(connection, request, failed));
+        }
+
+        /// <summary>
+        /// Whether ShouldProcess answers as -WhatIf: -WhatIf (or -WhatIf:$false) when given, otherwise $WhatIfPreference as
+        /// this command sees it (a caller's -WhatIf sets it for the commands it runs), as the engine decides it.
+        /// </summary>
+        private bool WhatIfInEffect()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var given))
+                return given is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(given);
+            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
         }
 
         private Http.CreateRetryOptions RetryOptions()
