@@ -48,6 +48,19 @@ namespace BackupTools.Jobs
             return about;
         }
 
+        /// <summary>
+        /// The failure of one read of <paramref name="job"/> (Get-BackupJob) with the job as its target: with many jobs
+        /// piped, a record whose target was none (a token refused before sending) or another object (the identity
+        /// endpoint) did not say which job it was. The same message, id, category, service code and action; the failure inside.
+        /// </summary>
+        public static BackupToolsException OfRead(BackupJob job, BackupToolsException error)
+        {
+            if (error.Target is BackupJob own && JobIdentity.Comparer.Equals(own, job)) return error;
+            var read = error.Restated(error.Message, job, error);
+            read.Provider = error.Provider ?? job.Provider;
+            return read;
+        }
+
         internal static string Describe(BackupJob job) =>
             $"{job.Provider} backup '{job.BackupName ?? job.BackupId ?? job.JobId}'" +
             (job.InstanceId != null ? $" of {job.InstanceId}" : string.Empty) + $" (job {job.JobId})";

@@ -33,7 +33,7 @@ namespace BackupTools.Commands
                 }
                 catch (BackupToolsException ex)
                 {
-                    WriteError(ex);
+                    WriteError(Jobs.JobOutcome.OfRead(job, ex)); // (the job as target: which of the piped jobs it was)
                 }
             }
         }
