@@ -7,7 +7,8 @@ using Xunit;
 namespace BackupTools.Tests
 {
     /// <summary>
-    /// Get-BackupJob's errors name the job they are about; in the hosted PowerShell 7.6 engine against the simulator.
+    /// Get-BackupJob's errors name the job they are about, and Connect-BackupService refuses a token no header can carry
+    /// before it replaces a working default connection; in the hosted PowerShell 7.6 engine against the simulator.
     /// </summary>
     public sealed class JobReadTargetTests : IClassFixture<SimulatorFixture>, IDisposable
     {
@@ -51,6 +52,56 @@ namespace BackupTools.Tests
             Assert.Contains("carries no Endpoint", error.Exception.Message);
             Assert.Equal("handmade-job-1", Assert.IsType<BackupJob>(error.TargetObject).JobId);
             Assert.Equal("target-test", Assert.Single(r.Objects<BackupJob>()).BackupName);
+        }
+
+        /// <summary>
+        /// Before: a token with a line break inside was taken and replaced the working default connection; the next
+        /// read of a job failed (ConnectionParameterInvalid at first use).
+        /// </summary>
+        [Fact]
+        public void A_token_with_a_line_break_inside_is_refused_at_Connect_and_the_default_connection_stays()
+        {
+            var r = _ps.Run(
+                "$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token;" +
+                "$j = New-InstanceBackup -InstanceId $ti -Name token-test;" +
+                "Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken \"sim`nsecret-part\"");
+            // ThrowTerminatingError ends the statement; in a script the record lands in the error stream.
+            var record = r.Terminating != null ? ((IContainsErrorRecord)r.Terminating).ErrorRecord : Assert.Single(r.Errors);
+            Assert.Empty(r.Objects<BackupConnection>());
+            Assert.Equal(ErrorIds.ConnectionParameterInvalid, IdOf(record));
+            Assert.Equal(ErrorCategory.InvalidArgument, record.CategoryInfo.Category);
+            Assert.StartsWith("AccessToken holds a line break", record.Exception.Message);
+            Assert.DoesNotContain("secret-part", r.AllText());
+
+            var read = _ps.Run("$j | Get-BackupJob");
+            Assert.Empty(read.Errors);
+            Assert.Equal("token-test", Assert.Single(read.Objects<BackupJob>()).BackupName);
+
+            // A line break at its end (Get-Content -Raw) is taken off, not refused.
+            var trailing = _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken \"sim-token`r`n\"; $j | Get-BackupJob");
+            Assert.Null(trailing.Terminating);
+            Assert.Empty(trailing.Errors);
+            Assert.Single(trailing.Objects<BackupJob>());
+        }
+
+        [Theory]
+        [InlineData("sim-token", true)]
+        [InlineData("  sim-token\r\n", true)]
+        [InlineData("Bearer sim-token", true)]   // the placement takes a pasted scheme off
+        [InlineData("bearer  sim-token\n", true)]
+        [InlineData("sim\ntoken", false)]
+        [InlineData("sim token", false)]
+        [InlineData("Bearer sim\r\nX-Evil: 1", false)]
+        [InlineData("Basic sim-token", false)]
+        [InlineData("sim-tökén", false)]
+        public void A_ready_token_is_checked_as_a_header_carries_it(string token, bool fits)
+        {
+            Assert.Equal(fits, Secret.FitsHeaderAsToken(TestData.Secure(token)));
+            // The same answer as the check at use, for the placement that takes "Bearer " off.
+            string checkedAtUse;
+            try { checkedAtUse = TokenPlacement.Checked(TokenPlacement.WithoutScheme(token, "Bearer")); }
+            catch (BackupToolsException) { checkedAtUse = null; }
+            Assert.Equal(fits, checkedAtUse != null);
         }
     }
 }

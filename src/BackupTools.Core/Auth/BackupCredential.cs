@@ -211,6 +211,14 @@ namespace BackupTools
             if (token == null || token.Length == 0)
                 throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
                     "AccessToken must not be empty.");
+            // Refused here, not first at use (TokenPlacement.Checked): Connect-BackupService would otherwise replace
+            // the session's working default connection with one whose every request is refused.
+            if (!Secret.FitsHeaderAsToken(token))
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    "AccessToken holds a line break, a space or another character an HTTP header cannot carry (white space around it and a leading 'Bearer ' are taken off); the connection was not made.")
+                {
+                    RecommendedAction = "Check where the token comes from (a file, a variable): it must be the token alone.",
+                };
             _token = token.Copy();
             _token.MakeReadOnly();
         }
@@ -259,6 +267,41 @@ namespace BackupTools
                     if (char.IsHighSurrogate(At(i)) && i + 1 < length && char.IsLowSurrogate(At(i + 1))) i++;
                     else if (char.IsSurrogate(At(i))) return false;
                 }
+                return true;
+            }
+            finally
+            {
+                if (ptr != IntPtr.Zero) Marshal.ZeroFreeGlobalAllocUnicode(ptr);
+            }
+        }
+
+        /// <summary>
+        /// Whether a ready token can be sent in a header as <see cref="TokenPlacement.Apply"/> sends it: after a leading
+        /// <c>Bearer </c> (any case) and the white space around it are taken off, printable ASCII without a space only.
+        /// Read in unmanaged memory that is zeroed afterwards, as <see cref="IsWellFormed"/> reads.
+        /// </summary>
+        public static bool FitsHeaderAsToken(SecureString secure)
+        {
+            if (secure == null) return true;
+            var ptr = IntPtr.Zero;
+            try
+            {
+                ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
+                var end = secure.Length;
+                char At(int i) => (char)Marshal.ReadInt16(ptr, i * 2);
+                const string scheme = "Bearer";
+                var start = 0;
+                if (end > scheme.Length + 1 && At(scheme.Length) == ' ')
+                {
+                    var named = true;
+                    for (var i = 0; i < scheme.Length && named; i++) named = char.ToLowerInvariant(At(i)) == char.ToLowerInvariant(scheme[i]);
+                    if (named) start = scheme.Length + 1;
+                }
+                while (start < end && char.IsWhiteSpace(At(start))) start++;
+                while (end > start && char.IsWhiteSpace(At(end - 1))) end--;
+                // (TokenPlacement.FitsHeader's rule, char by char: no managed string of the secret is made)
+                for (var i = start; i < end; i++)
+                    if (At(i) < '!' || At(i) > '~') return false;
                 return true;
             }
             finally
