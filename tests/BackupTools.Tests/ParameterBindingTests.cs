@@ -248,6 +248,30 @@ namespace BackupTools.Tests
             Assert.Equal(2, Creates());
         }
 
+        /// <summary>
+        /// With a throttle limit the second row came while the first row's create was in flight: it was refused as
+        /// "already used" though that create was then refused and made nothing (no backup of the name at all). The row
+        /// now waits for the earlier create's outcome; once a create of the name has started, a repeat is refused as before.
+        /// </summary>
+        [Fact]
+        public void With_a_throttle_limit_a_DDS_name_is_checked_once_the_earlier_create_of_it_has_ended()
+        {
+            _sim.Faults.Add(new FaultRule { Provider = "DDS", Method = "POST", PathContains = "/backups", StatusCode = 400, Times = 1,
+                Delay = TimeSpan.FromMilliseconds(500), Body = "{\"error_code\":\"DBS.200001\",\"error_msg\":\"Parameter error: instance not found.\"}" });
+            var r = _ps.Run(
+                "$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "@([pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'inflight' }, [pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'inflight' }," +
+                "  [pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'inflight' }, [pscustomobject]@{ Connection = $a; InstanceId = $di; Name = 'other' })" +
+                " | New-InstanceBackup -BusyRetryCount 0 -ThrottleLimit 4");
+            Assert.Null(r.Terminating);
+            Assert.Equal(2, r.Errors.Count);
+            Assert.Contains("DBS.200001", r.Errors[0].Exception.Message + " " + (r.Errors[0].Exception as BackupToolsException)?.ServiceCode);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, IdOf(r.Errors[1]));
+            Assert.StartsWith("Name 'inflight' is already used by an earlier row of this command", r.Errors[1].Exception.Message);
+            Assert.Equal(new[] { "inflight", "other" }, r.Objects<BackupJob>().Select(j => j.BackupName).OrderBy(n => n, StringComparer.Ordinal).ToArray());
+            Assert.Equal(3, Creates());
+        }
+
         [Fact]
         public void Names_in_a_command_follow_the_provider_s_word_on_unique_names()
         {
@@ -255,7 +279,9 @@ namespace BackupTools.Tests
             var dds = TestData.Connect(_sim, "DDS");
             var request = new BackupRequest { Kind = BackupKind.Instance, InstanceId = TestData.DdsInstance, Name = "n1" };
             names.Check(dds, request);
+            Assert.False(names.IsPending(dds, request));
             names.Claim(dds, request);
+            Assert.True(names.IsPending(dds, request)); // in flight: its outcome decides the name
             var ex = Assert.Throws<BackupToolsException>(() => names.Check(dds, request));
             Assert.Equal(ErrorIds.BackupParameterInvalid, ex.ErrorId);
             Assert.Equal(BackupErrorCategory.InvalidArgument, ex.Category);
@@ -266,7 +292,15 @@ namespace BackupTools.Tests
             names.Check(dds, request);
             names.Claim(dds, request);
             names.GiveBack(dds, request, new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.ProtocolError, "lost", request));
+            Assert.False(names.IsPending(dds, request));
             Assert.Throws<BackupToolsException>(() => names.Check(dds, request));
+            var started = new BackupRequest { Kind = BackupKind.Instance, InstanceId = TestData.DdsInstance, Name = "n2" };
+            names.Claim(dds, started);
+            names.Settle(dds, started);
+            Assert.False(names.IsPending(dds, started));
+            Assert.Throws<BackupToolsException>(() => names.Check(dds, started));
+            names.Claim(dds, started, inFlight: false); // -WhatIf: used at once, never pending
+            Assert.False(names.IsPending(dds, started));
 
             var taurus = TestData.Connect(_sim, "TaurusDB");
             var t = new BackupRequest { Kind = BackupKind.Instance, InstanceId = TestData.TaurusInstance, Name = "n1" };

@@ -313,6 +313,15 @@ namespace BackupTools.Commands
                 sink.Post(() => then(result));
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
+        /// <summary>
+        /// With a throttle limit, writes the results of creates as they end while <paramref name="condition"/> holds (and
+        /// any create is in flight); without one, creates end before the next row, and this returns at once.
+        /// </summary>
+        protected void FinishStartsWhile(Func<bool> condition)
+        {
+            if (_starts != null) RunOnPipeline(() => _starts.DrainWhile(condition));
+        }
+
         /// <summary>Writes the results of every create still in flight (EndProcessing of a cmdlet that uses a throttle limit).</summary>
         protected void FinishStarts()
         {

@@ -50,6 +50,15 @@ namespace BackupTools.Commands
             while (_lane.TryTake(wait: false, out var action)) action();
         }
 
+        /// <summary>
+        /// Writes what arrives while <paramref name="condition"/> holds and operations are running: for a row that must
+        /// wait for an earlier row's outcome (its name, <see cref="Validation.NamesInCommand.IsPending"/>).
+        /// </summary>
+        public void DrainWhile(Func<bool> condition)
+        {
+            while (_running > 0 && condition()) Next()();
+        }
+
         /// <summary>Writes everything until every started operation has finished.</summary>
         public void DrainAll()
         {

@@ -128,6 +128,10 @@ namespace BackupTools.Commands
                 request = BuildRequest();
                 connection = BackupService.ConnectionForNewBackup(Connection, Provider, Kind, Connections, request);
                 BackupService.Validate(connection, request);
+                // An earlier row's create of this name still in flight (a throttle limit): its outcome decides whether a
+                // backup took the name, so this row waits for it (writing what ends meanwhile) rather than being refused
+                // for a name a refused create leaves free.
+                FinishStartsWhile(() => _names.IsPending(connection, request));
                 _names.Check(connection, request);
             }
             catch (BackupToolsException ex)
@@ -141,12 +145,13 @@ namespace BackupTools.Commands
             {
                 // -WhatIf shows what the real run would do: that run takes the name here, and a later row repeating it
                 // is refused. A row declined at -Confirm is not sent and leaves the name to a later row.
-                if (WhatIfInEffect()) _names.Claim(connection, request);
+                if (WhatIfInEffect()) _names.Claim(connection, request, inFlight: false);
                 return;
             }
             _names.Claim(connection, request);
             StartBackup(connection, request, job =>
             {
+                _names.Settle(connection, request);
                 if (Wait)
                 {
                     _created.Add(job);
