@@ -908,6 +908,42 @@ namespace BackupTools.Tests
             Assert.DoesNotContain(_sim.Counters.Requests, q => q.Status == 401);
         }
 
+        /// <summary>
+        /// The one-at-a-time turn before a key's first accepted signature is per endpoint: a TaurusDB request that gets
+        /// no answer must not hold back a DDS request signed with the same fresh key and secret (a -Parallel runbook
+        /// with one firewalled region stalled every healthy region behind it, for a request timeout each).
+        /// </summary>
+        [Fact]
+        public async Task A_request_with_no_answer_holds_back_only_its_own_endpoint_before_the_keys_first_answer()
+        {
+            const string key = "SIMAKPERENDPOINT0001";
+            lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys[key] = Sk;
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Delay = TimeSpan.FromSeconds(60), StatusCode = 503, Times = 1 });
+            using var cts = new CancellationTokenSource();
+            var slow = TestData.FastRetry();
+            slow.RequestTimeout = TimeSpan.FromSeconds(120);
+            Task<BackupJob> stuck = null;
+            try
+            {
+                var taurus = BackupService.Connect(WithAccessKey(key));
+                stuck = BackupService.StartAsync(taurus, BackupFor("TaurusDB"), NullOperationLog.Instance, cts.Token, slow);
+                await Task.Delay(300);
+                var dds = Request("DDS", "AccessKey");
+                dds.AccessKeyId = key;
+                var healthy = BackupService.StartAsync(BackupService.Connect(dds), BackupFor("DDS"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+                Assert.Same(healthy, await Task.WhenAny(healthy, Task.Delay(TimeSpan.FromSeconds(20))));
+                Assert.NotNull((await healthy).JobId);
+                Assert.False(stuck.IsCompleted);
+            }
+            finally
+            {
+                cts.Cancel();
+                if (stuck != null) await Assert.ThrowsAnyAsync<Exception>(() => stuck);
+                AkSkCredential.ForgetKey(key);
+                lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys.Remove(key);
+            }
+        }
+
         /// <summary>IAM's error code and message reach the error record as the service's, masked; not folded into one text.</summary>
         [Fact]
         public async Task An_IAM_error_keeps_its_code_and_message_masked()

@@ -21,8 +21,11 @@ namespace BackupTools
     /// <see cref="RefusalKept"/> after it (measured on a monotonic clock, not the wall clock), with another secret at
     /// once. Only a connection's own refusal stands for it for good: another connection's stands only until a newer
     /// connection with the key and secret has a signature accepted. Until the service has accepted one signature of
-    /// the key and secret, signed requests of every connection with them go one at a time, so that a wrong secret (or
-    /// a clock more than 15 minutes off) costs one refused signature, not one per job a wait reads at once.
+    /// the key and secret, signed requests of every connection with them to one service endpoint (provider and
+    /// authority) go one at a time, so that a wrong secret (or a clock more than 15 minutes off) costs one refused
+    /// signature per endpoint, not one per job a wait reads at once; once one is refused, no endpoint signs again.
+    /// Each endpoint has its own turn: a request that gets no answer (a firewalled region, a timeout) holds back only
+    /// requests to its endpoint, not those of healthy endpoints with the same key.
     /// </summary>
     internal sealed class AkSkCredential : BackupCredential
     {
@@ -31,6 +34,8 @@ namespace BackupTools
         private BackupToolsException _refusal;
         // What the process knows of this key with this secret, shared with every connection that has both.
         private readonly KeyUse _use;
+        // The one-at-a-time turn of this key and secret at this connection's endpoint.
+        private readonly SemaphoreSlim _firstAnswer;
         // Stopwatch ticks (monotonic): a wall clock put right (a cause of refusal) must not lengthen or shorten the window.
         private readonly long _created = Timestamp();
 
@@ -53,7 +58,7 @@ namespace BackupTools
 
         /// <summary>
         /// One access key used with one secret, in this process: whether the service has accepted a signature of it,
-        /// its last refusal, and the one-at-a-time gate before its first accepted signature. Kept process-wide, since
+        /// its last refusal, and the one-at-a-time gate of each endpoint before its first accepted signature. Kept process-wide, since
         /// the gateway counts refused signatures per key, not per connection: one connection per project or region, a
         /// ForEach-Object -Parallel runspace each, or Connect-BackupService run again, each sent its own refused
         /// signature, and six of them locked the key for every process that uses it.
@@ -62,8 +67,10 @@ namespace BackupTools
         {
             public volatile Refusal Refused;
             public volatile bool Accepted;
-            // Held by the one signed request in flight until the service has accepted a signature (not disposed: no wait handle is asked for).
-            public readonly SemaphoreSlim FirstAnswer = new SemaphoreSlim(1, 1);
+            // Per endpoint (provider and authority): held by the one signed request in flight to it until the service has
+            // accepted a signature (not disposed: no wait handle is asked for). Per endpoint, not per key: a request that
+            // gets no answer held every endpoint's requests for its whole timeout, and the next queued one did the same.
+            public readonly ConcurrentDictionary<string, SemaphoreSlim> FirstAnswers = new ConcurrentDictionary<string, SemaphoreSlim>(StringComparer.Ordinal);
         }
 
         private sealed class Refusal
@@ -76,7 +83,11 @@ namespace BackupTools
         // use of its own, tried at once. Entries are a few bytes each and stay for the process.
         private static readonly ConcurrentDictionary<string, KeyUse> KeyUses = new ConcurrentDictionary<string, KeyUse>(StringComparer.Ordinal);
 
-        public AkSkCredential(string accessKeyId, SecureString secretAccessKey)
+        /// <param name="accessKeyId">The access key id (AK).</param>
+        /// <param name="secretAccessKey">The secret access key (SK).</param>
+        /// <param name="provider">The connection's provider; with <paramref name="endpoint"/>, whose requests wait their turn together.</param>
+        /// <param name="endpoint">The connection's endpoint (its authority counts).</param>
+        public AkSkCredential(string accessKeyId, SecureString secretAccessKey, string provider = null, Uri endpoint = null)
         {
             if (string.IsNullOrWhiteSpace(accessKeyId))
                 throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, "AccessKeyId must not be empty.");
@@ -94,6 +105,8 @@ namespace BackupTools
                 };
             _secretKey = Secret.Keep(secretAccessKey);
             _use = KeyUses.GetOrAdd(_accessKeyId + "\n" + Digest(_secretKey), _ => new KeyUse());
+            var place = (provider ?? string.Empty) + "|" + (endpoint == null ? string.Empty : endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant());
+            _firstAnswer = _use.FirstAnswers.GetOrAdd(place, _ => new SemaphoreSlim(1, 1));
         }
 
         /// <summary>HMAC-SHA256 of a constant keyed by the secret: tells secrets apart, and gives none of them away.</summary>
@@ -173,16 +186,16 @@ namespace BackupTools
 
         /// <summary>
         /// Before the first accepted signature of the key and secret (in this process, on any connection), waits for the
-        /// request ahead to have its answer; a request that waited behind a refusal is not sent.
+        /// request ahead to this endpoint to have its answer; a request that waited behind a refusal is not sent.
         /// </summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         internal override async Task<bool> BeforeSendAsync(ServiceCall call)
         {
             ThrowIfRefused();
             if (_use.Accepted) return false;
-            await _use.FirstAnswer.WaitAsync(call.CancellationToken).NoContext();
+            await _firstAnswer.WaitAsync(call.CancellationToken).NoContext();
             if (!_use.Accepted && RefusalOf() == null) return true;
-            _use.FirstAnswer.Release();
+            _firstAnswer.Release();
             ThrowIfRefused();
             return false;
         }
@@ -199,7 +212,7 @@ namespace BackupTools
                 _use.Accepted = true;
                 _use.Refused = null;
             }
-            if (held) _use.FirstAnswer.Release();
+            if (held) _firstAnswer.Release();
         }
 
         private void ThrowIfRefused()
