@@ -71,7 +71,8 @@ namespace BackupTools
 
         /// <summary>
         /// True for a failure that says nothing against the credential and may pass by itself (a -TokenProvider script
-        /// whose sign-in service could not be reached): a status read that met it is tried again later, as after a 503.
+        /// whose sign-in service could not be reached, a gateway's throttle answered with HTTP 200): a status read that
+        /// met it is tried again later, as after a 503.
         /// </summary>
         internal bool Passing { get; set; }
 

@@ -134,6 +134,26 @@ namespace BackupTools.Tests
             Assert.True(Sim.Counters.StatusReadsFor(Provider, job.JobId) >= 2);
         }
 
+        /// <summary>
+        /// Some gateways answer 200 with an error body: a throttle or "job not queryable yet" in one is what it is under
+        /// 429 or 404 (tried again, still starting), and must not end the wait of a backup that runs on.
+        /// </summary>
+        [Theory]
+        [InlineData("APIGW.0308", "The throttling threshold has been reached")]
+        [InlineData("DBS.200823", "The job does not exist.")]
+        public async Task A_status_read_answered_200_with_a_throttle_or_not_found_yet_body_goes_on_waiting(string code, string message)
+        {
+            var c = Connection();
+            var job = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/jobs", StatusCode = 200, Times = 1,
+                Body = "{\"error_code\":\"" + code + "\",\"error_msg\":\"" + message + "\"}" });
+            var events = await WaitAll(c, new[] { job });
+            Assert.Empty(events.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            // The error answer, then at least one read of the job itself.
+            Assert.True(Sim.Counters.Requests.Count(r => r.Provider == Provider && r.Method == "GET" && r.Path.Contains("/jobs") && r.Status == 200) >= 2);
+        }
+
         [Fact]
         public async Task An_error_in_the_errCode_shape_keeps_its_code_and_a_busy_one_is_repeated()
         {

@@ -161,8 +161,14 @@ namespace BackupTools.Providers.HuaweiCloud
             var raw = j.Str("status");
             if (raw == null)
             {
-                // Some gateways answer 200 with an error body.
-                if (ErrorCodeOf(root) != null) throw Error(response, job);
+                // Some gateways answer 200 with an error body: the same rules as under the error's own status, as one
+                // such answer (a throttle, a job not queryable yet) otherwise stopped following a backup that ran on.
+                if (ErrorCodeOf(root) != null)
+                {
+                    var error = Error(response, job);
+                    if (IsNotFound(response, error)) return JobStatus.NotFoundYet(response);
+                    throw error;
+                }
                 throw response.Invalid("answered without a job status", job);
             }
             var state = MapState(raw);
@@ -337,10 +343,15 @@ namespace BackupTools.Providers.HuaweiCloud
                 if (response.IsSuccess) return response.Invalid("answered in an unexpected shape", target);
                 message = string.IsNullOrWhiteSpace(response.Body) ? null : "the answer was not a service error body";
             }
+            var throttled = code != null && ThrottleCodes.Contains(code);
             var category = code != null && ConflictCodes.Contains(code) ? BackupErrorCategory.ResourceBusy
                 : string.Equals(code, "DBS.201201", StringComparison.OrdinalIgnoreCase) ? BackupErrorCategory.ResourceExists
+                : throttled ? BackupErrorCategory.LimitsExceeded
                 : (BackupErrorCategory?)null;
             var error = response.ServiceError(code, message, target, category);
+            // A throttle passes by itself whatever status carries it: a status read that met one in a 200 is tried
+            // again, as after a 429 (Resilience reads the status, which says nothing here).
+            if (throttled) error.Passing = true;
             if (code == "APIG.0301" || response.Status == 401)
                 error.RecommendedAction = "Check the token or access key; Huawei Cloud locks an access key after five failed signatures, so do not retry blindly.";
             else if (category == BackupErrorCategory.ResourceBusy)
@@ -358,6 +369,12 @@ namespace BackupTools.Providers.HuaweiCloud
         {
             "DBS.200019", "DBS.201014", "DBS.201015", "DBS.200047", "DBS.05000084", "DBS.201202", "DBS.200011", "DBS.216011",
         };
+
+        /// <summary>
+        /// The gateway's "throttling threshold reached" (<c>APIGW.0308</c>, answered 429, taurusdb.md [T]; <c>APIG.</c> is
+        /// the gateway's other spelling of its codes), which some gateways answer with HTTP 200.
+        /// </summary>
+        internal static readonly HashSet<string> ThrottleCodes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "APIGW.0308", "APIG.0308" };
 
         /// <summary>
         /// The service's own "job does not exist" (<c>DBS.200823</c>, or a 404 or "not found" without a gateway's code):
