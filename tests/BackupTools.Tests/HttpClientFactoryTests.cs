@@ -210,6 +210,37 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task NamesUsedOnceHaveTheirChainsRetiredOnceTheirLifetimeIsOverAndAClientStillHeldKeepsWorking()
+        {
+            // A days-long session: endpoints used once each kept their chain (and pooled connections) for good, as an
+            // expired chain was retired only when its own name was used again.
+            var (factory, built, clock) = NewFactory();
+            for (var i = 0; i < 50; i++) factory.SharedClient("DDS|once" + i);
+            var held = factory.CreateClient("DDS|held");
+            (await held.GetAsync(Counters)).Dispose();
+
+            clock.Now += TimeSpan.FromMinutes(11);
+            factory.SharedClient("DDS|live");
+            Assert.Equal(new[] { "DDS|live" }, factory.Names.ToArray());
+
+            // Retired as an expired name is: a client still held keeps its chain working and undisposed.
+            (await held.GetAsync(Counters)).Dispose();
+            var heldChain = built.Single(c => c.Name == "DDS|held");
+            Assert.Equal(2, heldChain.Requests);
+            factory.CleanUp();
+            Assert.False(heldChain.Disposed);
+            GC.KeepAlive(held);
+
+            // Once nothing uses them, the retired chains are disposed; the live one is not.
+            held.Dispose();
+            held = null;
+            await DropAndCollect(factory);
+            Assert.Equal(0, factory.ExpiredCount);
+            Assert.All(built.Where(c => c.Name != "DDS|live"), c => Assert.True(c.Disposed, c.Name));
+            Assert.False(built.Single(c => c.Name == "DDS|live").Disposed);
+        }
+
+        [Fact]
         public void TheModulesClientsHaveNoTimeoutOfTheirOwn()
         {
             // Timeouts are ServiceCall's (-RequestTimeout) and the wait's (-Timeout), never HttpClient's 100 s default.

@@ -12,6 +12,8 @@ namespace BackupTools.Http
     /// 30 ms on every run. As in the default factory, each name gets one long-lived handler chain shared by every
     /// client created under it; after <c>lifetime</c> the next client gets a new chain (so DNS changes are seen), and an
     /// expired chain is disposed once no client that uses it is left (tracked through a weak reference, as there).
+    /// Unlike there, no timer: at most once a lifetime, a client asked for retires every other expired name's chain
+    /// too, so a name used once in a days-long session does not keep its chain (and its pooled connections) for good.
     /// </summary>
     internal sealed class BackupHttpClientFactory : IHttpClientFactory, IHttpMessageHandlerFactory
     {
@@ -20,6 +22,8 @@ namespace BackupTools.Http
         private readonly Func<DateTime> _clock;
         private readonly ConcurrentDictionary<string, Lazy<ActiveHandler>> _active = new ConcurrentDictionary<string, Lazy<ActiveHandler>>(StringComparer.Ordinal);
         private readonly List<ExpiredHandler> _expired = new List<ExpiredHandler>();
+        // When (DateTime ticks of the factory's clock) the table is next searched for expired names; 0: at first use.
+        private long _sweepDue;
 
         /// <param name="build">Builds the handler chain for a client name.</param>
         /// <param name="lifetime">How long one chain serves its name.</param>
@@ -48,6 +52,8 @@ namespace BackupTools.Http
         private ActiveHandler Active(string name)
         {
             if (name == null) throw new ArgumentNullException(nameof(name));
+            // One read and compare per request; the search itself runs once a lifetime.
+            if (_clock().Ticks >= Volatile.Read(ref _sweepDue)) RetireExpired();
             while (true)
             {
                 if (!_active.TryGetValue(name, out var entry))
@@ -60,6 +66,30 @@ namespace BackupTools.Http
                     Retire(active);
             }
         }
+
+        /// <summary>
+        /// Retires every expired name's chain through <see cref="Retire"/> (disposed only once no client uses it), not
+        /// only the name asked for: an expired chain was otherwise retired only when its name was used again. One caller
+        /// searches at a time; the next search is due a lifetime later. A chain still being built is left alone.
+        /// </summary>
+        private void RetireExpired()
+        {
+            var due = Volatile.Read(ref _sweepDue);
+            var now = _clock();
+            var next = _lifetime >= DateTime.MaxValue - now ? DateTime.MaxValue.Ticks : (now + _lifetime).Ticks;
+            if (now.Ticks < due || Interlocked.CompareExchange(ref _sweepDue, next, due) != due) return;
+            foreach (var pair in _active)
+            {
+                if (!pair.Value.IsValueCreated) continue;
+                var active = pair.Value.Value;
+                if (now - active.CreatedAt < _lifetime) continue;
+                if (((ICollection<KeyValuePair<string, Lazy<ActiveHandler>>>)_active).Remove(pair))
+                    Retire(active);
+            }
+        }
+
+        /// <summary>The names that have a current chain (tests read it).</summary>
+        internal ICollection<string> Names => _active.Keys;
 
         /// <summary>How many expired chains still wait for their last client (tests read it).</summary>
         internal int ExpiredCount
