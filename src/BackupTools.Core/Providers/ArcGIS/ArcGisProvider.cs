@@ -93,7 +93,12 @@ namespace BackupTools.Providers.ArcGIS
             var url = Url.Combine(admin, "system", "disasterrecovery", "stores", store, "backups", "create");
             var response = await SendAsync(call, isCreate: true, request, [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))] async Task<HttpRequestMessage> () =>
             {
-                var token = await call.Connection.Credential.GetTokenAsync(call).NoContext();
+                // The header first, and the form's token read from it: one value for both, cleaned as the header's is
+                // (a trailing line break from Get-Content -Raw, a pasted "Bearer ") and of the same generation. ArcGIS
+                // credentials are tokens, which sign nothing, so the body may follow the header.
+                var http = new HttpRequestMessage(HttpMethod.Post, url);
+                await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).NoContext();
+                var token = http.Headers.Authorization?.Parameter;
                 var fields = new List<KeyValuePair<string, string>>
                 {
                     new KeyValuePair<string, string>("name", request.Name),
@@ -107,8 +112,7 @@ namespace BackupTools.Providers.ArcGIS
                         retention.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 fields.Add(new KeyValuePair<string, string>("f", "json"));
                 fields.Add(new KeyValuePair<string, string>("token", token));
-                var http = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(fields) };
-                await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).NoContext();
+                http.Content = new FormUrlEncodedContent(fields);
                 return http;
             }).NoContext();
 
