@@ -37,32 +37,52 @@ namespace BackupTools
 
         internal BackupCredential Credential { get; }
 
-        // Secrets sent on this connection besides its credential's (disaster-recovery passcodes), as read-only copies,
-        // each once; guarded by itself. Private, so never shown or serialized.
-        private readonly System.Collections.Generic.List<System.Security.SecureString> _sent = new System.Collections.Generic.List<System.Security.SecureString>(0);
+        /// <summary>How many sent secrets <see cref="RememberSent"/> keeps per endpoint; past it the oldest is dropped.</summary>
+        internal const int SentSecretsPerEndpoint = 32;
+
+        // Secrets sent besides a credential's (disaster-recovery passcodes), per endpoint (EndpointKey), process-wide: the
+        // job a passcode was sent for may be read through another connection to that server (Connect-BackupService
+        // again, another runspace, Wait-BackupJob -Connection), and the service's echo must be masked there too. Kept as
+        // read-only copies, each once, oldest first, at most SentSecretsPerEndpoint per endpoint (a runbook that sends a
+        // new passcode every night does not grow the process); each list is guarded by itself. Private, so never shown
+        // or serialized. A new process knows none of them.
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Generic.List<System.Security.SecureString>> Sent =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Generic.List<System.Security.SecureString>>(StringComparer.Ordinal);
 
         /// <summary>
-        /// Remembers a secret a request on this connection carries besides the credential's (an ArcGIS passcode), so that
-        /// every later call on it masks it too: a status read that quotes the passcode is another call than the create's.
+        /// Remembers a secret a request to this connection's endpoint carries besides the credential's (an ArcGIS passcode),
+        /// so that every later call to that endpoint, on any connection of the process, masks it too: a status read that
+        /// quotes the passcode is another call than the create's, and may be made through another connection. A secret
+        /// sent again becomes the newest; past <see cref="SentSecretsPerEndpoint"/> the oldest is forgotten.
         /// </summary>
         internal void RememberSent(System.Security.SecureString secret)
         {
             if (secret == null || secret.Length == 0) return;
             var text = Secret.Reveal(secret);
-            lock (_sent)
+            var sent = Sent.GetOrAdd(EndpointKey, _ => new System.Collections.Generic.List<System.Security.SecureString>(1));
+            lock (sent)
             {
-                foreach (var known in _sent)
-                    if (string.Equals(Secret.Reveal(known), text, StringComparison.Ordinal)) return;
+                for (var i = 0; i < sent.Count; i++)
+                {
+                    if (!string.Equals(Secret.Reveal(sent[i]), text, StringComparison.Ordinal)) continue;
+                    var known = sent[i];
+                    sent.RemoveAt(i);
+                    sent.Add(known);
+                    return;
+                }
                 var copy = secret.Copy();
                 copy.MakeReadOnly();
-                _sent.Add(copy);
+                sent.Add(copy);
+                // Not disposed: a Scrub running now may hold it; the collector frees it.
+                if (sent.Count > SentSecretsPerEndpoint) sent.RemoveAt(0);
             }
         }
 
-        /// <summary>The secrets <see cref="RememberSent"/> was given, to mask in what the service answers.</summary>
+        /// <summary>The secrets <see cref="RememberSent"/> was given for this connection's endpoint, to mask in what the service answers.</summary>
         internal System.Security.SecureString[] SentSecrets()
         {
-            lock (_sent) return _sent.ToArray();
+            if (!Sent.TryGetValue(EndpointKey, out var sent)) return Array.Empty<System.Security.SecureString>();
+            lock (sent) return sent.ToArray();
         }
 
         private string _key, _endpointKey;

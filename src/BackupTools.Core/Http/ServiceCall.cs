@@ -49,14 +49,15 @@ namespace BackupTools.Http
         public HttpClient Client => _client ?? (_clients != null ? _clients() : BackupHttp.ClientFor(Connection));
 
         /// <summary>
-        /// A secret this call sends besides its credential's (a disaster-recovery passcode), to mask in answers: the
-        /// connection remembers it, so later calls on it (a wait's status reads, Get-BackupJob) mask it too.
+        /// A secret this call sends besides its credential's (a disaster-recovery passcode), to mask in answers: it is
+        /// remembered for the connection's endpoint, so later calls to it (a wait's status reads, Get-BackupJob), on this
+        /// or any other connection of the process, mask it too.
         /// </summary>
         public void AddSecret(System.Security.SecureString secret) => Connection.RememberSent(secret);
 
         /// <summary>
         /// Text a service answered (an error's message, a job's reason), with every secret this call holds masked: the
-        /// credential's token, password, client secret or secret key and those sent on the connection (a passcode), as sent and in the
+        /// credential's token, password, client secret or secret key and those sent to the endpoint (a passcode), as sent and in the
         /// encoded forms a service may echo them in (percent-, form- and JSON-escaped). Services are not known to
         /// echo them; an error that quoted the password it refused would otherwise have shown it, and kept it.
         /// </summary>
