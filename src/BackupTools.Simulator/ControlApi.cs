@@ -109,6 +109,7 @@ internal static class ControlApi
             o.ReportProgress,
             o.ArcGisUseJobsProperty,
             o.ArcGisFailureInMessages,
+            o.ArcGis109,
             o.StatusUrlAuthority,
             o.DataverseUsePascalCase,
             dataverseListDelayMs = (long)o.DataverseListDelay.TotalMilliseconds,
@@ -171,6 +172,7 @@ internal static class ControlApi
         public bool? ReportProgress { get; set; }
         public bool? ArcGisUseJobsProperty { get; set; }
         public bool? ArcGisFailureInMessages { get; set; }
+        public bool? ArcGis109 { get; set; }
         /// <summary>"host:port" the creates answer their status addresses on; "" for the address the request came to.</summary>
         public string StatusUrlAuthority { get; set; }
         public bool? DataverseUsePascalCase { get; set; }
@@ -191,6 +193,7 @@ internal static class ControlApi
             if (ReportProgress is bool p) o.ReportProgress = p;
             if (ArcGisUseJobsProperty is bool j) o.ArcGisUseJobsProperty = j;
             if (ArcGisFailureInMessages is bool fm) o.ArcGisFailureInMessages = fm;
+            if (ArcGis109 is bool a9) o.ArcGis109 = a9;
             if (StatusUrlAuthority != null) o.StatusUrlAuthority = StatusUrlAuthority.Length == 0 ? null : StatusUrlAuthority;
             if (DataverseUsePascalCase is bool c) o.DataverseUsePascalCase = c;
             if (DataverseListDelayMs is double ld) o.DataverseListDelay = TimeSpan.FromMilliseconds(ld);

@@ -17,6 +17,7 @@ public sealed class SimulatorOptions
     private volatile bool _reportProgress = true;
     private volatile bool _arcGisUseJobsProperty;
     private volatile bool _arcGisFailureInMessages;
+    private volatile bool _arcGis109;
     private volatile string _statusUrlAuthority;
     private volatile bool _dataverseUsePascalCase;
     private long _dataverseListDelayTicks;
@@ -98,6 +99,13 @@ public sealed class SimulatorOptions
     /// (<c>{status: "error", messages}</c>), where Esri's Job page says it is.
     /// </summary>
     public bool ArcGisFailureInMessages { get => _arcGisFailureInMessages; set => _arcGisFailureInMessages = value; }
+
+    /// <summary>
+    /// ArcGIS behaves as a 10.9 deployment: the disaster-recovery store routes (<c>stores</c>, <c>stores/{store}/backups</c>,
+    /// <c>stores/{store}/backups/create</c>) answer ArcGIS's not-found body (HTTP 200, code 404); the 10.9 create
+    /// <c>backuprestore/backup</c> (the default store) still works.
+    /// </summary>
+    public bool ArcGis109 { get => _arcGis109; set => _arcGis109 = value; }
 
     /// <summary>
     /// Creates answer their job's status address on this host and port (<c>gis-internal.corp:7443</c>), as a deployment

@@ -41,6 +41,14 @@ internal sealed class ArcGisApi : SimService
     public override Task UnknownRouteAsync(HttpContext ctx, string path) =>
         AnswerAsync(ctx, Params(ctx), ErrorStatus(404, $"Could not find resource or operation '{path.TrimStart('/')}' on the system."));
 
+    /// <summary>A route 10.9 does not have (<see cref="SimulatorOptions.ArcGis109"/>): answered as any unknown one.</summary>
+    private Task AbsentAt109Async(HttpContext ctx)
+    {
+        var path = ctx.Request.Path.Value ?? string.Empty;
+        if (path.StartsWith("/" + Prefix + "/", StringComparison.OrdinalIgnoreCase)) path = path[(Prefix.Length + 1)..];
+        return UnknownRouteAsync(ctx, path);
+    }
+
     // ---- request parameters, auth and answers ----
 
     /// <summary>Form fields (from the body) and query parameters; the form wins.</summary>
@@ -102,6 +110,7 @@ internal sealed class ArcGisApi : SimService
 
     private async Task StoresAsync(HttpContext ctx)
     {
+        if (Options.ArcGis109) { await AbsentAt109Async(ctx); return; }
         var p = Params(ctx);
         if (TokenError(ctx, p) is object error) { await AnswerAsync(ctx, p, error); return; }
         var stores = Stores.Select(s => new
@@ -115,6 +124,8 @@ internal sealed class ArcGisApi : SimService
 
     private async Task CreateAsync(HttpContext ctx)
     {
+        // 10.9: only backuprestore/backup (no {store} in the route) exists.
+        if (Options.ArcGis109 && Route(ctx, "store") != null) { await AbsentAt109Async(ctx); return; }
         var p = Params(ctx);
         if (TokenError(ctx, p) is object error) { await AnswerAsync(ctx, p, error); return; }
         var requested = Route(ctx, "store") ?? DefaultStore;
@@ -180,6 +191,7 @@ internal sealed class ArcGisApi : SimService
 
     private async Task ListAsync(HttpContext ctx)
     {
+        if (Options.ArcGis109) { await AbsentAt109Async(ctx); return; }
         var p = Params(ctx);
         if (TokenError(ctx, p) is object error) { await AnswerAsync(ctx, p, error); return; }
         var store = KnownStore(Route(ctx, "store"));

@@ -88,33 +88,25 @@ namespace BackupTools.Providers.ArcGIS
             var connection = call.Connection;
             var admin = AdminRoot(connection);
             // An empty -StoreName means "not given", never an empty path segment (stores//backups/create).
-            var store = !string.IsNullOrEmpty(request.StoreName) ? request.StoreName : await DefaultStoreAsync(call, admin, request).NoContext();
-
-            var url = Url.Combine(admin, "system", "disasterrecovery", "stores", store, "backups", "create");
-            var response = await SendAsync(call, isCreate: true, request, [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))] async Task<HttpRequestMessage> () =>
+            var named = !string.IsNullOrEmpty(request.StoreName);
+            // The 10.9 create (backuprestore/backup) knows the default store only, and no retentionDate (10.9.1+).
+            var fitsTen9 = !named && request.RetentionDate == null;
+            string store = null;
+            ServiceResponse response = null;
+            try
             {
-                // The header first, and the form's token read from it: one value for both, cleaned as the header's is
-                // (a trailing line break from Get-Content -Raw, a pasted "Bearer ") and of the same generation. ArcGIS
-                // credentials are tokens, which sign nothing, so the body may follow the header.
-                var http = new HttpRequestMessage(HttpMethod.Post, url);
-                await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).NoContext();
-                var token = http.Headers.Authorization?.Parameter;
-                var fields = new List<KeyValuePair<string, string>>
-                {
-                    new KeyValuePair<string, string>("name", request.Name),
-                    // Revealed only here, into the request body; the body is never logged.
-                    new KeyValuePair<string, string>("passcode", Secret.Reveal(request.Passcode)),
-                };
-                if (!string.IsNullOrEmpty(request.Description))
-                    fields.Add(new KeyValuePair<string, string>("description", request.Description));
-                if (request.RetentionDate is DateTimeOffset retention)
-                    fields.Add(new KeyValuePair<string, string>("retentionDate",
-                        retention.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                fields.Add(new KeyValuePair<string, string>("f", "json"));
-                fields.Add(new KeyValuePair<string, string>("token", token));
-                http.Content = new FormUrlEncodedContent(fields);
-                return http;
-            }).NoContext();
+                store = named ? request.StoreName : await DefaultStoreAsync(call, admin, request).NoContext();
+                response = await CreateAsync(call, request, Url.Combine(admin, "system", "disasterrecovery", "stores", store, "backups", "create")).NoContext();
+                if (ErrorIn(response, request) is BackupToolsException refused && IsNotFound(refused)) throw refused;
+            }
+            catch (BackupToolsException ex) when (IsNotFound(ex))
+            {
+                if (!fitsTen9) throw StoresNotFound(ex, admin, request);
+                call.Log.Verbose($"{Info.Name}: the disaster-recovery store routes answered not found ({ex.ServiceCode ?? ex.HttpStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture)}); " +
+                                 "creating the backup on the 10.9 path (backuprestore/backup) for the default store.");
+                response = await CreateAsync(call, request, Url.Combine(admin, "system", "disasterrecovery", "backuprestore", "backup")).NoContext();
+                if (ErrorIn(response, request) is BackupToolsException gone && IsNotFound(gone)) throw StoresNotFound(gone, admin, request);
+            }
 
             var body = Read(response, request);
             var jobId = body.Str("jobid", "jobId");
@@ -255,6 +247,63 @@ namespace BackupTools.Providers.ArcGIS
             var url = WithJsonFormat(Url.Combine(admin, "system", "disasterrecovery", "stores"));
             var response = await SendAsync(call, isCreate: false, target, () => Authorized(call, HttpMethod.Get, url)).NoContext();
             return Read(response, target);
+        }
+
+        /// <summary>One create request to <paramref name="url"/> (the 10.9.1+ store path or the 10.9 one), resent once on a 498.</summary>
+        private Task<ServiceResponse> CreateAsync(ServiceCall call, BackupRequest request, Uri url) =>
+            SendAsync(call, isCreate: true, request, [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))] async Task<HttpRequestMessage> () =>
+            {
+                // The header first, and the form's token read from it: one value for both, cleaned as the header's is
+                // (a trailing line break from Get-Content -Raw, a pasted "Bearer ") and of the same generation. ArcGIS
+                // credentials are tokens, which sign nothing, so the body may follow the header.
+                var http = new HttpRequestMessage(HttpMethod.Post, url);
+                await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).NoContext();
+                var token = http.Headers.Authorization?.Parameter;
+                var fields = new List<KeyValuePair<string, string>>
+                {
+                    new KeyValuePair<string, string>("name", request.Name),
+                    // Revealed only here, into the request body; the body is never logged.
+                    new KeyValuePair<string, string>("passcode", Secret.Reveal(request.Passcode)),
+                };
+                if (!string.IsNullOrEmpty(request.Description))
+                    fields.Add(new KeyValuePair<string, string>("description", request.Description));
+                if (request.RetentionDate is DateTimeOffset retention)
+                    fields.Add(new KeyValuePair<string, string>("retentionDate",
+                        retention.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                fields.Add(new KeyValuePair<string, string>("f", "json"));
+                fields.Add(new KeyValuePair<string, string>("token", token));
+                http.Content = new FormUrlEncodedContent(fields);
+                return http;
+            });
+
+        /// <summary>
+        /// "Not found" as ArcGIS says it (HTTP 200 with code 404 in the body, for an unknown resource or operation) or
+        /// as a web tier does (HTTP 404 without an ArcGIS body): nothing was done.
+        /// </summary>
+        private static bool IsNotFound(BackupToolsException ex) =>
+            ex.ServiceCode == "404" || (string.IsNullOrEmpty(ex.ServiceCode) && ex.HttpStatus == 404);
+
+        /// <summary>
+        /// The store routes' "not found" with the rule it most likely means (the deployment is older than 10.9.1),
+        /// keeping the service's code and message: the deployment's own body names no version.
+        /// </summary>
+        private BackupToolsException StoresNotFound(BackupToolsException ex, Uri admin, BackupRequest request)
+        {
+            var ten9 = Url.Combine(admin, "system", "disasterrecovery", "backuprestore", "backup");
+            var why = !string.IsNullOrEmpty(request.StoreName) ? "not tried: -StoreName was given"
+                : request.RetentionDate != null ? "not tried: -RetentionDate was given, which is 10.9.1 and later"
+                : "tried, and it answered not found too";
+            return new BackupToolsException(ex.ErrorId, ex.Category,
+                ex.Message + " Disaster-recovery backup stores (system/disasterrecovery/stores/{store}/backups/create) need ArcGIS Enterprise " +
+                $"10.9.1 or later; at 10.9 the create is POST {ten9}, for the default store only and without a retention date ({why}). " +
+                "No backup was started.", request, ex)
+            {
+                Provider = ex.Provider ?? Info.Name,
+                ServiceCode = ex.ServiceCode,
+                ServiceMessage = ex.ServiceMessage,
+                HttpStatus = ex.HttpStatus,
+                RecommendedAction = "Check the deployment's version and the store's name; on ArcGIS Enterprise 10.9, leave out -StoreName and -RetentionDate.",
+            };
         }
 
         /// <summary>Maps the job status words to the normalised state.</summary>
