@@ -44,5 +44,41 @@ namespace BackupTools.Tests
             Assert.Contains("token=" + TestData.Token + "&", create.Body + "&");
             Assert.DoesNotContain("Bearer", create.Body);
         }
+
+        /// <summary>A token made by hand as the API page says: generateToken with client=referer and the given referer.</summary>
+        private async Task<string> HandMadeToken(string referer)
+        {
+            using var http = new System.Net.Http.HttpClient();
+            var answer = await http.PostAsync(new Uri(_sim.EndpointFor(Provider), "sharing/rest/generateToken"), new System.Net.Http.FormUrlEncodedContent(new[]
+            {
+                new System.Collections.Generic.KeyValuePair<string, string>("username", _sim.Options.UserName),
+                new System.Collections.Generic.KeyValuePair<string, string>("password", _sim.Options.Password),
+                new System.Collections.Generic.KeyValuePair<string, string>("client", "referer"),
+                new System.Collections.Generic.KeyValuePair<string, string>("referer", referer),
+                new System.Collections.Generic.KeyValuePair<string, string>("expiration", "60"),
+                new System.Collections.Generic.KeyValuePair<string, string>("f", "json"),
+            }));
+            using var json = System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+            return json.RootElement.GetProperty("token").GetString();
+        }
+
+        [Fact]
+        public async Task A_token_made_for_the_endpoint_s_referer_works_as_AccessToken_for_the_create_and_the_status_reads()
+        {
+            var c = TestData.Connect(_sim, Provider, await HandMadeToken(_sim.EndpointFor(Provider).ToString()), scope: null);
+            var job = await BackupService.StartAsync(c, Request(), NullOperationLog.Instance, CancellationToken.None);
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            Assert.NotEqual(BackupJobState.Failed, read.State);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider));
+        }
+
+        [Fact]
+        public async Task A_token_made_for_another_referer_is_refused_as_the_deployment_would()
+        {
+            var c = TestData.Connect(_sim, Provider, await HandMadeToken("https://elsewhere.example/portal/"), scope: null);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c, Request(), NullOperationLog.Instance, CancellationToken.None));
+            Assert.Equal("498", ex.ServiceCode);
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider));
+        }
     }
 }

@@ -47,7 +47,13 @@ namespace BackupTools
         public int ExpirationMinutes { get; }
 
         /// <summary>The referer the token is bound to: the deployment's address.</summary>
-        internal Uri Referer => _endpoint;
+        internal Uri Referer => RefererFor(_endpoint);
+
+        /// <summary>
+        /// The referer of a deployment's tokens, as sign-in names it in generateToken and every request sends it, with
+        /// -Credential or -AccessToken alike: the connection's endpoint (<c>https://host/context/</c>).
+        /// </summary>
+        internal static Uri RefererFor(Uri endpoint) => endpoint;
 
         protected override void OnApplied(HttpRequestMessage request) => request.Headers.Referrer = Referer;
 

@@ -19,6 +19,9 @@ internal sealed class ArcGisApi : SimService
 
     public ArcGisApi(SimState state) : base(state) { }
 
+    // Tokens generateToken issued with client=referer, and their referer: valid only on requests naming it (498 otherwise).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _referers = new(StringComparer.Ordinal);
+
     public override string Name => ProviderNames.ArcGIS;
     public override string Prefix => "arcgis";
 
@@ -68,13 +71,21 @@ internal sealed class ArcGisApi : SimService
     private object TokenError(HttpContext ctx, Dictionary<string, StringValues> p)
     {
         var token = P(p, "token") ?? BearerToken(ctx) ?? BearerToken(ctx, "X-Esri-Authorization");
-        return State.Tokens.Check(token) switch
+        var check = State.Tokens.Check(token);
+        // A token bound to a referer is refused on a request that names another one, or none.
+        if (check == TokenCheck.Valid && _referers.TryGetValue(token, out var bound) && !SameReferer(bound, ctx.Request.Headers.Referer.ToString()))
+            check = TokenCheck.Invalid;
+        return check switch
         {
             TokenCheck.Valid => null,
             TokenCheck.Missing => ErrorStatus(499, "Token Required."),
             _ => new { error = new { code = 498, message = "Invalid token.", details = Array.Empty<string>() } },
         };
     }
+
+    /// <summary>Referers compare without case and a trailing slash.</summary>
+    private static bool SameReferer(string bound, string sent) =>
+        !string.IsNullOrEmpty(sent) && string.Equals(bound.TrimEnd('/'), sent.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
 
     private static object ErrorStatus(int code, string message) => new { status = "error", messages = new[] { message }, code };
 
@@ -105,6 +116,8 @@ internal sealed class ArcGisApi : SimService
         }
         var minutes = int.TryParse(P(p, "expiration"), out var m) && m > 0 ? m : 60;
         var token = State.Tokens.Issue("sim-arcgis-", out var expires);
+        if ("referer".Equals(P(p, "client"), StringComparison.OrdinalIgnoreCase) && !string.IsNullOrEmpty(P(p, "referer")))
+            _referers[token] = P(p, "referer");
         await AnswerAsync(ctx, p, new { token, expires = EpochMs(expires ?? DateTimeOffset.UtcNow.AddMinutes(minutes)), ssl = false });
     }
 

@@ -257,7 +257,7 @@ namespace BackupTools.Providers.ArcGIS
                 // (a trailing line break from Get-Content -Raw, a pasted "Bearer ") and of the same generation. ArcGIS
                 // credentials are tokens, which sign nothing, so the body may follow the header.
                 var http = new HttpRequestMessage(HttpMethod.Post, url);
-                await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).NoContext();
+                await AuthorizeAsync(call, http).NoContext();
                 var token = http.Headers.Authorization?.Parameter;
                 var fields = new List<KeyValuePair<string, string>>
                 {
@@ -404,8 +404,20 @@ namespace BackupTools.Providers.ArcGIS
         private static async Task<HttpRequestMessage> Authorized(ServiceCall call, HttpMethod method, Uri url)
         {
             var http = new HttpRequestMessage(method, url);
-            await call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer).NoContext();
+            await AuthorizeAsync(call, http).NoContext();
             return http;
+        }
+
+        /// <summary>
+        /// The token as a Bearer header, and the <c>Referer</c> it is bound to: a token from generateToken with
+        /// <c>client=referer</c> is valid only on requests naming that referer. Sign-in sets it already
+        /// (<see cref="ArcGisTokenCredential"/>); a token given with -AccessToken gets the same one, the connection's
+        /// endpoint, so a token made by hand for it works as one the module made.
+        /// </summary>
+        private static Task AuthorizeAsync(ServiceCall call, HttpRequestMessage http)
+        {
+            http.Headers.Referrer = ArcGisTokenCredential.RefererFor(call.Connection.Endpoint);
+            return call.Connection.Credential.ApplyAsync(http, call, TokenPlacement.Bearer);
         }
 
         private static IEnumerable<BackupJobMessage> Messages(JsonElement root)
