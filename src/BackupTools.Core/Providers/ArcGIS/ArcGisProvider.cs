@@ -16,7 +16,8 @@ namespace BackupTools.Providers.ArcGIS
     /// <summary>
     /// ArcGIS Enterprise disaster-recovery backups (Enterprise Administrator API): form-encoded
     /// <c>POST {admin}system/disasterrecovery/stores/{store}/backups/create</c> answering <c>{jobsUrl|jobs, jobid, status}</c>,
-    /// followed on <c>{admin}jobs/{jobid}</c>. Errors come as HTTP 200 bodies. See shared/api/arcgis.md.
+    /// followed on <c>{admin}jobs/{jobid}</c> (10.9, without the store routes: <c>{admin}system/disasterrecovery/backuprestore/backup</c>,
+    /// the default store). Errors come as HTTP 200 bodies. See shared/api/arcgis.md.
     /// The connection's endpoint is the deployment's web context (<c>https://host/context/</c>); the admin root is below it.
     /// </summary>
     internal sealed class ArcGisProvider : IBackupProvider, IBackupStoreLister, IReadsServiceErrors
