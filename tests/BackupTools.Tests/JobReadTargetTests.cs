@@ -13,19 +13,12 @@ namespace BackupTools.Tests
     public sealed class JobReadTargetTests : IClassFixture<SimulatorFixture>, IDisposable
     {
         private readonly BackupSimulator _sim;
-        private readonly PowerShellHost _ps = new PowerShellHost();
+        private readonly PowerShellHost _ps;
 
         public JobReadTargetTests(SimulatorFixture fixture)
         {
             _sim = fixture.Sim;
-            _sim.Reset();
-            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
-            _sim.Options.NotFoundWindow = TimeSpan.Zero;
-            _ps.Set("token", TestData.Secure(TestData.Token));
-            _ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
-            _ps.Set("otherTaurus", _sim.EndpointFor("TaurusDB").ToString().Replace("127.0.0.1", "localhost"));
-            _ps.Set("project", TestData.ProjectId);
-            _ps.Set("ti", TestData.TaurusInstance);
+            _ps = TestData.HostedSession(_sim);
         }
 
         public void Dispose() => _ps.Dispose();

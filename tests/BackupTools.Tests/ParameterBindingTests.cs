@@ -15,25 +15,12 @@ namespace BackupTools.Tests
     {
         private const string ProjectB = "fedcba9876543210fedcba9876543210";
         private readonly BackupSimulator _sim;
-        private readonly PowerShellHost _ps = new PowerShellHost();
+        private readonly PowerShellHost _ps;
 
         public ParameterBindingTests(SimulatorFixture fixture)
         {
             _sim = fixture.Sim;
-            _sim.Reset();
-            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
-            _sim.Options.NotFoundWindow = TimeSpan.Zero;
-            _ps.Set("token", TestData.Secure(TestData.Token));
-            _ps.Set("pass", TestData.Secure("Zq7-passcode-XYZ"));
-            _ps.Set("dds", _sim.EndpointFor("DDS").ToString());
-            _ps.Set("otherDds", _sim.EndpointFor("DDS").ToString().Replace("127.0.0.1", "localhost"));
-            _ps.Set("taurus", _sim.EndpointFor("TaurusDB").ToString());
-            _ps.Set("arcgis", _sim.EndpointFor("ArcGIS").ToString());
-            _ps.Set("otherArcgis", _sim.EndpointFor("ArcGIS").ToString().Replace("127.0.0.1", "localhost"));
-            _ps.Set("project", TestData.ProjectId);
-            _ps.Set("projectB", ProjectB);
-            _ps.Set("di", TestData.DdsInstance);
-            _ps.Set("ti", TestData.TaurusInstance);
+            _ps = TestData.HostedSession(_sim);
         }
 
         public void Dispose() => _ps.Dispose();

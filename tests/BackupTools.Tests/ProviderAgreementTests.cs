@@ -14,19 +14,12 @@ namespace BackupTools.Tests
     {
         private const string DataverseInstance = "6f0e2a7c-3b1d-4c55-9a1e-2d4b8f7c9e01";
         private readonly BackupSimulator _sim;
-        private readonly PowerShellHost _ps = new PowerShellHost();
+        private readonly PowerShellHost _ps;
 
         public ProviderAgreementTests(SimulatorFixture fixture)
         {
             _sim = fixture.Sim;
-            _sim.Reset();
-            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
-            _sim.Options.NotFoundWindow = TimeSpan.Zero;
-            _ps.Set("token", TestData.Secure(TestData.Token));
-            _ps.Set("dv", _sim.EndpointFor("Dataverse").ToString());
-            _ps.Set("dds", _sim.EndpointFor("DDS").ToString());
-            _ps.Set("project", TestData.ProjectId);
-            _ps.Set("di", TestData.DdsInstance);
+            _ps = TestData.HostedSession(_sim);
             _ps.Set("dvi", DataverseInstance);
             _ps.Run("$dataverse = Connect-BackupService -Provider Dataverse -Endpoint $dv -AccessToken $token;" +
                     "$ddsc = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token");

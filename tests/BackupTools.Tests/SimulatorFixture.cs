@@ -85,6 +85,31 @@ namespace BackupTools.Tests
             return ps;
         }
 
+        /// <summary>
+        /// A hosted engine for the cmdlet tests against the simulator (reset; jobs of 300 ms, no not-found window), with
+        /// what their scripts use set: $token, $pass, $project, $projectB, $ti, $di, and each endpoint ($dv, $dds,
+        /// $taurus, $arcgis, and $otherDds, $otherTaurus, $otherArcgis: the same service by another name, localhost).
+        /// Nothing is connected.
+        /// </summary>
+        public static PowerShellHost HostedSession(BackupSimulator sim)
+        {
+            sim.Reset();
+            sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            sim.Options.NotFoundWindow = TimeSpan.Zero;
+            var ps = new PowerShellHost();
+            ps.Set("token", Secure(Token));
+            ps.Set("pass", Secure("Zq7-passcode-XYZ"));
+            ps.Set("project", ProjectId);
+            ps.Set("projectB", "fedcba9876543210fedcba9876543210");
+            ps.Set("ti", TaurusInstance);
+            ps.Set("di", DdsInstance);
+            foreach (var (name, provider) in new[] { ("dv", "Dataverse"), ("dds", "DDS"), ("taurus", "TaurusDB"), ("arcgis", "ArcGIS") })
+                ps.Set(name, sim.EndpointFor(provider).ToString());
+            foreach (var (name, provider) in new[] { ("otherDds", "DDS"), ("otherTaurus", "TaurusDB"), ("otherArcgis", "ArcGIS") })
+                ps.Set(name, sim.EndpointFor(provider).ToString().Replace("127.0.0.1", "localhost"));
+            return ps;
+        }
+
         public static string UniqueName(string prefix = "bk") => prefix + Guid.NewGuid().ToString("N").Substring(0, 12);
     }
 

@@ -22,21 +22,12 @@ namespace BackupTools.Tests
         private const string ConnectArc = "$null = Connect-BackupService -Provider ArcGIS -Endpoint $arcgis -AccessToken $token;";
         private const string ConnectDds = "$a = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;";
         private readonly BackupSimulator _sim;
-        private readonly PowerShellHost _ps = new PowerShellHost();
+        private readonly PowerShellHost _ps;
 
         public TransformationTests(SimulatorFixture fixture)
         {
             _sim = fixture.Sim;
-            _sim.Reset();
-            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
-            _sim.Options.NotFoundWindow = TimeSpan.Zero;
-            _ps.Set("token", TestData.Secure(TestData.Token));
-            _ps.Set("pass", TestData.Secure("Zq7-passcode-XYZ"));
-            _ps.Set("arcgis", _sim.EndpointFor("ArcGIS").ToString());
-            _ps.Set("dds", _sim.EndpointFor("DDS").ToString());
-            _ps.Set("project", TestData.ProjectId);
-            _ps.Set("projectB", "fedcba9876543210fedcba9876543210");
-            _ps.Set("di", TestData.DdsInstance);
+            _ps = TestData.HostedSession(_sim);
         }
 
         public void Dispose()
