@@ -154,6 +154,21 @@ namespace BackupTools.Tests
             Assert.True(Sim.Counters.Requests.Count(r => r.Provider == Provider && r.Method == "GET" && r.Path.Contains("/jobs") && r.Status == 200) >= 2);
         }
 
+        /// <summary>
+        /// A create the gateway throttled with its own code in a 200 answer made nothing (the gateway kept it from the
+        /// service): repeated as after a 429, where it ended the create with an error.
+        /// </summary>
+        [Fact]
+        public async Task A_create_answered_200_with_the_gateway_s_throttle_body_is_repeated_as_after_a_429()
+        {
+            Sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 200, Times = 1,
+                Body = "{\"error_code\":\"APIGW.0308\",\"error_msg\":\"The throttling threshold has been reached\"}" });
+            var c = Connection();
+            var job = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.NotNull(job.JobId);
+            Assert.Equal(2, Sim.Counters.Requests.Count(r => r.Provider == Provider && r.Method == "POST"));
+        }
+
         [Fact]
         public async Task An_error_in_the_errCode_shape_keeps_its_code_and_a_busy_one_is_repeated()
         {

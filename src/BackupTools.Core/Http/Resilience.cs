@@ -123,7 +123,10 @@ namespace BackupTools.Http
             // create; anything that may have reached the service is BackupCreateOutcomeUnknown and never repeated.
             if (ex.ErrorId == ErrorIds.BackupServiceUnreachable) return attempt < options.NotProcessedRetries;
             if (ex.ErrorId != ErrorIds.BackupServiceError) return false;
-            if (ex.HttpStatus == 429 || ex.HttpStatus == 503) return attempt < options.NotProcessedRetries;
+            // (A gateway's throttle carried by a 200, as some Huawei gateways answer: the provider marks it LimitsExceeded
+            // and passing; the gateway kept the request from the service, as with a 429.)
+            if (ex.HttpStatus == 429 || ex.HttpStatus == 503 || (ex.Category == BackupErrorCategory.LimitsExceeded && ex.Passing))
+                return attempt < options.NotProcessedRetries;
             if (ex.Category == BackupErrorCategory.ResourceBusy) return attempt < options.BusyRetries;
             return false;
         }
