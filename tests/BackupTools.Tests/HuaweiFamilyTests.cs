@@ -155,6 +155,19 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// A token pasted with its scheme (a header copied from a browser): Connect-BackupService takes it (it takes a
+        /// leading "Bearer " off, as the help says), and so does the X-Auth-Token header these services read: every
+        /// request was refused as holding a space, the working default connection already replaced.
+        /// </summary>
+        [Fact]
+        public async Task A_token_pasted_as_Bearer_token_is_sent_without_the_scheme()
+        {
+            var c = TestData.Connect(Sim, Provider, "Bearer " + TestData.Token);
+            var job = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
+            Assert.NotNull(job.JobId);
+        }
+
+        /// <summary>
         /// A create the gateway throttled with its own code in a 200 answer made nothing (the gateway kept it from the
         /// service): repeated as after a 429, where it ended the create with an error.
         /// </summary>

@@ -62,7 +62,9 @@ namespace BackupTools
 
         public void Apply(HttpRequestMessage request, string token)
         {
-            token = Checked(WithoutScheme(token, Scheme));
+            // A header without a scheme (X-Auth-Token) takes a pasted "Bearer …" as the token too: tokens hold no
+            // space, and Connect-BackupService accepts it so (BackupCredential.FitsHeaderAsToken).
+            token = Checked(WithoutScheme(token, Scheme ?? "Bearer"));
             if (Scheme != null && string.Equals(Header, "Authorization", StringComparison.OrdinalIgnoreCase))
                 request.Headers.Authorization = new AuthenticationHeaderValue(Scheme, token);
             else
