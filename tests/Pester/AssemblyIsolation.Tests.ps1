@@ -29,7 +29,11 @@ BeforeAll {
     function Invoke-Case([string] $Order) {
         if (-not $script:Conflicting) { throw "No Microsoft.Extensions.Http 8.0 in the NuGet cache, even after restoring tests/BackupTools.PackageHost:$([Environment]::NewLine)$($script:RestoreLog -join [Environment]::NewLine)" }
         $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
-        $loadConflict = "Add-Type -Path $(ConvertTo-Literal $script:Conflicting)"
+        # Windows PowerShell's Add-Type -Path lists the assembly's types, which fails (ReflectionTypeLoadException) for a
+        # DLL taken from the NuGet cache, whose dependencies sit in other packages' folders; PowerShell 7's only loads
+        # it. Assembly.LoadFrom loads it into the same place without listing its types.
+        $loadConflict = if ($PSVersionTable.PSEdition -eq 'Desktop') { "[void][System.Reflection.Assembly]::LoadFrom($(ConvertTo-Literal $script:Conflicting))" }
+                        else { "Add-Type -Path $(ConvertTo-Literal $script:Conflicting)" }
         $importModule = "Import-Module $(ConvertTo-Literal $manifest)"
         $first, $second = if ($Order -eq 'ConflictFirst') { $loadConflict, $importModule } else { $importModule, $loadConflict }
         # A name of its own for each run: DDS takes a backup name once per project, and the simulator is not reset here.
@@ -48,7 +52,7 @@ $second
 }
 [pscustomobject]@{ State = [string]`$job.State; ModuleCopiesInDefault = @(`$inDefault).Count; CoreLocation = [BackupTools.BackupJob].Assembly.Location } | ConvertTo-Json -Compress
 "@
-        $output = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $script
+        $output = & (Get-TestPowerShell) -NoProfile -NonInteractive -Command $script
         # A failing child writes its error to this console and nothing to the pipeline: say so rather than compare $null.
         if ($LASTEXITCODE -ne 0) { throw "The child PowerShell ($Order) ended with exit code ${LASTEXITCODE}: $($output -join [Environment]::NewLine)" }
         $output | Select-Object -Last 1 | ConvertFrom-Json

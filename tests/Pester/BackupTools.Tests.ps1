@@ -102,7 +102,7 @@ try {
 catch { 'caught: ' + `$_.FullyQualifiedErrorId }
 'kept: ' + [bool]`$global:BackupToolsUnwrittenJobs
 "@
-            $text = (& ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $child 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
+            $text = (& (Get-TestPowerShell) -NoProfile -NonInteractive -Command $child 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
             $text | Should -Match 'control: host lines are captured'
             $text | Should -Match 'caught: BackupJobFailed,'
             $text | Should -Match 'kept: False'
@@ -159,7 +159,7 @@ catch { 'caught: ' + `$_.FullyQualifiedErrorId }
             $command = "Import-Module '$manifest'; `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force; " +
                 "`$null = Connect-BackupService -Provider DDS -Endpoint '$endpoint' -ProjectId '$($script:Project)' -AccessToken `$t; " +
                 "(Import-Clixml '$fileText' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60).State"
-            $state = & ((Get-Process -Id $PID).Path) -NoProfile -NonInteractive -Command $command
+            $state = & (Get-TestPowerShell) -NoProfile -NonInteractive -Command $command
             $LASTEXITCODE | Should -Be 0 -Because 'the other process must import, connect and wait without an error'
             $state | Should -Be 'Succeeded'
         }

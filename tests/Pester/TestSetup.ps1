@@ -41,6 +41,17 @@ function Get-TestModulePath {
     $path
 }
 
+# The PowerShell to run a child case in: this one's own executable. Not the host process's path: in the Windows
+# PowerShell ISE that is powershell_ise.exe, which takes no -Command (the child would open an ISE window and run nothing).
+function Get-TestPowerShell {
+    if ($PSVersionTable.PSEdition -eq 'Desktop') { return (Join-Path $PSHOME 'powershell.exe') }
+    $path = (Get-Process -Id $PID).Path
+    $exe = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
+    # A host embedding PowerShell 7 (an editor's console) is not pwsh itself: the pwsh next to the engine is used then.
+    if ((Split-Path -Leaf $path) -ne $exe) { $path = Join-Path $PSHOME $exe }
+    $path
+}
+
 function Start-TestSimulator {
     if ($env:BACKUPTOOLS_SIMULATOR) { return [pscustomobject]@{ BaseUri = $env:BACKUPTOOLS_SIMULATOR; Process = $null } }
     $project = Join-Path $script:RepoRoot 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
