@@ -21,11 +21,11 @@ namespace BackupTools
     /// <see cref="RefusalKept"/> after it (measured on a monotonic clock, not the wall clock), with another secret at
     /// once. Only a connection's own refusal stands for it for good: another connection's stands only until a newer
     /// connection with the key and secret has a signature accepted. Until the service has accepted one signature of
-    /// the key and secret, signed requests of every connection with them to one service endpoint (provider and
-    /// authority) go one at a time, so that a wrong secret (or a clock more than 15 minutes off) costs one refused
-    /// signature per endpoint, not one per job a wait reads at once; once one is refused, no endpoint signs again.
-    /// Each endpoint has its own turn: a request that gets no answer (a firewalled region, a timeout) holds back only
-    /// requests to its endpoint, not those of healthy endpoints with the same key.
+    /// the key and secret, signed requests of every connection with them, to every endpoint, go one at a time, so that
+    /// a wrong secret (or a clock more than 15 minutes off) costs one refused signature, not one per job a wait reads at
+    /// once nor one per endpoint (the gateway counts failures per key: six endpoints locked it in one run). A request
+    /// holds its turn until its answer or for <see cref="NoAnswerBound"/>, whichever is first: one that gets no answer
+    /// (a firewalled region, a dead endpoint) holds back the others for that bound, not for its request timeout.
     /// </summary>
     internal sealed class AkSkCredential : BackupCredential
     {
@@ -34,8 +34,6 @@ namespace BackupTools
         private BackupToolsException _refusal;
         // What the process knows of this key with this secret, shared with every connection that has both.
         private readonly KeyUse _use;
-        // The one-at-a-time turn of this key and secret at this connection's endpoint.
-        private readonly SemaphoreSlim _firstAnswer;
         // Stopwatch ticks (monotonic): a wall clock put right (a cause of refusal) must not lengthen or shorten the window.
         private readonly long _created = Timestamp();
 
@@ -44,6 +42,16 @@ namespace BackupTools
         /// same key and secret sends a signature again only once the gateway's lock (5 minutes) would have ended.
         /// </summary>
         internal static readonly TimeSpan RefusalKept = TimeSpan.FromMinutes(5);
+
+        /// <summary>
+        /// How long a request without an answer holds the key's one-at-a-time turn (before its first accepted signature)
+        /// before the next request may go. Long enough for a live endpoint to answer: the gateway refuses a bad signature
+        /// at once, so a wrong secret still costs one refused signature. Short enough that a dead or firewalled endpoint,
+        /// which answers only at the request timeout (100 s by default), does not stall every other endpoint's and
+        /// runspace's requests with the key, one timeout after another. Only an answer slower than this can let a second
+        /// signature out before a refusal is known.
+        /// </summary>
+        internal static readonly TimeSpan NoAnswerBound = TimeSpan.FromSeconds(5);
 
         private static readonly long RefusalKeptTicks = (long)(RefusalKept.TotalSeconds * Stopwatch.Frequency);
 
@@ -58,7 +66,7 @@ namespace BackupTools
 
         /// <summary>
         /// One access key used with one secret, in this process: whether the service has accepted a signature of it,
-        /// its last refusal, and the one-at-a-time gate of each endpoint before its first accepted signature. Kept process-wide, since
+        /// its last refusal, and the one-at-a-time gate before its first accepted signature. Kept process-wide, since
         /// the gateway counts refused signatures per key, not per connection: one connection per project or region, a
         /// ForEach-Object -Parallel runspace each, or Connect-BackupService run again, each sent its own refused
         /// signature, and six of them locked the key for every process that uses it.
@@ -67,10 +75,44 @@ namespace BackupTools
         {
             public volatile Refusal Refused;
             public volatile bool Accepted;
-            // Per endpoint (provider and authority): held by the one signed request in flight to it until the service has
-            // accepted a signature (not disposed: no wait handle is asked for). Per endpoint, not per key: a request that
-            // gets no answer held every endpoint's requests for its whole timeout, and the next queued one did the same.
-            public readonly ConcurrentDictionary<string, SemaphoreSlim> FirstAnswers = new ConcurrentDictionary<string, SemaphoreSlim>(StringComparer.Ordinal);
+            // Held by the one signed request in flight (to any endpoint) until the service has accepted a signature, for
+            // at most NoAnswerBound each (not disposed: no wait handle is asked for). Per key, not per endpoint: each
+            // endpoint's own first signature with a wrong secret counted toward the key's lock.
+            public readonly SemaphoreSlim FirstAnswer = new SemaphoreSlim(1, 1);
+        }
+
+        /// <summary>
+        /// One request's turn at <see cref="KeyUse.FirstAnswer"/>: given back exactly once, when the request has its answer
+        /// (or none: an error, a cancellation) or <see cref="NoAnswerBound"/> after it was taken, whichever comes first.
+        /// An object per turn, not a flag: once the bound has given a turn back, the late answer must not give back the
+        /// next request's. The bound is a timer of this turn only (none exists while no turn is held, none at import).
+        /// </summary>
+        private sealed class Turn
+        {
+            private readonly SemaphoreSlim _gate;
+            private readonly CancellationTokenSource _bound;
+            private int _givenBack;
+
+            public Turn(SemaphoreSlim gate)
+            {
+                _gate = gate;
+                _bound = new CancellationTokenSource(NoAnswerBound);
+                _bound.Token.Register(s => ((Turn)s).GiveBack(), this);
+            }
+
+            /// <summary>Releases the gate unless this turn already did (the timer and the answer may race).</summary>
+            private void GiveBack()
+            {
+                if (Interlocked.Exchange(ref _givenBack, 1) == 0) _gate.Release();
+            }
+
+            /// <summary>The request has its answer (or none): gives the turn back if the bound has not, and stops the timer.</summary>
+            public void Answered()
+            {
+                GiveBack();
+                // A timer callback running now finds the turn given back; after this none runs.
+                _bound.Dispose();
+            }
         }
 
         private sealed class Refusal
@@ -83,11 +125,7 @@ namespace BackupTools
         // use of its own, tried at once. Entries are a few bytes each and stay for the process.
         private static readonly ConcurrentDictionary<string, KeyUse> KeyUses = new ConcurrentDictionary<string, KeyUse>(StringComparer.Ordinal);
 
-        /// <param name="accessKeyId">The access key id (AK).</param>
-        /// <param name="secretAccessKey">The secret access key (SK).</param>
-        /// <param name="provider">The connection's provider; with <paramref name="endpoint"/>, whose requests wait their turn together.</param>
-        /// <param name="endpoint">The connection's endpoint (its authority counts).</param>
-        public AkSkCredential(string accessKeyId, SecureString secretAccessKey, string provider = null, Uri endpoint = null)
+        public AkSkCredential(string accessKeyId, SecureString secretAccessKey)
         {
             if (string.IsNullOrWhiteSpace(accessKeyId))
                 throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument, "AccessKeyId must not be empty.");
@@ -105,8 +143,6 @@ namespace BackupTools
                 };
             _secretKey = Secret.Keep(secretAccessKey);
             _use = KeyUses.GetOrAdd(_accessKeyId + "\n" + Digest(_secretKey), _ => new KeyUse());
-            var place = (provider ?? string.Empty) + "|" + (endpoint == null ? string.Empty : endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant());
-            _firstAnswer = _use.FirstAnswers.GetOrAdd(place, _ => new SemaphoreSlim(1, 1));
         }
 
         /// <summary>HMAC-SHA256 of a constant keyed by the secret: tells secrets apart, and gives none of them away.</summary>
@@ -186,18 +222,19 @@ namespace BackupTools
 
         /// <summary>
         /// Before the first accepted signature of the key and secret (in this process, on any connection), waits for the
-        /// request ahead to this endpoint to have its answer; a request that waited behind a refusal is not sent.
+        /// request ahead (to any endpoint) to have its answer, or for <see cref="NoAnswerBound"/> after it left; a request
+        /// that waited behind a refusal is not sent.
         /// </summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
-        internal override async Task<bool> BeforeSendAsync(ServiceCall call)
+        internal override async Task<object> BeforeSendAsync(ServiceCall call)
         {
             ThrowIfRefused();
-            if (_use.Accepted) return false;
-            await _firstAnswer.WaitAsync(call.CancellationToken).NoContext();
-            if (!_use.Accepted && RefusalOf() == null) return true;
-            _firstAnswer.Release();
+            if (_use.Accepted) return null;
+            await _use.FirstAnswer.WaitAsync(call.CancellationToken).NoContext();
+            if (!_use.Accepted && RefusalOf() == null) return new Turn(_use.FirstAnswer);
+            _use.FirstAnswer.Release();
             ThrowIfRefused();
-            return false;
+            return null;
         }
 
         /// <summary>
@@ -205,14 +242,14 @@ namespace BackupTools
         /// more, and a refusal of this key and secret (a lock that has ended, a clock put right) no longer stands for
         /// connections that have not met it.
         /// </summary>
-        internal override void AfterSend(bool held, int? status)
+        internal override void AfterSend(object held, int? status)
         {
             if (status is int s && s != 401)
             {
                 _use.Accepted = true;
                 _use.Refused = null;
             }
-            if (held) _firstAnswer.Release();
+            (held as Turn)?.Answered();
         }
 
         private void ThrowIfRefused()

@@ -157,15 +157,20 @@ namespace BackupTools
         internal virtual void RememberRefusal(BackupToolsException refused) { }
 
         /// <summary>
-        /// Called before an authorized request is sent (after <see cref="ApplyAsync"/>); true when the request holds
-        /// something <see cref="AfterSend"/> must give back. Throws when the request must not be sent.
+        /// Called before an authorized request is sent (after <see cref="ApplyAsync"/>); what the request holds that
+        /// <see cref="AfterSend"/> must give back, or null. An object rather than a flag: what it holds may be given back
+        /// before the answer (an access key's turn has a time bound), and only this request's own may be given back then.
+        /// Throws when the request must not be sent.
         /// </summary>
-        internal virtual Task<bool> BeforeSendAsync(ServiceCall call) => NothingHeld;
+        internal virtual Task<object> BeforeSendAsync(ServiceCall call) => NothingHeld;
 
-        /// <summary>Called once the request <see cref="BeforeSendAsync"/> let through has its answer (its status), or none (null).</summary>
-        internal virtual void AfterSend(bool held, int? status) { }
+        /// <summary>
+        /// Called once the request <see cref="BeforeSendAsync"/> let through has its answer (its status), or none (null),
+        /// with what <see cref="BeforeSendAsync"/> returned for it.
+        /// </summary>
+        internal virtual void AfterSend(object held, int? status) { }
 
-        private static readonly Task<bool> NothingHeld = Task.FromResult(false);
+        private static readonly Task<object> NothingHeld = Task.FromResult<object>(null);
 
         /// <summary>
         /// Authorizes <paramref name="request"/> (after its content is set): a token in the header <paramref name="placement"/>

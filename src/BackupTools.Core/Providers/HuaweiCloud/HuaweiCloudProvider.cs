@@ -67,7 +67,7 @@ namespace BackupTools.Providers.HuaweiCloud
         /// <summary>Access key (signature) or IAM user password, project-scoped.</summary>
         public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint)
         {
-            if (method == AuthenticationMethods.AccessKey) return new AkSkCredential(request.AccessKeyId, request.SecretAccessKey, Info.Name, endpoint);
+            if (method == AuthenticationMethods.AccessKey) return new AkSkCredential(request.AccessKeyId, request.SecretAccessKey);
             var iam = request.IdentityEndpoint != null
                 ? EndpointRule.Check(Info.Name, request.IdentityEndpoint)
                 : IamPasswordCredential.DeriveIdentityEndpoint(endpoint);
