@@ -42,6 +42,18 @@ namespace BackupTools.Tests
             Assert.Equal(5, d.TotalSeconds, 3);
         }
 
+        /// <summary>
+        /// 12 % of an 8 s TaurusDB job read at a client age of 1.56 s (its whole-second start time made the age 0.6 s too
+        /// long): the estimate said 11.4 s to go, where 7 remained, and the end was seen 4 s late. A pause from one
+        /// extrapolation is at most three times the age.
+        /// </summary>
+        [Fact]
+        public void An_extrapolation_from_a_small_percentage_waits_at_most_three_times_the_age()
+        {
+            var d = PollSchedule.Next(TimeSpan.FromSeconds(1.56), 12, null, TimeSpan.FromMilliseconds(50), Cap, TimeSpan.Zero, 0.5);
+            Assert.Equal(3 * 1.56, d.TotalSeconds, 3);
+        }
+
         [Fact]
         public void A_tiny_percentage_is_not_extrapolated()
         {
