@@ -37,23 +37,23 @@ namespace BackupTools
 
         internal BackupCredential Credential { get; }
 
-        /// <summary>How many sent secrets <see cref="RememberSent"/> keeps per endpoint; past it the oldest is dropped.</summary>
-        internal const int SentSecretsPerEndpoint = 32;
-
-        // Secrets sent besides a credential's (disaster-recovery passcodes), per endpoint (EndpointKey), process-wide: the
-        // job a passcode was sent for may be read through another connection to that server (Connect-BackupService
-        // again, another runspace, Wait-BackupJob -Connection), and the service's echo must be masked there too. Kept as
-        // read-only copies, each once, oldest first, at most SentSecretsPerEndpoint per endpoint (a runbook that sends a
-        // new passcode every night does not grow the process); each list is guarded by itself. Private, so never shown
-        // or serialized. A new process knows none of them.
+        // Secrets sent besides a credential's (disaster-recovery passcodes), per endpoint (EndpointKey), process-wide:
+        // the job a passcode was sent for may be read through another connection to that server (Connect-BackupService
+        // again, another runspace, Wait-BackupJob -Connection), and the service's echo must be masked there too. The
+        // endpoint's list holds every passcode any connection to it sent, so it is also the sending connection's own.
+        // Nothing is ever dropped: a cap forgot the oldest, and a job started before 32 others (one batch with -Wait)
+        // showed its passcode in full when it failed. Uncapped is small: a passcode is kept once, as a read-only copy
+        // of about 200 bytes with its lock and unmanaged buffer (a nightly runbook's year is about 75 KB; 1,000
+        // passcodes about 200 KB), and a process sends few disaster-recovery backups. Each list is guarded by itself.
+        // Private, so never shown or serialized. A new process knows none of them.
         private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Generic.List<System.Security.SecureString>> Sent =
             new System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Generic.List<System.Security.SecureString>>(StringComparer.Ordinal);
 
         /// <summary>
-        /// Remembers a secret a request to this connection's endpoint carries besides the credential's (an ArcGIS passcode),
-        /// so that every later call to that endpoint, on any connection of the process, masks it too: a status read that
-        /// quotes the passcode is another call than the create's, and may be made through another connection. A secret
-        /// sent again becomes the newest; past <see cref="SentSecretsPerEndpoint"/> the oldest is forgotten.
+        /// Remembers a secret a request to this connection's endpoint carries besides the credential's (an ArcGIS
+        /// passcode), for the rest of the process, so that every later call to that endpoint, on this or any other
+        /// connection of the process, masks it too: a status read that quotes the passcode is another call than the
+        /// create's, and may be made through another connection. A secret sent again is kept once.
         /// </summary>
         internal void RememberSent(System.Security.SecureString secret)
         {
@@ -62,23 +62,20 @@ namespace BackupTools
             var sent = Sent.GetOrAdd(EndpointKey, _ => new System.Collections.Generic.List<System.Security.SecureString>(1));
             lock (sent)
             {
-                for (var i = 0; i < sent.Count; i++)
-                {
-                    if (!string.Equals(Secret.Reveal(sent[i]), text, StringComparison.Ordinal)) continue;
-                    var known = sent[i];
-                    sent.RemoveAt(i);
-                    sent.Add(known);
-                    return;
-                }
+                // Only those of the same length are decoded (the length is read without decoding): a create costs a few
+                // decodes, not one per passcode the endpoint was ever sent.
+                foreach (var known in sent)
+                    if (known.Length == secret.Length && string.Equals(Secret.Reveal(known), text, StringComparison.Ordinal)) return;
                 var copy = secret.Copy();
                 copy.MakeReadOnly();
                 sent.Add(copy);
-                // Not disposed: a Scrub running now may hold it; the collector frees it.
-                if (sent.Count > SentSecretsPerEndpoint) sent.RemoveAt(0);
             }
         }
 
-        /// <summary>The secrets <see cref="RememberSent"/> was given for this connection's endpoint, to mask in what the service answers.</summary>
+        /// <summary>
+        /// The secrets <see cref="RememberSent"/> was given for this connection's endpoint (on any connection, this
+        /// one's among them), to mask in what the service answers.
+        /// </summary>
         internal System.Security.SecureString[] SentSecrets()
         {
             if (!Sent.TryGetValue(EndpointKey, out var sent)) return Array.Empty<System.Security.SecureString>();

@@ -62,17 +62,39 @@ namespace BackupTools.Tests
         }
 
         [Fact]
-        public async Task Each_endpoint_keeps_its_newest_passcodes_up_to_its_cap()
+        public async Task A_passcode_sent_before_many_others_is_still_masked_on_its_connection_and_through_another()
         {
-            var c = TestData.Connect(_sim, Provider, scope: null);
-            var first = TestData.Secure("Pc0de-Oldest-000");
-            c.RememberSent(first);
-            for (var i = 1; i <= BackupConnection.SentSecretsPerEndpoint; i++)
-                c.RememberSent(TestData.Secure("Pc0de-Newer-" + i.ToString("000", System.Globalization.CultureInfo.InvariantCulture)));
-            var kept = TestData.Connect(_sim, Provider, scope: null).SentSecrets().Select(Secret.Reveal).ToList();
-            Assert.True(kept.Count <= BackupConnection.SentSecretsPerEndpoint);
-            Assert.DoesNotContain("Pc0de-Oldest-000", kept);
-            Assert.Contains("Pc0de-Newer-" + BackupConnection.SentSecretsPerEndpoint.ToString("000", System.Globalization.CultureInfo.InvariantCulture), kept);
+            // A batch of more than 32 rows with their own passcodes: the first job's echo showed its passcode in full
+            // once 32 later creates had pushed it out of a capped memory.
+            const string first = "Pc0de-FIRST-SECRET";
+            var c1 = TestData.Connect(_sim, Provider, scope: null);
+            var job = await BackupService.StartAsync(c1, Request(first), NullOperationLog.Instance, CancellationToken.None);
+            await Task.WhenAll(Enumerable.Range(1, 40).Select(i =>
+                BackupService.StartAsync(c1, Request("Pc0de-Later-" + i.ToString("000", System.Globalization.CultureInfo.InvariantCulture)),
+                    NullOperationLog.Instance, CancellationToken.None)));
+            EchoOnStatusReads(job.JobId, first);
+
+            foreach (var c in new[] { c1, TestData.Connect(_sim, Provider, scope: null) })
+            {
+                var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+                Assert.Equal(BackupJobState.Failed, read.State);
+                var shown = Shown(read);
+                Assert.Contains("Invalid passcode '***' for store.", shown);
+                Assert.DoesNotContain(first, shown);
+            }
+        }
+
+        [Fact]
+        public void Each_endpoint_keeps_every_passcode_sent_to_it_once()
+        {
+            var key = Guid.NewGuid().ToString("N").Substring(0, 8);
+            string Passcode(int i) => "Pc0de-" + key + "-" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture);
+            // Many creates at once, through several connections, some sending a passcode already sent.
+            var connections = Enumerable.Range(0, 4).Select(_ => TestData.Connect(_sim, Provider, scope: null)).ToArray();
+            Parallel.For(0, 1000, i => connections[i % connections.Length].RememberSent(TestData.Secure(Passcode(i % 500))));
+            var kept = TestData.Connect(_sim, Provider, scope: null).SentSecrets().Select(Secret.Reveal).Where(s => s.Contains(key)).ToList();
+            Assert.Equal(500, kept.Count);
+            Assert.Equal(Enumerable.Range(0, 500).Select(Passcode).OrderBy(s => s, StringComparer.Ordinal), kept.OrderBy(s => s, StringComparer.Ordinal));
             // Another endpoint (another provider) does not see them.
             Assert.DoesNotContain(TestData.Connect(_sim, "TaurusDB").SentSecrets().Select(Secret.Reveal), s => s.StartsWith("Pc0de-", StringComparison.Ordinal));
         }
