@@ -85,6 +85,31 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task An_echoed_passcode_is_masked_in_every_form_it_was_sent_in()
+        {
+            // Scrub skips the encodings of a passcode whose longest run of letters and digits the text lacks: every form
+            // keeps that run, so each of them, echoed, is still masked.
+            const string passcode = "pass word!\u00dcn\u00ef(SECRETQ)~'x";
+            var forms = new[]
+            {
+                passcode, Uri.EscapeDataString(passcode), System.Net.WebUtility.UrlEncode(passcode),
+                Uri.EscapeDataString(passcode).Replace("%20", "+"), System.Text.Json.JsonEncodedText.Encode(passcode).ToString(),
+            };
+            var c = TestData.Connect(_sim, Provider, scope: null);
+            var job = await BackupService.StartAsync(c, Request(passcode), NullOperationLog.Instance, CancellationToken.None);
+            // One message per form: each is scrubbed alone, so one form's mask cannot hide another's.
+            var messages = forms.Select((f, i) => System.Text.Json.JsonSerializer.Serialize("Echo " + i + ": " + f));
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "GET", PathContains = "/admin/jobs/", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"jobid\":\"" + job.JobId + "\",\"status\":\"FAILED\",\"result\":{\"status\":\"error\",\"code\":500,\"messages\":[" +
+                       string.Join(",", messages) + "]}}" });
+
+            var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
+            var shown = Shown(read);
+            for (var i = 0; i < forms.Length; i++) Assert.Contains("Echo " + i + ": ***", shown);
+            Assert.DoesNotContain("SECRETQ", shown);
+        }
+
+        [Fact]
         public void Each_endpoint_keeps_every_passcode_sent_to_it_once()
         {
             var key = Guid.NewGuid().ToString("N").Substring(0, 8);
