@@ -8,6 +8,26 @@ namespace BackupTools.Tests
     /// <summary>What -Verbose shows of an address, and what a job keeps of a status address a service gave.</summary>
     public sealed class RedactTests
     {
+        /// <summary>
+        /// Secrets longer than .NET Framework's 32,766-character escaping limit are escaped in pieces: the result is what
+        /// one call gives where there is no limit (here), with a surrogate pair, a space and reserved characters across
+        /// the piece boundaries.
+        /// </summary>
+        [Theory]
+        [InlineData(31999)]
+        [InlineData(32000)]
+        [InlineData(32001)]
+        public void A_secret_of_any_length_is_escaped_as_in_one_call(int pairAt)
+        {
+            var chars = new System.Text.StringBuilder();
+            for (var i = 0; chars.Length < 70000; i++) chars.Append("ab c/+=~!é"[i % 10]);
+            chars.Insert(pairAt, "\U0001F600");
+            chars.Insert(64000 - 1, "\U0001F600");
+            var secret = chars.ToString();
+            Assert.Equal(Uri.EscapeDataString(secret), ServiceCall.EscapedData(secret));
+            Assert.Equal(Uri.EscapeDataString("short"), ServiceCall.EscapedData("short"));
+        }
+
         [Theory]
         [InlineData("https://h.example.com/a?f=json&token=abc", "https://h.example.com/a?f=json&token=***")]
         [InlineData("https://h.example.com/a?f=json;token=abc", "https://h.example.com/a?f=json;token=***")]

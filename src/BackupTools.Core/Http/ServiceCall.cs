@@ -75,14 +75,36 @@ namespace BackupTools.Http
                 var secret = Secret.Reveal(secure);
                 if (string.IsNullOrEmpty(secret) || secret.Length < 4 || !MayHold(text, secret)) continue;
                 text = Mask(text, secret);
-                text = Mask(text, Uri.EscapeDataString(secret));
+                var escaped = EscapedData(secret);
+                text = Mask(text, escaped);
                 text = Mask(text, System.Net.WebUtility.UrlEncode(secret));
                 // As FormUrlEncodedContent writes it (a body's field): percent-escaped with '+' for a space, which differs
                 // from UrlEncode's for a secret with a space and one of ! * ' ( ) ~.
-                text = Mask(text, Uri.EscapeDataString(secret).Replace("%20", "+"));
+                text = Mask(text, escaped.Replace("%20", "+"));
                 text = Mask(text, System.Text.Json.JsonEncodedText.Encode(secret).ToString());
             }
             return text;
+        }
+
+        /// <summary>
+        /// <see cref="Uri.EscapeDataString"/> of any length: on .NET Framework (Windows PowerShell 5.1) it throws for a
+        /// string over 32,766 characters, and a token may be that long (Huawei allows X-Auth-Token values far longer).
+        /// Escaping is per character, so pieces escaped apart and joined are the same; a piece never ends between the
+        /// two halves of a surrogate pair, which are escaped together.
+        /// </summary>
+        internal static string EscapedData(string value)
+        {
+            const int piece = 32000;
+            if (value.Length <= piece) return Uri.EscapeDataString(value);
+            var text = new System.Text.StringBuilder(value.Length * 3 / 2);
+            for (var start = 0; start < value.Length;)
+            {
+                var length = Math.Min(piece, value.Length - start);
+                if (start + length < value.Length && char.IsHighSurrogate(value[start + length - 1])) length--;
+                text.Append(Uri.EscapeDataString(value.Substring(start, length)));
+                start += length;
+            }
+            return text.ToString();
         }
 
         /// <summary>A job status with its messages' texts scrubbed (<see cref="Scrub"/>); as it is when it has none.</summary>
