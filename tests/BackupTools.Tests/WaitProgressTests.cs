@@ -180,6 +180,26 @@ namespace BackupTools.Tests
             Assert.Equal(5000, records.Last().ActivityId);
         }
 
+        /// <summary>
+        /// -Any: the first job to finish ends the wait within the write interval, so its count waited for a flush that
+        /// never came, and the parent's last line said "0 of 3000 finished" before "Done".
+        /// </summary>
+        [Fact]
+        public void Completing_the_wait_writes_the_parent_s_last_count_first()
+        {
+            var records = new List<ProgressRecord>();
+            var clock = new Clock();
+            var progress = New(records, 3, clock);
+            progress.Update(Job("a"));
+            progress.Update(Job("b"));
+            clock.Pass(TimeSpan.FromMilliseconds(10));
+            progress.Done(Job("a"));
+            progress.Complete();
+            var parent = records.Where(r => r.ActivityId == 5000).ToList();
+            Assert.Equal(ProgressRecordType.Completed, parent.Last().RecordType);
+            Assert.StartsWith("1 of 3 finished", parent[parent.Count - 2].StatusDescription);
+        }
+
         [Fact]
         public void A_child_line_never_shares_its_id_with_another_job_still_shown()
         {

@@ -145,6 +145,12 @@ namespace BackupTools.Commands
 
         private void Write()
         {
+            if (WriteParent()) WriteChildren();
+        }
+
+        /// <summary>Writes the parent's count; false when every job is done (no child lines to write then).</summary>
+        private bool WriteParent()
+        {
             _started = true;
             _pending = false;
             _lastWrite = _now();
@@ -157,8 +163,7 @@ namespace BackupTools.Commands
             {
                 PercentComplete = _total == 0 ? 100 : Math.Min(100, _finished * 100 / _total),
             });
-            if (done >= _total) return;
-            WriteChildren();
+            return done < _total;
         }
 
         // The lines go to the jobs that changed last: shown ones that no longer are among them end, new ones begin.
@@ -224,7 +229,8 @@ namespace BackupTools.Commands
             foreach (var child in _shown) End(child, "Done");
             _shown.Clear();
             _running.Clear();
-            _pending = false;
+            // A count not yet written (the job that ended an -Any wait, within the write interval) is written last.
+            if (_pending) WriteParent();
             _write(new ProgressRecord(_parentId, ParentActivity, "Done") { RecordType = ProgressRecordType.Completed });
         }
     }
