@@ -89,6 +89,36 @@ namespace BackupTools.Tests
         public static IEnumerable<object[]> Methods() =>
             BackupService.Providers.SelectMany(p => p.AuthenticationMethods.Select(m => new object[] { p.Name, m }));
 
+        /// <summary>
+        /// A token pasted as "Bearer …" is sent without the scheme, and that form is what masking looks for: an echo of
+        /// the token sent (a service quoting it in an error) showed in full, the secret being known only as pasted.
+        /// </summary>
+        [Theory]
+        [InlineData("TaurusDB", false)]
+        [InlineData("DDS", false)]
+        [InlineData("Dataverse", false)]
+        [InlineData("Dataverse", true)]
+        public async Task An_echo_of_a_token_pasted_with_its_scheme_is_masked_as_sent(string provider, bool fromScript)
+        {
+            var r = Request(provider, "AccessToken", "Bearer " + TestData.Token);
+            if (fromScript)
+            {
+                r.AccessToken = null;
+                r.TokenProvider = (log, ct) => Task.FromResult(TestData.Secure("bearer " + TestData.Token + "\n"));
+            }
+            var echo = "token " + TestData.Token + " is not allowed here";
+            var body = provider == "Dataverse"
+                ? "{\"status\":\"FailedToCreate\",\"errors\":[{\"code\":\"Denied\",\"description\":\"" + echo + "\"}]}"
+                : "{\"error_code\":\"DBS.280001\",\"error_msg\":\"" + echo + "\"}";
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", StatusCode = 400, Times = 1, Body = body });
+            var c = BackupService.Connect(r);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Contains("token *** is not allowed", ex.Message);
+            Assert.DoesNotContain(TestData.Token, ex.ToString());
+            Assert.DoesNotContain(TestData.Token, ex.ServiceMessage ?? string.Empty);
+        }
+
         [Theory]
         [MemberData(nameof(Methods))]
         public async Task Each_method_of_each_service_creates_a_backup_and_waits_for_it(string provider, string method)

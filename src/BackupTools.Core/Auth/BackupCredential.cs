@@ -226,8 +226,12 @@ namespace BackupTools
                 {
                     RecommendedAction = "Check where the token comes from (a file, a variable): it must be the token alone.",
                 };
-            _token = token.Copy();
-            _token.MakeReadOnly();
+            // Kept as it is sent (a pasted "Bearer " and surrounding white space off): what masking looks for is then
+            // what a service could echo.
+            _token = Secret.AsSentToken(token);
+            if (_token.Length == 0)
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    "AccessToken must not be empty.");
         }
 
         public override string Method => AuthenticationMethods.AccessToken;
@@ -296,20 +300,58 @@ namespace BackupTools
                 ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
                 var end = secure.Length;
                 char At(int i) => (char)Marshal.ReadInt16(ptr, i * 2);
-                const string scheme = "Bearer";
-                var start = 0;
-                if (end > scheme.Length + 1 && At(scheme.Length) == ' ')
-                {
-                    var named = true;
-                    for (var i = 0; i < scheme.Length && named; i++) named = char.ToLowerInvariant(At(i)) == char.ToLowerInvariant(scheme[i]);
-                    if (named) start = scheme.Length + 1;
-                }
-                while (start < end && char.IsWhiteSpace(At(start))) start++;
-                while (end > start && char.IsWhiteSpace(At(end - 1))) end--;
+                var start = TokenStart(At, ref end);
                 // (TokenPlacement.FitsHeader's rule, char by char: no managed string of the secret is made)
                 for (var i = start; i < end; i++)
                     if (At(i) < '!' || At(i) > '~') return false;
                 return true;
+            }
+            finally
+            {
+                if (ptr != IntPtr.Zero) Marshal.ZeroFreeGlobalAllocUnicode(ptr);
+            }
+        }
+
+        /// <summary>
+        /// Where a ready token of <paramref name="end"/> characters starts and ends as a header carries it: after a
+        /// leading <c>Bearer </c> (any case), white space around it off (<see cref="TokenPlacement.WithoutScheme"/>,
+        /// <see cref="TokenPlacement.Checked"/>).
+        /// </summary>
+        private static int TokenStart(Func<int, char> at, ref int end)
+        {
+            const string scheme = "Bearer";
+            var start = 0;
+            if (end > scheme.Length + 1 && at(scheme.Length) == ' ')
+            {
+                var named = true;
+                for (var i = 0; i < scheme.Length && named; i++) named = char.ToLowerInvariant(at(i)) == char.ToLowerInvariant(scheme[i]);
+                if (named) start = scheme.Length + 1;
+            }
+            while (start < end && char.IsWhiteSpace(at(start))) start++;
+            while (end > start && char.IsWhiteSpace(at(end - 1))) end--;
+            return start;
+        }
+
+        /// <summary>
+        /// A read-only copy of a ready token as a header carries it: a leading <c>Bearer </c> (any case) and the white
+        /// space around it taken off (<see cref="FitsHeaderAsToken"/>'s reading). Masking knows a secret by what it
+        /// holds, and the form sent is the one a service could echo: kept as pasted, an echo of the sent token showed.
+        /// Read in unmanaged memory that is zeroed afterwards; no managed string of the secret is made.
+        /// </summary>
+        public static SecureString AsSentToken(SecureString secure)
+        {
+            if (secure == null) return null;
+            var ptr = IntPtr.Zero;
+            try
+            {
+                ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
+                var end = secure.Length;
+                char At(int i) => (char)Marshal.ReadInt16(ptr, i * 2);
+                var start = TokenStart(At, ref end);
+                var sent = new SecureString();
+                for (var i = start; i < end; i++) sent.AppendChar(At(i));
+                sent.MakeReadOnly();
+                return sent;
             }
             finally
             {

@@ -23,7 +23,8 @@ namespace BackupTools
         {
             _provider = provider;
             _source = source ?? throw new ArgumentNullException(nameof(source));
-            Seed(initialToken);
+            // Kept as sent (Secret.AsSentToken): masking then knows the form a service could echo.
+            Seed(Secret.AsSentToken(initialToken));
         }
 
         public override string Method => AuthenticationMethods.TokenProvider;
@@ -65,6 +66,7 @@ namespace BackupTools
                 error.Passing = IsNetworkFailure(ex);
                 throw error;
             }
+            token = Secret.AsSentToken(token);
             if (token == null || token.Length == 0)
                 throw Refused(_provider, $"{_provider}: the token provider returned no token.");
             return (token, null);
