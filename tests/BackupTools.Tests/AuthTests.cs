@@ -976,6 +976,48 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// Requests without an answer to one endpoint hold back the key's other endpoints for one
+        /// <see cref="AkSkCredential.NoAnswerBound"/> at a time, not one each: six TaurusDB creates stuck before the key's
+        /// first accepted signature held a DDS create behind them for six bounds (a -Wait over 100 jobs in a dead region
+        /// held every healthy one for about 8 minutes), where it should wait for the one in flight.
+        /// </summary>
+        [Fact]
+        public async Task Many_requests_with_no_answer_to_one_endpoint_hold_back_other_endpoints_for_one_bound_not_one_each()
+        {
+            const string key = "SIMAKPERENDPOINT0002";
+            lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys[key] = Sk;
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Delay = TimeSpan.FromSeconds(60), StatusCode = 503, Times = 6 });
+            using var cts = new CancellationTokenSource();
+            var slow = TestData.FastRetry();
+            slow.RequestTimeout = TimeSpan.FromSeconds(120);
+            var stuck = new List<Task<BackupJob>>();
+            try
+            {
+                var taurus = BackupService.Connect(WithAccessKey(key));
+                for (var i = 0; i < 6; i++)
+                    stuck.Add(BackupService.StartAsync(taurus, new BackupRequest { InstanceId = Instance("TaurusDB", i), Name = TestData.UniqueName() },
+                        NullOperationLog.Instance, cts.Token, slow));
+                await Task.Delay(300);
+                var dds = Request("DDS", "AccessKey");
+                dds.AccessKeyId = key;
+                var clock = Stopwatch.StartNew();
+                var healthy = BackupService.StartAsync(BackupService.Connect(dds), BackupFor("DDS"), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+                // One bound (about 5 s) with the fix, six (about 30 s) without it.
+                Assert.Same(healthy, await Task.WhenAny(healthy, Task.Delay(TimeSpan.FromSeconds(45))));
+                Assert.NotNull((await healthy).JobId);
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"the healthy DDS create took {clock.Elapsed.TotalSeconds:0.0} s");
+                Assert.DoesNotContain(stuck, t => t.IsCompleted);
+            }
+            finally
+            {
+                cts.Cancel();
+                foreach (var t in stuck) await Assert.ThrowsAnyAsync<Exception>(() => t);
+                AkSkCredential.ForgetKey(key);
+                lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys.Remove(key);
+            }
+        }
+
+        /// <summary>
         /// The turn before a key's first accepted signature is the key's, not each endpoint's: one wrong secret in an
         /// estate of endpoints (TaurusDB and DDS, each by two names) costs one refused signature, not one per endpoint
         /// (Huawei locks the key after more than five in a row: three regions of TaurusDB and DDS did it in one run).

@@ -24,8 +24,10 @@ namespace BackupTools
     /// the key and secret, signed requests of every connection with them, to every endpoint, go one at a time, so that
     /// a wrong secret (or a clock more than 15 minutes off) costs one refused signature, not one per job a wait reads at
     /// once nor one per endpoint (the gateway counts failures per key: six endpoints locked it in one run). A request
-    /// holds its turn until its answer or for <see cref="NoAnswerBound"/>, whichever is first: one that gets no answer
-    /// (a firewalled region, a dead endpoint) holds back the others for that bound, not for its request timeout.
+    /// holds its turn until its answer or for <see cref="NoAnswerBound"/>, whichever is first, and a request to an
+    /// endpoint that already has one without an answer waits for that one to end before it queues for the turn: an
+    /// endpoint that answers nothing (a firewalled region, a dead endpoint) holds back the others for one bound at a
+    /// time, however many requests are queued to it, not for its request timeout nor for one bound each.
     /// </summary>
     internal sealed class AkSkCredential : BackupCredential
     {
@@ -79,6 +81,21 @@ namespace BackupTools
             // at most NoAnswerBound each (not disposed: no wait handle is asked for). Per key, not per endpoint: each
             // endpoint's own first signature with a wrong secret counted toward the key's lock.
             public readonly SemaphoreSlim FirstAnswer = new SemaphoreSlim(1, 1);
+            // Per endpoint (provider and authority), taken before FirstAnswer and held until the request's end (its answer,
+            // its timeout, a cancellation, a failure), not only for the bound: the bound alone let each queued request to
+            // a dead endpoint take the key's turn in its order and hold it NoAnswerBound, so a healthy endpoint's request
+            // queued behind N of them waited N bounds (100 jobs of a dead region: about 8 minutes). Not disposed, as above.
+            private readonly ConcurrentDictionary<string, SemaphoreSlim> _endpoints = new ConcurrentDictionary<string, SemaphoreSlim>(StringComparer.Ordinal);
+
+            /// <summary>
+            /// The gate of the endpoint <paramref name="connection"/> sends to: the credential's requests all go to its
+            /// connection's endpoint (the client is the connection's), so that is the request's authority.
+            /// </summary>
+            public SemaphoreSlim EndpointGate(BackupConnection connection)
+            {
+                var endpoint = connection.Endpoint == null ? string.Empty : connection.Endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
+                return _endpoints.GetOrAdd(connection.Provider + "|" + endpoint, _ => new SemaphoreSlim(1, 1));
+            }
         }
 
         /// <summary>
@@ -86,16 +103,21 @@ namespace BackupTools
         /// (or none: an error, a cancellation) or <see cref="NoAnswerBound"/> after it was taken, whichever comes first.
         /// An object per turn, not a flag: once the bound has given a turn back, the late answer must not give back the
         /// next request's. The bound is a timer of this turn only (none exists while no turn is held, none at import).
+        /// The endpoint's gate (<see cref="KeyUse.EndpointGate"/>) is given back exactly once too, but only at the end:
+        /// the next request to an endpoint that answers nothing waits for this one, not for the bound.
         /// </summary>
         private sealed class Turn
         {
             private readonly SemaphoreSlim _gate;
+            private readonly SemaphoreSlim _endpoint;
             private readonly CancellationTokenSource _bound;
             private int _givenBack;
+            private int _ended;
 
-            public Turn(SemaphoreSlim gate)
+            public Turn(SemaphoreSlim gate, SemaphoreSlim endpoint)
             {
                 _gate = gate;
+                _endpoint = endpoint;
                 _bound = new CancellationTokenSource(NoAnswerBound);
                 _bound.Token.Register(s => ((Turn)s).GiveBack(), this);
             }
@@ -110,6 +132,7 @@ namespace BackupTools
             public void Answered()
             {
                 GiveBack();
+                if (Interlocked.Exchange(ref _ended, 1) == 0) _endpoint.Release();
                 // A timer callback running now finds the turn given back; after this none runs.
                 _bound.Dispose();
             }
@@ -222,17 +245,33 @@ namespace BackupTools
 
         /// <summary>
         /// Before the first accepted signature of the key and secret (in this process, on any connection), waits for the
-        /// request ahead (to any endpoint) to have its answer, or for <see cref="NoAnswerBound"/> after it left; a request
-        /// that waited behind a refusal is not sent.
+        /// request ahead to the same endpoint to end, then for the request ahead (to any endpoint) to have its answer,
+        /// or for <see cref="NoAnswerBound"/> after it left; a request that waited behind a refusal is not sent. The
+        /// endpoint's gate is always taken first and given back last, so no two requests wait for each other's.
         /// </summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         internal override async Task<object> BeforeSendAsync(ServiceCall call)
         {
             ThrowIfRefused();
             if (_use.Accepted) return null;
-            await _use.FirstAnswer.WaitAsync(call.CancellationToken).NoContext();
-            if (!_use.Accepted && RefusalOf() == null) return new Turn(_use.FirstAnswer);
-            _use.FirstAnswer.Release();
+            var endpoint = _use.EndpointGate(call.Connection);
+            // Cancelled here, nothing is held.
+            await endpoint.WaitAsync(call.CancellationToken).NoContext();
+            if (!_use.Accepted && RefusalOf() == null)
+            {
+                try
+                {
+                    await _use.FirstAnswer.WaitAsync(call.CancellationToken).NoContext();
+                }
+                catch
+                {
+                    endpoint.Release();
+                    throw;
+                }
+                if (!_use.Accepted && RefusalOf() == null) return new Turn(_use.FirstAnswer, endpoint);
+                _use.FirstAnswer.Release();
+            }
+            endpoint.Release();
             ThrowIfRefused();
             return null;
         }
