@@ -63,7 +63,7 @@ namespace BackupTools
         public void Apply(HttpRequestMessage request, string token)
         {
             // A header without a scheme (X-Auth-Token) takes a pasted "Bearer …" as the token too: tokens hold no
-            // space, and Connect-BackupService accepts it so (BackupCredential.FitsHeaderAsToken).
+            // space, and Connect-BackupService accepts it so (Secret.FitsHeaderAsToken).
             token = Checked(WithoutScheme(token, Scheme ?? "Bearer"));
             if (Scheme != null && string.Equals(Header, "Authorization", StringComparison.OrdinalIgnoreCase))
                 request.Headers.Authorization = new AuthenticationHeaderValue(Scheme, token);
@@ -264,21 +264,28 @@ namespace BackupTools
         /// Whether the secret is well-formed UTF-16 (no unpaired surrogate), read in unmanaged memory that is zeroed
         /// afterwards: no managed string of the secret is made, as none may be left for the collector to find.
         /// </summary>
-        public static bool IsWellFormed(SecureString secure)
+        public static bool IsWellFormed(SecureString secure) => secure == null || Read(secure, (at, length) =>
         {
-            if (secure == null) return true;
+            for (var i = 0; i < length; i++)
+            {
+                if (char.IsHighSurrogate(at(i)) && i + 1 < length && char.IsLowSurrogate(at(i + 1))) i++;
+                else if (char.IsSurrogate(at(i))) return false;
+            }
+            return true;
+        });
+
+        /// <summary>
+        /// <paramref name="read"/> over the characters of <paramref name="secure"/> (an accessor by index, and the
+        /// length), in unmanaged memory that is zeroed afterwards: no managed string of the secret is made.
+        /// </summary>
+        private static T Read<T>(SecureString secure, Func<Func<int, char>, int, T> read)
+        {
             var ptr = IntPtr.Zero;
             try
             {
                 ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
-                var length = secure.Length;
-                char At(int i) => (char)Marshal.ReadInt16(ptr, i * 2);
-                for (var i = 0; i < length; i++)
-                {
-                    if (char.IsHighSurrogate(At(i)) && i + 1 < length && char.IsLowSurrogate(At(i + 1))) i++;
-                    else if (char.IsSurrogate(At(i))) return false;
-                }
-                return true;
+                var at = ptr;
+                return read(i => (char)Marshal.ReadInt16(at, i * 2), secure.Length);
             }
             finally
             {
@@ -291,26 +298,14 @@ namespace BackupTools
         /// <c>Bearer </c> (any case) and the white space around it are taken off, printable ASCII without a space only.
         /// Read in unmanaged memory that is zeroed afterwards, as <see cref="IsWellFormed"/> reads.
         /// </summary>
-        public static bool FitsHeaderAsToken(SecureString secure)
+        public static bool FitsHeaderAsToken(SecureString secure) => secure == null || Read(secure, (at, length) =>
         {
-            if (secure == null) return true;
-            var ptr = IntPtr.Zero;
-            try
-            {
-                ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
-                var end = secure.Length;
-                char At(int i) => (char)Marshal.ReadInt16(ptr, i * 2);
-                var start = TokenStart(At, ref end);
-                // (TokenPlacement.FitsHeader's rule, char by char: no managed string of the secret is made)
-                for (var i = start; i < end; i++)
-                    if (At(i) < '!' || At(i) > '~') return false;
-                return true;
-            }
-            finally
-            {
-                if (ptr != IntPtr.Zero) Marshal.ZeroFreeGlobalAllocUnicode(ptr);
-            }
-        }
+            var end = length;
+            // (TokenPlacement.FitsHeader's rule, char by char)
+            for (var i = TokenStart(at, ref end); i < end; i++)
+                if (at(i) < '!' || at(i) > '~') return false;
+            return true;
+        });
 
         /// <summary>
         /// Where a ready token of <paramref name="end"/> characters starts and ends as a header carries it: after a
@@ -338,26 +333,14 @@ namespace BackupTools
         /// holds, and the form sent is the one a service could echo: kept as pasted, an echo of the sent token showed.
         /// Read in unmanaged memory that is zeroed afterwards; no managed string of the secret is made.
         /// </summary>
-        public static SecureString AsSentToken(SecureString secure)
+        public static SecureString AsSentToken(SecureString secure) => secure == null ? null : Read(secure, (at, length) =>
         {
-            if (secure == null) return null;
-            var ptr = IntPtr.Zero;
-            try
-            {
-                ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
-                var end = secure.Length;
-                char At(int i) => (char)Marshal.ReadInt16(ptr, i * 2);
-                var start = TokenStart(At, ref end);
-                var sent = new SecureString();
-                for (var i = start; i < end; i++) sent.AppendChar(At(i));
-                sent.MakeReadOnly();
-                return sent;
-            }
-            finally
-            {
-                if (ptr != IntPtr.Zero) Marshal.ZeroFreeGlobalAllocUnicode(ptr);
-            }
-        }
+            var end = length;
+            var sent = new SecureString();
+            for (var i = TokenStart(at, ref end); i < end; i++) sent.AppendChar(at(i));
+            sent.MakeReadOnly();
+            return sent;
+        });
 
         public static SecureString FromPlain(string plain)
         {
