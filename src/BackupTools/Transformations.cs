@@ -97,7 +97,7 @@ namespace BackupTools.Commands
         protected abstract string Unit { get; }
 
         /// <summary>How many units a TimeSpan holds at most (TimeSpan.MaxValue in the unit).</summary>
-        protected abstract double MaxNumber { get; }
+        private double MaxNumber => TimeSpan.MaxValue.Ticks / (double)FromNumber(1).Ticks;
 
         private string Rule => $"a number of {Unit} or a TimeSpan such as 1.12:00:00 (days.hours:minutes:seconds)";
 
@@ -123,7 +123,7 @@ namespace BackupTools.Commands
                     return TimeSpan.FromTicks(ticks);
                 default:
                     throw new ArgumentTransformationMetadataException(
-                        $"A {TypeName(value)} is not a period: give {Rule}.");
+                        $"A {Describe(value)} is not a period: give {Rule}.");
             }
         }
 
@@ -154,7 +154,7 @@ namespace BackupTools.Commands
             }
         }
 
-        private static string TypeName(object value) => value is Array ? "list" : value is PSCustomObject ? "PSCustomObject without a numeric Ticks" : value.GetType().Name;
+        private static string Describe(object value) => value is PSCustomObject ? "PSCustomObject without a numeric Ticks" : Number.Describe(value);
     }
 
     /// <summary>The numeric types PowerShell reads a literal as (1, 30s, 30u, 30y, 30uy, 30us, 30l, 30ul, 30n, 1.5, 1.5d).</summary>
@@ -176,6 +176,9 @@ namespace BackupTools.Commands
                     return false;
             }
         }
+
+        /// <summary>A value of a type a transformation refuses, in words for its message ("list", "Boolean").</summary>
+        public static string Describe(object value) => value is Array ? "list" : value.GetType().Name;
     }
 
     /// <summary>
@@ -205,7 +208,7 @@ namespace BackupTools.Commands
                         $"'{Validation.Rule.Printable(s)}' is not a date PowerShell can read; write it as yyyy-MM-dd (2099-12-31), with a time if needed (2099-12-31T18:00).");
                 default:
                     throw new ArgumentTransformationMetadataException(
-                        $"A {(value is Array ? "list" : value.GetType().Name)} is not a date: give a DateTime, a DateTimeOffset or text such as 2099-12-31.");
+                        $"A {Number.Describe(value)} is not a date: give a DateTime, a DateTimeOffset or text such as 2099-12-31.");
             }
         }
     }
@@ -274,9 +277,6 @@ namespace BackupTools.Commands
 
         /// <inheritdoc />
         protected override string Unit => "seconds";
-
-        /// <inheritdoc />
-        protected override double MaxNumber => TimeSpan.MaxValue.TotalSeconds;
     }
 
     /// <summary>Accepts a number of days wherever a TimeSpan period is expected (retention periods are counted in days).</summary>
@@ -287,9 +287,6 @@ namespace BackupTools.Commands
 
         /// <inheritdoc />
         protected override string Unit => "days";
-
-        /// <inheritdoc />
-        protected override double MaxNumber => TimeSpan.MaxValue.TotalDays;
     }
 
     /// <summary>Reads the properties of a PowerShell object (or hashtable) into a dictionary, nested objects included.</summary>

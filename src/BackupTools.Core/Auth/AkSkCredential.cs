@@ -81,21 +81,18 @@ namespace BackupTools
             // at most NoAnswerBound each (not disposed: no wait handle is asked for). Per key, not per endpoint: each
             // endpoint's own first signature with a wrong secret counted toward the key's lock.
             public readonly SemaphoreSlim FirstAnswer = new SemaphoreSlim(1, 1);
-            // Per endpoint (provider and authority), taken before FirstAnswer and held until the request's end (its answer,
+            // Per endpoint (provider and endpoint), taken before FirstAnswer and held until the request's end (its answer,
             // its timeout, a cancellation, a failure), not only for the bound: the bound alone let each queued request to
             // a dead endpoint take the key's turn in its order and hold it NoAnswerBound, so a healthy endpoint's request
             // queued behind N of them waited N bounds (100 jobs of a dead region: about 8 minutes). Not disposed, as above.
             private readonly ConcurrentDictionary<string, SemaphoreSlim> _endpoints = new ConcurrentDictionary<string, SemaphoreSlim>(StringComparer.Ordinal);
 
             /// <summary>
-            /// The gate of the endpoint <paramref name="connection"/> sends to: the credential's requests all go to its
-            /// connection's endpoint (the client is the connection's), so that is the request's authority.
+            /// The gate of the endpoint <paramref name="connection"/> sends to (its <see cref="BackupConnection.EndpointKey"/>):
+            /// the credential's requests all go to its connection's endpoint (the client is the connection's).
             /// </summary>
-            public SemaphoreSlim EndpointGate(BackupConnection connection)
-            {
-                var endpoint = connection.Endpoint == null ? string.Empty : connection.Endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
-                return _endpoints.GetOrAdd(connection.Provider + "|" + endpoint, _ => new SemaphoreSlim(1, 1));
-            }
+            public SemaphoreSlim EndpointGate(BackupConnection connection) =>
+                _endpoints.GetOrAdd(connection.EndpointKey, _ => new SemaphoreSlim(1, 1));
         }
 
         /// <summary>

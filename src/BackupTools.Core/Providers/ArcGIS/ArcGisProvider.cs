@@ -257,8 +257,7 @@ namespace BackupTools.Providers.ArcGIS
                 // The header first, and the form's token read from it: one value for both, cleaned as the header's is
                 // (a trailing line break from Get-Content -Raw, a pasted "Bearer ") and of the same generation. ArcGIS
                 // credentials are tokens, which sign nothing, so the body may follow the header.
-                var http = new HttpRequestMessage(HttpMethod.Post, url);
-                await AuthorizeAsync(call, http).NoContext();
+                var http = await Authorized(call, HttpMethod.Post, url).NoContext();
                 var token = http.Headers.Authorization?.Parameter;
                 var fields = new List<KeyValuePair<string, string>>
                 {
