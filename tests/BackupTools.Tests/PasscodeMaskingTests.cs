@@ -50,8 +50,13 @@ namespace BackupTools.Tests
             var job = await BackupService.StartAsync(c1, Request(passcode), NullOperationLog.Instance, CancellationToken.None);
             EchoOnStatusReads(job.JobId, passcode);
 
-            var c2 = TestData.Connect(_sim, Provider, scope: null);
-            foreach (var c in new[] { c1, c2 })
+            await AssertMaskedThrough(job, passcode, c1, TestData.Connect(_sim, Provider, scope: null));
+        }
+
+        /// <summary>Reads the job through each connection: the echo of <paramref name="passcode"/> shows as '***' every time.</summary>
+        private static async Task AssertMaskedThrough(BackupJob job, string passcode, params BackupConnection[] connections)
+        {
+            foreach (var c in connections)
             {
                 var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
                 Assert.Equal(BackupJobState.Failed, read.State);
@@ -74,14 +79,7 @@ namespace BackupTools.Tests
                     NullOperationLog.Instance, CancellationToken.None)));
             EchoOnStatusReads(job.JobId, first);
 
-            foreach (var c in new[] { c1, TestData.Connect(_sim, Provider, scope: null) })
-            {
-                var read = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None);
-                Assert.Equal(BackupJobState.Failed, read.State);
-                var shown = Shown(read);
-                Assert.Contains("Invalid passcode '***' for store.", shown);
-                Assert.DoesNotContain(first, shown);
-            }
+            await AssertMaskedThrough(job, first, c1, TestData.Connect(_sim, Provider, scope: null));
         }
 
         [Fact]
