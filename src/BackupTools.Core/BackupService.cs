@@ -261,6 +261,9 @@ namespace BackupTools
             var reconciler = provider as IReconcilesCreates;
             retry = retry ?? Resilience.DefaultOptions;
             using (var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            // While this create runs, the backups other creates are handed out stay on record: its lookup by name, if its
+            // answer is lost, must not claim one of them.
+            using (reconciler != null ? HandedOutBackups.Process.Begin() : null)
             {
                 if (retry.Budget > TimeSpan.Zero && retry.Budget != Timeout.InfiniteTimeSpan) budget.CancelAfter(retry.Budget);
                 var call = new ServiceCall(connection, log, budget.Token) { RequestTimeout = retry.RequestTimeout };
@@ -274,6 +277,7 @@ namespace BackupTools
                 var lastAfterCreate = false; // the last failure came after its attempt's create request left
                 BackupToolsException last = null;
                 var lookFirst = 0;         // 1: look the backup up by name before the next repeat
+                BackupJob claimed = null;  // the backup a lookup by name claimed (not named by a create's answer)
                 Task<BackupJob> Create()
                 {
                     Interlocked.Increment(ref attempts);
@@ -291,19 +295,20 @@ namespace BackupTools
                     {
                         log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' failed: {lookup.Message}");
                     }
-                    if (found?.Job != null)
+                    if (found?.Job != null && HandedOutBackups.Process.TryClaim(connection, request.InstanceId, found.Job.BackupId))
                     {
                         log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
-                        return found.Job;
+                        return claimed = found.Job;
                     }
-                    // Not there, or not shown to be this create's: the busy repeats go on. (A create is repeated after a
-                    // lost answer only where names are unique, so a repeat cannot make a second backup; the last lookup,
-                    // when the repeats end, names a backup that could not be shown to be this create's.)
+                    // Not there, or not shown to be this create's (another create's among them): the busy repeats go
+                    // on. (A create is repeated after a lost answer only where names are unique, so a repeat cannot make
+                    // a second backup; the last lookup, when the repeats end, names a backup that could not be shown to
+                    // be this create's.)
                     return await Create().NoContext();
                 }
                 try
                 {
-                    return await Resilience.ExecuteAsync(RetryRules.ForCreates(retry, uniqueNames: reconciler != null && reconciler.NamesAreUnique), log,
+                    var job = await Resilience.ExecuteAsync(RetryRules.ForCreates(retry, uniqueNames: reconciler != null && reconciler.NamesAreUnique), log,
                         ct => Interlocked.Exchange(ref lookFirst, 0) == 1 ? LookThenCreate() : Create(),
                         budget.Token, observe: ex =>
                     {
@@ -320,6 +325,9 @@ namespace BackupTools
                         }
                         else if (ex is OperationCanceledException && lastAfterCreate) maybeSent = true; // cut off while the request was out
                     }).NoContext();
+                    // Named by the create's answer: a lookup for another create must not claim it.
+                    if (reconciler != null && !ReferenceEquals(job, claimed)) HandedOutBackups.Process.Answered(connection, request.InstanceId, job.BackupId);
+                    return job;
                 }
                 catch (OperationCanceledException ex) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
@@ -361,9 +369,19 @@ namespace BackupTools
                     }
                     if (existing?.Job != null)
                     {
-                        log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
-                        return existing.Job;
+                        if (HandedOutBackups.Process.TryClaim(connection, request.InstanceId, existing.Job.BackupId))
+                        {
+                            log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
+                            return existing.Job;
+                        }
+                        // Another create of this process was handed it meanwhile.
+                        HandedOutBackups.Process.WasHandedOut(connection, request.InstanceId, existing.Job.BackupId, out var byAnswer);
+                        existing = FoundBackup.Another(existing.Job.BackupId, byAnswer);
                     }
+                    // The name is taken by the backup another create's own answer named, and names are unique: this
+                    // create's requests were refused or never read, so it made nothing. Said so, never that backup.
+                    if (existing?.Anothers != null && existing.AnothersByAnswer && reconciler.NamesAreUnique && reconciler.IsAlreadyExists(ex))
+                        throw NameTaken(ex, request, existing.Anothers);
                     // Not found, or not shown to be this create's: after an unanswered attempt the backup may still be
                     // this create's; after refusals only (nothing made), "already exists" is another backup's name,
                     // reported as the service said it.
@@ -391,6 +409,20 @@ namespace BackupTools
         /// BackupCreateOutcomeUnknown error (never a second backup, never another backup taken for this one).
         /// </summary>
         internal static readonly TimeSpan ReconcileMargin = TimeSpan.FromSeconds(2);
+
+        /// <summary>
+        /// The service's "already exists" for a create whose backup name is held by <paramref name="backupId"/>, which
+        /// another create's answer named: where names are unique this create made nothing, whatever became of a request
+        /// of its whose answer was lost.
+        /// </summary>
+        private static BackupToolsException NameTaken(BackupToolsException ex, BackupRequest request, string backupId)
+        {
+            var error = ex.Restated(
+                $"{ex.Message} The name is held by backup {backupId}, which another create of this process started (its answer named it): " +
+                $"backup names are unique, so this create made no backup. Request: {request}.", request, ex);
+            error.RecommendedAction = $"Give this backup another name; backup {backupId} is the other create's.";
+            return error;
+        }
 
         /// <summary>
         /// The error for a create that may have started: an unknown outcome as it is; an unreadable yes becomes one; any

@@ -141,6 +141,78 @@ namespace BackupTools.Tests
             Assert.Equal(1, _sim.Counters.BackupsFor("TaurusDB", TestData.TaurusInstance));
         }
 
+        [Theory]
+        [InlineData("TaurusDB")]
+        [InlineData("DDS")]
+        public async Task A_lost_create_right_after_a_create_of_the_same_name_does_not_claim_its_backup(string provider)
+        {
+            // A CSV listing one TaurusDB instance and name twice (its names are not unique), or a DDS command run again
+            // within seconds: the second create is lost before the service read it, and the lookup by name took the
+            // first one's backup, begun within the margin, for its own. Two successful jobs, one backup. The second
+            // create goes through another connection, as a second command would: the record is the process's.
+            var name = TestData.UniqueName("dup");
+            var first = await BackupService.StartAsync(TestData.Connect(_sim, provider), Request(provider, name), NullOperationLog.Instance, CancellationToken.None);
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", Kind = FaultKind.DropBeforeRead, Times = 1 });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(TestData.Connect(_sim, provider),
+                Request(provider, name), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(1, _sim.Counters.BackupsFor(provider, InstanceOf(provider)));
+            Assert.Contains(first.BackupId, ex.Message);
+            Assert.Contains(name, ex.Message);
+            if (provider == "DDS")
+            {
+                // Its repeat was told the name exists, and the backup holding it is the first create's: this one made
+                // nothing, and says so.
+                Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+                Assert.Equal(BackupErrorCategory.ResourceExists, ex.Category);
+                Assert.Equal("DBS.201201", ex.ServiceCode);
+                Assert.Contains("made no backup", ex.Message);
+                Assert.Contains("another name", ex.RecommendedAction);
+            }
+            else
+            {
+                Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+                Assert.Contains("another create's", ex.Message);
+            }
+        }
+
+        [Fact]
+        public async Task A_lost_create_right_after_a_create_of_the_same_name_follows_its_own_backup()
+        {
+            // TaurusDB, the same name twice: the second create made its backup and its answer was lost. Both began
+            // since it; the first is the first create's, so the second's is the other one (it was "two backups of this
+            // name, which one cannot be told").
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var name = TestData.UniqueName("dup");
+            var first = await BackupService.StartAsync(c, Request("TaurusDB", name), NullOperationLog.Instance, CancellationToken.None);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "POST", Kind = FaultKind.DropAfterRead, Times = 1 });
+            var second = await BackupService.StartAsync(c, Request("TaurusDB", name), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(2, _sim.Counters.BackupsFor("TaurusDB", TestData.TaurusInstance));
+            Assert.NotNull(second.BackupId);
+            Assert.NotEqual(first.BackupId, second.BackupId);
+            Assert.Equal(name, second.BackupName);
+        }
+
+        [Theory]
+        [InlineData("TaurusDB")]
+        [InlineData("DDS")]
+        public async Task A_backup_found_for_one_lost_create_is_not_found_again_for_the_next(string provider)
+        {
+            // The first create's answer is lost after the service made the backup: the lookup finds it, as ever. The
+            // second, of the same name, is lost before the service read it: that backup is the first's, not its.
+            var c = TestData.Connect(_sim, provider);
+            var name = TestData.UniqueName("dup");
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", Kind = FaultKind.DropAfterRead, Times = 1 });
+            var first = await BackupService.StartAsync(c, Request(provider, name), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.NotNull(first.BackupId);
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", Kind = FaultKind.DropBeforeRead, Times = 1 });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c, Request(provider, name),
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            // Whose it is cannot be told for sure (both answers were lost), so the second stays in doubt, naming it.
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Contains(first.BackupId, ex.Message);
+            Assert.Equal(1, _sim.Counters.BackupsFor(provider, InstanceOf(provider)));
+        }
+
         [Fact]
         public async Task Without_the_services_Date_a_backup_of_the_name_is_named_not_claimed()
         {

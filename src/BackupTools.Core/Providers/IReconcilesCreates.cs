@@ -29,9 +29,10 @@ namespace BackupTools.Providers
         /// <paramref name="age"/> of the service's time. <paramref name="age"/> is read when the service's first answer
         /// is in: the time since the first create request left, plus a margin for whole-second times. Times are the
         /// service's (its begin times against its Date header), so this machine's clock does not matter. Backups that
-        /// began earlier are another run's, whatever their name. A backup of the name that cannot be shown to be this
-        /// create's (no Date to compare with, no begin time, two that began since) is never claimed: it is named in
-        /// <see cref="FoundBackup.Unproven"/>.
+        /// began earlier are another run's, whatever their name; so is one that began since but that this process
+        /// already handed out as another create's (<see cref="HandedOutBackups"/>). A backup of the name that cannot be
+        /// shown to be this create's (no Date to compare with, no begin time, two that began since, or only another
+        /// create's) is never claimed: it is named in <see cref="FoundBackup.Unproven"/>.
         /// </summary>
         Task<FoundBackup> FindExistingAsync(ServiceCall call, BackupRequest request, Func<TimeSpan> age);
     }
@@ -39,10 +40,12 @@ namespace BackupTools.Providers
     /// <summary>What a lookup by name found: this create's backup, or one that cannot be shown to be it.</summary>
     internal sealed class FoundBackup
     {
-        private FoundBackup(BackupJob job, string unproven)
+        private FoundBackup(BackupJob job, string unproven, string anothers = null, bool anothersByAnswer = false)
         {
             Job = job;
             Unproven = unproven;
+            Anothers = anothers;
+            AnothersByAnswer = anothersByAnswer;
         }
 
         /// <summary>The backup this create made (it began since the create's first request left): followed.</summary>
@@ -53,6 +56,25 @@ namespace BackupTools.Providers
 
         public static FoundBackup Ours(BackupJob job) => new FoundBackup(job ?? throw new ArgumentNullException(nameof(job)), null);
 
+        /// <summary>
+        /// Where nothing else was found: the id of a backup of the name, begun since this create, that this process
+        /// handed out as another create's (so not this one's); else null.
+        /// </summary>
+        public string Anothers { get; }
+
+        /// <summary>
+        /// True when <see cref="Anothers"/> was named by that create's own answer: where names are unique and this
+        /// create's repeat was told the name exists, this create made nothing. False when a lookup for that create
+        /// (whose answer was lost too) claimed it.
+        /// </summary>
+        public bool AnothersByAnswer { get; }
+
         public static FoundBackup NotShown(string why) => new FoundBackup(null, why ?? throw new ArgumentNullException(nameof(why)));
+
+        /// <summary>Only a backup that this process handed out as another create's (<paramref name="backupId"/>) was found.</summary>
+        public static FoundBackup Another(string backupId, bool byAnswer) =>
+            new FoundBackup(null, $"A backup of this name, {backupId}, began since this create, but it was already reported as another create's backup " +
+                (byAnswer ? "(that create's answer named it)" : "(found by name for that create, whose answer was lost too)") +
+                ", so it is not taken for this one's.", backupId ?? throw new ArgumentNullException(nameof(backupId)), byAnswer);
     }
 }

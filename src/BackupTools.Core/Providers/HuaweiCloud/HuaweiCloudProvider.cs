@@ -200,6 +200,8 @@ namespace BackupTools.Providers.HuaweiCloud
         {
             var connection = call.Connection;
             BackupJob found = null;
+            string anothers = null; // a backup of the name begun since, already handed out as another create's
+            var anothersByAnswer = false;
             DateTimeOffset? notBefore = null;
             var dated = true;
             var seen = new HashSet<string>(StringComparer.Ordinal); // a list that changes between pages may show one backup twice
@@ -210,7 +212,7 @@ namespace BackupTools.Providers.HuaweiCloud
                     // More backups than are read: "none of this name" would be untrue, and one found may not be the only one.
                     var read = (LookupPages * LookupPageSize).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
                     return FoundBackup.NotShown(found == null
-                        ? $"No backup of this name was among the first {read} of the instance's list, and the instance has more than {read} backups: the rest were not read."
+                        ? $"No backup of this name{(anothers == null ? string.Empty : $" but {anothers}, another create's,")} was among the first {read} of the instance's list, and the instance has more than {read} backups: the rest were not read."
                         : $"A backup of this name, {found.BackupId}, began since this create, but the instance has more than {read} backups and the rest were not read: whether another one did too cannot be told.");
                 }
                 var list = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("instance_id", request.InstanceId),
@@ -242,6 +244,13 @@ namespace BackupTools.Providers.HuaweiCloud
                     if (!dated)
                         return FoundBackup.NotShown($"A backup of this name, {id}, begun {Utc(began.Value)}, was found; the service's answer had no Date to compare its begin time with, so whether it is this create's cannot be told.");
                     if (began < notBefore) continue; // an earlier run's backup of the same name
+                    // Begun since, but another create's (a row before this one of the same name, a command run twice
+                    // within seconds): its answer or its own lookup named it, so it is not this create's.
+                    if (HandedOutBackups.Process.WasHandedOut(connection, request.InstanceId, id, out var byAnswer))
+                    {
+                        if (anothers == null || (byAnswer && !anothersByAnswer)) { anothers = id; anothersByAnswer = byAnswer; }
+                        continue;
+                    }
                     if (found != null)
                         return FoundBackup.NotShown($"Two backups of this name, {found.BackupId} and {id}, began since this create; which one is its cannot be told.");
                     var statusUrl = Url.WithQuery(Url.Combine(connection.Endpoint, "v3", connection.Scope, "backups"), ("backup_id", id));
@@ -251,7 +260,8 @@ namespace BackupTools.Providers.HuaweiCloud
                 }
                 // The last page: a short one, or the total reached.
                 var total = body.Prop("total_count") is JsonElement t && t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var n) ? n : -1;
-                if (count < LookupPageSize || (total >= 0 && (page + 1) * LookupPageSize >= total)) return found == null ? null : FoundBackup.Ours(found);
+                if (count < LookupPageSize || (total >= 0 && (page + 1) * LookupPageSize >= total))
+                    return found != null ? FoundBackup.Ours(found) : anothers != null ? FoundBackup.Another(anothers, anothersByAnswer) : null;
             }
         }
 
