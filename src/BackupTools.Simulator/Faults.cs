@@ -17,7 +17,11 @@ public enum FaultKind
     HtmlPage,
     /// <summary>200 with an empty body (service logic does not run).</summary>
     EmptyBody,
-    /// <summary>The real answer (handler runs), its headers and first half sent, then nothing more until the client gives up.</summary>
+    /// <summary>
+    /// The real answer (handler runs), its headers and first half sent, then nothing more until the client gives up.
+    /// With <see cref="FaultRule.Body"/>, that body (and <see cref="FaultRule.ContentType"/>) in place of the handler's,
+    /// its status and headers kept: for an answer without a body, such as Cloud Foundry's 202.
+    /// </summary>
     StalledBody,
 }
 
@@ -34,7 +38,7 @@ public sealed class FaultRule
     public int Times { get; set; } = 1;
     /// <summary>Status to answer instead of the real handler (Status kind), or the status of MalformedJson/HtmlPage/EmptyBody (default 200).</summary>
     public int? StatusCode { get; set; }
-    /// <summary>Body to send as is; default: the service's own error shape for that status.</summary>
+    /// <summary>Body to send as is (StalledBody: half of it); default: the service's own error shape for that status (StalledBody: the handler's).</summary>
     public string Body { get; set; }
     public string ContentType { get; set; } = "application/json";
     /// <summary>Raw Retry-After header value ("2" or an HTTP date).</summary>

@@ -117,6 +117,13 @@ internal sealed class SimMiddleware
                 return ctx.Response.StatusCode;
             case FaultKind.StalledBody:
                 var full = await BufferedAsync(ctx, () => HandleAsync(ctx, service, call, next));
+                // A body of the rule's own in place of the handler's (its status and headers kept): an answer without
+                // a body (Cloud Foundry's 202) has nothing to stall.
+                if (rule.Body != null)
+                {
+                    full = Encoding.UTF8.GetBytes(rule.Body);
+                    ctx.Response.ContentType = rule.ContentType;
+                }
                 ctx.Response.ContentLength = full.Length;
                 await ctx.Response.Body.WriteAsync(full.AsMemory(0, full.Length / 2), ctx.RequestAborted);
                 await ctx.Response.Body.FlushAsync(ctx.RequestAborted);

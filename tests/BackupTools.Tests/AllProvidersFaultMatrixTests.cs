@@ -118,6 +118,47 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// A create the service accepted (its 2xx status and headers arrived) whose body then stalls past the request's
+        /// timeout: the acceptance is not thrown away with the body. Dataverse follows its Operation-Location and Cloud
+        /// Foundry its Location (neither can look a backup up by name); TaurusDB finds the backup by its name and DDS by
+        /// a repeat answered "already exists"; ArcGIS, whose job is named only in the body and which has no lookup, says
+        /// the backup may have started (and the service accepted it).
+        /// </summary>
+        [Theory]
+        [InlineData("TaurusDB", true)]
+        [InlineData("DDS", true)]
+        [InlineData("Dataverse", true)]
+        [InlineData("CloudFoundry", true)]
+        [InlineData("ArcGIS", false)]
+        public async Task An_accepted_create_whose_body_stalls_is_followed_where_its_job_can_be_found(string provider, bool followed)
+        {
+            var (connection, request, countedAs) = Setup(provider);
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = provider, Method = "POST", PathContains = "backups", Kind = FaultKind.StalledBody,
+                // Cloud Foundry's 202 has no body to stall: one is given (a gateway's, say), its Location the handler's.
+                Body = provider == "CloudFoundry" ? "{\"note\":\"The backup job was created.\"}" : null,
+            });
+            var retry = TestData.FastRetry();
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            if (followed)
+            {
+                var job = await BackupService.StartAsync(connection, request, NullOperationLog.Instance, CancellationToken.None, retry);
+                var events = await HuaweiFamilyTests.WaitAll(connection, new[] { job });
+                Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            }
+            else
+            {
+                var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(connection, request, NullOperationLog.Instance, CancellationToken.None, retry));
+                Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+                Assert.Contains("may have started", ex.Message);
+                Assert.Contains("cut off", ex.Message);
+                Assert.Equal(200, ex.HttpStatus);
+            }
+            Assert.Equal(1, _sim.Counters.BackupsFor(provider, countedAs));
+        }
+
+        /// <summary>
         /// A gateway's 502 or 504 to a create: the service behind it may have made the backup, so the error says so
         /// (BackupCreateOutcomeUnknown, with the gateway's status), on every service; DDS repeats it, as its names are
         /// unique, and survives a single one with exactly one backup.

@@ -101,6 +101,60 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task An_accepted_backup_whose_body_stalls_is_followed_by_its_Operation_Location()
+        {
+            // 202 and its Operation-Location arrive, then the body stalls past the request's timeout. The backup started
+            // and its status address is known: it was reported BackupCreateOutcomeUnknown ("no answer within 1 s"), no
+            // job written, and Dataverse has no lookup by name to find it again.
+            var c = Connection();
+            var request = Request(instance: Guid.NewGuid().ToString());
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "InstanceBackups", Kind = FaultKind.StalledBody });
+            var retry = TestData.FastRetry();
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            var job = await Start(c, request, retry);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, request.InstanceId));
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST"));
+            Assert.False(string.IsNullOrEmpty(job.JobId));
+            Assert.Equal(c.Endpoint + "api/v1.2/Operation/" + job.JobId, job.StatusUrl);
+            Assert.Equal(BackupJobState.Running, job.State);
+            var events = await HuaweiFamilyTests.WaitAll(c, new[] { job });
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+        }
+
+        [Fact]
+        public async Task A_refusal_whose_body_stalls_is_still_an_unknown_outcome()
+        {
+            // Only an acceptance is kept without its body: a refusal's code is in its body, so one cut off says nothing.
+            var request = Request(instance: Guid.NewGuid().ToString());
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "InstanceBackups", Kind = FaultKind.StalledBody });
+            var retry = TestData.FastRetry();
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection("not-a-valid-token"), request, retry));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.OperationTimeout, ex.Category);
+            Assert.Contains("no answer within 1 s", ex.Message);
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider, request.InstanceId));
+        }
+
+        [Fact]
+        public async Task A_create_stopped_while_its_accepted_body_stalls_is_a_cancellation_that_may_have_started()
+        {
+            // Ctrl+C during the body read: a cancellation as before (the acceptance is kept only when the request's own
+            // timeout cut the body off), which says the backup may have started.
+            var request = Request(instance: Guid.NewGuid().ToString());
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "InstanceBackups", Kind = FaultKind.StalledBody });
+            using var stop = new CancellationTokenSource();
+            var start = BackupService.StartAsync(Connection(), request, NullOperationLog.Instance, stop.Token, TestData.FastRetry());
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (_sim.Counters.BackupsFor(Provider, request.InstanceId) < 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            await Task.Delay(200);
+            stop.Cancel();
+            var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
+            Assert.True(BackupService.CreateMayHaveStarted(ex), ex.Message);
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, request.InstanceId));
+        }
+
+        [Fact]
         public async Task An_answer_without_OperationId_and_an_Operation_Location_elsewhere_is_followed_on_the_endpoint()
         {
             var c = Connection();

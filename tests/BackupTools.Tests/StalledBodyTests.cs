@@ -66,6 +66,37 @@ namespace BackupTools.Tests
             Assert.Equal(BackupErrorCategory.OperationTimeout, ex.Category);
         }
 
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task A_creates_acceptance_whose_body_stalls_is_kept_with_its_body_marked_cut_off(bool deafStream)
+        {
+            // The 202 and its Operation-Location arrived; only the body stalled. A create's acceptance is handed on with
+            // its status and headers (the body empty, not a part of it), where it was thrown away as "no answer within".
+            var c = TestData.Connect(_sim, "Dataverse", scope: null);
+            _sim.Faults.Add(new FaultRule { Provider = "Dataverse", Method = "POST", Kind = FaultKind.StalledBody, Times = 1 });
+            using var client = deafStream
+                ? new System.Net.Http.HttpClient(new DeafBodyHandler(new System.Net.Http.SocketsHttpHandler()))
+                : new System.Net.Http.HttpClient();
+            var call = new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None, client) { RequestTimeout = TimeSpan.FromSeconds(1) };
+            var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Post, new Uri(c.Endpoint, "api/v1.2/InstanceBackups"))
+            {
+                Content = new System.Net.Http.StringContent("{\"InstanceId\":\"" + Guid.NewGuid() + "\",\"Label\":\"cut-off\"}", System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + TestData.Token);
+            var send = call.SendAsync(request, isCreate: true, target: null);
+            var first = await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(30)));
+            Assert.True(first == send, "the create was still waiting for the rest of the body after 30 s");
+            var response = await send;
+            Assert.Equal(202, response.Status);
+            Assert.Contains("/api/v1.2/Operation/", response.Headers["Operation-Location"]);
+            Assert.Equal("no more of it within 1 s", response.CutOff);
+            Assert.Equal(string.Empty, response.Body);
+            Assert.Null(response.Json);
+            var invalid = Assert.Throws<BackupToolsException>(() => response.RequireJsonObject(null));
+            Assert.Contains("answered HTTP 202 with a body that was cut off (no more of it within 1 s)", invalid.Message);
+        }
+
         /// <summary>Answers through a stream whose reads ignore their token, as .NET Framework's response stream does.</summary>
         private sealed class DeafBodyHandler : System.Net.Http.DelegatingHandler
         {

@@ -357,19 +357,33 @@ namespace BackupTools.Http
                         // The request's time covers the body too: a body that stalls halfway is cut off. .NET
                         // Framework's response stream ignores the token its reads are given, so the token also
                         // disposes the answer, which ends a read stalled there (Windows PowerShell 5.1's hang).
-                        string body;
+                        string body = null, cutOff = null;
                         using (timeout.Token.Register(DisposeResponse, response))
                         {
                             try
                             {
                                 body = await ReadBodyAsync(response, timeout.Token).NoContext();
                             }
+                            catch (Exception ex) when (isCreate && IsAcceptance(response) && !CancellationToken.IsCancellationRequested && IsBodyFailure(ex))
+                            {
+                                // A create the service accepted (its 2xx status and headers are in) whose body then stalled
+                                // or broke: the acceptance is kept, its body marked cut off, not thrown away with it. A
+                                // Dataverse or Cloud Foundry create names its job in a header (Operation-Location,
+                                // Location), and a service without a lookup by name leaves no other way to find it.
+                                // Stopped by the caller (Ctrl+C) or by the create's budget: as before, below.
+                                cutOff = timeout.Token.IsCancellationRequested
+                                    ? $"no more of it within {RequestTimeout.TotalSeconds:0.#} s"
+                                    : (ex.InnerException?.Message ?? ex.Message).TrimEnd('.');
+                                Log.Verbose($"{Describe(provider, request.Method, request.RequestUri)} answered HTTP {(int)response.StatusCode}, and its body was cut off ({cutOff}).");
+                            }
                             catch (Exception ex) when (timeout.Token.IsCancellationRequested && !(ex is OperationCanceledException))
                             {
                                 throw new OperationCanceledException("The answer's body was cut off.", ex, timeout.Token);
                             }
                         }
-                        return new ServiceResponse(provider, request.Method, request.RequestUri, response, body) { From = this };
+                        // (Built after the registration is disposed, which waits for a running DisposeResponse: the
+                        // status and header objects stay readable once the answer is disposed.)
+                        return new ServiceResponse(provider, request.Method, request.RequestUri, response, body, cutOff) { From = this };
                     }
                 }
                 catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
@@ -392,6 +406,12 @@ namespace BackupTools.Http
                 }
             }
         }
+
+        private static bool IsAcceptance(HttpResponseMessage response) => (int)response.StatusCode >= 200 && (int)response.StatusCode < 300;
+
+        /// <summary>How reading a body that arrived in part fails: cut off by the timeout, the connection lost, the answer disposed.</summary>
+        private static bool IsBodyFailure(Exception ex) =>
+            ex is OperationCanceledException || ex is IOException || ex is HttpRequestException || ex is ObjectDisposedException;
 
         /// <summary>"TaurusDB POST https://…/backups/create" (the URL redacted), for error messages: built only when one is.</summary>
         internal static string Describe(string provider, HttpMethod method, Uri url) => $"{provider} {method} {Redact.Url(url)}";
@@ -526,13 +546,15 @@ namespace BackupTools.Http
         private string _contentType;
         private bool _contentTypeRead;
 
-        public ServiceResponse(string provider, HttpMethod method, Uri url, HttpResponseMessage response, string body)
+        public ServiceResponse(string provider, HttpMethod method, Uri url, HttpResponseMessage response, string body, string cutOff = null)
         {
             Provider = provider;
             _method = method;
             _url = url;
             Status = (int)response.StatusCode;
-            Body = body ?? string.Empty;
+            // A body cut off is not read at all: a part of one is never taken for the whole.
+            Body = cutOff != null ? string.Empty : body ?? string.Empty;
+            CutOff = cutOff;
             _headers = response.Headers;
             _contentHeaders = response.Content?.Headers;
             Location = _headers.Location;
@@ -547,6 +569,14 @@ namespace BackupTools.Http
         public string Call => _call ?? (_call = ServiceCall.Describe(Provider, _method, _url));
         public int Status { get; }
         public string Body { get; }
+
+        /// <summary>
+        /// Why the body did not arrive whole ("no more of it within 100 s"), for a create the service accepted whose
+        /// status and headers arrived before its body stalled or broke; null for a body read whole. <see cref="Body"/>
+        /// is then empty and <see cref="Json"/> null: only the status and headers are the service's word.
+        /// </summary>
+        public string CutOff { get; }
+
         public Uri Location { get; }
         public TimeSpan? RetryAfter { get; }
 
@@ -609,7 +639,8 @@ namespace BackupTools.Http
         {
             var json = Json;
             if (json is JsonElement e && e.ValueKind == JsonValueKind.Object) return e;
-            var what = string.IsNullOrWhiteSpace(Body) ? "an empty body" :
+            var what = CutOff != null ? $"a body that was cut off ({CutOff})" :
+                string.IsNullOrWhiteSpace(Body) ? "an empty body" :
                 json == null ? "a body that is not JSON" + (ContentType != null ? $" ({ContentType})" : string.Empty) : $"JSON {json.Value.ValueKind}, not an object";
             throw Invalid($"answered HTTP {Status} with {what}", target);
         }

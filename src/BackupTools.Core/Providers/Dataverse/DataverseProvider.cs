@@ -91,7 +91,8 @@ namespace BackupTools.Providers.Dataverse
 
             var response = await call.SendAsync(http, isCreate: true, request).NoContext();
             if (!response.IsSuccess) throw Error(response, request);
-            // An accepted backup whose body cannot be read is still followed by its Operation-Location header.
+            // An accepted backup whose body cannot be read (or was cut off: ServiceResponse.CutOff) is still followed
+            // by its Operation-Location header.
             var body = response.Json is JsonElement json && json.ValueKind == JsonValueKind.Object ? json
                 : response.Headers.ContainsKey("Operation-Location") ? default : response.RequireJsonObject(request);
 
