@@ -271,6 +271,55 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_2xx_without_a_location_carrying_an_error_body_is_the_services_refusal()
+        {
+            // A 2xx without its job's Location was "accepted, but the job cannot be read" (BackupCreateOutcomeUnknown, no
+            // code) even when its body was the controller's error: a refusal, with its code, as under a 4xx.
+            _sim.Faults.Add(new FaultRule
+            {
+                Provider = Provider, Method = "POST", StatusCode = 200, Times = int.MaxValue,
+                Body = "{\"errors\":[{\"code\":10003,\"title\":\"CF-NotAuthorized\",\"detail\":\"You are not authorized to perform the requested action\"}]}",
+            });
+            var instance = NewInstance();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(instance)));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(200, ex.HttpStatus);
+            Assert.Equal("CF-NotAuthorized", ex.ServiceCode);
+            Assert.Equal("You are not authorized to perform the requested action", ex.ServiceMessage);
+            Assert.Contains("10003", ex.Message);
+            Assert.DoesNotContain("accepted", ex.Message);
+            Assert.Equal(1, Posts(instance));
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider, instance));
+        }
+
+        [Theory]
+        [InlineData(10013, "CF-RateLimitExceeded")]
+        [InlineData(10016, "CF-ServiceBrokerRateLimitExceeded")]
+        public async Task A_rate_limit_answered_with_a_2xx_is_a_throttle_and_the_create_is_sent_again(int code, string title)
+        {
+            // The limiters' codes [V] say the request was not processed, whatever status carries them: the create is sent
+            // again as after a 429, and when they persist the error carries the code as a throttle.
+            var body = $"{{\"errors\":[{{\"code\":{code},\"title\":\"{title}\",\"detail\":\"Rate Limit Exceeded\"}}]}}";
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 200, Body = body, Times = int.MaxValue });
+            var instance = NewInstance();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(instance)));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.LimitsExceeded, ex.Category);
+            Assert.Equal(title, ex.ServiceCode);
+            Assert.Contains("rate limiting", ex.RecommendedAction);
+            Assert.Equal(4, Posts(instance));
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider, instance));
+
+            _sim.Faults.Clear();
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 200, Body = body });
+            var passed = NewInstance();
+            var job = await Start(Connection(), Request(passed));
+            Assert.False(string.IsNullOrEmpty(job.JobId));
+            Assert.Equal(2, Posts(passed));
+            Assert.Equal(1, _sim.Counters.BackupsFor(Provider, passed));
+        }
+
+        [Fact]
         public async Task The_simulators_own_403_and_422_bodies_carry_the_cf_code()
         {
             _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = 403 });

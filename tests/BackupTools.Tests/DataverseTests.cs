@@ -251,6 +251,28 @@ namespace BackupTools.Tests
             Assert.Contains(Provider, ex.Message);
         }
 
+        [Theory]
+        [InlineData(200, "{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"Rate limit is exceeded.\"}}", "TooManyRequests", "Rate limit is exceeded.")]
+        [InlineData(202, "{\"Status\":\"FailedToCreate\",\"Errors\":[{\"Code\":\"InstanceBusy\",\"Description\":\"Another operation is running.\",\"Subject\":\"InstanceId\"}]}",
+            "InstanceBusy", "Another operation is running.")]
+        [InlineData(200, "{\"code\":\"Forbidden\",\"message\":\"The caller may not back up this environment.\"}", "Forbidden", "The caller may not back up this environment.")]
+        public async Task A_2xx_without_an_operation_carrying_an_error_body_is_the_services_refusal(int status, string body, string code, string message)
+        {
+            // A 2xx without its operation was "accepted, but the job cannot be read" (BackupCreateOutcomeUnknown, no code)
+            // even when its body was the service's error: a refusal, with its code, as under a 4xx.
+            var request = Request(instance: Guid.NewGuid().ToString());
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", StatusCode = status, Body = body, Times = int.MaxValue });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), request));
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(status, ex.HttpStatus);
+            Assert.Equal(code, ex.ServiceCode);
+            Assert.Equal(message, ex.ServiceMessage);
+            Assert.DoesNotContain("accepted", ex.Message);
+            // A refusal is not repeated (Dataverse documents no throttle code: a 429 is repeated by its status alone).
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST"));
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider, request.InstanceId));
+        }
+
         [Fact]
         public async Task The_simulators_own_400_carries_its_code()
         {

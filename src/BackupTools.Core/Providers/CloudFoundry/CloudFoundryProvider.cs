@@ -68,6 +68,9 @@ namespace BackupTools.Providers.CloudFoundry
             if (!response.IsSuccess) throw Error(response, request);
             if (response.Location == null)
             {
+                // A v3 error body answered with a 2xx (as some gateways do) is the refusal it says, with its code, as
+                // under any other status: not a yes whose job cannot be read.
+                if (ErrorItems(response).Count > 0) throw Error(response, request);
                 var invalid = response.Invalid($"answered HTTP {response.Status} without the Location of the backup job", request);
                 invalid.RecommendedAction = "The backup may have started: list the service instance's backups before starting another one.";
                 throw invalid;
@@ -165,29 +168,48 @@ namespace BackupTools.Providers.CloudFoundry
              detail != null && detail.IndexOf("operation in progress", StringComparison.OrdinalIgnoreCase) >= 0);
 
         /// <summary>
-        /// Turns a v3 error body <c>{"errors":[{code, title, detail}]}</c> into an error whose service code is the title
-        /// (<c>CF-…</c>) and whose message names the numeric code and detail of every item.
+        /// The rate limiters' refusals [V]: the Cloud Controller's (<c>10013 CF-RateLimitExceeded</c>) and the service-broker
+        /// limiter's (<c>10016 CF-ServiceBrokerRateLimitExceeded</c>), answered 429; the request was not processed.
         /// </summary>
-        internal BackupToolsException Error(ServiceResponse response, object target)
-        {
-            var body = response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
-            var items = body is JsonElement b
+        internal static bool IsThrottle(string code, string title) =>
+            code == "10013" || code == "10016" ||
+            string.Equals(title, "CF-RateLimitExceeded", StringComparison.OrdinalIgnoreCase) ||
+            string.Equals(title, "CF-ServiceBrokerRateLimitExceeded", StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>The items of a v3 error body <c>{"errors":[{code, title, detail}]}</c>; none when the body is not one.</summary>
+        private static List<(string Code, string Title, string Detail)> ErrorItems(ServiceResponse response) =>
+            response.Json is JsonElement b && b.ValueKind == JsonValueKind.Object
                 ? b.Items("errors").Where(i => i.ValueKind == JsonValueKind.Object)
                     .Select(i => (Code: i.Str("code"), Title: i.Str("title"), Detail: i.Str("detail"))).ToList()
                 : new List<(string Code, string Title, string Detail)>();
 
+        /// <summary>
+        /// Turns a v3 error body <c>{"errors":[{code, title, detail}]}</c> into an error whose service code is the title
+        /// (<c>CF-…</c>) and whose message names the numeric code and detail of every item. A rate limiter's code is a
+        /// throttle whatever status carries it (LimitsExceeded, and it passes: a create is sent again as after a 429).
+        /// </summary>
+        internal BackupToolsException Error(ServiceResponse response, object target)
+        {
+            var body = response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
+            var items = ErrorItems(response);
+
             BackupToolsException error;
             string title = null;
+            var throttled = false;
             if (items.Count > 0)
             {
                 title = items[0].Title;
                 var text = string.Join("; ", items.Select((i, n) =>
                     (i.Code != null ? $"code {i.Code}" : "no code") + (i.Detail != null ? $": {i.Detail}" : string.Empty) +
                     (n > 0 && i.Title != null ? $" ({i.Title})" : string.Empty)));
+                throttled = items.Any(i => IsThrottle(i.Code, i.Title));
                 var category = response.Status == 409 || items.Any(i => IsInProgress(response.Status, i.Code, i.Title, i.Detail))
-                    ? BackupErrorCategory.ResourceBusy : (BackupErrorCategory?)null;
+                    ? BackupErrorCategory.ResourceBusy
+                    : throttled ? BackupErrorCategory.LimitsExceeded : (BackupErrorCategory?)null;
                 error = response.ServiceError(title, text, target, category);
                 error.ServiceMessage = response.Scrubbed(items[0].Detail);
+                // (A 200 carrying the limiter's refusal says nothing by its status: Resilience reads this instead.)
+                if (throttled) error.Passing = true;
             }
             else
             {
@@ -209,7 +231,7 @@ namespace BackupTools.Providers.CloudFoundry
                 error.RecommendedAction = "The token's user or client may not back up this service instance; check its space roles.";
             else if (error.Category == BackupErrorCategory.ResourceBusy)
                 error.RecommendedAction = "Another operation is running on the service instance; try again when it has finished.";
-            else if (response.Status == 429)
+            else if (response.Status == 429 || throttled)
                 error.RecommendedAction = "The Cloud Controller is rate limiting; wait" +
                     (response.RetryAfter is TimeSpan wait ? $" {Math.Ceiling(wait.TotalSeconds)} s" : string.Empty) + " and try again.";
             return error;

@@ -99,7 +99,12 @@ namespace BackupTools.Providers.Dataverse
             var statusUrl = OperationLocation(connection, response, body);
             var operationId = body.Str("OperationId") ?? JobUrl.LastSegment(statusUrl);
             if (string.IsNullOrEmpty(operationId) && statusUrl == null)
+            {
+                // The service's error body answered with a 2xx (as some gateways do) is its refusal, with its code, as
+                // under any other status: not a yes whose job cannot be read.
+                if (IsErrorBody(body)) throw Error(response, request);
                 throw response.Invalid("accepted the backup but its answer has neither an OperationId nor an Operation-Location", request);
+            }
             // An Operation-Location on another host gives way to the documented Operation/{OperationId} on the endpoint.
             statusUrl = JobUrl.Answered(connection, statusUrl, operationId, OperationUrl) ?? OperationUrl(connection, operationId);
 
@@ -323,6 +328,23 @@ namespace BackupTools.Providers.Dataverse
         private static Task AuthenticateAsync(ServiceCall call, HttpRequestMessage request) =>
             call.Connection.Credential.ApplyAsync(request, call, TokenPlacement.Bearer);
 
+        /// <summary>The code and message of <c>{error:{code,message}}</c> or <c>{code,message}</c>, each null when not there.</summary>
+        private static (string Code, string Message) CodeAndMessage(JsonElement body)
+        {
+            var inner = body.Obj("error") ?? body;
+            return (inner.Str("code", "errorCode"), inner.Str("message", "description", "error_description"));
+        }
+
+        /// <summary>
+        /// Whether a body is one of the service's error shapes that <see cref="Error"/> reads: an OperationStatus carrying
+        /// Errors (the documented 400), <c>{error:{code,message}}</c>, or <c>{code,message}</c> with a code. An
+        /// OperationStatus with only a Status is not one: a 2xx saying "NotStarted" without its operation is an
+        /// unreadable yes, not a refusal.
+        /// </summary>
+        internal static bool IsErrorBody(JsonElement body) =>
+            body.ValueKind == JsonValueKind.Object &&
+            (Messages(body, "Errors").Length > 0 || body.Obj("error") != null || CodeAndMessage(body).Code != null);
+
         /// <summary>
         /// An OperationStatus with Errors (the documented 400) gives the first item's code and text and lists them all;
         /// any other body gives whatever code and message it has (<c>{error:{code,message}}</c> or <c>{code,message}</c>).
@@ -344,9 +366,7 @@ namespace BackupTools.Providers.Dataverse
                 string code = null, message = null;
                 if (body is JsonElement o)
                 {
-                    var inner = o.Obj("error") ?? o;
-                    code = inner.Str("code", "errorCode");
-                    message = inner.Str("message", "description", "error_description");
+                    (code, message) = CodeAndMessage(o);
                     // An OperationStatus without Errors (a 400 whose Errors are empty): its Status (Conflict, FailedToCreate,
                     // …) is the one fact it carries. Conflict is a failure state on the page [T], not "busy": kept as the code.
                     if (code == null && message == null && o.Obj("error") == null && o.Str("Status") is string state && !string.IsNullOrWhiteSpace(state))
