@@ -130,6 +130,12 @@ namespace BackupTools
         internal const string FreshProperty = "BackupTools.Auth.Fresh";
         /// <summary>Request property: the token generation the request carried.</summary>
         internal const string GenerationProperty = "BackupTools.Auth.Generation";
+        /// <summary>
+        /// Request property: the token the request carried, as the credential keeps it (a <see cref="SecureString"/>),
+        /// set by a credential whose token can be replaced: what the request's answer says is masked with it even when
+        /// another request has renewed the token meanwhile (<see cref="ServiceCall.Scrub(string, SecureString)"/>).
+        /// </summary>
+        internal const string SentTokenProperty = "BackupTools.Auth.SentToken";
 
         /// <summary>The method's name as users see it (<see cref="AuthenticationMethods"/>).</summary>
         public abstract string Method { get; }
@@ -140,7 +146,11 @@ namespace BackupTools
         /// <summary>Called when the service said the token is no longer valid; true when a fresh one was obtained.</summary>
         public virtual Task<bool> RenewAsync(ServiceCall call) => Task.FromResult(false);
 
-        /// <summary>The secrets this credential holds (token, password, client secret, secret key), to mask in what a service answers.</summary>
+        /// <summary>
+        /// The secrets this credential holds now (token, password, client secret, secret key), to mask in what a service
+        /// answers. Only the token at hand: one a request carried before a renewal replaced it is masked through the
+        /// request (<see cref="SentTokenProperty"/>).
+        /// </summary>
         internal virtual System.Collections.Generic.IEnumerable<SecureString> Secrets() { yield break; }
 
         /// <summary>True when a request can be authorized now without obtaining a token (no sign-in, no script run).</summary>

@@ -140,17 +140,20 @@ namespace BackupTools
         }
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
-        private async Task ApplyWhenReadyAsync(Task<(string Token, bool Fresh, int Generation)> pending, HttpRequestMessage request, TokenPlacement placement) =>
+        private async Task ApplyWhenReadyAsync(Task<(string Token, bool Fresh, int Generation, SecureString Kept)> pending, HttpRequestMessage request, TokenPlacement placement) =>
             Apply(request, await pending.NoContext(), placement);
 
-        private void Apply(HttpRequestMessage request, (string Token, bool Fresh, int Generation) got, TokenPlacement placement)
+        private void Apply(HttpRequestMessage request, (string Token, bool Fresh, int Generation, SecureString Kept) got, TokenPlacement placement)
         {
-            var (token, fresh, generation) = got;
+            var (token, fresh, generation, kept) = got;
             placement.Apply(request, token);
             OnApplied(request);
             request.Properties[PlacementProperty] = placement;
             request.Properties[FreshProperty] = fresh;
             request.Properties[GenerationProperty] = generation;
+            // The token as kept, for masking this request's answer: another request may renew it before this one's
+            // answer comes, and Secrets() then names only the new one.
+            request.Properties[SentTokenProperty] = kept;
         }
 
         /// <summary>Anything else the method sets on each request (ArcGIS: the Referer its token is bound to).</summary>
@@ -174,13 +177,13 @@ namespace BackupTools
             c != null && c.Generation > renewPast && c.ExpiresAt is DateTimeOffset expires && Clock() < expires;
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
-        private async Task<(string Token, bool Fresh, int Generation)> GetAsync(ServiceCall call, int renewPast)
+        private async Task<(string Token, bool Fresh, int Generation, SecureString Kept)> GetAsync(ServiceCall call, int renewPast)
         {
             while (true)
             {
                 ThrowIfRefused();
                 var c = _cached;
-                if (Usable(c, renewPast)) return (Secret.Reveal(c.Token), false, c.Generation);
+                if (Usable(c, renewPast)) return (Secret.Reveal(c.Token), false, c.Generation, c.Token);
                 call.CancellationToken.ThrowIfCancellationRequested();
                 Flight flight = null;
                 var leads = false;
@@ -210,13 +213,13 @@ namespace BackupTools
                         if (flight != null) flight.Waiting++;
                     }
                 }
-                if (flight == null) return (Secret.Reveal(c.Token), false, c.Generation);
+                if (flight == null) return (Secret.Reveal(c.Token), false, c.Generation, c.Token);
                 if (leads) _ = SignInAsync(flight, call);
                 try
                 {
                     var got = await WaitAsync(flight.Done.Task, call.CancellationToken).NoContext();
                     // Fresh only for the caller the token was obtained for (a refusal of it then is final).
-                    return (Secret.Reveal(got.Token), leads, got.Generation);
+                    return (Secret.Reveal(got.Token), leads, got.Generation, got.Token);
                 }
                 catch (OperationCanceledException) when (flight.Done.Task.IsCanceled && !call.CancellationToken.IsCancellationRequested)
                 {
@@ -227,7 +230,7 @@ namespace BackupTools
                 {
                     // An early renewal failed (IAM answered 503, or nothing): the token it was to replace has not
                     // expired, and the service still takes it. The failure counts only once the token has expired.
-                    return (Secret.Reveal(c.Token), false, c.Generation);
+                    return (Secret.Reveal(c.Token), false, c.Generation, c.Token);
                 }
                 finally
                 {

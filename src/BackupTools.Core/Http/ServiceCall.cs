@@ -55,16 +55,59 @@ namespace BackupTools.Http
         /// </summary>
         public void AddSecret(System.Security.SecureString secret) => Connection.RememberSent(secret);
 
+        /// <summary>How many of the tokens its requests carried a call keeps for masking (<see cref="Carried"/>).</summary>
+        internal const int CarriedKept = 8;
+
+        private static readonly System.Security.SecureString[] NoneCarried = new System.Security.SecureString[0];
+
+        // The tokens this call's requests carried (BackupCredential.SentTokenProperty), newest first, each once.
+        private System.Security.SecureString[] _carried = NoneCarried;
+
+        /// <summary>
+        /// The tokens this call's requests carried, newest first, at most <see cref="CarriedKept"/>: masked in what the
+        /// call's answers say (<see cref="Scrub(string)"/>) after a renewal replaced them. A job's messages and a create's
+        /// address are scrubbed with the call once the answer is read, when the credential may already hold the next
+        /// token (a wait's reads share one call, and a 401 on one of them renews for all). Bounded: a wait keeps its
+        /// call for hours, and a token renewed eight times over within one request's time is long gone.
+        /// </summary>
+        internal System.Security.SecureString[] Carried => Volatile.Read(ref _carried);
+
+        private void RememberCarried(System.Security.SecureString token)
+        {
+            while (true)
+            {
+                var was = Volatile.Read(ref _carried);
+                // Nearly always the newest already (every request of a wait between two renewals).
+                if (was.Length > 0 && ReferenceEquals(was[0], token)) return;
+                if (Array.IndexOf(was, token) >= 0) return;
+                var now = new System.Security.SecureString[Math.Min(was.Length + 1, CarriedKept)];
+                now[0] = token;
+                Array.Copy(was, 0, now, 1, now.Length - 1);
+                if (Interlocked.CompareExchange(ref _carried, now, was) == was) return;
+            }
+        }
+
         /// <summary>
         /// Text a service answered (an error's message, a job's reason), with every secret this call holds masked: the
-        /// credential's token, password, client secret or secret key and those sent to the endpoint (a passcode), as sent and in the
-        /// encoded forms a service may echo them in (percent-, form- and JSON-escaped). Services are not known to
-        /// echo them; an error that quoted the password it refused would otherwise have shown it, and kept it.
+        /// credential's token, password, client secret or secret key, the tokens this call's requests carried
+        /// (<see cref="Carried"/>) and those sent to the endpoint (a passcode), as sent and in the encoded forms a
+        /// service may echo them in (percent-, form- and JSON-escaped). Services are not known to echo them; an error
+        /// that quoted the password it refused would otherwise have shown it, and kept it.
         /// </summary>
-        public string Scrub(string text)
+        public string Scrub(string text) => Scrub(text, null);
+
+        /// <summary>
+        /// <see cref="Scrub(string)"/>, and <paramref name="sentWith"/> masked too: the token the request that was
+        /// answered carried (<see cref="ServiceResponse.SentWith"/>), which a renewal since may have replaced.
+        /// </summary>
+        public string Scrub(string text, System.Security.SecureString sentWith)
         {
             if (string.IsNullOrEmpty(text)) return text;
             var secrets = new System.Collections.Generic.List<System.Security.SecureString>(Connection.Credential.Secrets());
+            // The tokens the requests carried, each once: the one at hand is nearly always among them.
+            if (sentWith != null && !secrets.Contains(sentWith)) secrets.Add(sentWith);
+            foreach (var carried in Carried)
+                if (!secrets.Contains(carried)) secrets.Add(carried);
             secrets.AddRange(Connection.SentSecrets());
             foreach (var secure in secrets)
             {
@@ -107,7 +150,7 @@ namespace BackupTools.Http
             return text.ToString();
         }
 
-        /// <summary>A job status with its messages' texts scrubbed (<see cref="Scrub"/>); as it is when it has none.</summary>
+        /// <summary>A job status with its messages' texts scrubbed (<see cref="Scrub(string)"/>); as it is when it has none.</summary>
         internal JobStatus Scrubbed(JobStatus status)
         {
             if (status == null) return null;
@@ -343,6 +386,10 @@ namespace BackupTools.Http
             // failed it.
             request.Headers.ExpectContinue = false;
             var provider = Connection.Provider;
+            // The token it carries, remembered before it leaves: its answer (and the job it reports) is masked with it
+            // whatever token the credential holds by then.
+            var sentWith = request.Properties.TryGetValue(BackupCredential.SentTokenProperty, out var t) ? t as System.Security.SecureString : null;
+            if (sentWith != null) RememberCarried(sentWith);
             // A create whose caller stopped before it left is not counted as sent: it would read as "may have started".
             CancellationToken.ThrowIfCancellationRequested();
             if (isCreate) Interlocked.Increment(ref _createsSent);
@@ -383,7 +430,7 @@ namespace BackupTools.Http
                         }
                         // (Built after the registration is disposed, which waits for a running DisposeResponse: the
                         // status and header objects stay readable once the answer is disposed.)
-                        return new ServiceResponse(provider, request.Method, request.RequestUri, response, body, cutOff) { From = this };
+                        return new ServiceResponse(provider, request.Method, request.RequestUri, response, body, cutOff) { From = this, SentWith = sentWith };
                     }
                 }
                 catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
@@ -583,8 +630,14 @@ namespace BackupTools.Http
         /// <summary>The call this answer came to (its secrets are masked in the service's words), where known.</summary>
         internal ServiceCall From { get; set; }
 
-        /// <summary>Service text with the call's secrets masked (<see cref="ServiceCall.Scrub"/>).</summary>
-        public string Scrubbed(string text) => From == null || string.IsNullOrEmpty(text) ? text : From.Scrub(text);
+        /// <summary>
+        /// The token the request that was answered carried (<see cref="BackupCredential.SentTokenProperty"/>), where its
+        /// credential can replace it; null otherwise.
+        /// </summary>
+        internal System.Security.SecureString SentWith { get; set; }
+
+        /// <summary>Service text with the call's secrets and the token the request carried masked (<see cref="ServiceCall.Scrub(string, System.Security.SecureString)"/>).</summary>
+        public string Scrubbed(string text) => From == null || string.IsNullOrEmpty(text) ? text : From.Scrub(text, SentWith);
 
         /// <summary>The service's clock when it answered (the Date header), where it sent one.</summary>
         public DateTimeOffset? ServiceDate => _headers.Date;
