@@ -52,6 +52,65 @@ namespace BackupTools.Tests
         public void A_status_address_loses_secrets_whatever_separates_them_and_keeps_the_rest_as_it_was(string given, string kept) =>
             Assert.Equal(new Uri(kept).AbsoluteUri, JobUrl.WithoutSecrets(new Uri(given)).AbsoluteUri);
 
+        [Theory]
+        [InlineData("The proxy tunnel request to proxy 'http://alice:Pr0xy@127.0.0.1:3128/' failed with status code '502'.",
+            "The proxy tunnel request to proxy 'http://***@127.0.0.1:3128/' failed with status code '502'.")]
+        [InlineData("http://al%20ice:p%40ss%2Fw@proxy.corp.example.com:3128/", "http://***@proxy.corp.example.com:3128/")]
+        // Unescaped, as a script may write it: to the last '@' of the address, whatever the password holds.
+        [InlineData("proxy http://alice:p@ss/w'r?d#@proxy:3128 refused", "proxy http://***@proxy:3128 refused")]
+        [InlineData("from socks5://u:p1@a.example.com:1080 to \"https://v:p2@b.example.com/x\"", "from socks5://***@a.example.com:1080 to \"https://***@b.example.com/x\"")]
+        [InlineData("<https://alice@h.example.com/>", "<https://***@h.example.com/>")]
+        public void An_address_s_user_info_is_masked_wherever_it_is_in_a_text(string given, string shown) =>
+            Assert.Equal(shown, Redact.UserInfo(given));
+
+        [Theory]
+        [InlineData("DDS POST https://h.example.com/v3/p/backups: Connection refused (127.0.0.1:3128).")]
+        [InlineData("mail alice@example.com about https://h.example.com/a?x=1")]
+        [InlineData("The proxy tunnel request to proxy 'http://***@127.0.0.1:3128/' failed.")]
+        [InlineData("https://@h.example.com/")]
+        [InlineData("")]
+        [InlineData(null)]
+        public void A_text_without_user_info_is_the_same_object(string given) =>
+            Assert.Same(given, Redact.UserInfo(given));
+
+        [Fact]
+        public void A_failure_quoting_a_password_is_kept_as_a_copy_of_its_chain_of_the_same_kinds_without_it()
+        {
+            var socket = new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset);
+            var given = new System.Net.Http.HttpRequestException(System.Net.Http.HttpRequestError.ProxyTunnelError,
+                "The proxy tunnel request to proxy 'http://alice:Pr0xy@127.0.0.1:3128/' failed with status code '407'.",
+                new System.IO.IOException("via http://alice:Pr0xy@127.0.0.1:3128/", socket), System.Net.HttpStatusCode.ProxyAuthenticationRequired);
+            var kept = Assert.IsType<System.Net.Http.HttpRequestException>(Redact.Failure(given));
+            Assert.DoesNotContain("Pr0xy", kept.ToString());
+            Assert.Equal("The proxy tunnel request to proxy 'http://***@127.0.0.1:3128/' failed with status code '407'.", kept.Message);
+            // What catch blocks and the not-sent test read is kept: the kinds, the request error, the status, the socket error.
+            Assert.Equal(System.Net.Http.HttpRequestError.ProxyTunnelError, kept.HttpRequestError);
+            Assert.Equal(System.Net.HttpStatusCode.ProxyAuthenticationRequired, kept.StatusCode);
+            var io = Assert.IsType<System.IO.IOException>(kept.InnerException);
+            Assert.Equal("via http://***@127.0.0.1:3128/", io.Message);
+            Assert.Same(socket, io.InnerException);
+            // Each of an AggregateException's; a kind without a (message, inner) constructor becomes the nearest kind above it with one.
+            var aggregate = Assert.IsType<AggregateException>(Redact.Failure(new AggregateException(
+                new TimeoutException("http://alice:Pr0xy@proxy:3128/ timed out"), new OddFailure("http://alice:Pr0xy@proxy:3128/ odd"))));
+            Assert.IsType<TimeoutException>(aggregate.InnerExceptions[0]);
+            Assert.IsType<InvalidOperationException>(aggregate.InnerExceptions[1]);
+            Assert.DoesNotContain("Pr0xy", aggregate.ToString());
+        }
+
+        private sealed class OddFailure : InvalidOperationException
+        {
+            public OddFailure(string message) : base(message) { }
+        }
+
+        [Fact]
+        public void A_failure_without_user_info_is_the_same_object()
+        {
+            var given = new System.Net.Http.HttpRequestException("Connection refused (127.0.0.1:3128)",
+                new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
+            Assert.Same(given, Redact.Failure(given));
+            Assert.Null(Redact.Failure(null));
+        }
+
         [Fact]
         public void A_status_address_without_secrets_is_the_same_object() =>
             Assert.Equal("https://h.example.com/jobs/j1?filter=a;b&f=json",

@@ -58,8 +58,10 @@ namespace BackupTools
             }
             catch (Exception ex) when (!(ex is BackupToolsException))
             {
-                // The provider's own words, never a token: the script failed before it produced one.
-                var error = Refused(_provider, $"{_provider}: the token provider failed: {ex.Message}", null, ex);
+                // The provider's own words, never a token: the script failed before it produced one. An address's user
+                // info is masked, in them and in the exceptions kept: a script's request through a proxy named with its
+                // password (HTTPS_PROXY) fails quoting it.
+                var error = Refused(_provider, $"{_provider}: the token provider failed: {Http.Redact.UserInfo(ex.Message)}", null, Http.Redact.Failure(ex));
                 error.RecommendedAction = "Check the token provider script; it is asked again on the next request that needs a token.";
                 // A network failure inside the script (Get-AzAccessToken's connection reset) refuses nothing: a wait's
                 // status reads back off and ask the script again, rather than give up every job whose read waited for it.

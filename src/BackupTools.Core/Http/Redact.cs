@@ -88,6 +88,90 @@ namespace BackupTools.Http
             return sb.ToString();
         }
 
+        /// <summary>
+        /// Text with the user info of every address in it masked (<c>http://alice:secret@proxy:3128/</c> becomes
+        /// <c>http://***@proxy:3128/</c>). .NET quotes the proxy's address with its user name and password in its own
+        /// messages ("The proxy tunnel request to proxy 'http://alice:…@proxy:3128/' failed"), and PowerShell 7 builds
+        /// that address from HTTPS_PROXY. The user info runs from the "://" to the last '@' before a space, a double
+        /// quote or an angle bracket: a password written unescaped may hold '/', '?', '#', '\'' or '@', and masking too
+        /// much of an address (a query holding an '@') shows less, never a secret. The text itself when it has none.
+        /// </summary>
+        public static string UserInfo(string text)
+        {
+            if (string.IsNullOrEmpty(text) || text.IndexOf('@') < 0) return text;
+            StringBuilder sb = null;
+            var copied = 0;
+            for (var scheme = text.IndexOf("://", StringComparison.Ordinal); scheme >= 0; scheme = text.IndexOf("://", scheme, StringComparison.Ordinal))
+            {
+                var start = scheme + 3;
+                var at = -1;
+                var end = start;
+                for (; end < text.Length && !EndsAddress(text[end]); end++)
+                    if (text[end] == '@') at = end;
+                // (an address masked already is left as it is: the text is then returned as it came)
+                if (at > start && !(at - start == 3 && string.CompareOrdinal(text, start, "***", 0, 3) == 0))
+                {
+                    (sb ?? (sb = new StringBuilder(text.Length))).Append(text, copied, start - copied).Append("***");
+                    copied = at;
+                }
+                scheme = end;
+            }
+            return sb == null ? text : sb.Append(text, copied, text.Length - copied).ToString();
+        }
+
+        private static bool EndsAddress(char c) => char.IsWhiteSpace(c) || c == '"' || c == '<' || c == '>';
+
+        /// <summary>
+        /// A failure as it may be shown or kept inside an error: <paramref name="ex"/> itself when no message in its
+        /// chain holds an address's user info (<see cref="UserInfo"/>); otherwise a copy of the chain, each exception of
+        /// the same type (an <see cref="HttpRequestException"/> with its HttpRequestError and status, a WebException with
+        /// its status; else the nearest type with a (message, inner) constructor) with its message masked. The
+        /// original, whose message holds the password, is then not reachable from the error; the copies have no stack
+        /// trace, as they were never thrown.
+        /// </summary>
+        public static Exception Failure(Exception ex) => Failure(ex, 0);
+
+        private static Exception Failure(Exception ex, int depth)
+        {
+            if (ex == null) return null;
+            if (depth >= 16) return new Exception("(further inner exceptions left out)");
+            if (ex is AggregateException all)
+            {
+                var inners = all.InnerExceptions.Select(e => Failure(e, depth + 1)).ToList();
+                return inners.SequenceEqual(all.InnerExceptions) ? ex : new AggregateException(inners);
+            }
+            var inner = Failure(ex.InnerException, depth + 1);
+            var message = ex.Message;
+            var masked = UserInfo(message);
+            if (ReferenceEquals(inner, ex.InnerException) && ReferenceEquals(masked, message)) return ex;
+            return Copy(ex, masked, inner);
+        }
+
+        private static Exception Copy(Exception ex, string message, Exception inner)
+        {
+            switch (ex)
+            {
+                case System.Net.Http.HttpRequestException request: return HttpRequestFailure.Copy(request, message, inner);
+                case System.Net.WebException web: return new System.Net.WebException(message, inner, web.Status, web.Response);
+            }
+            if (ex.GetType() == typeof(OperationCanceledException))
+                return new OperationCanceledException(message, inner, ((OperationCanceledException)ex).CancellationToken);
+            for (var type = ex.GetType(); type != null && type != typeof(Exception); type = type.BaseType)
+            {
+                var constructor = type.IsAbstract ? null : type.GetConstructor(new[] { typeof(string), typeof(Exception) });
+                if (constructor == null) continue;
+                try
+                {
+                    return (Exception)constructor.Invoke(new object[] { message, inner });
+                }
+                catch (System.Reflection.TargetInvocationException)
+                {
+                    // a constructor that refuses these arguments: the next type up
+                }
+            }
+            return new Exception(message, inner);
+        }
+
         /// <summary>True for a query parameter (<c>name=value</c>, or a bare name) whose name, unescaped, is a secret's.</summary>
         public static bool IsSecretPair(string pair)
         {

@@ -440,16 +440,19 @@ namespace BackupTools.Http
                 catch (OperationCanceledException ex)
                 {
                     throw Transport(isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target,
-                        $"no answer within {RequestTimeout.TotalSeconds:0.#} s", BackupErrorCategory.OperationTimeout, ex);
+                        $"no answer within {RequestTimeout.TotalSeconds:0.#} s", BackupErrorCategory.OperationTimeout, Redact.Failure(ex));
                 }
+                // .NET's words and the exceptions kept inside the error have the user info of any address masked: they
+                // quote the proxy's, with the user name and password PowerShell 7 takes from HTTPS_PROXY.
                 catch (HttpRequestException ex)
                 {
-                    throw Transport(isCreate, reached: !CertainlyNotSent(ex), Describe(provider, request.Method, request.RequestUri), target, ex.InnerException?.Message ?? ex.Message,
-                        BackupErrorCategory.ConnectionError, ex);
+                    throw Transport(isCreate, reached: !CertainlyNotSent(ex), Describe(provider, request.Method, request.RequestUri), target,
+                        Redact.UserInfo(ex.InnerException?.Message ?? ex.Message), BackupErrorCategory.ConnectionError, Redact.Failure(ex));
                 }
                 catch (IOException ex)
                 {
-                    throw Transport(isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target, ex.Message, BackupErrorCategory.ConnectionError, ex);
+                    throw Transport(isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target, Redact.UserInfo(ex.Message),
+                        BackupErrorCategory.ConnectionError, Redact.Failure(ex));
                 }
             }
         }

@@ -334,7 +334,7 @@ namespace BackupTools.Jobs
         /// <summary>A failure no rule foresaw (an answer, an imported job): it ends this job's wait, reported, never the others'.</summary>
         private static BackupToolsException Unforeseen(BackupJob job, Exception ex) =>
             new BackupToolsException(ErrorIds.BackupJobInvalid, BackupErrorCategory.InvalidResult,
-                $"{job.Provider} job {job.JobId} could not be followed: {ex.GetType().Name}: {ex.Message}", job, ex) { Provider = job.Provider };
+                $"{job.Provider} job {job.JobId} could not be followed: {ex.GetType().Name}: {Redact.UserInfo(ex.Message)}", job, Redact.Failure(ex)) { Provider = job.Provider };
 
         private static TimeSpan BackoffAfterFailure(int failures) =>
             TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(failures, 5)) * 0.5));
