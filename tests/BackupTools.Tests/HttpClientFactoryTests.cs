@@ -52,6 +52,29 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void A_request_the_proxy_refused_to_tunnel_is_known_not_sent()
+        {
+            // PowerShell 7.4 and later (.NET 8): the proxy answered CONNECT with 407, 502 or 503, so nothing went past it.
+            var refused = new HttpRequestException(HttpRequestError.ProxyTunnelError,
+                "The proxy tunnel request to proxy 'http://127.0.0.1:3128/' failed with status code '502'.");
+            Assert.True(ServiceCall.CertainlyNotSent(refused));
+            Assert.True(ServiceCall.CertainlyNotSent(new InvalidOperationException("wrapped", refused)));
+            // Other request errors say nothing of it: the request may have left.
+            Assert.False(ServiceCall.CertainlyNotSent(new HttpRequestException(HttpRequestError.ResponseEnded, "The response ended prematurely.")));
+            Assert.False(ServiceCall.CertainlyNotSent(new HttpRequestException("An error occurred while sending the request.")));
+        }
+
+        [Theory]
+        [InlineData("Connection refused (127.0.0.1:1)", "Connection refused (127.0.0.1:1).")]
+        [InlineData("no answer within 10 s", "no answer within 10 s.")]
+        [InlineData("The SSL connection could not be established, see inner exception. ", "The SSL connection could not be established, see inner exception.")]
+        // .NET 8 and later end the proxy tunnel message with a stray double quote after its full stop.
+        [InlineData("failed with status code '502'.\"", "failed with status code '502'.")]
+        [InlineData("the server said \"no\"", "the server said \"no\".")]
+        public void A_transport_failure_s_words_end_as_one_sentence(string detail, string sentence) =>
+            Assert.Equal(sentence, ServiceCall.Sentence(detail));
+
+        [Fact]
         public async Task No_request_asks_for_100_continue()
         {
             // .NET Framework adds "Expect: 100-continue" to every POST unless the request says no.

@@ -17,6 +17,7 @@ namespace BackupTools.Tests
     /// A proxy that will not open the tunnel to the service (it answers CONNECT with 502, as a corporate proxy does for
     /// a service it cannot reach). .NET's words about it quote the proxy's address, with the user name and password
     /// PowerShell 7 takes from HTTPS_PROXY=http://user:pass@proxy:port: the password is never in what the user gets.
+    /// And a create the proxy refused never reached the service: nothing was created.
     /// </summary>
     [Collection(ProcessProxyCollection.Name)]
     public sealed class ProxyRefusalTests
@@ -121,6 +122,20 @@ namespace BackupTools.Tests
             AssertNoPassword(error, log);
         }
 
+        [Fact]
+        public async Task A_create_the_proxy_refused_to_tunnel_created_nothing_and_is_tried_again()
+        {
+            await using var proxy = RefusingProxy.Start(withPassword: false);
+            var c = Connect("dds.not-sent");
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c,
+                new BackupRequest { InstanceId = TestData.DdsInstance, Name = TestData.UniqueName() },
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry(busy: 0, notProcessed: 2)));
+            // Not one byte of the create went past the proxy: "nothing was created", and repeated as a refused connection is.
+            Assert.Equal(ErrorIds.BackupServiceUnreachable, ex.ErrorId);
+            Assert.EndsWith("failed with status code '502'. Nothing was created.", ex.Message);
+            Assert.Equal(3, proxy.Connects);
+        }
+
         private static Uri UnreachableEndpoint(string label) =>
             // A host of its own per test: a new client name, so its handler is built while the proxy is set.
             new Uri($"https://{label}-{Guid.NewGuid().ToString("N").Substring(0, 8)}.example.com/");
@@ -153,6 +168,7 @@ namespace BackupTools.Tests
             private readonly TcpListener _listener;
             private readonly IWebProxy _before;
             private readonly Task _loop;
+            private int _connects;
 
             private RefusingProxy(bool withPassword)
             {
@@ -165,6 +181,9 @@ namespace BackupTools.Tests
             }
 
             public static RefusingProxy Start(bool withPassword) => new RefusingProxy(withPassword);
+
+            /// <summary>The CONNECT requests it refused.</summary>
+            public int Connects => Volatile.Read(ref _connects);
 
             public async ValueTask DisposeAsync()
             {
@@ -220,6 +239,7 @@ namespace BackupTools.Tests
                     int n;
                     while (!head.ToString().Contains("\r\n\r\n") && (n = await stream.ReadAsync(buffer, 0, buffer.Length)) > 0)
                         head.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                    if (head.ToString().StartsWith("CONNECT ", StringComparison.Ordinal)) Interlocked.Increment(ref _connects);
                     var answer = Encoding.ASCII.GetBytes("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
                     await stream.WriteAsync(answer, 0, answer.Length);
                 }

@@ -24,6 +24,18 @@ namespace BackupTools.Http
         private static PropertyInfo Enumerated(PropertyInfo property) => property != null && property.PropertyType.IsEnum ? property : null;
 
         /// <summary>
+        /// True when the proxy refused to open the tunnel to the service (its answer to CONNECT was not 200: 407, 502,
+        /// 503), or a SOCKS proxy refused the connection: no byte of the request went past the proxy. Compared by the
+        /// enum member's name, not its number, which a later runtime could renumber.
+        /// </summary>
+        public static bool IsProxyTunnelError(HttpRequestException ex)
+        {
+            if (ErrorProperty == null || ex == null) return false;
+            var error = ErrorProperty.GetValue(ex);
+            return error != null && string.Equals(Enum.GetName(ErrorProperty.PropertyType, error), "ProxyTunnelError", StringComparison.Ordinal);
+        }
+
+        /// <summary>
         /// An <see cref="HttpRequestException"/> like <paramref name="ex"/> (its HttpRequestError and StatusCode where
         /// the runtime has them) with another message and inner exception.
         /// </summary>

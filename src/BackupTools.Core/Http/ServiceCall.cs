@@ -552,6 +552,8 @@ namespace BackupTools.Http
         {
             for (var e = ex; e != null; e = e.InnerException)
             {
+                // PowerShell 7.4 and later: the proxy refused to open the tunnel to the service (407, 502, 503 to CONNECT).
+                if (e is HttpRequestException he && HttpRequestFailure.IsProxyTunnelError(he)) return true;
                 // .NET Framework: a name that does not resolve is a WebException without a SocketException inside.
                 if (e is WebException we && (we.Status == WebExceptionStatus.NameResolutionFailure || we.Status == WebExceptionStatus.ProxyNameResolutionFailure))
                     return true;
@@ -570,11 +572,24 @@ namespace BackupTools.Http
             if (isCreate && reached)
             {
                 return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, category,
-                    $"{what}: {detail}. The request may have reached the service, so the backup may have started. " +
+                    $"{what}: {Sentence(detail)} The request may have reached the service, so the backup may have started. " +
                     BackupService.NotSentAgain + $" Request: {target}.", target, inner);
             }
             return new BackupToolsException(ErrorIds.BackupServiceUnreachable, category,
-                $"{what}: {detail}." + (isCreate ? " Nothing was created." : string.Empty), target, inner);
+                $"{what}: {Sentence(detail)}" + (isCreate ? " Nothing was created." : string.Empty), target, inner);
+        }
+
+        /// <summary>
+        /// <paramref name="detail"/> ended as one sentence: a full stop added only where it has none (.NET's own words
+        /// end with one), and an unmatched double quote at its end dropped (.NET's proxy tunnel message ends with one
+        /// after its full stop, which read <c>'502'.".</c> in the error).
+        /// </summary>
+        internal static string Sentence(string detail)
+        {
+            var text = (detail ?? string.Empty).TrimEnd();
+            if (text.EndsWith("\"", StringComparison.Ordinal) && text.Count(c => c == '"') % 2 == 1) text = text.Substring(0, text.Length - 1).TrimEnd();
+            return text.EndsWith(".", StringComparison.Ordinal) || text.EndsWith("!", StringComparison.Ordinal) || text.EndsWith("?", StringComparison.Ordinal)
+                ? text : text + ".";
         }
     }
 
