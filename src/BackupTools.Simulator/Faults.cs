@@ -41,6 +41,8 @@ public sealed class FaultRule
     /// <summary>Body to send as is (StalledBody: half of it); default: the service's own error shape for that status (StalledBody: the handler's).</summary>
     public string Body { get; set; }
     public string ContentType { get; set; } = "application/json";
+    /// <summary>Reason phrase of a Status answer's status line (service text, such as a gateway's); null: the standard one.</summary>
+    public string ReasonPhrase { get; set; }
     /// <summary>Raw Retry-After header value ("2" or an HTTP date).</summary>
     public string RetryAfter { get; set; }
     /// <summary>Raw Location header value (a Cloud Foundry create's job address), sent with a Status answer.</summary>

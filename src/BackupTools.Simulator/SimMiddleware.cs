@@ -94,6 +94,7 @@ internal sealed class SimMiddleware
         switch (rule.Kind)
         {
             case FaultKind.Status when rule.StatusCode is int code:
+                if (rule.ReasonPhrase != null) ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>()!.ReasonPhrase = rule.ReasonPhrase;
                 await SimService.Raw(ctx, code, rule.Body != null ? rule.ContentType : service.ErrorContentType, rule.Body ?? service.ErrorBody(code, call.Path));
                 return code;
             case FaultKind.MalformedJson:

@@ -198,6 +198,29 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// The reason phrase of a status line is the service's text too, and each HTTP call's -Verbose line shows it: one
+        /// quoting the token its request carried, or the password, is masked there (it was shown as sent).
+        /// </summary>
+        [Fact]
+        public async Task A_reason_phrase_quoting_the_token_its_request_carried_is_masked_in_the_verbose_line()
+        {
+            var (c, refuse) = Connect("TaurusDB", "Credential");
+            var job = await BackupService.StartAsync(c, BackupFor("TaurusDB"), NullOperationLog.Instance, CancellationToken.None, Retry());
+            var sent = await TokenAtHand(c);
+            refuse();
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", PathContains = "/jobs", StatusCode = 400, Delay = TimeSpan.FromMilliseconds(800), Times = 1,
+                ReasonPhrase = "Token " + sent + " of sim-password refused" });
+            var log = new ListLog();
+            var first = Task.Run(() => BackupService.RefreshAsync(c, job, log, CancellationToken.None, Retry()));
+            await Task.Delay(200);
+            Assert.Equal(BackupJobState.Running, (await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, Retry())).State);
+            Assert.NotEqual(sent, await TokenAtHand(c));
+            await Assert.ThrowsAsync<BackupToolsException>(() => first);
+            Assert.Contains(log.Lines, line => line.Contains("-> 400 Token *** of *** refused"));
+            Assert.DoesNotContain(log.Lines, line => line.Contains(sent) || line.Contains("sim-password"));
+        }
+
+        /// <summary>
         /// A call keeps the tokens its requests carried for masking, newest first, each once and at most
         /// <see cref="ServiceCall.CarriedKept"/>: a wait keeps its call for hours, and it must not grow with every renewal.
         /// </summary>

@@ -378,7 +378,7 @@ namespace BackupTools.Http
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
         private async Task<ServiceResponse> SendOnceAsync(HttpRequestMessage request, bool isCreate, object target)
         {
-            request.Properties[LoggingHandler.LogProperty] = Log;
+            request.Properties[LoggingHandler.CallProperty] = this;
             // The same header on the wire as a parsed MediaTypeWithQualityHeaderValue, without parsing one per request.
             if (request.Headers.Accept.Count == 0) request.Headers.TryAddWithoutValidation("Accept", "application/json");
             // .NET Framework sends "Expect: 100-continue" on every POST unless told not to (ServicePointManager's
