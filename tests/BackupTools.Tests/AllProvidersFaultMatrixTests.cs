@@ -13,7 +13,8 @@ namespace BackupTools.Tests
     /// The create-side fault matrix for all five services. Services whose backup names are unique (TaurusDB, DDS)
     /// survive every fault (FaultMatrixTests proves it in detail); for the others a fault after which the backup may
     /// exist cannot be repeated safely, so it must end in a clear error that says so. Either way the simulator never
-    /// counts more than one backup for the request.
+    /// counts more than one backup for the request. Also on all five: a proxy's "origin unreachable" answer to a status
+    /// read, which is read again.
     /// </summary>
     public sealed class AllProvidersFaultMatrixTests : IClassFixture<SimulatorFixture>
     {
@@ -225,6 +226,62 @@ namespace BackupTools.Tests
             Assert.Contains("nothing was created", ex.Message);
             Assert.Equal(0, _sim.Counters.BackupsFor("DDS", countedAs));
             Assert.Equal(2, _sim.Counters.Requests.Count(r => r.Method == "POST"));
+        }
+
+        /// <summary>What Cloudflare answers when it cannot reach the origin: its own HTML page, not the service's error shape.</summary>
+        private static FaultRule OriginError(string provider, int status) => new FaultRule
+        {
+            Provider = provider, Method = "GET", StatusCode = status, ContentType = "text/html; charset=UTF-8",
+            Body = $"<!DOCTYPE html><html><head><title>example.com | {status}: Connection timed out</title></head><body>Cloudflare</body></html>",
+        };
+
+        /// <summary>
+        /// Before: a status read answered 520 to 524 (Cloudflare in front of a self-hosted ArcGIS or Cloud Foundry: the
+        /// origin was down, unreachable or slow) ended the job's wait with BackupServiceError, though the help said 5xx
+        /// answers to a status read are read again. Each status once, and each service once (522 on the two most often
+        /// behind such a proxy).
+        /// </summary>
+        [Theory]
+        [InlineData("TaurusDB", 520)]
+        [InlineData("DDS", 521)]
+        [InlineData("ArcGIS", 522)]
+        [InlineData("CloudFoundry", 522)]
+        [InlineData("Dataverse", 523)]
+        [InlineData("CloudFoundry", 524)]
+        public async Task A_proxy_s_origin_error_to_a_status_read_is_read_again_by_a_wait_and_by_a_single_read(string provider, int status)
+        {
+            var (connection, request, _) = Setup(provider);
+            var job = await BackupService.StartAsync(connection, request, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            _sim.Faults.Add(OriginError(provider, status));
+            var events = await HuaweiFamilyTests.WaitAll(connection, new[] { job });
+            Assert.Empty(events.Errors);
+            Assert.Equal(BackupJobState.Succeeded, Assert.Single(events.Finished).State);
+            Assert.Contains(_sim.Counters.Requests, q => q.Provider == provider && q.Status == status);
+
+            // Get-BackupJob's one read (the read rules of the HTTP pipeline): repeated too, and the job read.
+            _sim.Faults.Add(OriginError(provider, status));
+            var read = await BackupService.RefreshAsync(connection, job, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(job.JobId, read.JobId);
+            Assert.Equal(2, _sim.Counters.Requests.Count(q => q.Provider == provider && q.Status == status));
+        }
+
+        /// <summary>Other 5xx statuses a proxy or service may answer (not implemented, the origin's TLS) are no passing failure: the wait says so at once.</summary>
+        [Theory]
+        [InlineData("ArcGIS", 501)]
+        [InlineData("CloudFoundry", 505)]
+        [InlineData("DDS", 525)]
+        [InlineData("Dataverse", 526)]
+        public async Task Other_5xx_answers_to_a_status_read_still_end_the_wait_with_the_service_s_error(string provider, int status)
+        {
+            var (connection, request, _) = Setup(provider);
+            var job = await BackupService.StartAsync(connection, request, NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            _sim.Faults.Add(OriginError(provider, status));
+            var events = await HuaweiFamilyTests.WaitAll(connection, new[] { job });
+            Assert.Empty(events.Finished);
+            var error = Assert.Single(events.Errors);
+            Assert.Equal(ErrorIds.BackupServiceError, error.ErrorId);
+            Assert.Equal(status, error.HttpStatus);
+            Assert.Equal(1, _sim.Counters.Requests.Count(q => q.Provider == provider && q.Status == status));
         }
     }
 }

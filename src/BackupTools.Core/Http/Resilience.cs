@@ -23,7 +23,7 @@ namespace BackupTools.Http
         public TimeSpan Budget { get; set; } = TimeSpan.FromMinutes(10);
         /// <summary>How long one request may take before it is abandoned (its outcome then unknown).</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
-        /// <summary>Retries of a status read that failed on the way (network, timeouts, 408, 429, 5xx).</summary>
+        /// <summary>Retries of a status read that failed on the way (network, timeouts, 408, 429, 500, 502, 503, 504, 520 to 524).</summary>
         public int ReadRetries { get; set; } = 3;
     }
 
@@ -96,8 +96,17 @@ namespace BackupTools.Http
             // ArcGIS answers most errors with HTTP 200 and the status in its body ({"status":"error","code":500}).
             if ((s == null || s < 300) && int.TryParse(ex.ServiceCode, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var inBody))
                 s = inBody;
-            return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+            return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504 || IsProxyOriginError(s);
         }
+
+        /// <summary>
+        /// A proxy's or CDN's word that it could not reach the service behind it: Cloudflare's 520 (unknown error), 521
+        /// (web server down), 522 (connection timed out), 523 (origin unreachable) and 524 (a timeout), in front of a
+        /// self-hosted ArcGIS or Cloud Foundry. Transient for a status read, which changes nothing; a create's
+        /// in-doubt rules are its own (<see cref="ShouldRepeatCreate"/>). 525 and 526 (the origin's TLS) are settings, not
+        /// passing failures, and stay errors.
+        /// </summary>
+        private static bool IsProxyOriginError(int? status) => status >= 520 && status <= 524;
 
         /// <summary>
         /// A create's failure that leaves its outcome unknown, when its request left: no answer, one that cannot be read,

@@ -23,7 +23,7 @@ namespace BackupTools.Jobs
         public bool Any { get; set; }
         /// <summary>Status requests in flight at once to one endpoint.</summary>
         public int MaxConcurrentRequestsPerEndpoint { get; set; } = 32;
-        /// <summary>Consecutive failed status reads of one job (network, 5xx, unreadable answers) before it is reported as failed to follow.</summary>
+        /// <summary>Consecutive failed status reads of one job (network, the statuses Resilience.IsTransientRead repeats, unreadable answers) before it is reported as failed to follow.</summary>
         public int MaxConsecutiveReadFailures { get; set; } = 20;
     }
 }
