@@ -120,6 +120,46 @@ namespace BackupTools.Tests
             Assert.Equal(new[] { "2" }, Lines(r, "calls="));
         }
 
+        /// <summary>
+        /// Before: a first token no HTTP header can carry (a space or a line break inside) with -TokenProvider was taken
+        /// and replaced the working default connection; every request then failed ConnectionParameterInvalid, and the
+        /// script was never asked. It is refused at Connect, as -AccessToken alone is.
+        /// </summary>
+        [Theory]
+        [InlineData("sim secret-part")]
+        [InlineData("sim\nsecret-part")]
+        public void A_first_token_no_header_can_carry_is_refused_at_Connect_and_the_default_connection_stays(string first)
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var ps = NewHost();
+            ps.Set("bad", TestData.Secure(first));
+            var r = ps.Run(
+                "$global:calls = 0; $null = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $tok;" +
+                "Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $bad -TokenProvider { $global:calls++; $tok }");
+            Show("connect", r);
+            var record = r.Terminating != null ? ((System.Management.Automation.IContainsErrorRecord)r.Terminating).ErrorRecord : Assert.Single(r.Errors);
+            Assert.Empty(r.Objects<BackupConnection>());
+            Assert.StartsWith(ErrorIds.ConnectionParameterInvalid + ",", record.FullyQualifiedErrorId);
+            Assert.StartsWith("AccessToken holds a line break", record.Exception.Message);
+            Assert.DoesNotContain("secret-part", r.AllText());
+
+            var create = ps.Run($"New-InstanceBackup -InstanceId {Guid.NewGuid()} -Name default-stays; 'calls=' + $global:calls");
+            Show("create", create);
+            Assert.Empty(create.Errors);
+            Assert.Equal("default-stays", Assert.Single(create.Objects<BackupJob>()).BackupName);
+            Assert.Equal(new[] { "0" }, Lines(create, "calls="));
+
+            // White space around the first token (Get-Content -Raw's line break) is taken off, not refused; the script
+            // is still asked only when the service refuses that token.
+            var trailing = ps.Run(
+                "$null = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken \"first-token`r`n\" -TokenProvider { $global:calls++; $tok };" +
+                $"$null = New-InstanceBackup -InstanceId {Guid.NewGuid()} -Name first-token-trimmed; 'calls=' + $global:calls");
+            Show("trailing", trailing);
+            Assert.Null(trailing.Terminating);
+            Assert.Empty(trailing.Errors);
+            Assert.Equal(new[] { "0" }, Lines(trailing, "calls="));
+        }
+
         [Fact]
         public void A_token_renewed_while_Get_BackupJob_reads_a_job_of_throttled_creates_does_not_hang_the_pipeline()
         {

@@ -228,14 +228,7 @@ namespace BackupTools
             if (token == null || token.Length == 0)
                 throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
                     "AccessToken must not be empty.");
-            // Refused here, not first at use (TokenPlacement.Checked): Connect-BackupService would otherwise replace
-            // the session's working default connection with one whose every request is refused.
-            if (!Secret.FitsHeaderAsToken(token))
-                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
-                    "AccessToken holds a line break, a space or another character an HTTP header cannot carry (white space around it and a leading 'Bearer ' are taken off); the connection was not made.")
-                {
-                    RecommendedAction = "Check where the token comes from (a file, a variable): it must be the token alone.",
-                };
+            RefuseUnsendable(token);
             // Kept as it is sent (a pasted "Bearer " and surrounding white space off): what masking looks for is then
             // what a service could echo.
             _token = Secret.AsSentToken(token);
@@ -245,6 +238,21 @@ namespace BackupTools
         }
 
         public override string Method => AuthenticationMethods.AccessToken;
+
+        /// <summary>
+        /// Refuses a ready token (this credential's, or a -TokenProvider connection's first token) that an HTTP header
+        /// cannot carry. Refused at connect, not first at use (TokenPlacement.Checked): Connect-BackupService would
+        /// otherwise replace the session's working default connection with one whose every request is refused.
+        /// </summary>
+        internal static void RefuseUnsendable(SecureString token)
+        {
+            if (!Secret.FitsHeaderAsToken(token))
+                throw new BackupToolsException(ErrorIds.ConnectionParameterInvalid, BackupErrorCategory.InvalidArgument,
+                    "AccessToken holds a line break, a space or another character an HTTP header cannot carry (white space around it and a leading 'Bearer ' are taken off); the connection was not made.")
+                {
+                    RecommendedAction = "Check where the token comes from (a file, a variable): it must be the token alone.",
+                };
+        }
 
         public override Task<string> GetTokenAsync(ServiceCall call) => Task.FromResult(Secret.Reveal(_token));
 

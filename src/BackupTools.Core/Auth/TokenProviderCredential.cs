@@ -23,6 +23,9 @@ namespace BackupTools
         {
             _provider = provider;
             _source = source ?? throw new ArgumentNullException(nameof(source));
+            // Checked as -AccessToken alone is: a first token no header can carry would fail every request with
+            // ConnectionParameterInvalid, and the script is asked only when the service refuses a token.
+            AccessTokenCredential.RefuseUnsendable(initialToken);
             // Kept as sent (Secret.AsSentToken): masking then knows the form a service could echo.
             Seed(Secret.AsSentToken(initialToken));
         }
