@@ -259,6 +259,44 @@ namespace BackupTools.Tests
             Assert.Equal(3, Creates());
         }
 
+        /// <summary>
+        /// Before: -Provider was an alias of -Name, and PowerShell binds a property of the parameter's own name first: a
+        /// row of New-InstanceBackup's instances.csv (Provider, InstanceId, Name, Description) bound its backup name, and
+        /// Get-BackupProvider wrote ProviderNotFound for 'nightly-01'. Names, wildcards, strings and providers piped
+        /// still bind to -Name.
+        /// </summary>
+        [Fact]
+        public void Get_BackupProvider_binds_a_row_s_Provider_before_its_Name_and_names_as_before()
+        {
+            var rows = _ps.Run(
+                // (the rows Import-Csv reads from the help's instances.csv; the hosted engine has no ConvertFrom-Csv)
+                "[pscustomobject]@{ Provider = 'DDS'; InstanceId = $di; Name = 'nightly-01'; Description = 'before upgrade' }," +
+                "[pscustomobject]@{ Provider = 'TaurusDB'; InstanceId = $ti; Name = 'nightly-02'; Description = '' } | Get-BackupProvider;" +
+                "[pscustomobject]@{ Name = 'nightly-03'; Provider = 'Arc*' } | Get-BackupProvider;" +
+                "$c = Connect-BackupService -Provider DDS -Endpoint $dds -ProjectId $project -AccessToken $token;" +
+                "$j = [BackupTools.BackupJob]::new('CloudFoundry', 'https://example.invalid/', 'job-1');" +
+                "$c, $j | Get-BackupProvider");
+            Assert.Null(rows.Terminating);
+            Assert.Empty(rows.Errors);
+            Assert.Equal(new[] { "DDS", "TaurusDB", "ArcGIS", "DDS", "CloudFoundry" }, rows.Objects<BackupProviderInfo>().Select(p => p.Name).ToArray());
+
+            var names = _ps.Run(
+                "Get-BackupProvider DDS; 'Dataverse', 'ArcGIS' | Get-BackupProvider; Get-BackupProvider -Name Taurus*;" +
+                "Get-BackupProvider -Provider Cloud*; Get-BackupProvider CloudFoundry | Get-BackupProvider;" +
+                "[pscustomobject]@{ Name = 'DDS' } | Get-BackupProvider; @(Get-BackupProvider).Count");
+            Assert.Null(names.Terminating);
+            Assert.Empty(names.Errors);
+            Assert.Equal(new[] { "DDS", "Dataverse", "ArcGIS", "TaurusDB", "CloudFoundry", "CloudFoundry", "DDS" },
+                names.Objects<BackupProviderInfo>().Select(p => p.Name).ToArray());
+            Assert.Equal(BackupService.ProviderNames.Count(), (int)names.Output.Last().BaseObject);
+
+            // A row's unknown provider is the catalogue's error naming it, not its backup name.
+            var unknown = _ps.Run("[pscustomobject]@{ Provider = 'Taurus'; Name = 'nightly-04' } | Get-BackupProvider");
+            var error = Assert.Single(unknown.Errors);
+            Assert.Equal(ErrorIds.ProviderNotFound, IdOf(error));
+            Assert.Contains("'Taurus'", error.Exception.Message);
+        }
+
         [Fact]
         public void Names_in_a_command_follow_the_provider_s_word_on_unique_names()
         {

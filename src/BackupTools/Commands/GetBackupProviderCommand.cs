@@ -5,21 +5,36 @@ using System.Management.Automation;
 namespace BackupTools.Commands
 {
     /// <summary>Lists the services BackupTools can back up, with their regions and authentication methods.</summary>
-    [Cmdlet(VerbsCommon.Get, "BackupProvider")]
+    // The Provider set is the default so that PowerShell, which tries the default set's parameters first when it binds
+    // by property name, binds a piped object's Provider before its Name: a row of New-InstanceBackup's instances.csv
+    // (Provider, InstanceId, Name, Description) has both, and its Name is a backup's. With -Provider an alias of -Name,
+    // the Name property won. Strings piped bind to -Name all the same (the Provider set takes nothing by value), as
+    // does a Get-BackupProvider result, which has a Name and no Provider.
+    [Cmdlet(VerbsCommon.Get, "BackupProvider", DefaultParameterSetName = ProviderSet)]
     [OutputType(typeof(BackupProviderInfo))]
     public sealed class GetBackupProviderCommand : BackupCmdletBase
     {
-        /// <summary>Provider names; wildcards allowed. Also from a Provider property (a connection, a job, a CSV row).</summary>
-        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Provider")]
+        /// <summary>Names and positional or piped strings.</summary>
+        public const string NameSet = "Name";
+        /// <summary>A Provider property (a connection, a job, a CSV row), or -Provider; also no parameter at all.</summary>
+        public const string ProviderSet = "Provider";
+
+        /// <summary>Provider names; wildcards allowed. By value, or from a Name property (a provider piped back).</summary>
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
         [ArgumentCompleter(typeof(ProviderNameCompleter))]
         [SupportsWildcards]
         public string[] Name { get; set; }
 
+        /// <summary>Provider names as -Name takes them, from a Provider property (a connection, a job, a CSV row) before its Name.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ProviderSet)]
+        [ArgumentCompleter(typeof(ProviderNameCompleter))]
+        [SupportsWildcards]
+        public string[] Provider { get; set; }
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            var errors = Select(Name, out var selected);
+            var errors = Select(ParameterSetName == ProviderSet ? Provider : Name, out var selected);
             foreach (var error in errors) WriteError(error);
             foreach (var info in selected) WriteObject(info);
         }
