@@ -160,7 +160,7 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
-        /// A gateway's 502 or 504 to a create: the service behind it may have made the backup, so the error says so
+        /// A gateway's 502 or 504 (or a CDN's 520 or 524) to a create: the service behind it may have made the backup, so the error says so
         /// (BackupCreateOutcomeUnknown, with the gateway's status), on every service; DDS repeats it, as its names are
         /// unique, and survives a single one with exactly one backup.
         /// </summary>
@@ -170,6 +170,13 @@ namespace BackupTools.Tests
         [InlineData("Dataverse", 504)]
         [InlineData("CloudFoundry", 502)]
         [InlineData("ArcGIS", 504)]
+        // A CDN in front of the service (Cloudflare): 520, the origin's answer was unusable; 524, the origin took the
+        // request and did not answer in time.
+        [InlineData("ArcGIS", 524)]
+        [InlineData("CloudFoundry", 520)]
+        [InlineData("Dataverse", 524)]
+        [InlineData("TaurusDB", 520)]
+        [InlineData("DDS", 524)]
         public async Task A_gateway_error_on_create_says_the_backup_may_have_started(string provider, int status)
         {
             var (connection, request, countedAs) = Setup(provider);

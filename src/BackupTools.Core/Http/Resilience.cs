@@ -110,14 +110,19 @@ namespace BackupTools.Http
 
         /// <summary>
         /// A create's failure that leaves its outcome unknown, when its request left: no answer, one that cannot be read,
-        /// or a gateway's 502 or 504 (the gateway gave up on the service, which may have made the backup all the same).
+        /// or a gateway's 502, 504, 520 or 524 (the gateway gave up on the service, which may have made the backup all
+        /// the same).
         /// </summary>
         internal static bool LeavesCreateInDoubt(BackupToolsException ex) =>
             ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown || ex.ErrorId == ErrorIds.BackupResponseInvalid || IsGatewayInDoubt(ex);
 
-        /// <summary>A gateway's 502 or 504: the service behind it may have acted on the request.</summary>
+        /// <summary>
+        /// A gateway's 502 or 504, or a CDN's 520 (the origin's answer was unusable) or 524 (the origin took the request
+        /// and did not answer in time): the service behind it may have acted on the request. A CDN's 521, 522 and 523 say
+        /// the origin was never reached.
+        /// </summary>
         internal static bool IsGatewayInDoubt(BackupToolsException ex) =>
-            ex.ErrorId == ErrorIds.BackupServiceError && (ex.HttpStatus == 502 || ex.HttpStatus == 504);
+            ex.ErrorId == ErrorIds.BackupServiceError && (ex.HttpStatus == 502 || ex.HttpStatus == 504 || ex.HttpStatus == 520 || ex.HttpStatus == 524);
 
         /// <summary>True only when repeating the create cannot make a second backup.</summary>
         internal static bool ShouldRepeatCreate(BackupToolsException ex, int attempt, CreateRetryOptions options, bool uniqueNames)
