@@ -20,7 +20,8 @@ public enum FaultKind
     /// <summary>
     /// The real answer (handler runs), its headers and first half sent, then nothing more until the client gives up.
     /// With <see cref="FaultRule.Body"/>, that body (and <see cref="FaultRule.ContentType"/>) in place of the handler's,
-    /// its status and headers kept: for an answer without a body, such as Cloud Foundry's 202.
+    /// its status and headers kept: for an answer without a body, such as Cloud Foundry's 202. With
+    /// <see cref="FaultRule.StatusCode"/>, that status in place of the handler's (the handler still runs).
     /// </summary>
     StalledBody,
 }
@@ -36,7 +37,7 @@ public sealed class FaultRule
     public string PathContains { get; set; }
     /// <summary>How many matching requests it hits before it is spent; int.MaxValue = always.</summary>
     public int Times { get; set; } = 1;
-    /// <summary>Status to answer instead of the real handler (Status kind), or the status of MalformedJson/HtmlPage/EmptyBody (default 200).</summary>
+    /// <summary>Status to answer instead of the real handler (Status kind), the status of MalformedJson/HtmlPage/EmptyBody (default 200), or of StalledBody (default: the handler's).</summary>
     public int? StatusCode { get; set; }
     /// <summary>Body to send as is (StalledBody: half of it); default: the service's own error shape for that status (StalledBody: the handler's).</summary>
     public string Body { get; set; }

@@ -118,6 +118,8 @@ internal sealed class SimMiddleware
                 return ctx.Response.StatusCode;
             case FaultKind.StalledBody:
                 var full = await BufferedAsync(ctx, () => HandleAsync(ctx, service, call, next));
+                // A status of the rule's own in place of the handler's (a gateway's 403 to a sign-in, say).
+                if (rule.StatusCode is int stalledStatus) ctx.Response.StatusCode = stalledStatus;
                 // A body of the rule's own in place of the handler's (its status and headers kept): an answer without
                 // a body (Cloud Foundry's 202) has nothing to stall.
                 if (rule.Body != null)

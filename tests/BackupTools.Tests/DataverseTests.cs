@@ -124,15 +124,34 @@ namespace BackupTools.Tests
         [Fact]
         public async Task A_refusal_whose_body_stalls_is_still_an_unknown_outcome()
         {
-            // Only an acceptance is kept without its body: a refusal's code is in its body, so one cut off says nothing.
+            // Only an acceptance (and a 401, below) is kept without its body: a refusal's code is in its body, so one cut
+            // off says nothing. (The simulator's handler ran: the 400 is the rule's, in place of its 202.)
+            var request = Request(instance: Guid.NewGuid().ToString());
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "InstanceBackups", Kind = FaultKind.StalledBody, StatusCode = 400 });
+            var retry = TestData.FastRetry();
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), request, retry));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.OperationTimeout, ex.Category);
+            Assert.Contains("no answer within 1 s", ex.Message);
+        }
+
+        [Fact]
+        public async Task A_401_whose_body_stalls_is_the_refusal_and_nothing_was_created()
+        {
+            // The status line refuses the token; its body is not needed to know that nothing was created. It was
+            // BackupCreateOutcomeUnknown ("no answer within 1 s": the backup may have started).
             var request = Request(instance: Guid.NewGuid().ToString());
             _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "InstanceBackups", Kind = FaultKind.StalledBody });
             var retry = TestData.FastRetry();
             retry.RequestTimeout = TimeSpan.FromSeconds(1);
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection("not-a-valid-token"), request, retry));
-            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
-            Assert.Equal(BackupErrorCategory.OperationTimeout, ex.Category);
-            Assert.Contains("no answer within 1 s", ex.Message);
+            Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+            Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
+            Assert.Equal(401, ex.HttpStatus);
+            Assert.Contains("answered HTTP 401 (its body was cut off: no more of it within 1 s)", ex.Message);
+            Assert.False(BackupService.CreateMayHaveStarted(ex), ex.Message);
+            Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST"));
             Assert.Equal(0, _sim.Counters.BackupsFor(Provider, request.InstanceId));
         }
 

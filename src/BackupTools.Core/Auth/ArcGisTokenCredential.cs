@@ -76,6 +76,10 @@ namespace BackupTools
             })
             {
                 http.Headers.Referrer = Referer;
+                // A refusal by HTTP status whose body then stalls is still a refusal, remembered. (One in a 200's body,
+                // ArcGIS's usual way, cannot be told from a token when that body stalls: that sign-in fails, and stands
+                // for its back-off.)
+                ServiceCall.RefusesWith(http, 400, 401, 403);
                 response = await call.To(_endpoint).SendAsync(http, isCreate: false, target: url).NoContext();
             }
             var root = response.Json is JsonElement e && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
@@ -90,7 +94,7 @@ namespace BackupTools
             var message = response.Scrubbed(error?.Str("message"));
             if (said == 400 || said == 401 || said == 403)
             {
-                throw Refused(_provider, $"{response.Call} answered " + (code != null ? "error " + response.Scrubbed(code) : "HTTP " + response.Status) +
+                throw Refused(_provider, $"{response.Call} answered " + (code != null ? "error " + response.Scrubbed(code) : "HTTP " + response.Status + response.CutOffNote) +
                     (message != null ? ": " + message : string.Empty) + (string.IsNullOrWhiteSpace(details) ? string.Empty : " " + details) +
                     $" ArcGIS refused the user name or password of '{_userName}'. It was not tried again.", url);
             }

@@ -122,6 +122,8 @@ namespace BackupTools
             }
             var http = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
             http.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            // A refusal whose body then stalls is still a refusal, remembered: the password is not sent again.
+            ServiceCall.RefusesWith(http, 401, 403);
             ServiceResponse response;
             try
             {
@@ -135,7 +137,7 @@ namespace BackupTools
             var (code, message) = response.IsSuccess ? (null, null) : IamError(response);
             if (response.Status == 401 || response.Status == 403)
             {
-                var refused = Refused(_provider, $"{response.Call} answered HTTP {response.Status}" + Words(code, message) +
+                var refused = Refused(_provider, $"{response.Call} answered HTTP {response.Status}{response.CutOffNote}" + Words(code, message) +
                     $" IAM refused the user name, password or domain name for project {_projectId}. It was not tried again.", IdentityEndpoint);
                 refused.ServiceCode = code;
                 refused.ServiceMessage = message;

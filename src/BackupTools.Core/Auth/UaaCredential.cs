@@ -82,10 +82,12 @@ namespace BackupTools
                 var basic = Uri.EscapeDataString(_clientId) + ":" + Uri.EscapeDataString(Secret.Reveal(_clientSecret) ?? string.Empty);
                 http.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(basic)));
                 http.Headers.TryAddWithoutValidation("X-CF-ENCODED-CREDENTIALS", "true");
+                // A refusal whose body then stalls is still a refusal, remembered: the secret is not sent again.
+                ServiceCall.RefusesWith(http, 400, 401, 403);
                 response = await call.To(uaa).SendAsync(http, isCreate: false, target: url).NoContext();
             }
             if (response.Status == 400 || response.Status == 401 || response.Status == 403)
-                throw Refused(_provider, $"{response.Call} answered HTTP {response.Status}" +
+                throw Refused(_provider, $"{response.Call} answered HTTP {response.Status}{response.CutOffNote}" +
                     (ServiceCall.ServiceWords(response) is string w ? ": " + w : string.Empty) +
                     (_userName == null ? $". UAA refused client '{_clientId}' or its secret." : $". UAA refused the user name or password of '{_userName}'.") +
                     " It was not tried again.", url);

@@ -320,7 +320,7 @@ namespace BackupTools.Http
             var (code, message) = ErrorOf(response);
             var said = Words(code, message);
             var refused = BackupCredential.Refused(Connection.Provider,
-                $"{response.Call} answered HTTP 401{(said == null ? string.Empty : ": " + said)}. {Connection.Provider} refused the " +
+                $"{response.Call} answered HTTP 401{(said == null ? string.Empty : ": " + said)}{response.CutOffNote}. {Connection.Provider} refused the " +
                 $"{credential.Method} credential" + (credential.CanRenew ? " even with a newly obtained token." : ".") +
                 " The request was not sent again.", target);
             // The service's own code (APIG.0301 for a signature that does not verify) and message, as on every other error.
@@ -411,16 +411,20 @@ namespace BackupTools.Http
                             {
                                 body = await ReadBodyAsync(response, timeout.Token).NoContext();
                             }
-                            catch (Exception ex) when (isCreate && IsAcceptance(response) && !CancellationToken.IsCancellationRequested && IsBodyFailure(ex))
+                            catch (Exception ex) when (!CancellationToken.IsCancellationRequested && IsBodyFailure(ex) &&
+                                                       ((isCreate && IsAcceptance(response)) || IsRefusal(request, response)))
                             {
                                 // A create the service accepted (its 2xx status and headers are in) whose body then stalled
                                 // or broke: the acceptance is kept, its body marked cut off, not thrown away with it. A
                                 // Dataverse or Cloud Foundry create names its job in a header (Operation-Location,
                                 // Location), and a service without a lookup by name leaves no other way to find it.
+                                // A refusal of the credential (a 401; a sign-in's 400 or 403) likewise: thrown away as
+                                // "no answer within", it was a passing failure, and the refused secret was signed or
+                                // sent again at every repeat (Huawei locks an access key after five refusals in a row).
                                 // Stopped by the caller (Ctrl+C) or by the create's budget: as before, below.
                                 cutOff = timeout.Token.IsCancellationRequested
                                     ? $"no more of it within {RequestTimeout.TotalSeconds:0.#} s"
-                                    : (ex.InnerException?.Message ?? ex.Message).TrimEnd('.');
+                                    : Redact.UserInfo(ex.InnerException?.Message ?? ex.Message).TrimEnd('.');
                                 Log.Verbose($"{Describe(provider, request.Method, request.RequestUri)} answered HTTP {(int)response.StatusCode}, and its body was cut off ({cutOff}).");
                             }
                             catch (Exception ex) when (timeout.Token.IsCancellationRequested && !(ex is OperationCanceledException))
@@ -458,6 +462,30 @@ namespace BackupTools.Http
         }
 
         private static bool IsAcceptance(HttpResponseMessage response) => (int)response.StatusCode >= 200 && (int)response.StatusCode < 300;
+
+        /// <summary>
+        /// Request property: the statuses besides 401 with which the service refuses the secret a sign-in request sends
+        /// (an <c>int[]</c>: IAM's 403, UAA's and ArcGIS's 400 and 403), set with <see cref="RefusesWith"/>.
+        /// </summary>
+        internal const string RefusalsProperty = "BackupTools.Http.Refusals";
+
+        /// <summary>
+        /// Marks <paramref name="request"/> (a sign-in) as refused by the service with <paramref name="statuses"/> as with
+        /// a 401: such an answer whose body then stalls or breaks is kept, its body marked cut off
+        /// (<see cref="ServiceResponse.CutOff"/>), so the sign-in sees the refusal and remembers it.
+        /// </summary>
+        internal static void RefusesWith(HttpRequestMessage request, params int[] statuses) => request.Properties[RefusalsProperty] = statuses;
+
+        /// <summary>
+        /// True for an answer that refuses the request's credential by its status alone: a 401 (a token or a signature
+        /// refused), or a status its sign-in names (<see cref="RefusesWith"/>). Its body is not needed to know that.
+        /// </summary>
+        private static bool IsRefusal(HttpRequestMessage request, HttpResponseMessage response)
+        {
+            var status = (int)response.StatusCode;
+            if (status == 401) return true;
+            return request.Properties.TryGetValue(RefusalsProperty, out var r) && r is int[] statuses && Array.IndexOf(statuses, status) >= 0;
+        }
 
         /// <summary>How reading a body that arrived in part fails: cut off by the timeout, the connection lost, the answer disposed.</summary>
         private static bool IsBodyFailure(Exception ex) =>
@@ -636,11 +664,15 @@ namespace BackupTools.Http
         public string Body { get; }
 
         /// <summary>
-        /// Why the body did not arrive whole ("no more of it within 100 s"), for a create the service accepted whose
-        /// status and headers arrived before its body stalled or broke; null for a body read whole. <see cref="Body"/>
-        /// is then empty and <see cref="Json"/> null: only the status and headers are the service's word.
+        /// Why the body did not arrive whole ("no more of it within 100 s"), for a create the service accepted, or an
+        /// answer refusing the credential (a 401, a sign-in's 400 or 403), whose status and headers arrived before its
+        /// body stalled or broke; null for a body read whole. <see cref="Body"/> is then empty and <see cref="Json"/>
+        /// null: only the status and headers are the service's word.
         /// </summary>
         public string CutOff { get; }
+
+        /// <summary>" (its body was cut off: …)" for an answer whose body was cut off, to follow its status in a message; else empty.</summary>
+        internal string CutOffNote => CutOff == null ? string.Empty : $" (its body was cut off: {CutOff})";
 
         public Uri Location { get; }
         public TimeSpan? RetryAfter { get; }
@@ -784,7 +816,7 @@ namespace BackupTools.Http
         {
             code = Scrubbed(code);
             message = Scrubbed(message);
-            var text = $"{Call} answered HTTP {Status}" +
+            var text = $"{Call} answered HTTP {Status}{CutOffNote}" +
                        (string.IsNullOrEmpty(code) ? string.Empty : $" {code}") +
                        (string.IsNullOrEmpty(message) ? "." : $": {message}");
             return new BackupToolsException(ErrorIds.BackupServiceError, category ?? CategoryFor(Status), text, target)
