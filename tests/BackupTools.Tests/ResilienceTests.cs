@@ -99,4 +99,37 @@ namespace BackupTools.Tests
             Assert.Equal(2, seen.Count);
         }
     }
+
+    /// <summary>The retry rules' verbose lines, from real requests over loopback.</summary>
+    public sealed class ResilienceLoopbackTests : IClassFixture<SimulatorFixture>
+    {
+        private readonly BackupTools.Simulator.BackupSimulator _sim;
+
+        public ResilienceLoopbackTests(SimulatorFixture fixture)
+        {
+            _sim = fixture.Sim;
+            _sim.Reset();
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            _sim.Options.NotFoundWindow = TimeSpan.Zero;
+        }
+
+        /// <summary>
+        /// A status read whose connection is dropped, then answered: the repeat's verbose line names the provider
+        /// (transport failures carry it); it read " status read attempt 1 failed".
+        /// </summary>
+        [Fact]
+        public async Task A_repeated_status_reads_verbose_line_names_the_provider()
+        {
+            var c = TestData.Connect(_sim, "DDS");
+            var job = await BackupService.StartAsync(c, new BackupRequest { InstanceId = TestData.DdsInstance, Name = TestData.UniqueName() },
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            _sim.Faults.Add(new BackupTools.Simulator.FaultRule { Provider = "DDS", Method = "GET", Kind = BackupTools.Simulator.FaultKind.DropBeforeRead, Times = 1 });
+            var log = new ListLog();
+
+            var read = await BackupService.RefreshAsync(c, job, log, CancellationToken.None, TestData.FastRetry());
+            Assert.Equal(BackupJobState.Running, read.State);
+            var line = Assert.Single(log.Lines, l => l.Contains("attempt 1 failed"));
+            Assert.StartsWith("V: DDS status read attempt 1 failed (BackupServiceUnreachable); trying again in ", line);
+        }
+    }
 }

@@ -443,19 +443,19 @@ namespace BackupTools.Http
                 }
                 catch (OperationCanceledException ex)
                 {
-                    throw Transport(isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target,
+                    throw Transport(provider, isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target,
                         $"no answer within {RequestTimeout.TotalSeconds:0.#} s", BackupErrorCategory.OperationTimeout, Redact.Failure(ex));
                 }
                 // .NET's words and the exceptions kept inside the error have the user info of any address masked: they
                 // quote the proxy's, with the user name and password PowerShell 7 takes from HTTPS_PROXY.
                 catch (HttpRequestException ex)
                 {
-                    throw Transport(isCreate, reached: !CertainlyNotSent(ex), Describe(provider, request.Method, request.RequestUri), target,
+                    throw Transport(provider, isCreate, reached: !CertainlyNotSent(ex), Describe(provider, request.Method, request.RequestUri), target,
                         Redact.UserInfo(ex.InnerException?.Message ?? ex.Message), BackupErrorCategory.ConnectionError, Redact.Failure(ex));
                 }
                 catch (IOException ex)
                 {
-                    throw Transport(isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target, Redact.UserInfo(ex.Message),
+                    throw Transport(provider, isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target, Redact.UserInfo(ex.Message),
                         BackupErrorCategory.ConnectionError, Redact.Failure(ex));
                 }
             }
@@ -594,17 +594,18 @@ namespace BackupTools.Http
             return false;
         }
 
-        private static BackupToolsException Transport(bool isCreate, bool reached, string what, object target, string detail,
+        // With the provider: a status read's repeat is logged under its name (Resilience), which read " status read attempt 1 failed".
+        private static BackupToolsException Transport(string provider, bool isCreate, bool reached, string what, object target, string detail,
             BackupErrorCategory category, Exception inner)
         {
             if (isCreate && reached)
             {
                 return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, category,
                     $"{what}: {Sentence(detail)} The request may have reached the service, so the backup may have started. " +
-                    BackupService.NotSentAgain + $" Request: {target}.", target, inner);
+                    BackupService.NotSentAgain + $" Request: {target}.", target, inner) { Provider = provider };
             }
             return new BackupToolsException(ErrorIds.BackupServiceUnreachable, category,
-                $"{what}: {Sentence(detail)}" + (isCreate ? " Nothing was created." : string.Empty), target, inner);
+                $"{what}: {Sentence(detail)}" + (isCreate ? " Nothing was created." : string.Empty), target, inner) { Provider = provider };
         }
 
         /// <summary>
