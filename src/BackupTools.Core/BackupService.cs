@@ -262,8 +262,8 @@ namespace BackupTools
             retry = retry ?? Resilience.DefaultOptions;
             using (var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             // While this create runs, the backups other creates are handed out stay on record: its lookup by name, if its
-            // answer is lost, must not claim one of them.
-            using (reconciler != null ? HandedOutBackups.Process.Begin() : null)
+            // answer is lost, must not claim one of them, nor one that another create of the name may yet be answered with.
+            using (var running = reconciler != null ? HandedOutBackups.Process.Begin(connection, request.InstanceId, request.Name) : null)
             {
                 if (retry.Budget > TimeSpan.Zero && retry.Budget != Timeout.InfiniteTimeSpan) budget.CancelAfter(retry.Budget);
                 var call = new ServiceCall(connection, log, budget.Token) { RequestTimeout = retry.RequestTimeout };
@@ -277,28 +277,67 @@ namespace BackupTools
                 var lastAfterCreate = false; // the last failure came after its attempt's create request left
                 BackupToolsException last = null;
                 var lookFirst = 0;         // 1: look the backup up by name before the next repeat
-                BackupJob claimed = null;  // the backup a lookup by name claimed (not named by a create's answer)
-                Task<BackupJob> Create()
+                string unsettled = null;   // a backup found whose claim waited on another create's answer, and was cut off
+                async Task<BackupJob> Create()
                 {
                     Interlocked.Increment(ref attempts);
                     createsBefore = call.CreatesSent;
-                    return provider.StartAsync(call, request);
+                    // Out unanswered from before the request leaves: another create's lookup must not claim a backup of
+                    // the name meanwhile, as this one's answer may name it.
+                    running?.Sending();
+                    try
+                    {
+                        var made = await provider.StartAsync(call, request).NoContext();
+                        // Named by the create's answer: a lookup for another create must not claim it (recorded before
+                        // the lookups waiting on this create go on).
+                        running?.Answered(made.BackupId);
+                        return made;
+                    }
+                    finally
+                    {
+                        running?.Settled();
+                    }
+                }
+                // Looks the backup up by name and claims what it finds for this create, once no other create of this
+                // process of the same name is still waiting for an answer that may name that backup (rows of one
+                // name run at once: the second, lost, took the first's backup for its own while the first's answer
+                // was on its way). When that wait is cut off (the budget, the caller), the backup found is named in
+                // `unsettled` and the cancellation goes on.
+                async Task<FoundBackup> FindAndClaim()
+                {
+                    var found = await reconciler.FindExistingAsync(call, request, Age).NoContext();
+                    if (found?.Job == null) return found;
+                    var id = found.Job.BackupId;
+                    try
+                    {
+                        await running.OthersSettledAsync(budget.Token).NoContext();
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        unsettled = $"A backup of this name, {id}, began since this create, but another create of this process of the same name " +
+                            "was still waiting for its answer, which may name it, when this create stopped: whether it is this create's cannot be told.";
+                        throw;
+                    }
+                    if (HandedOutBackups.Process.TryClaim(connection, request.InstanceId, id)) return found;
+                    // Another create of this process was handed it meanwhile.
+                    HandedOutBackups.Process.WasHandedOut(connection, request.InstanceId, id, out var byAnswer);
+                    return FoundBackup.Another(id, byAnswer);
                 }
                 async Task<BackupJob> LookThenCreate()
                 {
                     FoundBackup found = null;
                     try
                     {
-                        found = await reconciler.FindExistingAsync(call, request, Age).NoContext();
+                        found = await FindAndClaim().NoContext();
                     }
                     catch (BackupToolsException lookup)
                     {
                         log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' failed: {lookup.Message}");
                     }
-                    if (found?.Job != null && HandedOutBackups.Process.TryClaim(connection, request.InstanceId, found.Job.BackupId))
+                    if (found?.Job != null)
                     {
                         log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
-                        return claimed = found.Job;
+                        return found.Job;
                     }
                     // Not there, or not shown to be this create's (another create's among them): the busy repeats go
                     // on. (A create is repeated after a lost answer only where names are unique, so a repeat cannot make
@@ -325,19 +364,17 @@ namespace BackupTools
                         }
                         else if (ex is OperationCanceledException && lastAfterCreate) maybeSent = true; // cut off while the request was out
                     }).NoContext();
-                    // Named by the create's answer: a lookup for another create must not claim it.
-                    if (reconciler != null && !ReferenceEquals(job, claimed)) HandedOutBackups.Process.Answered(connection, request.InstanceId, job.BackupId);
                     return job;
                 }
                 catch (OperationCanceledException ex) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
-                    throw BudgetSpent(provider.Info.Name, request, retry.Budget, maybeSent, last, ex);
+                    throw BudgetSpent(provider.Info.Name, request, retry.Budget, maybeSent, last, ex, unsettled);
                 }
                 catch (OperationCanceledException ex) when (maybeSent && cancellationToken.IsCancellationRequested && !(ex is CreateCutOffException))
                 {
                     // Stopped by the caller (Ctrl+C) after a create request left unanswered: still a cancellation, which
                     // says so, for a caller that must tell the user a backup may have started.
-                    throw new CreateCutOffException(provider.Info.Name, request, ex);
+                    throw new CreateCutOffException(provider.Info.Name, request, ex, unsettled);
                 }
                 catch (BackupToolsException ex) when (reconciler != null && (maybeSent || (attempts > 1 && reconciler.IsAlreadyExists(ex))))
                 {
@@ -348,7 +385,7 @@ namespace BackupTools
                     var lookedUp = false;
                     try
                     {
-                        existing = await reconciler.FindExistingAsync(call, request, Age).NoContext();
+                        existing = await FindAndClaim().NoContext();
                         lookedUp = true;
                     }
                     catch (BackupToolsException lookup)
@@ -359,24 +396,19 @@ namespace BackupTools
                     {
                         // The create's budget ended during the lookup: the create may still have started.
                         log.Verbose($"{provider.Info.Name}: looking for backup '{request.Name}' was cut off by the create's budget.");
+                        if (unsettled != null) existing = FoundBackup.NotShown(unsettled);
                     }
                     catch (OperationCanceledException cut) when (maybeSent)
                     {
                         // Stopped by the caller (Ctrl+C) while looking: the handler above for a cut-off create is a
                         // sibling of this one and never sees this, and a plain cancellation would drop a backup the
                         // service may hold without a word.
-                        throw new CreateCutOffException(provider.Info.Name, request, cut);
+                        throw new CreateCutOffException(provider.Info.Name, request, cut, unsettled);
                     }
                     if (existing?.Job != null)
                     {
-                        if (HandedOutBackups.Process.TryClaim(connection, request.InstanceId, existing.Job.BackupId))
-                        {
-                            log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
-                            return existing.Job;
-                        }
-                        // Another create of this process was handed it meanwhile.
-                        HandedOutBackups.Process.WasHandedOut(connection, request.InstanceId, existing.Job.BackupId, out var byAnswer);
-                        existing = FoundBackup.Another(existing.Job.BackupId, byAnswer);
+                        log.Verbose($"{provider.Info.Name}: backup '{request.Name}' was created by an earlier attempt; following it.");
+                        return existing.Job;
                     }
                     // The name is taken by the backup another create's own answer named, and names are unique: this
                     // create's requests were refused or never read, so it made nothing. Said so, never that backup.
@@ -479,8 +511,9 @@ namespace BackupTools
         /// <summary>A create stopped by its caller after its request left without an answer: the backup may have started.</summary>
         internal sealed class CreateCutOffException : OperationCanceledException
         {
-            public CreateCutOffException(string provider, BackupRequest request, OperationCanceledException inner)
-                : base($"{provider}: the create was stopped after its request left without an answer; the backup may have started. Request: {request}.", inner, inner.CancellationToken)
+            public CreateCutOffException(string provider, BackupRequest request, OperationCanceledException inner, string unproven = null)
+                : base($"{provider}: the create was stopped after its request left without an answer; the backup may have started. Request: {request}." +
+                    (unproven == null ? string.Empty : " " + unproven), inner, inner.CancellationToken)
             {
             }
         }
@@ -489,12 +522,12 @@ namespace BackupTools
         internal const string NotSentAgain = "It was not sent again.";
 
         private static BackupToolsException BudgetSpent(string provider, BackupRequest request, TimeSpan budget, bool maybeSent,
-            BackupToolsException last, Exception inner)
+            BackupToolsException last, Exception inner, string unproven = null)
         {
             if (maybeSent)
                 return new BackupToolsException(ErrorIds.BackupCreateOutcomeUnknown, BackupErrorCategory.OperationTimeout,
                     $"{provider} create gave up after its overall budget of {budget.TotalSeconds:0.#} s with a request unanswered or unreadable: " +
-                    $"the backup may have started. Request: {request}.", request, inner)
+                    $"the backup may have started. Request: {request}." + (unproven == null ? string.Empty : " " + unproven), request, inner)
                 {
                     Provider = provider,
                 };

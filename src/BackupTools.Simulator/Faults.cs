@@ -24,6 +24,11 @@ public enum FaultKind
     /// <see cref="FaultRule.StatusCode"/>, that status in place of the handler's (the handler still runs).
     /// </summary>
     StalledBody,
+    /// <summary>
+    /// The real answer (handler runs, so a create does happen at once), held back for <see cref="FaultRule.Delay"/>
+    /// before it is sent: an answer slow on its way back, while the service already holds what the request made.
+    /// </summary>
+    SlowAnswer,
 }
 
 /// <summary>One injected fault. Copied when added, so later changes to this object do not affect the armed rule.</summary>
@@ -55,7 +60,7 @@ public sealed class FaultRule
     /// <c>X-RateLimit-Reset</c> on an injected 429. Null: none.
     /// </summary>
     public Dictionary<string, string> Headers { get; set; }
-    /// <summary>Wait before answering (a "response that never comes" = a long delay).</summary>
+    /// <summary>Wait before answering (a "response that never comes" = a long delay); SlowAnswer: after the handler ran.</summary>
     public TimeSpan Delay { get; set; }
     public FaultKind Kind { get; set; } = FaultKind.Status;
 

@@ -67,7 +67,7 @@ internal sealed class SimMiddleware
     {
         service.OnRequest(ctx);
         var rule = _state.Faults.Take(service.Name, ctx.Request.Method, call.Path);
-        if (rule != null && rule.Delay > TimeSpan.Zero)
+        if (rule != null && rule.Delay > TimeSpan.Zero && rule.Kind != FaultKind.SlowAnswer)
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _state.Stopping);
             await Task.Delay(rule.Delay, cts.Token);
@@ -137,6 +137,13 @@ internal sealed class SimMiddleware
                 }
                 ctx.Abort();
                 return 0;
+            case FaultKind.SlowAnswer:
+                var held = await BufferedAsync(ctx, () => HandleAsync(ctx, service, call, next));
+                using (var slow = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _state.Stopping))
+                    await Task.Delay(rule.Delay, slow.Token);
+                ctx.Response.ContentLength = held.Length;
+                await ctx.Response.Body.WriteAsync(held, ctx.RequestAborted);
+                return ctx.Response.StatusCode;
             default: // Status without a status code: only the delay (and Retry-After) applies
                 await HandleAsync(ctx, service, call, next);
                 return ctx.Response.StatusCode;

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using BackupTools.Providers;
 using Xunit;
@@ -76,6 +77,71 @@ namespace BackupTools.Tests
             // Per connection (project) and instance.
             Assert.False(record.WasHandedOut(Connection("fedcba9876543210fedcba9876543210"), Instance, "b1", out _));
             Assert.False(record.WasHandedOut(c, "fedcba9876543210fedcba9876543210in07", "b1", out _));
+        }
+
+        [Fact]
+        public async Task A_lookup_waits_while_another_create_of_the_name_has_a_request_out_and_goes_on_once_it_is_answered()
+        {
+            // Two rows of one name run at once: the first's answer is on its way, the second was lost and its lookup
+            // found the first's backup. It waits for the first's answer, which then names that backup.
+            var record = new HandedOutBackups(() => TimeSpan.Zero, TimeSpan.FromMinutes(1));
+            var c = Connection();
+            using var first = record.Begin(c, Instance, "nightly");
+            using var second = record.Begin(c, Instance, "nightly");
+            using var otherName = record.Begin(c, Instance, "weekly");
+            using var otherProject = record.Begin(Connection("fedcba9876543210fedcba9876543210"), Instance, "nightly");
+            first.Sending();
+            otherName.Sending();
+            otherProject.Sending();
+            var wait = second.OthersSettledAsync(CancellationToken.None);
+            Assert.False(wait.IsCompleted);
+            // Only creates of the same connection, instance and name are waited for, never itself.
+            Assert.True(first.OthersSettledAsync(CancellationToken.None).IsCompleted);
+            first.Answered("b1");
+            await wait.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(record.WasHandedOut(c, Instance, "b1", out var answered));
+            Assert.True(answered);
+            Assert.False(record.TryClaim(c, Instance, "b1"));
+        }
+
+        [Fact]
+        public async Task A_lookup_goes_on_when_the_other_create_fails_or_ends_and_a_cancelled_wait_throws()
+        {
+            var record = new HandedOutBackups(() => TimeSpan.Zero, TimeSpan.FromMinutes(1));
+            var c = Connection();
+            var first = record.Begin(c, Instance, "nightly");
+            using var second = record.Begin(c, Instance, "nightly");
+            first.Sending();
+            var wait = second.OthersSettledAsync(CancellationToken.None);
+            first.Settled(); // refused or lost: nothing handed out
+            await wait.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(record.TryClaim(c, Instance, "b1"));
+
+            first.Sending();
+            wait = second.OthersSettledAsync(CancellationToken.None);
+            first.Dispose(); // the create ended, whatever its outcome
+            await wait.WaitAsync(TimeSpan.FromSeconds(10));
+            first.Sending(); // (after its end: nothing)
+            Assert.True(second.OthersSettledAsync(CancellationToken.None).IsCompleted);
+
+            using var third = record.Begin(c, Instance, "nightly");
+            third.Sending();
+            using var stop = new CancellationTokenSource();
+            wait = second.OthersSettledAsync(stop.Token);
+            stop.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        [Fact]
+        public void Creates_that_ended_leave_nothing_of_their_names_behind()
+        {
+            var record = new HandedOutBackups(() => TimeSpan.Zero, TimeSpan.FromMinutes(1));
+            var c = Connection();
+            var running = Enumerable.Range(0, 1000).Select(i => record.Begin(c, Instance, "row" + (i % 10))).ToList();
+            foreach (var r in running) r.Sending();
+            Assert.Equal(10, record.RunningByName);
+            foreach (var r in running) r.Dispose();
+            Assert.Equal(0, record.RunningByName);
         }
 
         [Fact]

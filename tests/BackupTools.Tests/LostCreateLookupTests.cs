@@ -175,6 +175,79 @@ namespace BackupTools.Tests
             }
         }
 
+        [Theory]
+        [InlineData("TaurusDB")]
+        [InlineData("DDS")]
+        public async Task A_lost_create_does_not_claim_the_backup_of_a_create_of_its_name_whose_answer_is_on_its_way(string provider)
+        {
+            // Two rows of one name at once (-ThrottleLimit): the service made the first's backup at once, and its
+            // answer is slow on its way back; the second is lost before the service read it, and its lookup by name
+            // found the first's backup, not yet handed out, and took it. Then the first's answer named it too: two
+            // successful jobs, one backup. The lookup now waits for the first's answer before it claims anything.
+            var c = TestData.Connect(_sim, provider);
+            var name = TestData.UniqueName("inflight");
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", Kind = FaultKind.SlowAnswer, Delay = TimeSpan.FromSeconds(3), Times = 1 });
+            var first = BackupService.StartAsync(c, Request(provider, name), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            await WaitForBackups(provider, 1);
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", Kind = FaultKind.DropBeforeRead, Times = 1 });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(c, Request(provider, name),
+                NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            var firstJob = await first;
+            Assert.Equal(1, _sim.Counters.BackupsFor(provider, InstanceOf(provider)));
+            Assert.Contains(firstJob.BackupId, ex.Message);
+            if (provider == "DDS")
+            {
+                // Its repeat was told the name exists, held by the backup the first create's answer named: it made nothing.
+                Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
+                Assert.Equal(BackupErrorCategory.ResourceExists, ex.Category);
+                Assert.Contains("made no backup", ex.Message);
+            }
+            else
+            {
+                Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+                Assert.Contains("another create's", ex.Message);
+            }
+        }
+
+        [Theory]
+        [InlineData("TaurusDB", false)]
+        [InlineData("DDS", false)]
+        [InlineData("TaurusDB", true)]
+        [InlineData("DDS", true)]
+        public async Task A_lookup_whose_wait_for_a_create_of_its_name_is_cut_off_names_the_backup_and_claims_nothing(string provider, bool stopped)
+        {
+            // As above, but the second create's budget ends (or its caller stops it) while the first's answer is still
+            // on its way: whose the backup is cannot be told, so it is named, never followed.
+            var c = TestData.Connect(_sim, provider);
+            var name = TestData.UniqueName("inflight");
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", Kind = FaultKind.SlowAnswer, Delay = TimeSpan.FromSeconds(5), Times = 1 });
+            var first = BackupService.StartAsync(c, Request(provider, name), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry());
+            await WaitForBackups(provider, 1);
+            _sim.Faults.Add(new FaultRule { Provider = provider, Method = "POST", Kind = FaultKind.DropBeforeRead, Times = 1 });
+            var retry = TestData.FastRetry();
+            using var stop = new CancellationTokenSource();
+            if (stopped) stop.CancelAfter(TimeSpan.FromSeconds(1.5));
+            else retry.Budget = TimeSpan.FromSeconds(1.5);
+            var second = BackupService.StartAsync(c, Request(provider, name), NullOperationLog.Instance, stop.Token, retry);
+            Exception ex = stopped
+                ? await Assert.ThrowsAsync<BackupService.CreateCutOffException>(() => second)
+                : await Assert.ThrowsAsync<BackupToolsException>(() => second);
+            Assert.False(first.IsCompleted); // cut off while the first's answer was on its way
+            var firstJob = await first;
+            Assert.True(BackupService.CreateMayHaveStarted(ex));
+            if (!stopped) Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ((BackupToolsException)ex).ErrorId);
+            Assert.Contains(firstJob.BackupId, ex.Message);
+            Assert.Contains("still waiting for its answer", ex.Message);
+            Assert.Equal(1, _sim.Counters.BackupsFor(provider, InstanceOf(provider)));
+        }
+
+        private async Task WaitForBackups(string provider, int count)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (_sim.Counters.BackupsFor(provider, InstanceOf(provider)) < count && DateTime.UtcNow < deadline) await Task.Delay(10);
+            Assert.Equal(count, _sim.Counters.BackupsFor(provider, InstanceOf(provider)));
+        }
+
         [Fact]
         public async Task A_lost_create_right_after_a_create_of_the_same_name_follows_its_own_backup()
         {

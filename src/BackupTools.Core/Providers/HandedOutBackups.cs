@@ -1,6 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using BackupTools.Async;
 
 namespace BackupTools.Providers
 {
@@ -13,6 +17,12 @@ namespace BackupTools.Providers
     /// have started the backup. Thread-safe, and bounded: an entry is kept while a create that started before it (less
     /// <see cref="Kept"/>) may still look backups up, and no longer, so a process making thousands of creates holds only
     /// those of the last minute or so (and of the longest create still running). A new process knows none.
+    /// <para>
+    /// It also knows which creates are running, by backup name, and which of them have a request out whose answer has not
+    /// come back: rows run at once (-ThrottleLimit) could otherwise have the second, lost, claim the first's backup while
+    /// the first's answer was still on its way (<see cref="Running.OthersSettledAsync"/>). Those entries go when their
+    /// create ends.
+    /// </para>
     /// </summary>
     internal sealed class HandedOutBackups
     {
@@ -34,6 +44,9 @@ namespace BackupTools.Providers
         private readonly Dictionary<Key, Handed> _handed = new Dictionary<Key, Handed>(new KeyComparer());
         private readonly Queue<KeyValuePair<Key, TimeSpan>> _byAge = new Queue<KeyValuePair<Key, TimeSpan>>(); // oldest first
         private readonly LinkedList<TimeSpan> _running = new LinkedList<TimeSpan>(); // start times of creates still running, oldest first
+        // The creates running, by connection, instance and backup name (in Key.Backup; compared ignoring case, so a create
+        // may wait on one whose name differs in case only: a wait, never a wrong claim).
+        private readonly Dictionary<Key, List<Running>> _named = new Dictionary<Key, List<Running>>(new KeyComparer());
 
         /// <param name="now">A monotonic clock (a wall clock put right must not drop or keep entries).</param>
         /// <param name="kept">How long before the oldest running create's start an entry stays.</param>
@@ -53,39 +66,143 @@ namespace BackupTools.Providers
         /// A create is starting: entries handed out from now on (and those of <see cref="Kept"/> before) are kept until
         /// the handle returned is disposed, when the create has ended, whatever its outcome.
         /// </summary>
-        internal IDisposable Begin()
+        internal Running Begin() => Begin(null, null, null);
+
+        /// <summary>
+        /// A create of backup <paramref name="backupName"/> of <paramref name="instanceId"/> is starting: as
+        /// <see cref="Begin()"/>, and the handle tells the record when a request of the create is out unanswered
+        /// (<see cref="Running.Sending"/>), for the lookups of other creates of that name.
+        /// </summary>
+        internal Running Begin(BackupConnection connection, string instanceId, string backupName)
         {
-            lock (_gate) return new Running(this, _running.AddLast(_now()));
+            var name = connection == null ? (Key?)null : new Key(connection.Key, instanceId ?? string.Empty, backupName ?? string.Empty);
+            lock (_gate) return new Running(this, _running.AddLast(_now()), name);
         }
 
-        private sealed class Running : IDisposable
+        /// <summary>
+        /// A create that is running (from <see cref="Begin(BackupConnection, string, string)"/> until disposed), and
+        /// whether a request of it is out without an answer yet.
+        /// </summary>
+        internal sealed class Running : IDisposable
         {
             private readonly HandedOutBackups _owner;
             private LinkedListNode<TimeSpan> _node;
+            // Under the owner's gate: set while a request of this create is out unanswered, completed when it settles.
+            private TaskCompletionSource<bool> _unanswered;
 
-            public Running(HandedOutBackups owner, LinkedListNode<TimeSpan> node)
+            private readonly Key? _name;
+
+            // Under the owner's gate.
+            internal Running(HandedOutBackups owner, LinkedListNode<TimeSpan> node, Key? name)
             {
                 _owner = owner;
                 _node = node;
+                _name = name;
+                if (name is Key key)
+                {
+                    if (!owner._named.TryGetValue(key, out var same)) owner._named.Add(key, same = new List<Running>());
+                    same.Add(this);
+                }
+            }
+
+            /// <summary>A create request is about to leave: until it settles, lookups of other creates of the name wait.</summary>
+            public void Sending()
+            {
+                lock (_owner._gate)
+                {
+                    if (_node == null || _name == null || _unanswered != null) return;
+                    // (Its waiters go on elsewhere, never inside the lock or the create that settles.)
+                    _unanswered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+
+            /// <summary>
+            /// The create's answer named <paramref name="backupId"/>: recorded (<see cref="HandedOutBackups.Answered"/>)
+            /// before the lookups waiting on this create go on, so they see it.
+            /// </summary>
+            public void Answered(string backupId)
+            {
+                if (_name is Key name) _owner.Answered(name.Connection, name.Instance, backupId);
+                Settled();
+            }
+
+            /// <summary>The request out has an answer, or never will (refused, lost, cut off): the lookups waiting on it go on.</summary>
+            public void Settled()
+            {
+                TaskCompletionSource<bool> settled;
+                lock (_owner._gate)
+                {
+                    settled = _unanswered;
+                    _unanswered = null;
+                }
+                settled?.TrySetResult(true);
+            }
+
+            /// <summary>
+            /// Completes when no other create of this one's connection, instance and backup name that had a request out
+            /// unanswered when called still has: a backup of the name found by a lookup may be that create's, named by
+            /// the answer on its way; once the answer is in, the record says so. Throws
+            /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> is cancelled first.
+            /// Nothing is locked while it waits. (A create waits only while it has no request out of its own, so two
+            /// never wait for each other.)
+            /// </summary>
+            public Task OthersSettledAsync(CancellationToken cancellationToken)
+            {
+                List<Task> waits = null;
+                lock (_owner._gate)
+                {
+                    if (_name is Key name && _owner._named.TryGetValue(name, out var same))
+                        foreach (var other in same)
+                            if (!ReferenceEquals(other, this) && other._unanswered != null)
+                                (waits ?? (waits = new List<Task>())).Add(other._unanswered.Task);
+                }
+                return waits == null ? Task.CompletedTask : WhenAllAsync(Task.WhenAll(waits), cancellationToken);
+            }
+
+            [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder))]
+            private static async Task WhenAllAsync(Task all, CancellationToken cancellationToken)
+            {
+                var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
+                    if (await Task.WhenAny(all, cancelled.Task).NoContext() != all)
+                        cancellationToken.ThrowIfCancellationRequested();
             }
 
             public void Dispose()
             {
+                TaskCompletionSource<bool> settled;
                 lock (_owner._gate)
                 {
                     if (_node == null) return;
                     _owner._running.Remove(_node);
                     _node = null;
+                    if (_name is Key name && _owner._named.TryGetValue(name, out var same))
+                    {
+                        same.Remove(this);
+                        if (same.Count == 0) _owner._named.Remove(name);
+                    }
+                    settled = _unanswered;
+                    _unanswered = null;
                     _owner.Drop(_owner._now());
                 }
+                settled?.TrySetResult(true);
             }
         }
 
+        /// <summary>Creates running with a backup name (tests: none is left once they end).</summary>
+        internal int RunningByName
+        {
+            get { lock (_gate) return _named.Count; }
+        }
+
         /// <summary>A create's answer named <paramref name="backupId"/>: it is that create's, whatever a lookup found before.</summary>
-        internal void Answered(BackupConnection connection, string instanceId, string backupId)
+        internal void Answered(BackupConnection connection, string instanceId, string backupId) =>
+            Answered(connection.Key, instanceId ?? string.Empty, backupId);
+
+        private void Answered(string connectionKey, string instanceId, string backupId)
         {
             if (string.IsNullOrEmpty(backupId)) return;
-            var key = new Key(connection.Key, instanceId ?? string.Empty, backupId);
+            var key = new Key(connectionKey, instanceId, backupId);
             lock (_gate) Put(key, answered: true);
         }
 
@@ -161,7 +278,7 @@ namespace BackupTools.Providers
 
         // The connection's key (provider, endpoint, project: already in one spelling), instance and backup id, which the
         // services spell in either case; the strings are the connection's, request's and job's own.
-        private readonly struct Key
+        internal readonly struct Key
         {
             public Key(string connection, string instance, string backup)
             {

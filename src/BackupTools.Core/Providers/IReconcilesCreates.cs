@@ -30,7 +30,8 @@ namespace BackupTools.Providers
         /// is in: the time since the first create request left, plus a margin for whole-second times. Times are the
         /// service's (its begin times against its Date header), so this machine's clock does not matter. Backups that
         /// began earlier are another run's, whatever their name; so is one that began since but that this process
-        /// already handed out as another create's (<see cref="HandedOutBackups"/>). A backup of the name that cannot be
+        /// already handed out as another create's (<see cref="HandedOutBackups"/>; the caller claims what this finds only
+        /// once no other create of the name is still waiting for an answer that may name it). A backup of the name that cannot be
         /// shown to be this create's (no Date to compare with, no begin time, two that began since, or only another
         /// create's) is never claimed: it is named in <see cref="FoundBackup.Unproven"/>.
         /// </summary>
