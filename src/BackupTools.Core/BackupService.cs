@@ -418,7 +418,7 @@ namespace BackupTools
                     // this create's; after refusals only (nothing made), "already exists" is another backup's name,
                     // reported as the service said it.
                     if (maybeSent)
-                        throw MaybeStarted(ex, request, lastAfterCreate, attempts,
+                        throw MaybeStarted(ex, request, lastAfterCreate, attempts, provider,
                             repeated: reconciler.NamesAreUnique && call.CreatesSent > 1 ? call.CreatesSent : 0, notFound: lookedUp && existing == null,
                             unproven: existing?.Unproven);
                     throw;
@@ -426,7 +426,7 @@ namespace BackupTools
                 catch (BackupToolsException ex) when (lastAfterCreate &&
                     ((ex.ErrorId == ErrorIds.BackupResponseInvalid && ex.HttpStatus >= 200 && ex.HttpStatus < 300) || Resilience.IsGatewayInDoubt(ex)))
                 {
-                    throw MaybeStarted(ex, request, lastAfterCreate, attempts);
+                    throw MaybeStarted(ex, request, lastAfterCreate, attempts, provider);
                 }
             }
         }
@@ -457,14 +457,16 @@ namespace BackupTools
         }
 
         /// <summary>
-        /// The error for a create that may have started: an unknown outcome as it is; an unreadable yes becomes one; any
-        /// other last error (after an earlier unanswered attempt) is kept as the cause of one. <c>repeated</c>: how many
+        /// The error for a create that may have started: an unknown outcome as it is; an unreadable 2xx becomes one (said
+        /// to be accepted only when its status is <paramref name="provider"/>'s
+        /// <see cref="IBackupProvider.AcceptedCreateStatus"/>); any other last error (after an earlier unanswered
+        /// attempt) is kept as the cause of one. <c>repeated</c>: how many
         /// create requests were sent where names are unique (a repeat cannot make a second backup), when more than one,
         /// else 0; <c>notFound</c>: the backup was looked for by name and not found (false: the lookup failed, or found
         /// <c>unproven</c>: a sentence naming a backup of the name that cannot be shown to be this create's).
         /// </summary>
         private static BackupToolsException MaybeStarted(BackupToolsException ex, BackupRequest request, bool lastAfterCreate, int attempts,
-            int repeated = 0, bool notFound = false, string unproven = null)
+            IBackupProvider provider, int repeated = 0, bool notFound = false, string unproven = null)
         {
             var found = unproven == null ? string.Empty : " " + unproven;
             if (ex.ErrorId == ErrorIds.BackupCreateOutcomeUnknown)
@@ -485,7 +487,9 @@ namespace BackupTools
                     RecommendedAction = ex.RecommendedAction,
                 };
             }
-            var message = ex.ErrorId == ErrorIds.BackupResponseInvalid && lastAfterCreate && ex.HttpStatus >= 200 && ex.HttpStatus < 300
+            // Said to be accepted only where the status itself says so (Dataverse's and Cloud Foundry's 202): ArcGIS answers
+            // most refusals with 200, TaurusDB and DDS document 200 with an error body, and an unread body may be one.
+            var message = ex.ErrorId == ErrorIds.BackupResponseInvalid && lastAfterCreate && ex.HttpStatus != null && ex.HttpStatus == provider.AcceptedCreateStatus
                 // The service said yes but its answer cannot be read: the backup probably started, and its handle is lost.
                 ? $"{ex.Message} The service accepted the request, so the backup may have started; its job could not be read. Request: {request}."
                 : attempts > 1

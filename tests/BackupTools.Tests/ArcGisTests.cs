@@ -50,6 +50,25 @@ namespace BackupTools.Tests
             BackupService.StartAsync(c, r, log ?? NullOperationLog.Instance, CancellationToken.None);
 
         [Fact]
+        public async Task A_refusal_answered_200_whose_body_stalls_is_not_said_to_be_accepted()
+        {
+            // ArcGIS answers most refusals with HTTP 200 and an error body [V]: here the store does not exist, and the
+            // body stalls past the request's timeout. The create may or may not have reached the deployment; it was
+            // said to be accepted ("The service accepted the request"), which the 200 alone does not say.
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", Kind = FaultKind.StalledBody });
+            var retry = TestData.FastRetry();
+            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(Connection(), Request(store: "NoSuchStore"),
+                NullOperationLog.Instance, CancellationToken.None, retry));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(200, ex.HttpStatus);
+            Assert.Contains("cut off", ex.Message);
+            Assert.Contains("may have reached the service", ex.Message);
+            Assert.DoesNotContain("accepted", ex.Message);
+            Assert.Equal(0, _sim.Counters.BackupsFor(Provider, "NoSuchStore") + _sim.Counters.BackupsFor(Provider, DefaultStore));
+        }
+
+        [Fact]
         public async Task A_jobs_address_on_another_host_without_a_jobid_is_followed_on_the_connection_s_host()
         {
             _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", StatusCode = 200, Times = 1,

@@ -271,6 +271,20 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_202_without_a_location_or_a_readable_body_is_said_to_be_accepted()
+        {
+            // The controller's 202 is its acceptance, whatever its body: the backup may have started and its job cannot
+            // be read. (Only Dataverse's and Cloud Foundry's 202 say so; ArcGIS's 200 may carry a refusal.)
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups", StatusCode = 202, Body = string.Empty, Times = int.MaxValue });
+            var instance = NewInstance();
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(instance)));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(202, ex.HttpStatus);
+            Assert.Contains("The service accepted the request", ex.Message);
+            Assert.Equal(1, Posts(instance));
+        }
+
+        [Fact]
         public async Task A_2xx_without_a_location_carrying_an_error_body_is_the_services_refusal()
         {
             // A 2xx without its job's Location was "accepted, but the job cannot be read" (BackupCreateOutcomeUnknown, no

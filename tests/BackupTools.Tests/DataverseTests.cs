@@ -45,6 +45,24 @@ namespace BackupTools.Tests
             BackupService.StartAsync(c, r, NullOperationLog.Instance, CancellationToken.None, retry ?? TestData.FastRetry());
 
         [Theory]
+        [InlineData(202, true)]
+        [InlineData(200, false)]
+        public async Task An_unreadable_answer_naming_no_operation_is_said_to_be_accepted_only_when_it_is_202(int status, bool accepted)
+        {
+            // Dataverse documents 202 Accepted as "the backup started": an answer of 202 that cannot be read (and names
+            // no Operation-Location) was accepted. Any other 2xx, as ArcGIS's 200 that may carry a refusal, only may
+            // have reached the service.
+            var request = Request(instance: Guid.NewGuid().ToString());
+            _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "InstanceBackups", Kind = FaultKind.MalformedJson, StatusCode = status });
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), request));
+            Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
+            Assert.Equal(status, ex.HttpStatus);
+            Assert.Contains("may have started", ex.Message);
+            Assert.Equal(accepted, ex.Message.Contains("The service accepted the request", StringComparison.Ordinal));
+            Assert.Equal(!accepted, ex.Message.Contains("may have reached the service", StringComparison.Ordinal));
+        }
+
+        [Theory]
         [InlineData(false)]
         [InlineData(true)]
         public async Task A_backup_is_created_and_followed_to_success_in_either_casing(bool pascalCase)

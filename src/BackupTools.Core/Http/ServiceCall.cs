@@ -412,12 +412,14 @@ namespace BackupTools.Http
                                 body = await ReadBodyAsync(response, timeout.Token).NoContext();
                             }
                             catch (Exception ex) when (!CancellationToken.IsCancellationRequested && IsBodyFailure(ex) &&
-                                                       ((isCreate && IsAcceptance(response)) || IsRefusal(request, response)))
+                                                       ((isCreate && IsSuccessStatus(response)) || IsRefusal(request, response)))
                             {
-                                // A create the service accepted (its 2xx status and headers are in) whose body then stalled
-                                // or broke: the acceptance is kept, its body marked cut off, not thrown away with it. A
+                                // A create answered 2xx (its status and headers are in) whose body then stalled or
+                                // broke: the answer is kept, its body marked cut off, not thrown away with it. A
                                 // Dataverse or Cloud Foundry create names its job in a header (Operation-Location,
                                 // Location), and a service without a lookup by name leaves no other way to find it.
+                                // Whether the status alone means accepted is the provider's to say
+                                // (IBackupProvider.AcceptedCreateStatus): ArcGIS answers most refusals with 200.
                                 // A refusal of the credential (a 401; a sign-in's 400 or 403) likewise: thrown away as
                                 // "no answer within", it was a passing failure, and the refused secret was signed or
                                 // sent again at every repeat (Huawei locks an access key after five refusals in a row).
@@ -461,7 +463,7 @@ namespace BackupTools.Http
             }
         }
 
-        private static bool IsAcceptance(HttpResponseMessage response) => (int)response.StatusCode >= 200 && (int)response.StatusCode < 300;
+        private static bool IsSuccessStatus(HttpResponseMessage response) => (int)response.StatusCode >= 200 && (int)response.StatusCode < 300;
 
         /// <summary>
         /// Request property: the statuses besides 401 with which the service refuses the secret a sign-in request sends

@@ -35,6 +35,15 @@ namespace BackupTools.Providers
 
         /// <summary>How long after creation a "job not found" still means "starting".</summary>
         TimeSpan NotFoundGrace { get; }
+
+        /// <summary>
+        /// The HTTP status whose arrival alone means the service accepted a create, whatever its body (Dataverse's and
+        /// Cloud Foundry's 202 Accepted); null where a 2xx may still carry a refusal in its body (ArcGIS answers most
+        /// errors with 200; TaurusDB and DDS document 200 with an error body). A create answered so whose body cannot
+        /// be read (cut off, malformed) is said to be accepted only with this status; else only to have maybe reached
+        /// the service.
+        /// </summary>
+        int? AcceptedCreateStatus { get; }
     }
 
     /// <summary>

@@ -54,6 +54,9 @@ namespace BackupTools.Providers.ArcGIS
         /// <summary>A job id should be readable at once; allow a short grace for replicated deployments.</summary>
         public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+        /// <summary>None: ArcGIS answers most refusals with HTTP 200 and an error body [V], so a 200 unread says nothing.</summary>
+        public int? AcceptedCreateStatus => null;
+
         /// <summary>ArcGIS has no project-like scope; the connection refuses one already.</summary>
         /// <summary>generateToken with the user's name and password.</summary>
         public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint) =>

@@ -37,6 +37,9 @@ namespace BackupTools.Providers.CloudFoundry
         /// <summary>The controller creates the job before it answers 202, so an unknown job is gone, not starting.</summary>
         public TimeSpan NotFoundGrace => TimeSpan.Zero;
 
+        /// <summary>202 (no body, the job in Location) is the controller's acceptance; its refusals are 4xx and 5xx.</summary>
+        public int? AcceptedCreateStatus => 202;
+
         /// <summary>UAA: client credentials grant, or password grant with the public cf client.</summary>
         public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint) =>
             method == AuthenticationMethods.ClientCredential

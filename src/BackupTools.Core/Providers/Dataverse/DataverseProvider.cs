@@ -62,6 +62,9 @@ namespace BackupTools.Providers.Dataverse
         /// <summary>The operation is created before the 202 is sent; allow a little replication lag.</summary>
         public TimeSpan NotFoundGrace => TimeSpan.FromSeconds(30);
 
+        /// <summary>"202 Accepted: the backup started"; a refusal is 400 with its OperationStatus [V].</summary>
+        public int? AcceptedCreateStatus => 202;
+
         /// <summary>A token plus the caller's way to get a fresh one.</summary>
         public BackupCredential CreateCredential(string method, ConnectRequest request, Uri endpoint) =>
             new TokenProviderCredential(Info.Name, request.AccessToken, request.TokenProvider);

@@ -45,6 +45,9 @@ namespace BackupTools.Providers.HuaweiCloud
         /// <summary>Huawei: a new job id is not queryable "for the first few seconds" [V]; allow a minute.</summary>
         public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromSeconds(60);
 
+        /// <summary>None: TaurusDB and DDS document answers of 200 with an error body, so a 2xx unread says nothing.</summary>
+        public int? AcceptedCreateStatus => null;
+
         public void ValidateScope(string scope) => ProjectIdRule.Check(Info.Name, scope);
 
         /// <summary>
