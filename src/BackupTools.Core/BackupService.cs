@@ -548,15 +548,25 @@ namespace BackupTools
         }
 
         /// <summary>Reads a job's status once and returns the job with it applied (the read repeated on transient failures by <paramref name="retry"/>'s read rules).</summary>
+        public static Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken,
+            CreateRetryOptions retry = null) =>
+            RefreshAsync(connection, job, log, cancellationToken, retry, null);
+
+        /// <summary>
+        /// As the public overload; with <paramref name="reads"/>, each attempt goes through the endpoint's gate of the
+        /// reads of one command (<see cref="JobReads"/>), on that command's call context of the connection.
+        /// </summary>
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
-        public static async Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken,
-            CreateRetryOptions retry = null)
+        internal static async Task<BackupJob> RefreshAsync(BackupConnection connection, BackupJob job, IOperationLog log, CancellationToken cancellationToken,
+            CreateRetryOptions retry, JobReads reads)
         {
             var provider = ProviderRegistry.Get(job.Provider);
             CheckMatches(connection, job);
-            var call = new ServiceCall(connection, log, cancellationToken) { RequestTimeout = (retry ?? Resilience.DefaultOptions).RequestTimeout };
-            var status = call.Scrubbed(await Resilience.ExecuteAsync(RetryRules.ForReads(retry), log,
-                ct => provider.GetStatusAsync(call, job), cancellationToken).NoContext());
+            var call = reads?.CallFor(connection) ?? new ServiceCall(connection, log, cancellationToken) { RequestTimeout = (retry ?? Resilience.DefaultOptions).RequestTimeout };
+            Func<CancellationToken, Task<JobStatus>> attempt = reads == null
+                ? (Func<CancellationToken, Task<JobStatus>>)(ct => provider.GetStatusAsync(call, job))
+                : ct => reads.AttemptAsync(connection, job, () => provider.GetStatusAsync(call, job));
+            var status = call.Scrubbed(await Resilience.ExecuteAsync(RetryRules.ForReads(retry), log, attempt, cancellationToken).NoContext());
             if (status.NotFound)
             {
                 if (DateTimeOffset.UtcNow - job.NotFoundGraceFrom > provider.NotFoundGrace)

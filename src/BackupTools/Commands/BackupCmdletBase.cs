@@ -36,6 +36,7 @@ namespace BackupTools.Commands
             // A pipeline that ended before EndProcessing (an upstream error): creates not yet sent must not go out.
             _stopping.Cancel();
             _starts?.Dispose();
+            DisposeReads();
             ReportUnwritten();
             _stopping.Dispose();
             GC.SuppressFinalize(this);

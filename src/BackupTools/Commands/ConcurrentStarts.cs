@@ -14,6 +14,29 @@ namespace BackupTools.Commands
     {
         private readonly PipelineWork.Lane _lane = PipelineWork.OfCurrentRunspace().NewLane();
         private int _running;
+        private readonly CancellationToken _abandonOn;
+        private readonly CancellationTokenRegistration _wake;
+
+        /// <summary>Operations waited for until each has ended and posted its result (creates: a backup may have started).</summary>
+        public ConcurrentStarts()
+        {
+        }
+
+        /// <summary>
+        /// Operations whose results are of no use once <paramref name="abandonOn"/> is cancelled (reads: a stopped command
+        /// writes nothing more): from then on no wait waits for them, so Ctrl+C returns at once, without waiting for the
+        /// cancelled operations to unwind on the thread pool (a busy pool took up to a second to run their ends).
+        /// </summary>
+        public ConcurrentStarts(CancellationToken abandonOn)
+        {
+            _abandonOn = abandonOn;
+            // Wakes a wait on the lane (on the cancelling thread: no thread-pool thread needed).
+            _wake = abandonOn.Register(state => ((PipelineWork.Lane)state).Post(Nothing), _lane);
+        }
+
+        private static readonly Action Nothing = () => { };
+
+        private bool Waiting => _running > 0 && !_abandonOn.IsCancellationRequested;
 
         /// <summary>The sink operations post to; its verbose and debug lines go to the given writers.</summary>
         public BackupCmdletBase.PumpSink CreateSink(Action<string> verbose, Action<string> debug) =>
@@ -25,7 +48,7 @@ namespace BackupTools.Commands
         /// </summary>
         public void Start(int limit, BackupCmdletBase.PumpSink sink, CancellationToken cancel, Func<BackupCmdletBase.PumpSink, Task> work, Action<Exception> onError)
         {
-            while (_running >= Math.Max(1, limit)) Next()();
+            while (_running >= Math.Max(1, limit) && !_abandonOn.IsCancellationRequested) Next()();
             // Ctrl+C while this one waited for a slot (the slot freed by a create it cut off): it is not started, and
             // so never told to the user as a create that may have started.
             if (cancel.IsCancellationRequested) return;
@@ -56,13 +79,13 @@ namespace BackupTools.Commands
         /// </summary>
         public void DrainWhile(Func<bool> condition)
         {
-            while (_running > 0 && condition()) Next()();
+            while (Waiting && condition()) Next()();
         }
 
         /// <summary>Writes everything until every started operation has finished.</summary>
         public void DrainAll()
         {
-            while (_running > 0) Next()();
+            while (Waiting) Next()();
             DrainAvailable();
         }
 
@@ -70,6 +93,10 @@ namespace BackupTools.Commands
         private Action Next() => _lane.TryTake(wait: true, out var action) ? action : throw new ObjectDisposedException(nameof(ConcurrentStarts));
 
         /// <summary>Closes the lane (the pipeline has ended): what is still posted is dropped, a script block not yet run is not run.</summary>
-        public void Dispose() => _lane.Close();
+        public void Dispose()
+        {
+            _wake.Dispose();
+            _lane.Close();
+        }
     }
 }

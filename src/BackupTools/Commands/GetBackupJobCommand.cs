@@ -2,7 +2,10 @@ using System.Management.Automation;
 
 namespace BackupTools.Commands
 {
-    /// <summary>Reads each job's current state from its service once and writes the refreshed job.</summary>
+    /// <summary>
+    /// Reads each job's current state from its service once and writes the refreshed job. The reads run at once, as jobs
+    /// arrive, within each endpoint's limits; each job is written as its read ends (completion order).
+    /// </summary>
     [Cmdlet(VerbsCommon.Get, "BackupJob")]
     [OutputType(typeof(BackupJob))]
     public sealed class GetBackupJobCommand : BackupCmdletBase
@@ -26,16 +29,21 @@ namespace BackupTools.Commands
             foreach (var job in Job)
             {
                 if (job == null) continue;
+                BackupConnection connection;
                 try
                 {
-                    var connection = Connection ?? store.ForJob(job);
-                    Pump(sink => ThenPost(BackupService.RefreshAsync(connection, job, sink, CancelToken), sink, WriteObject));
+                    connection = Connection ?? store.ForJob(job);
                 }
                 catch (BackupToolsException ex)
                 {
                     WriteError(Jobs.JobOutcome.OfRead(job, ex)); // (the job as target: which of the piped jobs it was)
+                    continue;
                 }
+                ReadJob(connection, job); // read as jobs arrive; written as each read ends
             }
         }
+
+        /// <inheritdoc />
+        protected override void EndProcessing() => FinishReads();
     }
 }
