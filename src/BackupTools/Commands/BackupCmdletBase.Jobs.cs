@@ -385,9 +385,7 @@ namespace BackupTools.Commands
             if (!options.Any) foreach (var job in jobs) Hold(job);
             if (_following == null) _following = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer);
             foreach (var job in jobs) _following[job] = job;
-            // Parent ids 100,000 apart (children take the ids after their parent's), wrapping below int.MaxValue: two
-            // waits in one host (ForEach-Object -Parallel) do not share a line unless one shows 100,000 jobs at once.
-            var progress = new WaitProgress((int)(((uint)Interlocked.Increment(ref _nextActivityId) % 20000 + 1) * 100000), jobs.Count, ProgressWanted(), WriteProgress);
+            var progress = new WaitProgress(NewActivityId(), jobs.Count, ProgressWanted(), WriteProgress);
             // Changes held back by the progress throttle are written when it allows, even if no other event comes.
             PumpSink pumpSink = null;
             var flush = new Timer(_ => Volatile.Read(ref pumpSink)?.Post(progress.Flush));
@@ -413,6 +411,13 @@ namespace BackupTools.Commands
                 progress.Complete();
             }
         }
+
+        /// <summary>
+        /// A parent progress id for one command's lines: 100,000 apart (a wait's children take the ids after their
+        /// parent's), wrapping below int.MaxValue, so two commands in one host (ForEach-Object -Parallel) do not share a
+        /// line unless one shows 100,000 jobs at once.
+        /// </summary>
+        private static int NewActivityId() => (int)(((uint)Interlocked.Increment(ref _nextActivityId) % 20000 + 1) * 100000);
 
         /// <summary>Routes engine events to the pipeline thread.</summary>
         private sealed class PumpEvents : IJobWaitEvents

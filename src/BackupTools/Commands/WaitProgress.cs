@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Management.Automation;
 
 namespace BackupTools.Commands
@@ -26,7 +25,7 @@ namespace BackupTools.Commands
     /// </summary>
     internal sealed class WaitProgress
     {
-        internal static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+        internal static readonly TimeSpan Interval = ProgressThrottle.Interval;
 
         /// <summary>Child lines shown at once: a host shows few anyway, and each line costs records as its job changes.</summary>
         internal const int MaxChildLines = 10;
@@ -37,7 +36,7 @@ namespace BackupTools.Commands
         private readonly int _total;
         private readonly bool _enabled;
         private readonly Action<ProgressRecord> _write;
-        private readonly Func<TimeSpan> _now;
+        private readonly ProgressThrottle _throttle;
 
         private sealed class Child
         {
@@ -56,9 +55,6 @@ namespace BackupTools.Commands
         private int _nextChild;
         private long _changes;
         private bool _pending;      // something to write at the next flush
-        private bool _flushAsked;   // FlushLater was called and its flush has not come yet
-        private TimeSpan _lastWrite;
-        private bool _started;
         private int _finished, _timedOut, _notFollowed;
 
         public WaitProgress(int parentId, int total, bool enabled, Action<ProgressRecord> write, Func<TimeSpan> now = null)
@@ -67,24 +63,23 @@ namespace BackupTools.Commands
             _total = total;
             _enabled = enabled;
             _write = write;
-            if (now == null)
-            {
-                var watch = Stopwatch.StartNew();
-                now = () => watch.Elapsed;
-            }
-            _now = now;
+            _throttle = new ProgressThrottle(now);
         }
 
         /// <summary>
         /// Called (on any thread) with the time until the next write is allowed when changes wait for it: arrange for
         /// <see cref="Flush"/> to be called on the pipeline thread then. Without it, they wait for the next event.
         /// </summary>
-        public Action<TimeSpan> FlushLater { get; set; }
+        public Action<TimeSpan> FlushLater
+        {
+            get => _throttle.FlushLater;
+            set => _throttle.FlushLater = value;
+        }
 
         /// <summary>The wait begins: the parent line, 0 of N finished.</summary>
         public void Start()
         {
-            if (!_enabled || _started) return;
+            if (!_enabled || _throttle.Started) return;
             _pending = true;
             Write();
         }
@@ -125,22 +120,14 @@ namespace BackupTools.Commands
         /// <summary>Writes what waits, when the interval since the last write has passed (else asks again for later).</summary>
         public void Flush()
         {
-            _flushAsked = false;
+            _throttle.FlushCame();
             FlushIfDue();
         }
 
         private void FlushIfDue()
         {
             if (!_enabled || !_pending) return;
-            var since = _now() - _lastWrite;
-            if (!_started || since >= Interval)
-            {
-                Write();
-                return;
-            }
-            if (_flushAsked || FlushLater == null) return;
-            _flushAsked = true;
-            FlushLater(Interval - since);
+            if (_throttle.MayWrite()) Write();
         }
 
         private void Write()
@@ -151,9 +138,8 @@ namespace BackupTools.Commands
         /// <summary>Writes the parent's count; false when every job is done (no child lines to write then).</summary>
         private bool WriteParent()
         {
-            _started = true;
+            _throttle.Wrote();
             _pending = false;
-            _lastWrite = _now();
             var done = _finished + _timedOut + _notFollowed;
             var status = $"{_finished} of {_total} finished";
             if (_timedOut > 0) status += $", {_timedOut} timed out";
@@ -225,7 +211,7 @@ namespace BackupTools.Commands
         /// </summary>
         public void Complete()
         {
-            if (!_enabled || !_started) return;
+            if (!_enabled || !_throttle.Started) return;
             foreach (var child in _shown) End(child, "Done");
             _shown.Clear();
             _running.Clear();
