@@ -16,7 +16,7 @@ namespace BackupTools.Tests
 {
     /// <summary>
     /// Get-BackupJob over many jobs of several endpoints: read at once within each endpoint's limit, a dead endpoint
-    /// holding up no other, an endpoint's Retry-After held by all its jobs, Ctrl+C prompt.
+    /// holding up no other, an endpoint's Retry-After held by all its jobs, Ctrl+C prompt, progress on a long read.
     /// Before: one job at a time, each with its own retries, so 3 jobs of a refused endpoint cost the healthy jobs after
     /// them some 30 s, and 20 jobs of an endpoint that answered 429 Retry-After: 120 sent 20 reads into the limit.
     /// </summary>
@@ -182,6 +182,38 @@ namespace BackupTools.Tests
                 Assert.Equal(5, output.Count);
                 Assert.True(stopMs < 200, $"stopping took {stopMs} ms");
             }
+        }
+
+        [Fact]
+        public async Task A_long_read_shows_n_of_N_read_then_Completed_and_nothing_when_progress_is_off_or_the_read_is_short()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(10);
+            var jobs = await Start("TaurusDB", 40);
+            _ps.Set("jobs", jobs);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", Delay = TimeSpan.FromMilliseconds(400), Times = int.MaxValue });
+            var r = _ps.Run(ConnectBoth + "$ProgressPreference = 'Continue'; $jobs | Get-BackupJob", TimeSpan.FromSeconds(60));
+            _out.WriteLine(string.Join(" | ", r.Progress.Select(p => $"{p.ActivityId} {p.RecordType} {p.StatusDescription} {p.PercentComplete}")));
+            Assert.Equal(40, r.Objects<BackupJob>().Count());
+            Assert.True(r.Progress.Count >= 2, $"{r.Progress.Count} progress records");
+            Assert.Single(r.Progress.Select(p => p.ActivityId).Distinct());
+            var last = r.Progress.Last();
+            Assert.Equal(ProgressRecordType.Completed, last.RecordType);
+            Assert.Single(r.Progress, p => p.RecordType == ProgressRecordType.Completed);
+            var counts = r.Progress.Where(p => p.RecordType == ProgressRecordType.Processing).ToList();
+            Assert.All(counts, p => Assert.Matches(@"^\d+ of \d+ read$", p.StatusDescription));
+            Assert.Equal("40 of 40 read", counts.Last().StatusDescription);
+            Assert.Equal(100, counts.Last().PercentComplete);
+            // Throttled: at most one count per 250 ms of the read, and the last.
+            Assert.True(counts.Count <= 60 / 0.25 + 2);
+
+            var off = _ps.Run("$ProgressPreference = 'SilentlyContinue'; $jobs | Get-BackupJob", TimeSpan.FromSeconds(60));
+            Assert.Equal(40, off.Objects<BackupJob>().Count());
+            Assert.Empty(off.Progress);
+
+            _sim.Faults.Clear();
+            var quick = _ps.Run("$ProgressPreference = 'Continue'; $jobs[0..2] | Get-BackupJob");
+            Assert.Equal(3, quick.Objects<BackupJob>().Count());
+            Assert.Empty(quick.Progress); // a read over within the first 250 ms shows no bar
         }
 
         [Fact]

@@ -1,4 +1,6 @@
 using System;
+using System.Management.Automation;
+using System.Threading;
 using BackupTools.Jobs;
 
 namespace BackupTools.Commands
@@ -13,11 +15,13 @@ namespace BackupTools.Commands
         /// </summary>
         internal const int ReadsUnderWay = 1000;
 
-        // Get-BackupJob's reads: their lane (the machinery of New-InstanceBackup -ThrottleLimit), and the core's reads
-        // with the endpoints' gates.
+        // Get-BackupJob's reads: their lane (the machinery of New-InstanceBackup -ThrottleLimit), the core's reads with
+        // the endpoints' gates, and their progress line.
         private ConcurrentStarts _reads;
         private PumpSink _readSink;
         private JobReads _jobReads;
+        private ReadProgress _readProgress;
+        private Timer _readFlush;
 
         /// <summary>
         /// Starts reading <paramref name="job"/>'s status once with <paramref name="connection"/>: reads run at once
@@ -33,25 +37,72 @@ namespace BackupTools.Commands
                 _readSink = _reads.CreateSink(WriteVerbose, WriteDebug);
                 _readSink.VerboseWanted = VerboseWanted();
                 _jobReads = new JobReads(_readSink, CancelToken);
+                var lines = _readProgress = new ReadProgress(NewActivityId(), ProgressWanted(), WriteProgress);
+                var posts = _readSink;
+                // A change held back by the progress throttle is written when it allows, even if no read ends by then.
+                var flush = _readFlush = new Timer(_ => posts.Post(lines.Flush));
+                lines.FlushLater = due =>
+                {
+                    try { flush.Change(due, Timeout.InfiniteTimeSpan); }
+                    catch (ObjectDisposedException) { }
+                };
             }
             var reads = _jobReads;
-            RunOnPipeline(() => _reads.Start(ReadsUnderWay, _readSink, CancelToken,
-                sink => ThenPost(reads.ReadAsync(connection, job), sink, WriteObject),
-                ex =>
-                {
-                    if (ex is BackupToolsException bte) WriteError(JobOutcome.OfRead(job, bte)); // (the job as target: which of the piped jobs it was)
-                    else if (!(ex is OperationCanceledException)) throw ex;
-                }));
+            var progress = _readProgress;
+            ReadsOnPipeline(() =>
+            {
+                progress.Started();
+                _reads.Start(ReadsUnderWay, _readSink, CancelToken,
+                    sink => ThenPost(reads.ReadAsync(connection, job), sink, read =>
+                    {
+                        WriteObject(read);
+                        progress.Read();
+                    }),
+                    ex =>
+                    {
+                        if (ex is BackupToolsException bte)
+                        {
+                            WriteError(JobOutcome.OfRead(job, bte)); // (the job as target: which of the piped jobs it was)
+                            progress.Read();
+                        }
+                        else if (!(ex is OperationCanceledException)) throw ex;
+                    });
+            });
         }
 
-        /// <summary>Writes the results of every read still under way (EndProcessing of a command that reads with <see cref="ReadJob"/>).</summary>
+        /// <summary>Writes the results of every read still under way, then ends the progress line (EndProcessing of a command that reads with <see cref="ReadJob"/>).</summary>
         protected void FinishReads()
         {
-            if (_reads != null) RunOnPipeline(_reads.DrainAll);
+            if (_reads == null) return;
+            ReadsOnPipeline(_reads.DrainAll);
+            EndReadProgress();
+        }
+
+        // As RunOnPipeline (an error that stops the command cancels the reads still under way), and the progress line
+        // ends with the command: EndProcessing does not run after such an error.
+        private void ReadsOnPipeline(Action action)
+        {
+            try
+            {
+                RunOnPipeline(action);
+            }
+            catch
+            {
+                try { EndReadProgress(); }
+                catch (PipelineStoppedException) { } // (stopped: nothing can be written, and PowerShell clears the display itself)
+                throw;
+            }
+        }
+
+        private void EndReadProgress()
+        {
+            _readFlush?.Dispose();
+            _readProgress?.Complete();
         }
 
         private void DisposeReads()
         {
+            _readFlush?.Dispose();
             _reads?.Dispose();
             _jobReads?.Dispose();
         }

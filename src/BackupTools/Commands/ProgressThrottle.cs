@@ -6,7 +6,7 @@ namespace BackupTools.Commands
     /// <summary>
     /// When a command's progress may be written: the first write at once, then at most one every <see cref="Interval"/>,
     /// so thousands of jobs do not flood the host. A write held back asks <see cref="FlushLater"/> (once) for a call when
-    /// it is allowed, so a change is shown even if no other event comes. A wait's progress uses it.
+    /// it is allowed, so a change is shown even if no other event comes. Shared by a wait's progress and Get-BackupJob's.
     /// Used only on the pipeline thread.
     /// </summary>
     internal sealed class ProgressThrottle
