@@ -49,6 +49,20 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void New_InstanceBackup_Wait_limits_its_status_reads_by_a_RequestTimeout_it_was_given()
+        {
+            // A wait's status reads take 30 s by default; a -RequestTimeout given (here shorter) is theirs too. (1.5 s:
+            // the create's own request takes up to 0.7 s on a busy machine.)
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", PathContains = "/jobs", Delay = TimeSpan.FromMinutes(10), Times = int.MaxValue });
+            var r = _ps.Run(ConnectBoth + "New-InstanceBackup -Provider TaurusDB -InstanceId $ti -Name read-limit -Wait -Timeout 4 -PollingInterval 0.1 -RequestTimeout 1.5 -Verbose",
+                TimeSpan.FromSeconds(30));
+            Assert.False(r.TimedOut);
+            Assert.True(r.Verbose.Any(v => v.Contains("status read failed") && v.Contains("no answer within 1.5 s")), string.Join("\n", r.Verbose));
+            Assert.Equal(ErrorIds.BackupJobTimeout, Assert.Single(r.Errors).FullyQualifiedErrorId.Split(',')[0]);
+        }
+
+        [Fact]
         public void Backups_on_both_services_flow_through_Wait_BackupJob_to_success()
         {
             var r = _ps.Run(ConnectBoth +

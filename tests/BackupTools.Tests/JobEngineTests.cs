@@ -361,6 +361,30 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_status_read_that_hangs_is_abandoned_after_the_waits_read_timeout()
+        {
+            // An endpoint that takes requests and never answers: each read of a wait took a create's 100 s, so the 20
+            // failed reads that give a job up took over 33 minutes.
+            Assert.Equal(TimeSpan.FromSeconds(30), new WaitOptions().ReadTimeout);
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = await Start(c);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", Delay = TimeSpan.FromMinutes(10), Times = int.MaxValue });
+            var events = new RecordingEvents();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            var watch = Stopwatch.StartNew();
+            await BackupService.WaitAsync(new[] { job }, _ => c,
+                new WaitOptions { ReadTimeout = TimeSpan.FromMilliseconds(500), MaxConsecutiveReadFailures = 2, PollingInterval = TimeSpan.FromMilliseconds(50) },
+                events, NullOperationLog.Instance, cts.Token);
+            var error = Assert.Single(events.Errors);
+            Assert.Equal(ErrorIds.BackupServiceUnreachable, error.ErrorId);
+            Assert.Equal(BackupErrorCategory.OperationTimeout, error.Category);
+            Assert.Contains("no answer within 0.5 s", error.Message);
+            Assert.Same(job, error.Target);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), watch.Elapsed.ToString());
+        }
+
+        [Fact]
         public async Task A_retry_after_of_zero_does_not_cut_the_backoff_after_failed_reads_short()
         {
             // 20 failed reads in a row give a job up; with Retry-After: 0 taken as the pause they came within seconds.

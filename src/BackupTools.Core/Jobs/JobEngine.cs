@@ -43,7 +43,8 @@ namespace BackupTools.Jobs
             _connectionFor = connectionFor ?? throw new ArgumentNullException(nameof(connectionFor));
             _log = log ?? NullOperationLog.Instance;
             _options = options ?? new WaitOptions();
-            _callFactory = callFactory ?? ((p, c, ct) => new ServiceCall(c, _log, ct));
+            // A status read's own limit, shorter than a create's (WaitOptions.ReadTimeout).
+            _callFactory = callFactory ?? ((p, c, ct) => new ServiceCall(c, _log, ct) { RequestTimeout = _options.ReadTimeout });
         }
 
         /// <summary>

@@ -25,5 +25,16 @@ namespace BackupTools.Jobs
         public int MaxConcurrentRequestsPerEndpoint { get; set; } = 32;
         /// <summary>Consecutive failed status reads of one job (network, the statuses Resilience.IsTransientRead repeats, unreadable answers) before it is reported as failed to follow.</summary>
         public int MaxConsecutiveReadFailures { get; set; } = 20;
+        /// <summary>
+        /// How long one status read may take before it is abandoned and counted as a failed read (default 30 s; a
+        /// create's request takes 100 s). A status read is a small GET that services answer within a second or two; a
+        /// read that hangs holds one of its endpoint's slots, and at a create's 100 s the 20 reads that give a job up took
+        /// over 33 minutes. New-*Backup -Wait sets it to its -RequestTimeout when that is given. A sign-in that a read
+        /// needs (a token renewed mid-wait) takes the same limit.
+        /// </summary>
+        public TimeSpan ReadTimeout { get; set; } = DefaultReadTimeout;
+
+        /// <summary>The default <see cref="ReadTimeout"/>: 30 seconds.</summary>
+        public static readonly TimeSpan DefaultReadTimeout = TimeSpan.FromSeconds(30);
     }
 }

@@ -57,7 +57,10 @@ namespace BackupTools.Commands
         [ValidateRange(0, 20)]
         public int BusyRetryCount { get; set; } = 5;
 
-        /// <summary>How long one create request may take before it is abandoned (a TimeSpan or seconds; default 100 s).</summary>
+        /// <summary>
+        /// How long one create request may take before it is abandoned (a TimeSpan or seconds; default 100 s). With -Wait,
+        /// also how long each status read of the wait may take (otherwise 30 s).
+        /// </summary>
         [Parameter]
         [SecondsToTimeSpan]
         public TimeSpan RequestTimeout { get; set; }
@@ -110,7 +113,13 @@ namespace BackupTools.Commands
             // A bad -RequestTimeout ends the command here too: before -WhatIf says what it would do, before -Confirm asks.
             _retryOptions = RetryOptions();
             // With -Wait, a bad -PollingInterval ends the command here, before any backup is started.
-            if (Wait) _waitOptions = WaitOptionsFrom(Timeout, PollingInterval, any: false);
+            if (Wait)
+            {
+                _waitOptions = WaitOptionsFrom(Timeout, PollingInterval, any: false);
+                // A -RequestTimeout the user gave limits the wait's status reads too (their own default is 30 s): a
+                // service slow enough to need a longer limit for its creates may need it for its reads.
+                if (MyInvocation.BoundParameters.ContainsKey(nameof(RequestTimeout))) _waitOptions.ReadTimeout = _retryOptions.RequestTimeout;
+            }
             // Given without -Wait (not -Wait:$false, a splat's choice): said, as they do nothing. A warning, not an error:
             // $PSDefaultParameterValues may give them to every call.
             else if (!MyInvocation.BoundParameters.ContainsKey(nameof(Wait)) &&
