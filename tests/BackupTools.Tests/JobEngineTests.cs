@@ -384,6 +384,138 @@ namespace BackupTools.Tests
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), watch.Elapsed.ToString());
         }
 
+        /// <summary>Options that give an endpoint up after 20 unanswered reads over 2 s, and never one job by its own count.</summary>
+        private static WaitOptions OutageOptions(TimeSpan? outageTime = null, int slots = 4) => new WaitOptions
+        {
+            ReadTimeout = TimeSpan.FromMilliseconds(300),
+            MaxConsecutiveReadFailures = 1000,
+            EndpointOutageFailures = 20,
+            EndpointOutageTime = outageTime ?? TimeSpan.FromSeconds(2),
+            MaxConcurrentRequestsPerEndpoint = slots,
+            PollingInterval = TimeSpan.FromMilliseconds(50),
+            MaxPollingInterval = TimeSpan.FromMilliseconds(200),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        private static string ClosedPort()
+        {
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            listener.Stop();
+            return $"http://127.0.0.1:{port}/taurusdb/";
+        }
+
+        [Fact]
+        public async Task An_endpoint_that_stops_answering_has_all_its_jobs_given_up_at_once_and_the_others_go_on()
+        {
+            // 40 jobs on an endpoint that takes requests and never answers, 10 on one that refuses connections, 3 on a
+            // healthy one. Each job had to earn its own 20 failed reads, one slot of 32 at a time: 1,000 jobs on a hung
+            // endpoint took 17 hours. The endpoint's count is shared: each is given up whole once 20 reads in a row of
+            // its jobs got no answer over at least EndpointOutageTime.
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(5);
+            var hung = TestData.Connect(_sim, "TaurusDB");
+            var hungJobs = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Start(hung)));
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(500);
+            var dds = TestData.Connect(_sim, "DDS");
+            var healthy = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => BackupService.StartAsync(dds,
+                new BackupRequest { InstanceId = TestData.DdsInstance, Name = TestData.UniqueName() }, NullOperationLog.Instance, CancellationToken.None)));
+            var closed = ClosedPort();
+            var refusing = BackupService.Connect(new ConnectRequest { Provider = "TaurusDB", Endpoint = new Uri(closed), Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token) });
+            var refusedJobs = Enumerable.Range(0, 10).Select(i => new BackupJob("TaurusDB", closed, "refused-job-" + i, scope: TestData.ProjectId)).ToArray();
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", Delay = TimeSpan.FromMinutes(10), Times = int.MaxValue });
+
+            var events = new RecordingEvents();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            var watch = Stopwatch.StartNew();
+            await BackupService.WaitAsync(hungJobs.Concat(refusedJobs).Concat(healthy).ToArray(),
+                job => job.Provider == "DDS" ? dds : job.Endpoint == closed ? refusing : hung, OutageOptions(), events, NullOperationLog.Instance, cts.Token);
+
+            Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(2), watch.Elapsed.ToString()); // not before EndpointOutageTime
+            Assert.Equal(healthy.Select(j => j.JobId).OrderBy(x => x), events.Finished.Select(j => j.JobId).OrderBy(x => x));
+            Assert.All(events.Finished, j => Assert.Equal(BackupJobState.Succeeded, j.State));
+            Assert.Empty(events.TimedOut);
+            var errors = events.Errors.ToList();
+            Assert.Equal(50, errors.Count);
+            // Each job once, as the error's target, with the id and category its own 20th failed read would have given.
+            Assert.Equal(hungJobs.Concat(refusedJobs).Select(j => j.JobId).OrderBy(x => x), errors.Select(e => ((BackupJob)e.Target).JobId).OrderBy(x => x));
+            Assert.All(errors, e => Assert.Equal(ErrorIds.BackupServiceUnreachable, e.ErrorId));
+            Assert.All(errors, e => Assert.Contains("stopped answering", e.Message));
+            Assert.All(errors, e => Assert.IsType<BackupToolsException>(e.InnerException));
+            Assert.All(errors.Where(e => ((BackupJob)e.Target).Endpoint == closed), e => Assert.Equal(BackupErrorCategory.ConnectionError, e.Category));
+            var timedOut = errors.Where(e => ((BackupJob)e.Target).Endpoint != closed).ToList();
+            Assert.All(timedOut, e => Assert.Equal(BackupErrorCategory.OperationTimeout, e.Category));
+            Assert.All(timedOut, e => Assert.Contains("no answer within 0.3 s", e.Message));
+            // Given up together: far fewer reads than 40 jobs each failing on its own (4 slots of 0.3 s each).
+            Assert.InRange(_sim.Counters.Requests.Count(r => r.Provider == "TaurusDB" && r.Method == "GET"), 20, 200);
+        }
+
+        [Fact]
+        public async Task A_brief_outage_gives_no_endpoint_up()
+        {
+            // 40 jobs, 32 slots: an endpoint silent for 1 s fails far more than 20 reads in a row (32 at once), in less
+            // than the 3 s an outage must last; then it answers again, and every job is followed to its end.
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(3);
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var jobs = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Start(c)));
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", Delay = TimeSpan.FromMinutes(10), Times = int.MaxValue });
+            var events = new RecordingEvents();
+            var wait = BackupService.WaitAsync(jobs, _ => c, OutageOptions(TimeSpan.FromSeconds(3), slots: 32), events, NullOperationLog.Instance, CancellationToken.None);
+            await Task.Delay(1000);
+            _sim.Faults.Clear();
+            await wait;
+            Assert.Empty(events.Errors);
+            Assert.Equal(40, events.Finished.Count);
+            Assert.True(_sim.Counters.Requests.Count(r => r.Method == "GET" && r.Status == 0) >= 20,
+                "fewer than 20 reads went unanswered: the outage was not long enough to test anything");
+        }
+
+        [Fact]
+        public void An_endpoint_is_given_up_only_after_enough_unanswered_reads_over_enough_time_with_no_answer_between()
+        {
+            var c = TestData.Connect(_sim, "TaurusDB");
+            var job = new BackupJob("TaurusDB", c.Endpoint.ToString(), "j1", scope: TestData.ProjectId);
+            var noAnswer = new BackupToolsException(ErrorIds.BackupServiceUnreachable, BackupErrorCategory.OperationTimeout, "TaurusDB GET …: no answer within 30 s.", job);
+            var refused = new BackupToolsException(ErrorIds.BackupServiceUnreachable, BackupErrorCategory.ConnectionError, "TaurusDB GET …: Connection refused.", job);
+            var http503 = new BackupToolsException(ErrorIds.BackupServiceError, BackupErrorCategory.ResourceUnavailable, "TaurusDB GET … answered HTTP 503.", job) { HttpStatus = 503 };
+            var signIn = new BackupToolsException(ErrorIds.BackupServiceUnreachable, BackupErrorCategory.ConnectionError, "IAM POST …: Connection refused.", new Uri("https://iam.example/"));
+            var options = new WaitOptions { EndpointOutageFailures = 5, EndpointOutageTime = TimeSpan.FromMilliseconds(300) };
+            using var wait = new CancellationTokenSource();
+            var endpoint = new JobEngine.Endpoint(EndpointGate.Use(c.EndpointKey + "|outage-test", 4), c, wait.Token, options);
+            try
+            {
+                // Enough failures, not enough time.
+                for (var i = 0; i < 10; i++) Assert.False(endpoint.Failed(noAnswer));
+                // An answer (a success, or an HTTP error) starts the count again; a sign-in's failure is not the endpoint's.
+                endpoint.Answered();
+                Thread.Sleep(400);
+                for (var i = 0; i < 4; i++) Assert.False(endpoint.Failed(noAnswer));
+                Assert.False(endpoint.Failed(http503));
+                Assert.False(endpoint.Failed(signIn));
+                for (var i = 0; i < 4; i++) Assert.False(endpoint.Failed(refused));
+                Thread.Sleep(400);
+                Assert.False(endpoint.Token.IsCancellationRequested);
+                // Five in a row over 300 ms: down, its token cancelled (its jobs' pauses, queue places and reads end).
+                Assert.True(endpoint.Failed(refused));
+                Assert.True(endpoint.IsDown);
+                Assert.True(endpoint.Token.IsCancellationRequested);
+                Assert.True(endpoint.Failed(http503)); // and it stays down
+                var error = endpoint.GaveUp(job);
+                Assert.Equal(ErrorIds.BackupServiceUnreachable, error.ErrorId);
+                Assert.Equal(BackupErrorCategory.ConnectionError, error.Category);
+                Assert.Same(job, error.Target);
+                Assert.Same(refused, error.InnerException);
+                Assert.Equal("TaurusDB", error.Provider);
+                Assert.Contains("5 status reads", error.Message);
+                Assert.Contains("Connection refused.", error.Message);
+                Assert.NotNull(error.RecommendedAction);
+            }
+            finally
+            {
+                endpoint.Dispose();
+            }
+        }
+
         [Fact]
         public async Task A_retry_after_of_zero_does_not_cut_the_backoff_after_failed_reads_short()
         {

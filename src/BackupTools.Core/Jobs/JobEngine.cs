@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -27,8 +28,10 @@ namespace BackupTools.Jobs
     /// Follows any number of jobs of any mix of services at once: one asynchronous loop per job (no thread per job),
     /// a bounded number of status requests in flight per endpoint, and a polling schedule from <see cref="PollSchedule"/>.
     /// What a job costs while it waits is kept small, since thousands wait at once: its loop and one reusable
-    /// <see cref="Waiter"/>; the pauses run on one <see cref="PollClock"/> per wait and the endpoint limits on
+    /// <see cref="Waiter"/>; the pauses run on one <see cref="PollClock"/> per endpoint of a wait and the endpoint limits on
     /// <see cref="EndpointGate"/>s, with no timer, task or cancellation registration per job or per pause.
+    /// An endpoint that has stopped answering altogether is given up as a whole (<see cref="Endpoint"/>): its jobs do not
+    /// each earn their own <see cref="WaitOptions.MaxConsecutiveReadFailures"/> one slot at a time.
     /// </summary>
     internal sealed class JobEngine
     {
@@ -95,12 +98,12 @@ namespace BackupTools.Jobs
             return t;
         }
 
-        /// <summary>What every job of one wait shares: the events, the tokens, the clock, per connection its call, and per endpoint the process's gate.</summary>
+        /// <summary>What every job of one wait shares: the events, the tokens, per connection its call, and per endpoint its <see cref="Endpoint"/>.</summary>
         private sealed class Run : IDisposable
         {
             private readonly JobEngine _engine;
             private readonly CancellationTokenSource _any;
-            private readonly ConcurrentDictionary<string, EndpointGate> _gates = new ConcurrentDictionary<string, EndpointGate>();
+            private readonly ConcurrentDictionary<string, Endpoint> _endpoints = new ConcurrentDictionary<string, Endpoint>();
             // One call context per connection for the whole wait: thousands of jobs share it (and its HttpClient). By the
             // connection itself (BackupConnection compares by reference), not by its endpoint: two connections to one
             // endpoint (two projects, two accounts; rows of New-*Backup -Wait carrying their own) each read their own
@@ -121,14 +124,12 @@ namespace BackupTools.Jobs
                 TimeoutToken = timeoutToken;
                 UserToken = userToken;
                 _any = any;
-                Clock = new PollClock(token);
             }
 
             public IJobWaitEvents Events { get; }
             public CancellationToken Token { get; }
             public CancellationToken TimeoutToken { get; }
             public CancellationToken UserToken { get; }
-            public PollClock Clock { get; }
 
             /// <summary>
             /// A job is final: it is reported. With -Any only the first is (two jobs that end in the same round must not
@@ -159,37 +160,142 @@ namespace BackupTools.Jobs
             /// <summary>-Any's first final job was reported: the wait is ending for that reason.</summary>
             public bool EndedByAny => _any.IsCancellationRequested;
 
-            public EndpointGate GateFor(string key) =>
-                _gates.TryGetValue(key, out var gate) ? gate : GetOrAddGate(key);
+            public Endpoint EndpointOf(BackupConnection connection) =>
+                _endpoints.TryGetValue(connection.EndpointKey, out var endpoint) ? endpoint : GetOrAddEndpoint(connection);
 
             // The endpoint's gate is the process's, shared with other waits: this wait uses it once, and its cancellation
-            // takes only its own jobs out of the queue.
-            private EndpointGate GetOrAddGate(string key)
+            // (or the endpoint's outage) takes only its own jobs out of the queue.
+            private Endpoint GetOrAddEndpoint(BackupConnection connection)
             {
-                lock (_gates)
+                var key = connection.EndpointKey;
+                lock (_endpoints)
                 {
-                    if (_gates.TryGetValue(key, out var gate)) return gate;
-                    gate = EndpointGate.Use(key, _engine._options.MaxConcurrentRequestsPerEndpoint);
-                    var token = Token;
-                    _registrations.Add(token.Register(state => ((EndpointGate)state).CancelWaitersOf(token), gate));
-                    _gates[key] = gate;
-                    return gate;
+                    if (_endpoints.TryGetValue(key, out var endpoint)) return endpoint;
+                    endpoint = new Endpoint(EndpointGate.Use(key, _engine._options.MaxConcurrentRequestsPerEndpoint), connection, Token, _engine._options);
+                    _endpoints[key] = endpoint;
+                    return endpoint;
                 }
             }
 
-            private readonly List<CancellationTokenRegistration> _registrations = new List<CancellationTokenRegistration>();
-
-            public ServiceCall CallFor(IBackupProvider provider, BackupConnection connection) =>
-                _calls.TryGetValue(connection, out var call) ? call : _calls.GetOrAdd(connection, _engine._callFactory(provider, connection, Token));
+            // A connection's reads end with its endpoint's outage (a read hanging there is cut off when it is given up).
+            public ServiceCall CallFor(IBackupProvider provider, BackupConnection connection, Endpoint endpoint) =>
+                _calls.TryGetValue(connection, out var call) ? call : _calls.GetOrAdd(connection, _engine._callFactory(provider, connection, endpoint.Token));
 
             public void Dispose()
             {
-                Clock.Dispose();
-                lock (_gates)
+                lock (_endpoints)
                 {
-                    foreach (var registration in _registrations) registration.Dispose();
-                    foreach (var gate in _gates.Values) gate.Unuse();
+                    foreach (var endpoint in _endpoints.Values) endpoint.Dispose();
                 }
+            }
+        }
+
+        /// <summary>
+        /// One endpoint in one wait: the process's gate to it, the pauses of its jobs, and whether it still answers.
+        /// Every status read of its jobs that gets no answer at all (no connection, refused or reset, nothing within
+        /// <see cref="WaitOptions.ReadTimeout"/>) is counted; any answer, even an HTTP error, starts the count again.
+        /// When <see cref="WaitOptions.EndpointOutageFailures"/> such reads in a row span at least
+        /// <see cref="WaitOptions.EndpointOutageTime"/>, the endpoint is down: its token is cancelled, which takes each
+        /// of its jobs out of its pause, its place at the gate or its read, and each is given up with <see cref="GaveUp"/>.
+        /// </summary>
+        internal sealed class Endpoint : IDisposable
+        {
+            private readonly object _lock = new object();
+            private readonly CancellationTokenSource _down;
+            private readonly CancellationTokenRegistration _gateRegistration;
+            private readonly string _address;
+            private readonly int _outageFailures;
+            private readonly TimeSpan _outageTime;
+            private int _failures;
+            private long _since; // when the first failure of the run of failures was seen (a Stopwatch timestamp)
+            private BackupToolsException _outage; // the last failure when the endpoint was given up; null while it is not
+            private string _outageSummary;
+
+            public Endpoint(EndpointGate gate, BackupConnection connection, CancellationToken waitToken, WaitOptions options)
+            {
+                Gate = gate;
+                _address = Redact.Url(connection.Endpoint);
+                _outageFailures = options.EndpointOutageFailures;
+                _outageTime = options.EndpointOutageTime;
+                _down = CancellationTokenSource.CreateLinkedTokenSource(waitToken);
+                var token = Token = _down.Token;
+                Clock = new PollClock(token);
+                _gateRegistration = token.Register(state => ((EndpointGate)state).CancelWaitersOf(token), gate);
+            }
+
+            public EndpointGate Gate { get; }
+            /// <summary>The pauses of this endpoint's jobs; its token is <see cref="Token"/>.</summary>
+            public PollClock Clock { get; }
+            /// <summary>Cancelled when the wait ends or the endpoint is given up.</summary>
+            public CancellationToken Token { get; }
+            public bool IsDown => Volatile.Read(ref _outage) != null;
+
+            /// <summary>A status read was answered: the run of failures, if any, is over. (No lock in the common case.)</summary>
+            public void Answered()
+            {
+                if (Volatile.Read(ref _failures) == 0) return;
+                lock (_lock) _failures = 0;
+            }
+
+            /// <summary>
+            /// A status read failed with <paramref name="error"/>. True when the endpoint is down, given up by this
+            /// failure or before it: the job gives up too, with <see cref="GaveUp"/>.
+            /// </summary>
+            public bool Failed(BackupToolsException error)
+            {
+                if (!NoAnswer(error))
+                {
+                    if (Answers(error)) Answered();
+                    return IsDown;
+                }
+                lock (_lock)
+                {
+                    if (_outage != null) return true;
+                    var now = Stopwatch.GetTimestamp();
+                    if (_failures++ == 0) _since = now;
+                    var lasted = TimeSpan.FromSeconds((double)(now - _since) / Stopwatch.Frequency);
+                    if (_failures < _outageFailures || lasted < _outageTime) return false;
+                    _outageSummary = $"{_failures} status reads of this wait's jobs there failed in a row without an answer, over {Minutes(lasted)}";
+                    Volatile.Write(ref _outage, error);
+                }
+                // Outside the lock: cancelling runs the gate's and the clock's callbacks, which release the other jobs.
+                _down.Cancel();
+                return true;
+            }
+
+            /// <summary>
+            /// The error of a job given up with its endpoint: the id and category its own last failed read would have
+            /// had, its target the job, that failure inside.
+            /// </summary>
+            public BackupToolsException GaveUp(BackupJob job)
+            {
+                var last = Volatile.Read(ref _outage);
+                return new BackupToolsException(ErrorIds.BackupServiceUnreachable, last.Category,
+                    $"{JobOutcome.Describe(job)} could not be followed: {job.Provider} at {_address} stopped answering ({_outageSummary}; " +
+                    $"the last: {last.Message}{(JobOutcome.EndsSentence(last.Message) ? string.Empty : ".")}) Every job of the wait there was given up at once; " +
+                    "the backups may still be running.", job, last)
+                {
+                    Provider = job.Provider,
+                    RecommendedAction = "Check the endpoint, the network and the service's health, then read the jobs again with Get-BackupJob or wait on them again with Wait-BackupJob.",
+                };
+            }
+
+            /// <summary>A read that got no answer at all: the endpoint (or the way to it) is silent.</summary>
+            internal static bool NoAnswer(BackupToolsException error) =>
+                error.ErrorId == ErrorIds.BackupServiceUnreachable && error.HttpStatus == null && error.Target is BackupJob;
+
+            /// <summary>A read the endpoint answered, if only with an error of its own.</summary>
+            private static bool Answers(BackupToolsException error) => error.HttpStatus != null && error.Target is BackupJob;
+
+            private static string Minutes(TimeSpan t) =>
+                t < TimeSpan.FromMinutes(2) ? $"{t.TotalSeconds:0} s" : $"{t.TotalMinutes:0} minutes";
+
+            public void Dispose()
+            {
+                _gateRegistration.Dispose();
+                Clock.Dispose();
+                _down.Dispose();
+                Gate.Unuse();
             }
         }
 
@@ -226,9 +332,11 @@ namespace BackupTools.Jobs
                 return;
             }
 
-            var key = connection.EndpointKey; // one gate per endpoint, whichever projects its jobs belong to (as the service throttles it)
-            var gate = run.GateFor(key);
-            var call = run.CallFor(provider, connection);
+            // One gate per endpoint, whichever projects its jobs belong to (as the service throttles it), and one count of
+            // the reads it left unanswered.
+            var endpoint = run.EndpointOf(connection);
+            var gate = endpoint.Gate;
+            var call = run.CallFor(provider, connection, endpoint);
             var waiter = new Waiter();
             var delay = Max(_options.PollingInterval, provider.MinimumPollInterval);
             // The create's Retry-After: no first read before it (counted from the create, which may be a while ago).
@@ -239,39 +347,57 @@ namespace BackupTools.Jobs
             {
                 while (true)
                 {
-                    await run.Clock.Delay(waiter, run.UntilDeadline(delay));
+                    await endpoint.Clock.Delay(waiter, run.UntilDeadline(delay));
                     // The endpoint asked for quiet (another job's read was told so): this read waits too, spread a little;
                     // and again when the pause began while it queued for a slot (the slot goes to the next in line).
                     while (true)
                     {
                         var quiet = gate.PauseLeft;
-                        if (quiet > TimeSpan.Zero) await run.Clock.Delay(waiter, TimeSpan.FromTicks(quiet.Ticks + (long)(quiet.Ticks * 0.1 * NextJitter())));
-                        await gate.Enter(waiter, run.Token);
+                        if (quiet > TimeSpan.Zero) await endpoint.Clock.Delay(waiter, TimeSpan.FromTicks(quiet.Ticks + (long)(quiet.Ticks * 0.1 * NextJitter())));
+                        await gate.Enter(waiter, endpoint.Token);
                         if (gate.PauseLeft <= TimeSpan.Zero) break;
                         gate.Release();
                     }
                     var last = run.AtDeadline;
                     JobStatus status = null;
                     TimeSpan? retryAfter = null;
+                    BackupToolsException failed = null;
                     try
                     {
                         status = call.Scrubbed(await provider.GetStatusAsync(call, job).NoContext());
                         failures = 0;
                     }
-                    catch (BackupToolsException ex) when (IsTransient(ex) && ++failures < _options.MaxConsecutiveReadFailures)
+                    catch (BackupToolsException ex)
                     {
-                        // The endpoint's own answer to a status read (its target is the job), not a sign-in's at an
-                        // identity service, whose pause is the credential's and must not hold other connections' reads.
-                        if (ex.RetryAfter is TimeSpan asked && (ex.HttpStatus == 429 || ex.HttpStatus == 503) && ex.Target is BackupJob) gate.PauseFor(asked);
-                        _log.Verbose($"{job.Provider} job {job.JobId}: status read failed ({ex.ErrorId}: {ex.Message}); trying again.");
-                        // A Retry-After shorter than the backoff (0, or a date already past) does not cut it short: 20
-                        // failures in a row give the job up, and they must take the backoff's time, not a few seconds.
-                        retryAfter = Max(ex.RetryAfter ?? TimeSpan.Zero, BackoffAfterFailure(failures));
+                        failed = ex;
                     }
                     finally
                     {
                         gate.Release();
                     }
+
+                    if (failed != null)
+                    {
+                        // Every failed read counts at the endpoint, whether or not it ends this job's wait.
+                        if (endpoint.Failed(failed))
+                        {
+                            run.Events.CouldNotFollow(job, endpoint.GaveUp(job));
+                            return;
+                        }
+                        if (!IsTransient(failed) || ++failures >= _options.MaxConsecutiveReadFailures)
+                        {
+                            run.Events.CouldNotFollow(job, failed);
+                            return;
+                        }
+                        // The endpoint's own answer to a status read (its target is the job), not a sign-in's at an
+                        // identity service, whose pause is the credential's and must not hold other connections' reads.
+                        if (failed.RetryAfter is TimeSpan asked && (failed.HttpStatus == 429 || failed.HttpStatus == 503) && failed.Target is BackupJob) gate.PauseFor(asked);
+                        _log.Verbose($"{job.Provider} job {job.JobId}: status read failed ({failed.ErrorId}: {failed.Message}); trying again.");
+                        // A Retry-After shorter than the backoff (0, or a date already past) does not cut it short: 20
+                        // failures in a row give the job up, and they must take the backoff's time, not a few seconds.
+                        retryAfter = Max(failed.RetryAfter ?? TimeSpan.Zero, BackoffAfterFailure(failures));
+                    }
+                    else endpoint.Answered();
 
                     if (status != null)
                     {
@@ -321,6 +447,12 @@ namespace BackupTools.Jobs
             catch (OperationCanceledException) when (run.TimeoutToken.IsCancellationRequested)
             {
                 run.Events.TimedOut(job);
+            }
+            catch (OperationCanceledException) when (endpoint.IsDown)
+            {
+                // Another job's failed read gave the endpoint up: this one is given up with it, with its last known state
+                // (taken out of its pause, its place at the gate or its read).
+                run.Events.CouldNotFollow(job, endpoint.GaveUp(job));
             }
             catch (BackupToolsException ex)
             {

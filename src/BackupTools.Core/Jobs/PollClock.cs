@@ -75,7 +75,7 @@ namespace BackupTools.Jobs
     }
 
     /// <summary>
-    /// The pauses between status reads of every job of one wait, on one timer: a min-heap of waiters by due time, the
+    /// The pauses between status reads of every job of one endpoint in one wait, on one timer: a min-heap of waiters by due time, the
     /// timer set for the earliest. Cancelling the wait's token releases every parked waiter as cancelled at once.
     /// </summary>
     internal sealed class PollClock : IDisposable

@@ -36,5 +36,24 @@ namespace BackupTools.Jobs
 
         /// <summary>The default <see cref="ReadTimeout"/>: 30 seconds.</summary>
         public static readonly TimeSpan DefaultReadTimeout = TimeSpan.FromSeconds(30);
+
+        /// <summary>
+        /// With <see cref="EndpointOutageTime"/>: when this many status reads of the wait's jobs at one endpoint in a row
+        /// got no answer at all (no connection, refused or reset, nothing within <see cref="ReadTimeout"/>), with no
+        /// answer in between (an HTTP error is an answer, and starts the count again), over at least that time, every
+        /// unfinished job of that endpoint is given up at once, each as its own 20th failed read would have given it up
+        /// (<c>BackupServiceUnreachable</c>). 20, as for one job: the endpoint is given up on no less evidence than a job
+        /// is, but 32 reads in flight gather it together instead of each job in turn (1,000 jobs on an endpoint that
+        /// never answered took 17 hours).
+        /// </summary>
+        public int EndpointOutageFailures { get; set; } = 20;
+
+        /// <summary>
+        /// The least time the failures of <see cref="EndpointOutageFailures"/> must span, from the first seen to the last
+        /// (default 5 minutes): 32 reads failing together in a brief blip (a gateway restarting, a fail-over) never give an
+        /// endpoint up, while an endpoint that has answered no read of any job for 5 minutes is taken to be down for this
+        /// wait. One job alone, whose own 20 failed reads take 6 to 20 minutes with their pauses, is not given up sooner.
+        /// </summary>
+        public TimeSpan EndpointOutageTime { get; set; } = TimeSpan.FromMinutes(5);
     }
 }
