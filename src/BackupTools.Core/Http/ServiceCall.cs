@@ -443,6 +443,13 @@ namespace BackupTools.Http
                 {
                     throw;
                 }
+                catch (OperationCanceledException ex) when (ex.InnerException is TimeoutException && !timeout.IsCancellationRequested)
+                {
+                    // The handler's connect timeout (PowerShell 7, BackupHttp.ConnectTimeout): no connection was opened, so
+                    // nothing of the request was sent.
+                    throw Transport(isCreate, reached: false, Describe(provider, request.Method, request.RequestUri), target,
+                        $"could not connect within {BackupHttp.ConnectTimeout.TotalSeconds:0.#} s", BackupErrorCategory.ConnectionError, ex);
+                }
                 catch (OperationCanceledException ex)
                 {
                     throw Transport(provider, isCreate, reached: true, Describe(provider, request.Method, request.RequestUri), target,
