@@ -422,6 +422,31 @@ namespace BackupTools.Tests
             Assert.Equal(new[] { "DDS", "TaurusDB", "Dataverse", "CloudFoundry", "ArcGIS" }, r.Objects<BackupProviderInfo>().Select(p => p.Name).ToArray());
         }
 
+        /// <summary>
+        /// Before: in tr-TR, where 'i' is not the lower case of 'I', a name or pattern with an i in other case than ArcGIS's
+        /// selected nothing, without an error (the name check is ordinal; the wildcard compared in the session's culture).
+        /// </summary>
+        [Theory]
+        [InlineData("arcgis")]
+        [InlineData("ARCGIS")]
+        [InlineData("*gis")]
+        [InlineData("?RCG?S")]
+        [InlineData("arc[g]is")]
+        public void Get_BackupProvider_matches_names_the_same_in_a_Turkish_session(string name)
+        {
+            _ps.Set("name", name);
+            var r = _ps.Run(
+                "$old = [System.Threading.Thread]::CurrentThread.CurrentCulture;" +
+                "[System.Threading.Thread]::CurrentThread.CurrentCulture = 'tr-TR';" +
+                "try { Get-BackupProvider -Name $name; [pscustomobject]@{ Provider = $name } | Get-BackupProvider;" +
+                "  (TabExpansion2 -inputScript 'Connect-BackupService -Provider arc' -cursorColumn 35).CompletionMatches.CompletionText }" +
+                "finally { [System.Threading.Thread]::CurrentThread.CurrentCulture = $old }");
+            Assert.Null(r.Terminating);
+            Assert.Empty(r.Errors);
+            Assert.Equal(new[] { "ArcGIS", "ArcGIS" }, r.Objects<BackupProviderInfo>().Select(p => p.Name).ToArray());
+            Assert.Equal("ArcGIS", Assert.Single(r.Output, o => o.BaseObject is string).BaseObject);
+        }
+
         [Fact]
         public void Provider_completion_of_a_creating_cmdlet_offers_only_providers_of_its_kind_of_backup()
         {

@@ -51,7 +51,8 @@ namespace BackupTools.Commands
             var patterns = new List<WildcardPattern>();
             foreach (var name in names == null || names.Length == 0 ? new[] { "*" } : names)
             {
-                var pattern = new WildcardPattern(name ?? string.Empty, WildcardOptions.IgnoreCase);
+                // CultureInvariant: names are identifiers, and in tr-TR 'i' is not the lower case of 'I' ('arcgis' matched nothing).
+                var pattern = new WildcardPattern(name ?? string.Empty, WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant);
                 try
                 {
                     pattern.IsMatch(string.Empty); // the pattern is parsed on its first use
