@@ -182,12 +182,19 @@ namespace BackupTools.Commands
     }
 
     /// <summary>
-    /// Reads text as a date the way PowerShell converts it (invariant culture: 2099-12-31, 12/31/2099) and refuses text it
-    /// cannot read, which binding by property name would otherwise drop silently (the backup then started without it).
+    /// Reads text as a date and refuses text it cannot read, which binding by property name would otherwise drop silently
+    /// (the backup then started without it). ISO 8601 text (2099-12-31, with a time and offset if given) is read as it is;
+    /// other text is read with the session's culture and with the invariant culture (PowerShell's own reading), and taken
+    /// when only one reads it or both read the same moment. Where they differ (01.02.2099: 1 February in de-DE, 2 January
+    /// invariantly; a cell Export-Csv wrote in that session) it is refused naming both readings: taking either could keep
+    /// the backup a month less than asked.
     /// </summary>
     /// <remarks>
-    /// A DateTimeOffset (ConvertFrom-Json -DateKind Offset, the module's own times) is that moment. Any other type is
-    /// refused too: binding by property name dropped a value it could not convert without a word.
+    /// The session's culture is the pipeline thread's CurrentCulture, which transformations run on, and which Export-Csv
+    /// (a date's ToString) writes with: Windows PowerShell 5.1 sets it from the host's before each pipeline; PowerShell 7
+    /// leaves the thread its own (the process's culture, or one a script set on it). A DateTimeOffset
+    /// (ConvertFrom-Json -DateKind Offset, the module's own times) is that moment. Any other type is refused too: binding
+    /// by property name dropped a value it could not convert without a word.
     /// </remarks>
     public sealed class TextToDateTimeAttribute : ArgumentTransformationAttribute
     {
@@ -201,16 +208,43 @@ namespace BackupTools.Commands
                 case DateTime _: return value;
                 case DateTimeOffset offset: return offset.UtcDateTime;
                 case string s when string.IsNullOrWhiteSpace(s): return inputData; // an empty cell: not given
-                case string s when DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var date):
-                    return date;
-                case string s:
-                    throw new ArgumentTransformationMetadataException(
-                        $"'{Validation.Rule.Printable(s)}' is not a date PowerShell can read; write it as yyyy-MM-dd (2099-12-31), with a time if needed (2099-12-31T18:00).");
+                case string s: return Read(s, CultureInfo.CurrentCulture);
                 default:
                     throw new ArgumentTransformationMetadataException(
                         $"A {Number.Describe(value)} is not a date: give a DateTime, a DateTimeOffset or text such as 2099-12-31.");
             }
         }
+
+        /// <summary>The date <paramref name="text"/> holds, read as the type's summary says, in a session of <paramref name="session"/>.</summary>
+        internal static DateTime Read(string text, CultureInfo session)
+        {
+            var invariant = CultureInfo.InvariantCulture;
+            var asInvariant = DateTime.TryParse(text, invariant, DateTimeStyles.AllowWhiteSpaces, out var fromInvariant);
+            if (IsIso(text.Trim()) || session.Name.Length == 0)
+                return asInvariant ? fromInvariant : throw Unreadable(text);
+            var asSession = DateTime.TryParse(text, session, DateTimeStyles.AllowWhiteSpaces, out var fromSession);
+            if (!asSession) return asInvariant ? fromInvariant : throw Unreadable(text);
+            if (!asInvariant || fromSession.ToUniversalTime() == fromInvariant.ToUniversalTime()) return fromSession;
+            throw new ArgumentTransformationMetadataException(
+                $"'{Validation.Rule.Printable(text)}' is {Shown(fromSession)} in this session's culture ({session.Name}) but {Shown(fromInvariant)} " +
+                "in the invariant culture PowerShell reads dates with: write it as yyyy-MM-dd " +
+                $"({fromSession.ToString("yyyy-MM-dd", invariant)} or {fromInvariant.ToString("yyyy-MM-dd", invariant)}), with a time if needed (2099-12-31T18:00).");
+        }
+
+        /// <summary>yyyy-MM-dd, alone or followed by a time ('T' or a space, then anything .NET's ISO reading takes).</summary>
+        private static bool IsIso(string text)
+        {
+            if (text.Length < 10 || (text.Length > 10 && text[10] != 'T' && text[10] != 't' && text[10] != ' ')) return false;
+            for (var i = 0; i < 10; i++)
+                if (i == 4 || i == 7 ? text[i] != '-' : text[i] < '0' || text[i] > '9') return false;
+            return true;
+        }
+
+        private static string Shown(DateTime date) => date.ToString(
+            date.TimeOfDay == TimeSpan.Zero ? "d MMMM yyyy" : "d MMMM yyyy HH:mm:ss", CultureInfo.InvariantCulture);
+
+        private static ArgumentTransformationMetadataException Unreadable(string text) => new ArgumentTransformationMetadataException(
+            $"'{Validation.Rule.Printable(text)}' is not a date PowerShell can read; write it as yyyy-MM-dd (2099-12-31), with a time if needed (2099-12-31T18:00).");
     }
 
     /// <summary>

@@ -191,6 +191,107 @@ namespace BackupTools.Tests
             Assert.Single(CreateBodies());
         }
 
+        private static object TransformDateIn(string culture, string text)
+        {
+            var before = CultureInfo.CurrentCulture;
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(culture);
+            try
+            {
+                return new TextToDateTimeAttribute().Transform(null, text);
+            }
+            finally
+            {
+                CultureInfo.CurrentCulture = before;
+            }
+        }
+
+        /// <summary>
+        /// Text read by one culture alone, or by the session's and the invariant culture alike, is that date; ISO text is
+        /// read as it is in every culture. Before: every text was read invariantly, month first, so 13.01.2027 was refused
+        /// in a de-DE session where 12.01.2027 was taken as 1 December.
+        /// </summary>
+        [Theory]
+        [InlineData("de-DE", "13.01.2027", "2027-01-13T00:00:00")]
+        [InlineData("de-DE", "31.12.2099 18:30:00", "2099-12-31T18:30:00")]
+        [InlineData("de-DE", "1. Februar 2099", "2099-02-01T00:00:00")]
+        [InlineData("de-DE", "1 February 2099", "2099-02-01T00:00:00")]
+        [InlineData("de-DE", "12/31/2099", "2099-12-31T00:00:00")]
+        [InlineData("de-DE", "2099-02-01", "2099-02-01T00:00:00")]
+        [InlineData("de-DE", " 2099-02-01T18:00 ", "2099-02-01T18:00:00")]
+        [InlineData("en-GB", "2099-02-01 18:00", "2099-02-01T18:00:00")]
+        [InlineData("en-GB", "13/01/2027", "2027-01-13T00:00:00")]
+        [InlineData("en-US", "01/02/2099", "2099-01-02T00:00:00")]
+        [InlineData("tr-TR", "13.02.2099", "2099-02-13T00:00:00")]
+        public void A_date_as_text_is_read_in_the_session_s_culture_where_the_invariant_reading_does_not_differ(string culture, string text, string expected)
+        {
+            var date = Assert.IsType<DateTime>(TransformDateIn(culture, text));
+            Assert.Equal(DateTime.Parse(expected, CultureInfo.InvariantCulture), date);
+        }
+
+        /// <summary>Text with an offset is that moment (returned in the session's time, as PowerShell reads it).</summary>
+        [Theory]
+        [InlineData("de-DE", "2099-02-13T18:00:00+02:00")]
+        [InlineData("de-DE", "13.02.2099 18:00:00 +02:00")]
+        [InlineData("en-US", "02/13/2099 18:00:00 +02:00")]
+        public void A_date_with_an_offset_is_that_moment(string culture, string text)
+        {
+            var date = Assert.IsType<DateTime>(TransformDateIn(culture, text));
+            Assert.Equal(new DateTime(2099, 2, 13, 16, 0, 0, DateTimeKind.Utc), date.ToUniversalTime());
+        }
+
+        /// <summary>
+        /// Before: 01.02.2099 (1 February, as Export-Csv writes it in de-DE) was read invariantly as 2 January, without a
+        /// word: the backup could be cleaned up a month early. Where the session's culture and the invariant one read text
+        /// as two dates, it is refused naming both.
+        /// </summary>
+        [Theory]
+        [InlineData("de-DE", "01.02.2099 00:00:00", "1 February 2099", "2 January 2099")]
+        [InlineData("de-DE", "01.02.2099", "1 February 2099", "2 January 2099")]
+        [InlineData("en-GB", "01/02/2099 18:00:00", "1 February 2099 18:00:00", "2 January 2099 18:00:00")]
+        [InlineData("fr-FR", "05/06/2099", "5 June 2099", "6 May 2099")]
+        [InlineData("tr-TR", "01.02.2099", "1 February 2099", "2 January 2099")]
+        public void A_date_as_text_that_the_session_s_culture_and_the_invariant_culture_read_differently_is_refused(
+            string culture, string text, string session, string invariant)
+        {
+            var ex = Assert.Throws<ArgumentTransformationMetadataException>(() => TransformDateIn(culture, text));
+            Assert.Contains($"is {session} in this session's culture ({culture}) but {invariant} in the invariant culture", ex.Message);
+            Assert.Contains("write it as yyyy-MM-dd", ex.Message);
+        }
+
+        /// <summary>
+        /// Export-Csv in a de-DE session writes 1 February 2099 as 01.02.2099 00:00:00: the row is refused with the error
+        /// other cells that are no date get (the engine's transformation error, InvalidData), and nothing is sent. Before:
+        /// the backup's retention date was sent as 2 January 2099. A day past the 12th, and ISO text, are read as written.
+        /// </summary>
+        [Fact]
+        public void A_RetentionDate_cell_written_in_a_day_first_session_is_read_as_written_or_refused_when_ambiguous()
+        {
+            var r = _ps.Run(ConnectArc +
+                "$old = [System.Threading.Thread]::CurrentThread.CurrentCulture;" +
+                "[System.Threading.Thread]::CurrentThread.CurrentCulture = 'de-DE';" +
+                "try {" +
+                "  @([pscustomobject]@{ Name = 'de-ambiguous'; RetentionDate = [datetime]::new(2099, 2, 1).ToString() }," +
+                "    [pscustomobject]@{ Name = 'de-13th'; RetentionDate = [datetime]::new(2099, 2, 13).ToString() }," +
+                "    [pscustomobject]@{ Name = 'de-iso'; RetentionDate = '2099-02-01' }," +
+                "    [pscustomobject]@{ Name = 'de-nodate'; RetentionDate = 'soon' }) | New-DisasterRecoveryBackup -Passcode $pass" +
+                "} finally { [System.Threading.Thread]::CurrentThread.CurrentCulture = $old }");
+            Assert.Null(r.Terminating);
+            Assert.Equal(new[] { "de-13th", "de-iso" }, r.Objects<BackupJob>().Select(j => j.BackupName).ToArray());
+            Assert.Equal(2, r.Errors.Count);
+            var ambiguous = r.Errors[0];
+            Assert.Contains("'01.02.2099 00:00:00' is 1 February 2099 in this session's culture (de-DE) but 2 January 2099", ambiguous.Exception.Message);
+            Assert.Contains("RetentionDate", ambiguous.Exception.Message);
+            Assert.Equal(r.Errors[1].FullyQualifiedErrorId, ambiguous.FullyQualifiedErrorId);
+            Assert.Equal(r.Errors[1].CategoryInfo.Category, ambiguous.CategoryInfo.Category);
+            Assert.StartsWith("ParameterArgumentTransformationError,", ambiguous.FullyQualifiedErrorId);
+            Assert.Contains("is not a date PowerShell can read", r.Errors[1].Exception.Message);
+
+            var bodies = CreateBodies();
+            Assert.Equal(2, bodies.Count);
+            Assert.Equal(new DateTimeOffset(new DateTime(2099, 2, 13, 0, 0, 0, DateTimeKind.Local)), RetentionSent(bodies[0]));
+            Assert.Equal(new DateTimeOffset(new DateTime(2099, 2, 1, 0, 0, 0, DateTimeKind.Local)), RetentionSent(bodies[1]));
+        }
+
         /// <summary>Before: 'DDS[' stopped Get-BackupProvider with the engine's WildcardPatternException (RuntimeException, NotSpecified).</summary>
         [Fact]
         public void A_wildcard_pattern_that_cannot_be_read_is_ProviderNotFound_and_other_names_go_on()
