@@ -152,11 +152,22 @@ namespace BackupTools
         /// </summary>
         /// <param name="p">The properties.</param>
         /// <param name="textCulture">
-        /// The culture that wrote times given as text other than ISO 8601: the session's for a row of Export-Csv (which
-        /// writes a DateTimeOffset with the culture's ToString: 12.11.2026 in de-DE); null (invariant) for PowerShell's
-        /// serializer, which writes invariant text.
+        /// The culture that most likely wrote times given as text other than ISO 8601: the session's for a row of
+        /// Export-Csv (which writes a DateTimeOffset with the culture's ToString: 12.11.2026 in de-DE); null (invariant)
+        /// for PowerShell's serializer, which writes invariant text. Such text is also read invariantly, and a reading
+        /// more than a few minutes ahead of this machine's clock is not taken (the other culture's order of day and month).
         /// </param>
-        public static BackupJob FromProperties(IDictionary<string, object> p, CultureInfo textCulture = null)
+        public static BackupJob FromProperties(IDictionary<string, object> p, CultureInfo textCulture = null) =>
+            FromProperties(p, textCulture, DateTimeOffset.UtcNow);
+
+        /// <summary>
+        /// How far ahead of this machine's clock a time read from text may be and still be taken: another machine's clock
+        /// may run a little ahead; beyond that the text was read in the wrong order of day and month.
+        /// </summary>
+        internal static readonly TimeSpan TextTimeSkew = TimeSpan.FromMinutes(5);
+
+        /// <summary><see cref="FromProperties(IDictionary{string, object}, CultureInfo)"/> with this machine's clock at <paramref name="now"/>.</summary>
+        internal static BackupJob FromProperties(IDictionary<string, object> p, CultureInfo textCulture, DateTimeOffset now)
         {
             if (p == null) throw new ArgumentNullException(nameof(p));
             var bag = new Dictionary<string, object>(p, StringComparer.OrdinalIgnoreCase);
@@ -184,8 +195,8 @@ namespace BackupTools
                 ParseEnum(S(nameof(State)), BackupJobState.Running),
                 S(nameof(RawStatus)),
                 int.TryParse(S(nameof(PercentComplete)), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pc) ? pc : (int?)null,
-                ParseTime(bag, nameof(CreatedAt), textCulture), ParseTime(bag, nameof(EndedAt), textCulture),
-                ParseTime(bag, nameof(LastCheckedAt), textCulture),
+                ParseTime(bag, nameof(CreatedAt), textCulture, now), ParseTime(bag, nameof(EndedAt), textCulture, now),
+                ParseTime(bag, nameof(LastCheckedAt), textCulture, now),
                 ParseMessages(bag, nameof(Errors)).ToArray(), ParseMessages(bag, nameof(Warnings)).ToArray());
         }
 
@@ -222,7 +233,14 @@ namespace BackupTools
             "yyyy-MM-dd HH:mm:ss.FFFFFFFzzz", "yyyy-MM-dd HH:mm:ss.FFFFFFF'Z'", "yyyy-MM-dd HH:mm:ss.FFFFFFF",
         };
 
-        private static DateTimeOffset? ParseTime(IDictionary<string, object> bag, string name, CultureInfo textCulture)
+        /// <summary>
+        /// A time of the job, or null (unknown: a CreatedAt is then the time it is read, as for a cell no culture reads).
+        /// Text is read as ISO 8601 in every culture, else in <paramref name="textCulture"/> and invariantly, the first
+        /// reading not in the future taken. A job list written by Export-Csv in one culture and read in another (12.11.2026
+        /// written in de-DE, 12 November, read in en-US as 11 December) otherwise had a start in the future: the not-found
+        /// grace, counted from it, kept a job the service no longer knows "starting" for weeks, and Elapsed showed zero.
+        /// </summary>
+        private static DateTimeOffset? ParseTime(IDictionary<string, object> bag, string name, CultureInfo textCulture, DateTimeOffset now)
         {
             if (!bag.TryGetValue(name, out var v) || v == null) return null;
             switch (v)
@@ -231,15 +249,19 @@ namespace BackupTools
                 case DateTime dt: return dt.Kind == DateTimeKind.Unspecified ? new DateTimeOffset(dt, TimeSpan.Zero) : new DateTimeOffset(dt);
                 // Export-Clixml (depth 2) writes a DateTimeOffset as a bag of its properties: its UTC time is one of them.
                 case IDictionary<string, object> parts:
-                    return ParseTime(parts, "UtcDateTime", textCulture) ??
+                    return ParseTime(parts, "UtcDateTime", textCulture, now) ??
                            (parts.TryGetValue("UtcTicks", out var ticks) && ticks is long t && t >= DateTimeOffset.MinValue.UtcTicks && t <= DateTimeOffset.MaxValue.UtcTicks
                                ? new DateTimeOffset(t, TimeSpan.Zero) : (DateTimeOffset?)null);
                 default:
                     var text = Convert.ToString(v, CultureInfo.InvariantCulture).Trim();
+                    var latest = now + TextTimeSkew;
                     if (DateTimeOffset.TryParseExact(text, IsoFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var iso))
-                        return iso;
-                    // Not the invariant reading of a culture's text: 12.11.2026 (de-DE, 12 November) read invariantly is 11 December.
-                    return DateTimeOffset.TryParse(text, textCulture ?? CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)
+                        return iso <= latest ? iso : (DateTimeOffset?)null;
+                    // The writer's culture first: 12.11.2026 (de-DE, 12 November) read invariantly is 11 December.
+                    if (textCulture != null && textCulture.Name.Length > 0 &&
+                        DateTimeOffset.TryParse(text, textCulture, DateTimeStyles.AssumeUniversal, out var parsed) && parsed <= latest)
+                        return parsed;
+                    return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out parsed) && parsed <= latest
                         ? parsed : (DateTimeOffset?)null;
             }
         }

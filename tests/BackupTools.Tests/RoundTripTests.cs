@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
@@ -31,6 +32,7 @@ namespace BackupTools.Tests
             _ps.Set("pass", TestData.Secure("Zq7-passcode-XYZ"));
             _ps.Set("arcgis", _sim.EndpointFor("ArcGIS").ToString());
             _ps.Set("dds", _sim.EndpointFor("DDS").ToString());
+            _ps.Set("cf", _sim.EndpointFor("CloudFoundry").ToString());
             _ps.Set("project", TestData.ProjectId);
             _ps.Set("di", TestData.DdsInstance);
         }
@@ -183,6 +185,92 @@ namespace BackupTools.Tests
             row.Properties.Add(new PSNoteProperty("CreatedAt", text));
             Assert.Equal(Created, Transform(row, new CultureInfo("de-DE")).CreatedAt);
             Assert.Equal(Created, Transform(row, new CultureInfo("en-US")).CreatedAt);
+        }
+
+        /// <summary>A CSV row of a job started at <see cref="Created"/> and ended five minutes later, written in <paramref name="culture"/>.</summary>
+        private static Dictionary<string, object> CsvCells(CultureInfo culture) => new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Provider"] = "DDS", ["JobId"] = "j1", ["State"] = "Succeeded",
+            ["CreatedAt"] = Created.ToString(culture), ["EndedAt"] = Created.AddMinutes(5).ToString(culture),
+            ["LastCheckedAt"] = Created.AddMinutes(5).ToString(culture),
+        };
+
+        /// <summary>When the rows below are read: twelve days after <see cref="Created"/>, before its day and month swapped (11 December).</summary>
+        private static readonly DateTimeOffset ReadAt = new DateTimeOffset(2026, 11, 24, 22, 0, 0, TimeSpan.Zero);
+
+        /// <summary>
+        /// A row written in one culture and read in another: the reader's culture is tried first, then the invariant one,
+        /// and a reading in the future (day and month swapped) is not taken. Before: the reader's culture alone, whatever
+        /// it read: 11/12/2026 (en-US, 12 November) read in en-GB, de-DE or fr-FR was 11 December or no time.
+        /// </summary>
+        [Theory]
+        [InlineData("en-US", "en-GB")]
+        [InlineData("en-US", "de-DE")]
+        [InlineData("en-US", "fr-FR")]
+        [InlineData("de-DE", "fr-FR")]
+        [InlineData("de-DE", "en-GB")]
+        [InlineData("de-DE", "de-DE")]
+        public void A_job_CSV_from_another_culture_takes_the_reading_that_is_not_in_the_future(string writer, string reader)
+        {
+            var job = BackupJob.FromProperties(CsvCells(new CultureInfo(writer)), new CultureInfo(reader), ReadAt);
+            Assert.Equal(Created, job.CreatedAt);
+            Assert.Equal(Created.AddMinutes(5), job.EndedAt);
+            Assert.Equal(Created.AddMinutes(5), job.LastCheckedAt);
+            Assert.Equal(TimeSpan.FromMinutes(5), job.Elapsed);
+        }
+
+        /// <summary>
+        /// 12.11.2026 written in de-DE reads as 11 December both in en-US and invariantly: a time in the future is unknown,
+        /// as a cell that no culture reads is (a start is then the time the row is read). Before: the job had started on
+        /// 11 December; the not-found grace, counted from then, kept a job the service no longer knows "starting" for weeks.
+        /// </summary>
+        [Fact]
+        public void A_job_CSV_time_that_every_culture_reads_as_in_the_future_is_unknown()
+        {
+            var before = DateTimeOffset.UtcNow;
+            var job = BackupJob.FromProperties(CsvCells(new CultureInfo("de-DE")), new CultureInfo("en-US"), ReadAt);
+            Assert.InRange(job.CreatedAt, before, DateTimeOffset.UtcNow);
+            Assert.Null(job.EndedAt);
+            Assert.Null(job.LastCheckedAt);
+
+            // ISO text too, beyond a few minutes of another clock's lead.
+            var iso = new Dictionary<string, object> { ["Provider"] = "DDS", ["JobId"] = "j1",
+                ["CreatedAt"] = "2026-11-24T22:04:00Z", ["LastCheckedAt"] = "2026-11-24T22:06:00+00:00" };
+            var read = BackupJob.FromProperties(iso, null, ReadAt);
+            Assert.Equal(ReadAt.AddMinutes(4), read.CreatedAt);
+            Assert.Null(read.LastCheckedAt);
+        }
+
+        /// <summary>A day before today whose day and month swapped is a day after today (today 2026-11-24: 2026-11-12), if any.</summary>
+        private static DateTimeOffset? SwappedIntoTheFuture(DateTimeOffset now) =>
+            Enumerable.Range(1, 365).Select(k => new DateTimeOffset(now.Date.AddDays(-k).AddHours(10), TimeSpan.Zero))
+                .Where(d => d.Day <= 12 && d.Day != d.Month && new DateTime(d.Year, d.Day, d.Month) > now.UtcDateTime.AddDays(1))
+                .Select(d => (DateTimeOffset?)d).FirstOrDefault();
+
+        /// <summary>
+        /// Import-Csv | Wait-BackupJob on an en-US worker, of a Cloud Foundry job (no not-found grace) that the service no
+        /// longer knows, written by Export-Csv in de-DE: BackupJobNotFound at the first read. Before: its CreatedAt was
+        /// in the future, and the job was "NotFound (starting)" until -Timeout (forever without one). (From 13 to 31
+        /// December no earlier day of the year swaps into the future; a cell two days ahead stands for it.)
+        /// </summary>
+        [Fact]
+        public void A_job_CSV_from_another_culture_does_not_keep_a_gone_job_starting()
+        {
+            var now = DateTimeOffset.UtcNow;
+            _ps.Set("created", (SwappedIntoTheFuture(now) ?? now.AddDays(2)).ToString(new CultureInfo("de-DE")));
+            var r = _ps.Run(
+                "$null = Connect-BackupService -Provider CloudFoundry -Endpoint $cf -AccessToken $token;" +
+                "$old = [System.Threading.Thread]::CurrentThread.CurrentCulture;" +
+                "[System.Threading.Thread]::CurrentThread.CurrentCulture = 'en-US';" +
+                "try {" +
+                "  [pscustomobject]@{ Provider = 'CloudFoundry'; Endpoint = $cf; JobId = '7d1c2b3a-0000-4000-8000-00000000dead'; State = 'Running'; CreatedAt = $created } |" +
+                "    Wait-BackupJob -PollingInterval 0.2 -Timeout 5 -WarningAction SilentlyContinue" +
+                "} finally { [System.Threading.Thread]::CurrentThread.CurrentCulture = $old }", TimeSpan.FromSeconds(30));
+            Assert.False(r.TimedOut);
+            Assert.Null(r.Terminating);
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith(ErrorIds.BackupJobNotFound + ",", error.FullyQualifiedErrorId);
+            Assert.All(r.Objects<BackupJob>(), j => Assert.InRange(j.CreatedAt, now, DateTimeOffset.UtcNow));
         }
 
         [Fact]
