@@ -447,8 +447,8 @@ namespace BackupTools.Http
                 {
                     // The handler's connect timeout (PowerShell 7, BackupHttp.ConnectTimeout): no connection was opened, so
                     // nothing of the request was sent.
-                    throw Transport(isCreate, reached: false, Describe(provider, request.Method, request.RequestUri), target,
-                        $"could not connect within {BackupHttp.ConnectTimeout.TotalSeconds:0.#} s", BackupErrorCategory.ConnectionError, ex);
+                    throw Transport(provider, isCreate, reached: false, Describe(provider, request.Method, request.RequestUri), target,
+                        $"could not connect within {BackupHttp.ConnectTimeout.TotalSeconds:0.#} s", BackupErrorCategory.ConnectionError, Redact.Failure(ex));
                 }
                 catch (OperationCanceledException ex)
                 {
