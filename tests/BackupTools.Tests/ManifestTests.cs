@@ -102,15 +102,20 @@ namespace BackupTools.Tests
         /// What an <paramref name="width"/>-column console shows for the script's output (Out-Default, the type's first
         /// view; Format-Table and Format-List are the engine's formatter, see <see cref="FormatCommands"/>).
         /// </summary>
-        private static string[] Render(string script, int width)
+        private static string[] Render(string script, int width) => Render(script, width, PSLanguageMode.FullLanguage, null);
+
+        /// <summary>As <see cref="Render(string, int)"/>, in a runspace of <paramref name="mode"/>, with $items set to <paramref name="items"/>.</summary>
+        private static string[] Render(string script, int width, PSLanguageMode mode, object items)
         {
             var host = new CapturingHost(width);
             var iss = System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2();
+            iss.LanguageMode = mode;
             iss.Commands.Add(new System.Management.Automation.Runspaces.SessionStateCmdletEntry("Format-Table", typeof(FormatTableStandIn), null));
             iss.Commands.Add(new System.Management.Automation.Runspaces.SessionStateCmdletEntry("Format-List", typeof(FormatListStandIn), null));
             iss.ImportPSModule(new[] { PowerShellHost.ModuleManifest });
             using var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(host, iss);
             runspace.Open();
+            if (items != null) runspace.SessionStateProxy.SetVariable("items", items);
             using var ps = PowerShell.Create();
             ps.Runspace = runspace;
             ps.AddScript(script).AddCommand("Out-Default");
@@ -230,6 +235,43 @@ $secret = [System.Security.SecureString]::new(); 'x'.ToCharArray() | ForEach-Obj
             AssertFits(lines, 80);
             foreach (var info in BackupService.Providers)
                 AssertRowShows(lines, info.Name, info.Service, string.Join(", ", info.Kinds));
+        }
+
+        /// <summary>What <paramref name="script"/> outputs, made in a FullLanguage runspace with the module.</summary>
+        private static object[] Made(string script)
+        {
+            using var session = new PowerShellHost();
+            var r = session.Run(script);
+            Assert.Empty(r.Errors);
+            return r.Output.Cast<object>().ToArray();
+        }
+
+        [Fact]
+        public void Every_view_shows_the_same_in_ConstrainedLanguage()
+        {
+            // Device Guard and AppLocker run scripts, and a module's .ps1xml files they do not trust, in ConstrainedLanguage:
+            // a view's script block that calls a method it refuses ([math]::Floor) shows an empty cell, without an error.
+            var jobs = Made(Jobs + @"
+foreach ($h in 150, 1080, 3600) {
+    [BackupTools.BackupJob]::new('DDS', 'https://example.invalid/', ""job-$h"", $null, '0123456789abcdef0123456789abcdefin02',
+        ""orders-nightly-2026-11-$h"", $null, $null, 'Instance', 'Succeeded', $null, 100, $now.AddHours(-$h), $now)
+}");
+            var views = new (object[] Items, string Script)[]
+            {
+                (jobs, "$items"), (jobs, "$items | Format-List"),
+                (Made(Connections), "$items"), (Made(Connections), "$items | Format-List"),
+                (Made("Get-BackupProvider"), "$items"), (Made("Get-BackupProvider"), "$items | Format-List"),
+            };
+            foreach (var (items, script) in views)
+            {
+                var full = Render(script, 120, PSLanguageMode.FullLanguage, items);
+                Assert.Equal(full, Render(script, 120, PSLanguageMode.ConstrainedLanguage, items));
+            }
+            var table = Render("$items", 120, PSLanguageMode.ConstrainedLanguage, jobs);
+            AssertRowShows(table, "DDS", "catalog-nightly-01", "26:00:03");
+            Assert.Contains(table, l => Regex.IsMatch(l, @"^DDS\s+orders-n\u202626-11-150\s+Succeeded\s+100\s+6d 06:00\s"));
+            Assert.Contains(table, l => Regex.IsMatch(l, @"^DDS\s+orders-n\u20266-11-1080\s+Succeeded\s+100\s+45d 00:00\s"));
+            Assert.Contains(table, l => Regex.IsMatch(l, @"^DDS\s+orders-n\u20266-11-3600\s+Succeeded\s+100\s+150d\s"));
         }
     }
 }
