@@ -121,6 +121,49 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// A -TokenProvider connection made in a runspace that has closed since (a thread job's, a ForEach-Object
+        /// -Parallel block's, handed back to the caller): its script block belongs to that runspace's session state.
+        /// Before, every job failed with "the token provider failed: Object reference not set to an instance of an
+        /// object."; the error now says what happened and what to do, and the jobs fail at once.
+        /// </summary>
+        [Fact]
+        public void A_token_provider_of_a_runspace_that_has_closed_fails_with_an_error_that_says_so()
+        {
+            _sim.Options.JobDuration = TimeSpan.FromSeconds(30);
+            BackupConnection made;
+            object jobs;
+            using (var a = new PowerShellHost())
+            {
+                a.Set("ep", _sim.EndpointFor("Dataverse").ToString());
+                a.Set("tok", TestData.Secure(TestData.Token));
+                a.Set("first", TestData.Secure(FirstToken));
+                var r = a.Run("$good = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $tok;" +
+                              "$global:jobs = 1..2 | ForEach-Object { New-InstanceBackup -Connection $good -InstanceId ([guid]::NewGuid().ToString()) -Name \"closed$_\" };" +
+                              "Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $first -TokenProvider { $tok }");
+                Assert.Empty(r.Errors);
+                made = r.Objects<BackupConnection>().Single();
+                jobs = a.Get("jobs");
+            } // the runspace the connection was made in is closed
+            lock (_sim.Options.Tokens) _sim.Options.Tokens.Remove(FirstToken);
+            var b = NewHost();
+            b.Set("c", made);
+            b.Set("jobs", jobs);
+            var started = DateTime.UtcNow;
+            var wait = b.Run("$jobs | Wait-BackupJob -Connection $c -PollingInterval 0.1 -Timeout 20", TimeSpan.FromSeconds(40));
+            Show("wait", wait);
+            Assert.False(wait.TimedOut);
+            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(15), "the jobs failed at once, not at the wait's timeout");
+            Assert.Equal(2, wait.Errors.Count);
+            Assert.All(wait.Errors, e =>
+            {
+                Assert.StartsWith(ErrorIds.ConnectionAuthenticationFailed + ",", e.FullyQualifiedErrorId);
+                Assert.Contains("the -TokenProvider script block belongs to a runspace that is closed", e.ToString());
+                Assert.Contains("connect again in this runspace", e.ToString());
+                Assert.DoesNotContain("Object reference", e.ToString());
+            });
+        }
+
+        /// <summary>
         /// Before: a first token no HTTP header can carry (a space or a line break inside) with -TokenProvider was taken
         /// and replaced the working default connection; every request then failed ConnectionParameterInvalid, and the
         /// script was never asked. It is refused at Connect, as -AccessToken alone is.

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Security;
 using System.Threading;
 using System.Threading.Tasks;
@@ -122,7 +123,7 @@ namespace BackupTools.Commands
                     IdentityEndpoint = IdentityEndpoint,
                     ClientId = ClientId,
                     ClientSecret = ClientSecret,
-                    TokenProvider = TokenProvider == null ? null : TokenSource(TokenProvider),
+                    TokenProvider = TokenProvider == null ? null : TokenSource(TokenProvider, Runspace.DefaultRunspace),
                     SkipCertificateCheck = SkipCertificateCheck,
                 });
             }
@@ -154,18 +155,28 @@ namespace BackupTools.Commands
             }
         }
 
+        /// <summary>Why a -TokenProvider connection made in a runspace that has closed since cannot get a token.</summary>
+        internal const string ClosedRunspace =
+            "the -TokenProvider script block belongs to a runspace that is closed (the one Connect-BackupService ran in: a thread job, " +
+            "a ForEach-Object -Parallel block, a runspace since recycled); connect again in this runspace.";
+
         /// <summary>
         /// The core asks for a token from a worker thread, handing over the log of the command that needs it. That log is
         /// the command's pump: the script block is posted through it to this runspace's pipeline thread, where whichever
         /// BackupTools pump is waiting runs it (that command's, or the one it is nested in or nested in it: a
         /// <c>New-InstanceBackup -ThrottleLimit 4 | Get-BackupJob</c> renewing during the read), while the worker awaits
         /// the result. It is not run once the request no longer wants it (Ctrl+C, the command ended). Outside a
-        /// BackupTools command there is no pipeline to run it on, and it fails.
+        /// BackupTools command there is no pipeline to run it on, and it fails. Nor is it run once
+        /// <paramref name="madeIn"/>, the runspace Connect-BackupService ran in, is no longer open: the script block
+        /// belongs to that runspace's session state (a thread job's, a ForEach-Object -Parallel block's), and PowerShell
+        /// fails it with a NullReferenceException that says nothing.
         /// </summary>
-        internal static Func<IOperationLog, CancellationToken, Task<SecureString>> TokenSource(ScriptBlock script) => (log, ct) =>
+        internal static Func<IOperationLog, CancellationToken, Task<SecureString>> TokenSource(ScriptBlock script, Runspace madeIn) => (log, ct) =>
         {
             if (!(log is PumpSink sink))
                 throw new InvalidOperationException("the -TokenProvider script block can run only within a BackupTools command.");
+            if (madeIn != null && madeIn.RunspaceStateInfo.State != RunspaceState.Opened)
+                throw new InvalidOperationException(ClosedRunspace);
             var result = new TaskCompletionSource<SecureString>(TaskCreationOptions.RunContinuationsAsynchronously);
             var registration = ct.Register(() => result.TrySetCanceled());
             sink.PostForAnyPump(() =>
