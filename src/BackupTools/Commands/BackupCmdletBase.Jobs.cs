@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Threading;
 using System.Threading.Tasks;
 using BackupTools.Jobs;
@@ -87,7 +88,10 @@ namespace BackupTools.Commands
         /// When the pipeline ended before this command could write everything (Ctrl+C, an upstream or downstream error,
         /// Select-Object -First): the jobs of backups it started and did not write are kept in $BackupToolsUnwrittenJobs
         /// (added to what is there), and the creates cut off on their way, which may have started a backup, are named
-        /// in a warning to the host, the only stream left. Nothing is said when everything was written.
+        /// in a warning to the host, the only stream left. Nothing is said when everything was written. In a runspace
+        /// without a host of its own (ForEach-Object -Parallel, a thread job), whose variable goes with it, the warning
+        /// names each job as a hashtable Wait-BackupJob takes; stopped there, or when the host refuses it, it also goes
+        /// to the process's standard error, since the runspace's warning stream no longer reaches anyone.
         /// </summary>
         private void ReportUnwritten()
         {
@@ -130,6 +134,10 @@ namespace BackupTools.Commands
                 foreach (var job in _following.Values)
                     if (listed.Add(job)) jobs.Add(job);
             if (jobs.Count == 0 && mayHaveStarted.Count == 0) return;
+            // A runspace made without a host (ForEach-Object -Parallel, a thread job) shows nothing itself: its host's
+            // warnings go to its PowerShell's warning stream, which ForEach-Object and the job pass on to the caller. Its
+            // $BackupToolsUnwrittenJobs goes when the runspace does, so the jobs are named in a form Wait-BackupJob takes.
+            var hostless = HasNoHostOfItsOwn(Host);
             var text = new System.Text.StringBuilder();
             if (jobs.Count > 0)
             {
@@ -144,12 +152,20 @@ namespace BackupTools.Commands
                     if (jobs.Count > notWritten)
                         text.Append($"{jobs.Count - notWritten} backup(s) {whose} were written before the command was stopped, and may not have reached you " +
                                     "(an assignment such as $jobs = … keeps nothing when its statement is stopped). ");
-                    if (jobs.Count > 0) text.Append($"Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
+                    if (jobs.Count > 0 && hostless)
+                    {
+                        var name = Runspace.DefaultRunspace?.Name;
+                        text.Append($"Their jobs are in this runspace's ${UnwrittenVariable.Substring(7)}, which goes with the runspace" +
+                                    $"{(string.IsNullOrEmpty(name) ? string.Empty : $" ({name})")}: it has no host of its own (ForEach-Object -Parallel, a thread job). " +
+                                    "Wait-BackupJob -Job takes each of them as: ").Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
+                    }
+                    else if (jobs.Count > 0) text.Append($"Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
                 }
                 catch (Exception ex) when (!(ex is OutOfMemoryException))
                 {
                     text.Append($"{jobs.Count} backup(s) {whose} may not have reached you: the pipeline ended first. ");
-                    text.Append("Their jobs: ").Append(string.Join("; ", jobs.ConvertAll(j => $"{j.Provider} {j.BackupName} job {j.JobId}")));
+                    if (hostless) text.Append("Wait-BackupJob -Job takes each of them as: ").Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
+                    else text.Append("Their jobs: ").Append(string.Join("; ", jobs.ConvertAll(j => $"{j.Provider} {j.BackupName} job {j.JobId}")));
                 }
             }
             if (text.Length == 0 && mayHaveStarted.Count == 0) return;
@@ -160,8 +176,66 @@ namespace BackupTools.Commands
                             "check the instances' backups before starting them again: ");
                 text.Append(string.Join("; ", mayHaveStarted));
             }
-            try { Host?.UI?.WriteWarningLine(text.ToString()); }
+            var warning = text.ToString();
+            var shown = false;
+            try
+            {
+                if (Host?.UI != null)
+                {
+                    Host.UI.WriteWarningLine(warning);
+                    shown = true;
+                }
+            }
             catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
+            // Stopped, such a runspace's stream reaches nobody: ForEach-Object stops too, drops what its tasks write while
+            // they stop and closes the stream (a later warning fails); Stop-Job ends the thread job. The process's
+            // standard error is what is left: the console the user pressed Ctrl+C in.
+            if (!shown || (hostless && _stopRequested))
+            {
+                try { Console.Error.WriteLine("WARNING: BackupTools: " + warning); }
+                catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
+            }
+        }
+
+        /// <summary>
+        /// True for the host PowerShell gives a runspace made without one (<c>RunspaceFactory.CreateRunspace(iss)</c>:
+        /// ForEach-Object -Parallel's tasks, Start-ThreadJob without -StreamingHost, a runspace pool of a script): it has
+        /// no user interface, and is known only by its name.
+        /// </summary>
+        internal static bool HasNoHostOfItsOwn(System.Management.Automation.Host.PSHost host) =>
+            host == null || string.Equals(host.Name, "Default Host", StringComparison.Ordinal);
+
+        /// <summary>
+        /// A job as a PowerShell hashtable that Wait-BackupJob -Job and Get-BackupJob -Job take (BackupJob.FromProperties):
+        /// what identifies it and where it is read, with its creation time (the grace for a job the service does not list
+        /// yet counts from it).
+        /// </summary>
+        internal static string JobAsHashtable(BackupJob job)
+        {
+            var parts = new List<string>();
+            void Add(string name, string value)
+            {
+                if (string.IsNullOrEmpty(value)) return;
+                // Inside single quotes only a quote is special, and PowerShell takes the typographic ones for quotes too.
+                var quoted = new System.Text.StringBuilder(value.Length + 2).Append('\'');
+                foreach (var c in value)
+                {
+                    if (c == '\'' || c == '\u2018' || c == '\u2019' || c == '\u201A' || c == '\u201B') quoted.Append(c);
+                    quoted.Append(c);
+                }
+                parts.Add($"{name} = {quoted.Append('\'')}");
+            }
+            Add(nameof(BackupJob.Provider), job.Provider);
+            Add(nameof(BackupJob.Endpoint), job.Endpoint);
+            Add(nameof(BackupJob.Scope), job.Scope);
+            if (job.Kind != BackupKind.Instance) Add(nameof(BackupJob.Kind), job.Kind.ToString());
+            Add(nameof(BackupJob.InstanceId), job.InstanceId);
+            Add(nameof(BackupJob.BackupName), job.BackupName);
+            Add(nameof(BackupJob.BackupId), job.BackupId);
+            Add(nameof(BackupJob.JobId), job.JobId);
+            Add(nameof(BackupJob.StatusUrl), job.StatusUrl);
+            Add(nameof(BackupJob.CreatedAt), job.CreatedAt.ToString("o", System.Globalization.CultureInfo.InvariantCulture));
+            return "@{ " + string.Join("; ", parts) + " }";
         }
 
         /// <summary>
