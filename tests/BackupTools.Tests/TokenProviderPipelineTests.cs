@@ -121,6 +121,64 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// ConstrainedLanguage (Device Guard, AppLocker) refuses the help's <c>{ ... }.GetNewClosure()</c>; the help's
+        /// alternative, a plain script block that reads a variable of the global scope, or of the script's scope in the
+        /// script that uses the connection, renews the token there.
+        /// </summary>
+        [Theory]
+        [InlineData("global", "$global:fresh = $tok; $c = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $first -TokenProvider { $global:calls++; $global:fresh };" +
+                              "$jobs | Wait-BackupJob -Connection $c -PollingInterval 0.05 -Timeout 20")]
+        [InlineData("script", "& $scriptFile -Jobs $jobs -Endpoint $ep -First $first -Fresh $tok")]
+        public void In_ConstrainedLanguage_a_plain_script_block_reading_a_global_or_script_variable_renews_the_token(string scope, string script)
+        {
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tokenprovider-{Guid.NewGuid():N}.ps1");
+            System.IO.File.WriteAllText(file,
+                "param($Jobs, $Endpoint, $First, $Fresh)\n" +
+                "$script:fresh = $Fresh\n" +
+                "$c = Connect-BackupService -Provider Dataverse -Endpoint $Endpoint -AccessToken $First -TokenProvider { $global:calls++; $script:fresh }\n" +
+                "$Jobs | Wait-BackupJob -Connection $c -PollingInterval 0.05 -Timeout 20\n");
+            try
+            {
+                var iss = System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2();
+                iss.LanguageMode = System.Management.Automation.PSLanguageMode.ConstrainedLanguage;
+                iss.ImportPSModule(new[] { PowerShellHost.ModuleManifest });
+                using var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(iss);
+                runspace.Open();
+                runspace.SessionStateProxy.SetVariable("ep", _sim.EndpointFor("Dataverse").ToString());
+                runspace.SessionStateProxy.SetVariable("tok", TestData.Secure(TestData.Token));
+                runspace.SessionStateProxy.SetVariable("first", TestData.Secure(FirstToken));
+                runspace.SessionStateProxy.SetVariable("scriptFile", file);
+                System.Collections.ObjectModel.Collection<System.Management.Automation.PSObject> Run(string code, out List<System.Management.Automation.ErrorRecord> errors)
+                {
+                    using var ps = System.Management.Automation.PowerShell.Create();
+                    ps.Runspace = runspace;
+                    var output = ps.AddScript(code).Invoke();
+                    errors = ps.Streams.Error.ToList();
+                    foreach (var e in errors) _out.WriteLine($"{scope} error: {e.FullyQualifiedErrorId} {e}");
+                    return output;
+                }
+
+                // The help's recipe is refused here, as the note says.
+                Run("$resource = 'r'; Connect-BackupService -Provider Dataverse -Endpoint $ep -TokenProvider ({ $resource }.GetNewClosure())", out var refused);
+                Assert.Contains(refused, e => e.FullyQualifiedErrorId.StartsWith("MethodInvocationNotSupportedInConstrainedLanguage", StringComparison.Ordinal));
+
+                Run("$global:calls = 0; $good = Connect-BackupService -Provider Dataverse -Endpoint $ep -AccessToken $tok;" +
+                    "$global:jobs = 1..2 | ForEach-Object { New-InstanceBackup -Connection $good -InstanceId ([guid]::NewGuid().ToString()) -Name \"cl$_\" }", out var created);
+                Assert.Empty(created);
+                lock (_sim.Options.Tokens) _sim.Options.Tokens.Remove(FirstToken);
+                var waited = Run(script, out var errors);
+                Assert.Empty(errors);
+                Assert.Equal(2, waited.Select(o => o.BaseObject).OfType<BackupJob>().Count(j => j.State == BackupJobState.Succeeded));
+                Assert.Equal(1, (int)Run("$global:calls", out _).Single().BaseObject);
+            }
+            finally
+            {
+                System.IO.File.Delete(file);
+            }
+        }
+
+        /// <summary>
         /// A -TokenProvider connection made in a runspace that has closed since (a thread job's, a ForEach-Object
         /// -Parallel block's, handed back to the caller): its script block belongs to that runspace's session state.
         /// Before, every job failed with "the token provider failed: Object reference not set to an instance of an
