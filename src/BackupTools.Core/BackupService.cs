@@ -278,6 +278,7 @@ namespace BackupTools
                 BackupToolsException last = null;
                 var lookFirst = 0;         // 1: look the backup up by name before the next repeat
                 string unsettled = null;   // a backup found whose claim waited on another create's answer, and was cut off
+                [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
                 async Task<BackupJob> Create()
                 {
                     Interlocked.Increment(ref attempts);
@@ -303,6 +304,7 @@ namespace BackupTools
                 // name run at once: the second, lost, took the first's backup for its own while the first's answer
                 // was on its way). When that wait is cut off (the budget, the caller), the backup found is named in
                 // `unsettled` and the cancellation goes on.
+                [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
                 async Task<FoundBackup> FindAndClaim()
                 {
                     var found = await reconciler.FindExistingAsync(call, request, Age).NoContext();
@@ -323,6 +325,7 @@ namespace BackupTools
                     HandedOutBackups.Process.WasHandedOut(connection, request.InstanceId, id, out var byAnswer);
                     return FoundBackup.Another(id, byAnswer);
                 }
+                [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
                 async Task<BackupJob> LookThenCreate()
                 {
                     FoundBackup found = null;

@@ -42,7 +42,9 @@ namespace BackupTools.Providers
         private readonly Func<TimeSpan> _now;
         private readonly TimeSpan _kept;
         private readonly Dictionary<Key, Handed> _handed = new Dictionary<Key, Handed>(new KeyComparer());
-        private readonly Queue<KeyValuePair<Key, TimeSpan>> _byAge = new Queue<KeyValuePair<Key, TimeSpan>>(); // oldest first
+        // (Reference types only in the collections: the precompiled core carries no code for collections over its own
+        // value types, which would be JIT-compiled on a create's first call.)
+        private readonly Queue<Aged> _byAge = new Queue<Aged>(); // oldest first
         private readonly LinkedList<TimeSpan> _running = new LinkedList<TimeSpan>(); // start times of creates still running, oldest first
         // The creates running, by connection, instance and backup name (in Key.Backup; compared ignoring case, so a create
         // may wait on one whose name differs in case only: a wait, never a wrong claim).
@@ -75,7 +77,7 @@ namespace BackupTools.Providers
         /// </summary>
         internal Running Begin(BackupConnection connection, string instanceId, string backupName)
         {
-            var name = connection == null ? (Key?)null : new Key(connection.Key, instanceId ?? string.Empty, backupName ?? string.Empty);
+            var name = connection == null ? (Key)null : new Key(connection.Key, instanceId ?? string.Empty, backupName ?? string.Empty);
             lock (_gate) return new Running(this, _running.AddLast(_now()), name);
         }
 
@@ -90,10 +92,10 @@ namespace BackupTools.Providers
             // Under the owner's gate: set while a request of this create is out unanswered, completed when it settles.
             private TaskCompletionSource<bool> _unanswered;
 
-            private readonly Key? _name;
+            private readonly Key _name;
 
             // Under the owner's gate.
-            internal Running(HandedOutBackups owner, LinkedListNode<TimeSpan> node, Key? name)
+            internal Running(HandedOutBackups owner, LinkedListNode<TimeSpan> node, Key name)
             {
                 _owner = owner;
                 _node = node;
@@ -253,7 +255,7 @@ namespace BackupTools.Providers
             var now = _now();
             Drop(now);
             _handed[key] = new Handed { At = now, Answered = answered };
-            _byAge.Enqueue(new KeyValuePair<Key, TimeSpan>(key, now));
+            _byAge.Enqueue(new Aged(key, now));
         }
 
         // Under _gate: entries handed out before the oldest running create began (or before now, none running), less
@@ -262,23 +264,35 @@ namespace BackupTools.Providers
         {
             var from = _running.First != null && _running.First.Value < now ? _running.First.Value : now;
             var before = from - _kept;
-            while (_byAge.Count > 0 && _byAge.Peek().Value < before)
+            while (_byAge.Count > 0 && _byAge.Peek().At < before)
             {
                 var old = _byAge.Dequeue();
                 // A backup handed out again later (a lookup's claim, then its create's own answer) has a later entry.
-                if (_handed.TryGetValue(old.Key, out var handed) && handed.At == old.Value) _handed.Remove(old.Key);
+                if (_handed.TryGetValue(old.Key, out var handed) && handed.At == old.At) _handed.Remove(old.Key);
             }
         }
 
-        private struct Handed
+        private sealed class Handed
         {
             public TimeSpan At;
             public bool Answered;
         }
 
+        private sealed class Aged
+        {
+            public Aged(Key key, TimeSpan at)
+            {
+                Key = key;
+                At = at;
+            }
+
+            public readonly Key Key;
+            public readonly TimeSpan At;
+        }
+
         // The connection's key (provider, endpoint, project: already in one spelling), instance and backup id, which the
         // services spell in either case; the strings are the connection's, request's and job's own.
-        internal readonly struct Key
+        internal sealed class Key
         {
             public Key(string connection, string instance, string backup)
             {
