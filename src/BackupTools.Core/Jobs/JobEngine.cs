@@ -160,18 +160,19 @@ namespace BackupTools.Jobs
             /// <summary>-Any's first final job was reported: the wait is ending for that reason.</summary>
             public bool EndedByAny => _any.IsCancellationRequested;
 
-            public Endpoint EndpointOf(BackupConnection connection) =>
-                _endpoints.TryGetValue(connection.EndpointKey, out var endpoint) ? endpoint : GetOrAddEndpoint(connection);
+            public Endpoint EndpointOf(BackupConnection connection, IBackupProvider provider) =>
+                _endpoints.TryGetValue(connection.EndpointKey, out var endpoint) ? endpoint : GetOrAddEndpoint(connection, provider);
 
             // The endpoint's gate is the process's, shared with other waits: this wait uses it once, and its cancellation
             // (or the endpoint's outage) takes only its own jobs out of the queue.
-            private Endpoint GetOrAddEndpoint(BackupConnection connection)
+            private Endpoint GetOrAddEndpoint(BackupConnection connection, IBackupProvider provider)
             {
                 var key = connection.EndpointKey;
                 lock (_endpoints)
                 {
                     if (_endpoints.TryGetValue(key, out var endpoint)) return endpoint;
-                    endpoint = new Endpoint(EndpointGate.Use(key, _engine._options.MaxConcurrentRequestsPerEndpoint), connection, Token, _engine._options);
+                    endpoint = new Endpoint(EndpointGate.Use(key, _engine._options.MaxConcurrentRequestsPerEndpoint), connection, Token, _engine._options,
+                        provider.MinimumPollInterval);
                     _endpoints[key] = endpoint;
                     return endpoint;
                 }
@@ -195,9 +196,23 @@ namespace BackupTools.Jobs
         /// Every status read of its jobs that gets no answer at all (no connection, refused or reset, nothing within
         /// <see cref="WaitOptions.ReadTimeout"/>) is counted; any answer, even an HTTP error, starts the count again.
         /// When <see cref="WaitOptions.EndpointOutageFailures"/> such reads in a row span at least
-        /// <see cref="WaitOptions.EndpointOutageTime"/>, the endpoint is down: its token is cancelled, which takes each
-        /// of its jobs out of its pause, its place at the gate or its read, and each is given up with <see cref="GaveUp"/>.
+        /// <see cref="WaitOptions.EndpointOutageTime"/>, with no stretch between two of them longer than
+        /// <see cref="QuietGap"/>, the endpoint is down: its token is cancelled, which takes each of its jobs out of its
+        /// pause, its place at the gate or its read, and each is given up with <see cref="GaveUp"/>.
         /// </summary>
+        /// <remarks>
+        /// The time must be covered by failures, not only bounded by them. Measured from the first failure of the run
+        /// to the last alone, a stretch in which nothing was read at all counted as time the endpoint was down: one read
+        /// failed as a laptop's Wi-Fi dropped before it slept, and on waking the overdue reads of every job, sent at once
+        /// while the Wi-Fi reconnected, made 20 failures "over" the whole sleep, and every job was given up though the
+        /// endpoint answered seconds later. A failure that comes more than <see cref="QuietGap"/> after the one before
+        /// starts a new run (count 1, from now): while an endpoint is down its jobs keep reading, each failed job again
+        /// within its longest pause and its read's time, so a longer silence means nothing was asked, not that nothing
+        /// answered. (Chosen over requiring failures in fixed time buckets: the gap follows the wait's own pauses and read
+        /// timeout, where buckets would need to be as wide anyway, and it keeps one count and two times.) A gap that is
+        /// longer for another reason (reads queued at the process's gate behind another wait's) only starts the run
+        /// again: the endpoint is given up later, never sooner, and each job still has its own count of failed reads.
+        /// </remarks>
         internal sealed class Endpoint : IDisposable
         {
             private readonly object _lock = new object();
@@ -208,15 +223,18 @@ namespace BackupTools.Jobs
             private readonly TimeSpan _outageTime;
             private int _failures;
             private long _since; // when the first failure of the run of failures was seen (a Stopwatch timestamp)
+            private long _last; // when the last one was
             private BackupToolsException _outage; // the last failure when the endpoint was given up; null while it is not
             private string _outageSummary;
 
-            public Endpoint(EndpointGate gate, BackupConnection connection, CancellationToken waitToken, WaitOptions options)
+            public Endpoint(EndpointGate gate, BackupConnection connection, CancellationToken waitToken, WaitOptions options,
+                TimeSpan providerMinimum = default)
             {
                 Gate = gate;
                 _address = Redact.Url(connection.Endpoint);
                 _outageFailures = options.EndpointOutageFailures;
                 _outageTime = options.EndpointOutageTime;
+                QuietGap = QuietGapOf(options, providerMinimum);
                 _down = CancellationTokenSource.CreateLinkedTokenSource(waitToken);
                 var token = Token = _down.Token;
                 Clock = new PollClock(token);
@@ -229,6 +247,26 @@ namespace BackupTools.Jobs
             /// <summary>Cancelled when the wait ends or the endpoint is given up.</summary>
             public CancellationToken Token { get; }
             public bool IsDown => Volatile.Read(ref _outage) != null;
+
+            /// <summary>
+            /// The longest stretch between two failures of one run (see the remarks); tests shorten it, as the pauses
+            /// after failed reads (<see cref="LongestBackoff"/>) are not scaled by the options.
+            /// </summary>
+            internal TimeSpan QuietGap { get; set; }
+
+            /// <summary>
+            /// The longest a job of the wait goes between two reads while its endpoint does not answer: its longest pause
+            /// (the cap, the floor, the provider's minimum, or the backoff after failed reads), then its read, which with a
+            /// sign-in a renewed token needs may take <see cref="WaitOptions.ReadTimeout"/> twice. No limit when a read has
+            /// none (<see cref="TimeSpan.MaxValue"/>: a run then never starts again).
+            /// </summary>
+            internal static TimeSpan QuietGapOf(WaitOptions options, TimeSpan providerMinimum)
+            {
+                var read = options.ReadTimeout;
+                var pause = Max(Max(options.MaxPollingInterval, options.PollingInterval), Max(providerMinimum, LongestBackoff));
+                if (read < TimeSpan.Zero || read > WaitOptions.LongestTimeout || pause > WaitOptions.LongestTimeout) return TimeSpan.MaxValue;
+                return pause + read + read; // each at most 24.8 days: no overflow
+            }
 
             /// <summary>A status read was answered: the run of failures, if any, is over. (No lock in the common case.)</summary>
             public void Answered()
@@ -252,7 +290,14 @@ namespace BackupTools.Jobs
                 {
                     if (_outage != null) return true;
                     var now = Stopwatch.GetTimestamp();
-                    if (_failures++ == 0) _since = now;
+                    // A failure after a silence longer than any job's pause and read starts the run again (see the remarks).
+                    if (_failures == 0 || (double)(now - _last) / Stopwatch.Frequency > QuietGap.TotalSeconds)
+                    {
+                        _failures = 0;
+                        _since = now;
+                    }
+                    _failures++;
+                    _last = now;
                     var lasted = TimeSpan.FromSeconds((double)(now - _since) / Stopwatch.Frequency);
                     if (_failures < _outageFailures || lasted < _outageTime) return false;
                     _outageSummary = $"{_failures} status reads of this wait's jobs there failed in a row without an answer, over {Minutes(lasted)}";
@@ -334,7 +379,7 @@ namespace BackupTools.Jobs
 
             // One gate per endpoint, whichever projects its jobs belong to (as the service throttles it), and one count of
             // the reads it left unanswered.
-            var endpoint = run.EndpointOf(connection);
+            var endpoint = run.EndpointOf(connection, provider);
             var gate = endpoint.Gate;
             var call = run.CallFor(provider, connection, endpoint);
             var waiter = new Waiter();
@@ -471,6 +516,9 @@ namespace BackupTools.Jobs
 
         private static TimeSpan BackoffAfterFailure(int failures) =>
             TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(failures, 5)) * 0.5));
+
+        /// <summary>The longest pause <see cref="BackoffAfterFailure"/> gives (16 s).</summary>
+        internal static readonly TimeSpan LongestBackoff = BackoffAfterFailure(int.MaxValue);
 
         /// <summary>Failures worth another status read: the job itself is unaffected by them.</summary>
         internal static bool IsTransient(BackupToolsException ex) => Resilience.IsTransientRead(ex);

@@ -50,9 +50,12 @@ namespace BackupTools.Jobs
 
         /// <summary>
         /// The least time the failures of <see cref="EndpointOutageFailures"/> must span, from the first seen to the last
-        /// (default 5 minutes): 32 reads failing together in a brief blip (a gateway restarting, a fail-over) never give an
-        /// endpoint up, while an endpoint that has answered no read of any job for 5 minutes is taken to be down for this
-        /// wait. One job alone, whose own 20 failed reads take 6 to 20 minutes with their pauses, is not given up sooner.
+        /// (default 5 minutes), spread over it: a failure more than a job's longest pause and twice <see cref="ReadTimeout"/>
+        /// after the one before (90 s by default) starts the count again, since a stretch in which nothing was read (a
+        /// laptop asleep) is no evidence of an outage. 32 reads failing together in a brief blip (a gateway restarting, a
+        /// fail-over) never give an endpoint up, while an endpoint that has answered no read of any job for 5 minutes is
+        /// taken to be down for this wait. One job alone, whose own 20 failed reads take 6 to 20 minutes with their pauses,
+        /// is not given up sooner.
         /// </summary>
         public TimeSpan EndpointOutageTime { get; set; } = TimeSpan.FromMinutes(5);
     }
