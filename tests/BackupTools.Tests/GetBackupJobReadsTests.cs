@@ -217,6 +217,17 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void Get_BackupJob_s_status_reads_have_a_wait_s_read_timeout_not_a_create_s()
+        {
+            // A read that hangs was abandoned after a create's 100 s, each of its four attempts: minutes per job.
+            var c = TestData.Connect(_sim, "TaurusDB");
+            using var reads = new JobReads(NullOperationLog.Instance, CancellationToken.None);
+            Assert.Equal(WaitOptions.DefaultReadTimeout, reads.CallFor(c).RequestTimeout);
+            Assert.Equal(TimeSpan.FromSeconds(30), WaitOptions.DefaultReadTimeout);
+            Assert.Equal(new WaitOptions().ReadTimeout, reads.CallFor(c).RequestTimeout);
+        }
+
+        [Fact]
         public async Task A_pause_a_wait_was_told_holds_Get_BackupJob_s_reads_of_that_endpoint()
         {
             // The endpoint's gate is the process's: a wait in another runspace was answered 429 Retry-After: 300.

@@ -43,7 +43,8 @@ namespace BackupTools.Jobs
 
         /// <param name="log">Where HTTP calls and repeats are told.</param>
         /// <param name="cancellationToken">Ends every read (Ctrl+C): promptly, queued ones included.</param>
-        /// <param name="retry">The read rules' repeats and pauses (defaults when null).</param>
+        /// <param name="retry">The read rules' repeats and pauses (defaults when null). Its request timeout is a create's:
+        /// each attempt here has <see cref="WaitOptions.DefaultReadTimeout"/>, as a wait's status reads do.</param>
         /// <param name="maxConcurrentRequestsPerEndpoint">Requests in flight at once to one endpoint; the waits' default
         /// shares their gate (a gate is the process's per endpoint and limit).</param>
         public JobReads(IOperationLog log, CancellationToken cancellationToken, CreateRetryOptions retry = null,
@@ -65,7 +66,9 @@ namespace BackupTools.Jobs
             lock (_lock)
             {
                 if (!_calls.TryGetValue(connection, out var call))
-                    _calls[connection] = call = new ServiceCall(connection, _log, _token) { RequestTimeout = _retry.RequestTimeout };
+                    // A status read's limit, as a wait's reads have (a create's 100 s made a hanging endpoint cost each
+                    // job minutes over its four attempts).
+                    _calls[connection] = call = new ServiceCall(connection, _log, _token) { RequestTimeout = WaitOptions.DefaultReadTimeout };
                 return call;
             }
         }
