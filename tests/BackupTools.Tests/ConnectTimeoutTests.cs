@@ -28,6 +28,11 @@ namespace BackupTools.Tests
             Assert.Equal(TimeSpan.FromSeconds(15), BackupHttp.ConnectTimeout);
             Assert.Equal(BackupHttp.ConnectTimeout, sockets.ConnectTimeout);
             Assert.False(sockets.AllowAutoRedirect); // (the one handler behind the other's settings)
+            // A call on the factory's clients names that timeout when it passes.
+            Assert.Equal(BackupHttp.ConnectTimeout, new ServiceCall(BackupService.Connect(new ConnectRequest
+            {
+                Provider = "TaurusDB", Endpoint = new Uri("https://gaussdb.example.com/"), Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token),
+            }), NullOperationLog.Instance, CancellationToken.None).ConnectTimeout);
         }
 
         [Fact]
@@ -42,14 +47,14 @@ namespace BackupTools.Tests
                 Provider = "TaurusDB", Endpoint = new Uri($"http://127.0.0.1:{full.Port}/taurusdb/"), Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token),
             });
             using var client = new HttpClient(BackupHttp.CreatePrimaryHandler(false, true, TimeSpan.FromMilliseconds(500))) { Timeout = Timeout.InfiniteTimeSpan };
-            var call = new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None, client) { RequestTimeout = TimeSpan.FromSeconds(8) };
+            var call = new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None, client) { RequestTimeout = TimeSpan.FromSeconds(8), ConnectTimeout = TimeSpan.FromMilliseconds(500) };
             var watch = Stopwatch.StartNew();
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() => call.SendAsync(
                 new HttpRequestMessage(HttpMethod.Post, new Uri(c.Endpoint, $"v3/{TestData.ProjectId}/backups/create")) { Content = new StringContent("{}") }, isCreate: true, "the create"));
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), watch.Elapsed.ToString());
             Assert.Equal(ErrorIds.BackupServiceUnreachable, ex.ErrorId);
             Assert.Equal(BackupErrorCategory.ConnectionError, ex.Category);
-            Assert.Contains("could not connect within", ex.Message);
+            Assert.Contains("could not connect within 0.5 s", ex.Message); // the handler's, not the process's 15 s
             Assert.Contains("Nothing was created.", ex.Message);
         }
 

@@ -211,6 +211,14 @@ namespace BackupTools.Http
         /// <summary>How long one request may take before it is abandoned.</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+        /// <summary>
+        /// The connect timeout of the handler behind <see cref="Client"/>, named when it passes:
+        /// <see cref="BackupHttp.ConnectTimeout"/>, which every client of the process's factory has. A caller that gives a
+        /// client of its own, built with another (<see cref="BackupHttp.CreatePrimaryHandler(bool, bool, TimeSpan)"/>),
+        /// says so here: an HttpClient does not show its handler, and .NET's error does not name the time.
+        /// </summary>
+        internal TimeSpan ConnectTimeout { get; set; } = BackupHttp.ConnectTimeout;
+
         private int _createsSent;
 
         /// <summary>How many create requests (<c>isCreate</c>) this call has sent: a failure after one was sent may leave a backup behind.</summary>
@@ -445,10 +453,10 @@ namespace BackupTools.Http
                 }
                 catch (OperationCanceledException ex) when (ex.InnerException is TimeoutException && !timeout.IsCancellationRequested)
                 {
-                    // The handler's connect timeout (PowerShell 7, BackupHttp.ConnectTimeout): no connection was opened, so
-                    // nothing of the request was sent.
+                    // The handler's connect timeout (PowerShell 7, ConnectTimeout): no connection was opened, so nothing of
+                    // the request was sent.
                     throw Transport(provider, isCreate, reached: false, Describe(provider, request.Method, request.RequestUri), target,
-                        $"could not connect within {BackupHttp.ConnectTimeout.TotalSeconds:0.#} s", BackupErrorCategory.ConnectionError, Redact.Failure(ex));
+                        $"could not connect within {ConnectTimeout.TotalSeconds:0.#} s", BackupErrorCategory.ConnectionError, Redact.Failure(ex));
                 }
                 catch (OperationCanceledException ex)
                 {
