@@ -124,7 +124,7 @@ namespace BackupTools.Http
         /// <summary>
         /// A failure as it may be shown or kept inside an error: <paramref name="ex"/> itself when no message in its
         /// chain holds an address's user info (<see cref="UserInfo"/>); otherwise a copy of the chain, each exception of
-        /// the same type (an <see cref="HttpRequestException"/> with its HttpRequestError and status, a WebException with
+        /// the same type (an <see cref="System.Net.Http.HttpRequestException"/> with its HttpRequestError and status, a WebException with
         /// its status; else the nearest type with a (message, inner) constructor) with its message masked. The
         /// original, whose message holds the password, is then not reachable from the error; the copies have no stack
         /// trace, as they were never thrown.

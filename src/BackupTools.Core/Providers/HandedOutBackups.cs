@@ -119,7 +119,7 @@ namespace BackupTools.Providers
             }
 
             /// <summary>
-            /// The create's answer named <paramref name="backupId"/>: recorded (<see cref="HandedOutBackups.Answered"/>)
+            /// The create's answer named <paramref name="backupId"/>: recorded (<see cref="HandedOutBackups.Answered(string, string, string)"/>)
             /// before the lookups waiting on this create go on, so they see it.
             /// </summary>
             public void Answered(string backupId)

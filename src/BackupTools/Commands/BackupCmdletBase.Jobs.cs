@@ -462,8 +462,8 @@ namespace BackupTools.Commands
             var progress = new WaitProgress(NewActivityId(), jobs.Count, ProgressWanted(), WriteProgress);
             // Changes held back by the progress throttle are written when it allows, even if no other event comes.
             PumpSink pumpSink = null;
-            var flush = new Timer(_ => Volatile.Read(ref pumpSink)?.Post(progress.Flush));
-            progress.FlushLater = due => flush.Change(due, System.Threading.Timeout.InfiniteTimeSpan);
+            var flush = FlushTimer(() => Volatile.Read(ref pumpSink), progress.Flush, out var flushLater);
+            progress.FlushLater = flushLater;
             try
             {
                 progress.Start();
@@ -484,6 +484,22 @@ namespace BackupTools.Commands
                 flush.Dispose();
                 progress.Complete();
             }
+        }
+
+        /// <summary>
+        /// A timer that posts <paramref name="flush"/> to the pipeline thread through the sink <paramref name="sink"/> gives
+        /// (none yet: nothing posted), and <paramref name="flushLater"/>, which arms it: a progress line's change held back
+        /// by its throttle is written when the throttle allows, even if no other event comes. Dispose it when the line ends.
+        /// </summary>
+        private static Timer FlushTimer(Func<PumpSink> sink, Action flush, out Action<TimeSpan> flushLater)
+        {
+            var timer = new Timer(_ => sink()?.Post(flush));
+            flushLater = due =>
+            {
+                try { timer.Change(due, System.Threading.Timeout.InfiniteTimeSpan); }
+                catch (ObjectDisposedException) { } // (the line has ended)
+            };
+            return timer;
         }
 
         /// <summary>

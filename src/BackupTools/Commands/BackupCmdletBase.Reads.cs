@@ -40,12 +40,8 @@ namespace BackupTools.Commands
                 var lines = _readProgress = new ReadProgress(NewActivityId(), ProgressWanted(), WriteProgress);
                 var posts = _readSink;
                 // A change held back by the progress throttle is written when it allows, even if no read ends by then.
-                var flush = _readFlush = new Timer(_ => posts.Post(lines.Flush));
-                lines.FlushLater = due =>
-                {
-                    try { flush.Change(due, Timeout.InfiniteTimeSpan); }
-                    catch (ObjectDisposedException) { }
-                };
+                _readFlush = FlushTimer(() => posts, lines.Flush, out var flushLater);
+                lines.FlushLater = flushLater;
             }
             var reads = _jobReads;
             var progress = _readProgress;
