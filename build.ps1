@@ -25,8 +25,11 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $root = $PSScriptRoot
-# The child sessions (Pester, demo) run in this very pwsh, not whichever one PATH finds first.
+# The child sessions (Pester, demo) run in this very pwsh, not whichever one PATH finds first. Installed as a .NET tool
+# (dotnet tool install PowerShell), this process is dotnet running pwsh.dll: the pwsh next to the engine is used then.
 $pwsh = (Get-Process -Id $PID).Path
+$pwshName = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
+if ((Split-Path -Leaf $pwsh) -ne $pwshName) { $pwsh = Join-Path $PSHOME $pwshName }
 
 function Invoke-Native([string] $File, [string[]] $Arguments) {
     & $File @Arguments

@@ -64,7 +64,11 @@ $raw = @"
 `$null = `$http.SendAsync(`$get).GetAwaiter().GetResult().EnsureSuccessStatusCode().Content.ReadAsStringAsync().GetAwaiter().GetResult()
 `$w.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)
 "@
+# This very pwsh; installed as a .NET tool (dotnet tool install PowerShell) this process is dotnet running pwsh.dll,
+# and the pwsh next to the engine is used.
 $pwsh = (Get-Process -Id $PID).Path
+$pwshName = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
+if ((Split-Path -Leaf $pwsh) -ne $pwshName) { $pwsh = Join-Path $PSHOME $pwshName }
 $samples = foreach ($i in 1..$Runs) {
     $line = & $pwsh -NoProfile -NonInteractive -Command $child
     if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the module child failed with exit code $LASTEXITCODE" }
