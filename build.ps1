@@ -5,7 +5,8 @@
 .DESCRIPTION
     Build    dotnet build of the solution.
     Test     the xunit suite (dotnet test), then the Pester suite in a child pwsh against the packaged module,
-             so the module DLL is never loaded into this session.
+             so the module DLL is never loaded into this session. Pester: the newest 5.x (5.5 or later) installed,
+             else Pester 5.7.1 restored from NuGet (tests/Pester/Provision).
     Package  out/BackupTools/<version>/: a folder Import-Module takes as it is.
     Demo     starts the simulator, runs demo/Demo.ps1 against the packaged module, stops the simulator.
 .EXAMPLE
@@ -53,6 +54,23 @@ function Invoke-Package {
     $package
 }
 
+function Get-TestPester {
+    # The newest Pester 5.5 or later installed, else the one tests/Pester/Provision pins, restored from the repository's
+    # NuGet sources (no PowerShell Gallery needed): what the child session imports, as a path.
+    $installed = Get-Module -ListAvailable Pester | Where-Object { $_.Version -ge '5.5.0' -and $_.Version.Major -eq 5 } |
+        Sort-Object Version -Descending | Select-Object -First 1
+    if ($installed) { return $installed.Path }
+    $project = Join-Path $root 'tests/Pester/Provision/Pester.Provision.csproj'
+    Invoke-Native dotnet @('restore', $project, '--nologo') | Out-Host
+    $assets = Get-Content -Raw (Join-Path $root 'tests/Pester/Provision/obj/project.assets.json') | ConvertFrom-Json
+    $version = ([xml](Get-Content -Raw $project)).Project.ItemGroup.PackageDownload.Version.Trim('[]')
+    foreach ($folder in $assets.packageFolders.PSObject.Properties.Name) {
+        $manifest = Join-Path $folder "pester/$version/tools/Pester.psd1"
+        if (Test-Path -LiteralPath $manifest) { return $manifest }
+    }
+    throw "Pester $version was restored but its module was not found under $($assets.packageFolders.PSObject.Properties.Name -join ', ')."
+}
+
 function Start-Simulator {
     $simulator = Join-Path $root 'src/BackupTools.Simulator/BackupTools.Simulator.csproj'
     Invoke-Native dotnet @('build', $simulator, '-c', $Configuration) | Out-Host
@@ -82,19 +100,14 @@ switch ($Task) {
     'Test' {
         if (-not $SkipDotnetTest) { Invoke-Native dotnet @('test', (Join-Path $root 'BackupTools.sln'), '-c', $Configuration) }
         $package = Invoke-Package
-        if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge '5.5.0')) {
-            try { Install-Module Pester -MinimumVersion 5.5.0 -Scope CurrentUser -Force -SkipPublisherCheck -ErrorAction Stop }
-            catch {
-                throw "The Pester suite needs Pester 5.5 or later, which is not installed and could not be installed from the PowerShell Gallery ($($_.Exception.Message)). Install it (Install-Module Pester, or copy it into a PSModulePath folder), or run the .NET suite alone: dotnet test BackupTools.sln."
-            }
-        }
+        $pester = Get-TestPester
         $simulator = Start-Simulator
         try {
             # A child pwsh: the module DLL is loaded there, never into this session.
             $script = @"
 `$env:BACKUPTOOLS_MODULE = '$($package.Replace("'", "''"))'
 `$env:BACKUPTOOLS_SIMULATOR = '$($simulator.BaseUri)'
-Import-Module Pester -MinimumVersion 5.5.0
+Import-Module '$($pester.Replace("'", "''"))'
 `$config = New-PesterConfiguration
 `$config.Run.Path = '$((Join-Path $root 'tests/Pester').Replace("'", "''"))'
 `$config.Run.Exit = `$true

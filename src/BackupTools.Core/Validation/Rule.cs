@@ -13,6 +13,11 @@ namespace BackupTools.Validation
     {
         private readonly Func<string, bool> _test;
 
+        /// <param name="parameter">The cmdlet parameter the rule is about, named in a breach's message.</param>
+        /// <param name="text">The rule in words (<see cref="Text"/>).</param>
+        /// <param name="test">True for a value that keeps the rule.</param>
+        /// <param name="required">Whether a missing or empty value breaks the rule.</param>
+        /// <param name="ours">A limit of BackupTools' own (<see cref="Ours"/>).</param>
         /// <param name="minLength">The shortest value <paramref name="test"/> accepts, in UTF-16 code units (0: no minimum).</param>
         /// <param name="maxLength">The longest value <paramref name="test"/> accepts, in UTF-16 code units (none: no maximum).</param>
         public Rule(string parameter, string text, Func<string, bool> test, bool required = true, bool ours = false,
