@@ -3,8 +3,17 @@
 .SYNOPSIS
     Start-up cost of the packaged module, each sample in a fresh pwsh: Import-Module, and the first cmdlet calls
     (Connect-BackupService, then New-InstanceBackup | Get-BackupJob on DDS against the simulator), against the same two
-    HTTP requests made with a bare HttpClient in a fresh pwsh. The same measures as bench/BackupTools.StartupHost, which
-    hosts the PowerShell 7.6 engine where pwsh is not installed.
+    HTTP requests made with a bare HttpClient in a fresh pwsh, and against what the engine itself costs: Import-Module
+    of the smallest binary module (one cmdlet, a manifest; bench/BackupTools.StartupHost.EmptyModule) with its first
+    call, and of an empty manifest. The same measures as bench/BackupTools.StartupHost, which hosts the PowerShell 7.6
+    engine in a .NET process.
+.DESCRIPTION
+    The bare requests are made by compiled code (BareRequests in the smallest module's assembly) and timed there, as
+    the hosted measure's bare client is: a script making them would also pay for PowerShell's own first .NET method
+    calls, which the module's cmdlets do not make, and the module would look faster than no module at all.
+    Run it in the pwsh you want measured. The PowerShell .NET tool (dotnet tool restore; dotnet pwsh) ships its engine
+    as IL, JIT-compiled as it runs, where pwsh's releases ship it precompiled: bench/New-PrecompiledPwsh.ps1 makes a
+    precompiled copy of it for this measure.
 .PARAMETER SimulatorUri
     The address of a BackupTools simulator that is already listening; the script does not start one.
 .EXAMPLE
@@ -13,6 +22,11 @@
     dotnet run --project src/BackupTools.Simulator -- --port 5099 --not-found-seconds 0
     # Then, once it prints 'BackupTools simulator listening on http://127.0.0.1:5099/':
     ./build.ps1 -Task Package; pwsh ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/
+.EXAMPLE
+    # Without a pwsh release: the .NET tool, precompiled once into out/pwsh-precompiled, then measured there.
+    dotnet tool restore
+    dotnet pwsh ./bench/New-PrecompiledPwsh.ps1
+    out/pwsh-precompiled/pwsh ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/ -Runs 15
 #>
 param(
     [Parameter(Mandatory)] [string] $SimulatorUri,
@@ -49,19 +63,31 @@ Import-Module '$($manifest.Replace("'", "''"))'
 `$warm = `$w.Elapsed.TotalMilliseconds
 [string]::Join(' ', [string[]]@(`$import, `$first, `$warm).ForEach({ `$_.ToString([cultureinfo]::InvariantCulture) }))
 "@
-# The same create and status read with a bare HttpClient, no module: the runtime's and pwsh's own first-use cost.
+# The engine's own floor, then the same create and status read with a bare HttpClient (compiled code, timed inside).
+$floorProject = Join-Path $PSScriptRoot 'BackupTools.StartupHost.EmptyModule/BackupTools.StartupHost.EmptyModule.csproj'
+$floorBuild = & dotnet build $floorProject -c Release --nologo 2>&1
+if ($LASTEXITCODE -ne 0) { throw "dotnet build of the smallest module failed:$([Environment]::NewLine)$($floorBuild -join [Environment]::NewLine)" }
+$floorDir = Join-Path ([IO.Path]::GetTempPath()) "BackupTools.Startup.$PID"
+$null = New-Item -ItemType Directory -Force (Join-Path $floorDir 'Smallest'), (Join-Path $floorDir 'Empty')
+Copy-Item (Join-Path $PSScriptRoot 'BackupTools.StartupHost.EmptyModule/bin/Release/netstandard2.0/BackupTools.StartupHost.EmptyModule.dll') (Join-Path $floorDir 'Smallest')
+$smallest = Join-Path $floorDir 'Smallest/Smallest.psd1'
+Set-Content -LiteralPath $smallest -Value "@{ RootModule = 'BackupTools.StartupHost.EmptyModule.dll'; ModuleVersion = '1.0.0'; GUID = '1b8e2f0a-3c1d-4e5f-9a7b-6c5d4e3f2a1b'; CmdletsToExport = @('Get-StartupFloor'); FunctionsToExport = @(); VariablesToExport = @(); AliasesToExport = @() }"
+$empty = Join-Path $floorDir 'Empty/Empty.psd1'
+Set-Content -LiteralPath $empty -Value "@{ ModuleVersion = '1.0.0'; GUID = '0b8e2f0a-3c1d-4e5f-9a7b-6c5d4e3f2a1b' }"
 $raw = @"
 `$ErrorActionPreference = 'Stop'
 `$w = [System.Diagnostics.Stopwatch]::StartNew()
-`$http = [System.Net.Http.HttpClient]::new()
-`$post = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Post, '${SimulatorUri}dds/v3/$project/backups')
-`$post.Content = [System.Net.Http.StringContent]::new('{"backup":{"instance_id":"$instance","name":"raw-' + [guid]::NewGuid().ToString('N').Substring(0, 8) + '"}}', [System.Text.Encoding]::UTF8, 'application/json')
-`$null = `$post.Headers.TryAddWithoutValidation('X-Auth-Token', 'sim-token')
-`$created = `$http.SendAsync(`$post).GetAwaiter().GetResult().EnsureSuccessStatusCode()
-`$job = [System.Text.Json.JsonDocument]::Parse(`$created.Content.ReadAsStringAsync().GetAwaiter().GetResult()).RootElement.GetProperty('job_id').GetString()
-`$get = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Get, '${SimulatorUri}dds/v3/$project/jobs?id=' + `$job)
-`$null = `$get.Headers.TryAddWithoutValidation('X-Auth-Token', 'sim-token')
-`$null = `$http.SendAsync(`$get).GetAwaiter().GetResult().EnsureSuccessStatusCode().Content.ReadAsStringAsync().GetAwaiter().GetResult()
+Import-Module '$($smallest.Replace("'", "''"))'
+`$import = `$w.Elapsed.TotalMilliseconds
+`$w.Restart()
+`$null = Get-StartupFloor
+`$first = `$w.Elapsed.TotalMilliseconds
+`$bare = [BackupTools.StartupHost.EmptyModule.BareRequests]::Run('$SimulatorUri', '$project', '$instance')
+[string]::Join(' ', [string[]]@(`$import, `$first, `$bare).ForEach({ `$_.ToString([cultureinfo]::InvariantCulture) }))
+"@
+$emptyChild = @"
+`$w = [System.Diagnostics.Stopwatch]::StartNew()
+Import-Module '$($empty.Replace("'", "''"))'
 `$w.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)
 "@
 # This very pwsh; installed as a .NET tool (dotnet tool install PowerShell) this process is dotnet running pwsh.dll,
@@ -69,21 +95,35 @@ $raw = @"
 $pwsh = (Get-Process -Id $PID).Path
 $pwshName = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
 if ((Split-Path -Leaf $pwsh) -ne $pwshName) { $pwsh = Join-Path $PSHOME $pwshName }
-$samples = foreach ($i in 1..$Runs) {
-    $line = & $pwsh -NoProfile -NonInteractive -Command $child
-    if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the module child failed with exit code $LASTEXITCODE" }
-    $import, $first, $warm = ($line -split ' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
-    $rawLine = & $pwsh -NoProfile -NonInteractive -Command $raw
-    if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the HttpClient child failed with exit code $LASTEXITCODE" }
-    $bare = [double]::Parse($rawLine, [cultureinfo]::InvariantCulture)
-    [pscustomobject]@{ Import = $import; First = $first; Warm = $warm; Raw = $bare }
+try {
+    $samples = foreach ($i in 1..$Runs) {
+        $line = & $pwsh -NoProfile -NonInteractive -Command $child
+        if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the module child failed with exit code $LASTEXITCODE" }
+        $import, $first, $warm = ($line -split ' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
+        $rawLine = & $pwsh -NoProfile -NonInteractive -Command $raw
+        if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the smallest module's child failed with exit code $LASTEXITCODE" }
+        $floorImport, $floorFirst, $bare = ($rawLine -split ' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
+        $emptyLine = & $pwsh -NoProfile -NonInteractive -Command $emptyChild
+        if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the empty manifest's child failed with exit code $LASTEXITCODE" }
+        [pscustomobject]@{
+            Import = $import; First = $first; Warm = $warm; Raw = $bare
+            FloorImport = $floorImport; FloorFirst = $floorFirst; EmptyImport = [double]::Parse($emptyLine, [cultureinfo]::InvariantCulture)
+        }
+    }
+}
+finally {
+    Remove-Item -LiteralPath $floorDir -Recurse -Force -ErrorAction Ignore
 }
 $median = { param($values) $s = @($values | Sort-Object); if ($s.Count % 2) { $s[($s.Count - 1) / 2] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 } }
 [pscustomobject]@{
-    Runs                = $Runs
-    ImportModuleMs      = & $median $samples.Import
-    FirstCallMs         = & $median $samples.First
-    RawHttpClientMs     = & $median $samples.Raw
-    FirstCallOverheadMs = (& $median $samples.First) - (& $median $samples.Raw)
-    WarmCallMs          = & $median $samples.Warm
+    Runs                      = $Runs
+    PowerShell                = "$($PSVersionTable.PSVersion) ($PSHOME)"
+    ImportModuleMs            = & $median $samples.Import
+    SmallestModuleImportMs    = & $median $samples.FloorImport
+    EmptyManifestImportMs     = & $median $samples.EmptyImport
+    FirstCallMs               = & $median $samples.First
+    RawHttpClientMs           = & $median $samples.Raw
+    FirstCallOverheadMs       = (& $median $samples.First) - (& $median $samples.Raw)
+    SmallestModuleFirstCallMs = & $median $samples.FloorFirst
+    WarmCallMs                = & $median $samples.Warm
 }
