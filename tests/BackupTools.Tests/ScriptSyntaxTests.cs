@@ -7,7 +7,7 @@ using Xunit;
 namespace BackupTools.Tests
 {
     /// <summary>
-    /// The PowerShell scripts these machines cannot run (Pester suite, build, demo, benchmark) at least parse with the
+    /// The PowerShell scripts (Pester suite, build, demo, benchmark; run by CI in pwsh, not by dotnet test) at least parse with the
     /// real PowerShell 7.6 parser, and use no command that does not exist in the module.
     /// </summary>
     public sealed class ScriptSyntaxTests
