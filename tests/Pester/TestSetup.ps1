@@ -92,3 +92,44 @@ function Get-SimulatorCounters([string] $BaseUri) {
 function Reset-Simulator([string] $BaseUri) {
     Invoke-RestMethod -Method Post -Uri "${BaseUri}_sim/reset" | Out-Null
 }
+
+# Arms one fault (a FaultRule as the simulator's README describes it: provider, method, pathContains, statusCode,
+# retryAfter, times, kind, delayMs, ...). BeforeEach's reset clears it.
+function Add-SimulatorFault([string] $BaseUri, [hashtable] $Rule) {
+    Invoke-RestMethod -Method Post -Uri "${BaseUri}_sim/faults" -ContentType 'application/json' -Body ($Rule | ConvertTo-Json -Compress) | Out-Null
+}
+
+# Sets simulator options and gives back the values they had, for a finally block to restore (a reset keeps options, and
+# under build.ps1 the other Pester files share the simulator).
+function Set-SimulatorOption([string] $BaseUri, [hashtable] $Options) {
+    $current = Invoke-RestMethod -Uri "${BaseUri}_sim/options"
+    $previous = @{}
+    foreach ($name in $Options.Keys) { $previous[$name] = $current.$name }
+    Invoke-RestMethod -Method Post -Uri "${BaseUri}_sim/options" -ContentType 'application/json' -Body ($Options | ConvertTo-Json -Compress) | Out-Null
+    $previous
+}
+
+# The requests the simulator answered since its last reset (control routes excluded), oldest first, one object each.
+# Piped: Invoke-RestMethod writes a JSON array as one object.
+function Get-SimulatorRequest([string] $BaseUri) {
+    Invoke-RestMethod -Uri "${BaseUri}_sim/requests?last=10000" | ForEach-Object { $_ }
+}
+
+# Runs $Script with the pipeline thread's culture set to $Name (the session's culture the module reads), and sets it
+# back. Inside one script block: Windows PowerShell 5.1 resets the culture before each pipeline the host runs.
+function Invoke-InCulture([string] $Name, [scriptblock] $Script) {
+    $thread = [System.Threading.Thread]::CurrentThread
+    $culture = $thread.CurrentCulture
+    try {
+        $thread.CurrentCulture = [System.Globalization.CultureInfo]::GetCultureInfo($Name)
+        & $Script
+    }
+    finally { $thread.CurrentCulture = $culture }
+}
+
+# A TCP port free on the loopback address just now.
+function Get-FreeTcpPort {
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
