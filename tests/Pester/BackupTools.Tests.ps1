@@ -439,6 +439,25 @@ catch { 'caught: ' + `$_.FullyQualifiedErrorId }
             @(Get-SimulatorRequest $script:Sim.BaseUri | Where-Object { $_.method -eq 'GET' -and $_.path -like '*/jobs' }).Count | Should -Be 1
         }
 
+        It 'reads a job row''s times in the session''s culture, and takes no reading in the future' {
+            $read = Invoke-InCulture 'de-DE' {
+                @(
+                    # As Export-Csv writes 1 February in de-DE; PowerShell's invariant reading is 2 January.
+                    [pscustomobject]@{ Provider = 'DDS'; JobId = 'aaaa0000aaaa0000aaaa0000aaaa0000'; CreatedAt = '01.02.2026 10:00:00 +00:00' }
+                    # Read either way, a start decades ahead: unknown, so the start is when the row is read.
+                    [pscustomobject]@{ Provider = 'DDS'; JobId = 'bbbb0000bbbb0000bbbb0000bbbb0000'; CreatedAt = '01.02.2099 10:00:00 +00:00' }
+                ) | Get-BackupJob -ErrorVariable rowErrors -ErrorAction SilentlyContinue | Out-Null
+                $rowErrors
+            }
+            $known = @($read | Where-Object { $_.TargetObject.JobId -eq 'aaaa0000aaaa0000aaaa0000aaaa0000' })
+            # The service does not know it and its start is long past: not found, at once.
+            $known.Count | Should -Be 1
+            $known[0].FullyQualifiedErrorId | Should -Be 'BackupJobNotFound,BackupTools.Commands.GetBackupJobCommand'
+            $known[0].TargetObject.CreatedAt | Should -Be ([DateTimeOffset]::new(2026, 2, 1, 10, 0, 0, [TimeSpan]::Zero))
+            # The other is still in its grace, counted from now.
+            @($read | Where-Object { $_.TargetObject.JobId -eq 'bbbb0000bbbb0000bbbb0000bbbb0000' }).Count | Should -Be 0
+        }
+
         It 'refuses an object that is not a job, and a job of a project it has no connection to, sending nothing' {
             $caught = $null
             try { [pscustomobject]@{ Provider = 'DDS'; Name = 'no-job-id' } | Get-BackupJob -ErrorAction Stop }
@@ -664,6 +683,18 @@ foreach (`$t in `$r.Failed) { 'failed: ' + `$t.ExpandedName + ': ' + `$t.ErrorRe
             $caught.Exception.ServiceMessage | Should -Be "Backup store 'no-such-store' does not exist."
             $caught.Exception.Message | Should -Not -Match 'pester-passcode-1'
             (Get-SimulatorCounters $script:Sim.BaseUri).jobs | Should -Be 0
+        }
+
+        It 'fails a -TokenProvider connection made in a runspace that has closed with a reason, sending nothing' -Skip:(-not (Get-Command Start-ThreadJob -ErrorAction SilentlyContinue)) {
+            $manifest = Join-Path $script:ModulePath 'BackupTools.psd1'
+            $endpoint = "$($script:Sim.BaseUri)dataverse/"
+            $connection = Start-ThreadJob {
+                Import-Module $using:manifest
+                Connect-BackupService -Provider Dataverse -Endpoint $using:endpoint -TokenProvider { ConvertTo-SecureString 'sim-token' -AsPlainText -Force }
+            } | Receive-Job -Wait -AutoRemoveJob
+            { New-InstanceBackup -Connection $connection -InstanceId ([guid]::NewGuid().Guid) -Label 'closed-runspace' -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ConnectionAuthenticationFailed,BackupTools.Commands.NewInstanceBackupCommand' -ExpectedMessage '*runspace that is closed*connect again in this runspace*'
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalRequests | Should -Be 0
         }
 
         It 'reads -RetentionDate text in the session''s culture, and refuses text two cultures read apart' {
