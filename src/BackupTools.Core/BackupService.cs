@@ -221,10 +221,19 @@ namespace BackupTools
         /// the row named. Refused before anything is sent, with the id a job read through another provider's connection
         /// gets (<see cref="CheckMatches"/>), the request as target.
         /// </summary>
+        /// <remarks>
+        /// A named provider that does not offer <paramref name="kind"/> is refused as such (ProviderOperationNotSupported)
+        /// before the session's connections are looked at: without a connection to it, ConnectionNotFound told the user to
+        /// run Connect-BackupService, only for the next try to be refused for the kind.
+        /// </remarks>
         public static BackupConnection ConnectionForNewBackup(BackupConnection given, string provider, BackupKind kind,
             Session.ConnectionStore store, BackupRequest request)
         {
-            if (given == null) return store.ForNewBackup(provider, kind);
+            if (given == null)
+            {
+                if (!string.IsNullOrEmpty(provider)) CheckOffers(ProviderRegistry.Get(provider), kind, request);
+                return store.ForNewBackup(provider, kind);
+            }
             if (string.IsNullOrEmpty(provider) || string.Equals(given.Provider, provider, StringComparison.OrdinalIgnoreCase)) return given;
             var named = ProviderRegistry.Get(provider).Info.Name; // a name no provider has is ProviderNotFound, as without -Connection
             throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
@@ -240,11 +249,17 @@ namespace BackupTools
         {
             if (connection == null) throw new ArgumentNullException(nameof(connection));
             var provider = ProviderRegistry.Get(connection.Provider);
-            if (!provider.Info.Kinds.Contains(request.Kind))
-                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
-                    $"{provider.Info.Name} does not offer {(request.Kind == BackupKind.DisasterRecovery ? "disaster-recovery" : "instance")} backups.",
-                    request) { Provider = provider.Info.Name };
+            CheckOffers(provider, request.Kind, request);
             provider.Validate(connection, request);
+        }
+
+        /// <summary>ProviderOperationNotSupported, about <paramref name="request"/>, when <paramref name="provider"/> does not offer <paramref name="kind"/>.</summary>
+        private static void CheckOffers(IBackupProvider provider, BackupKind kind, BackupRequest request)
+        {
+            if (!provider.Info.Kinds.Contains(kind))
+                throw new BackupToolsException(ErrorIds.ProviderOperationNotSupported, BackupErrorCategory.InvalidOperation,
+                    $"{provider.Info.Name} does not offer {(kind == BackupKind.DisasterRecovery ? "disaster-recovery" : "instance")} backups.",
+                    request) { Provider = provider.Info.Name };
         }
 
         /// <summary>

@@ -245,6 +245,33 @@ namespace BackupTools.Tests
             Assert.Contains("Pass -Connection", named.Message);
         }
 
+        /// <summary>
+        /// A -Provider that does not offer the kind of backup asked for is refused as such, whatever the session's
+        /// connections to it: with none it was ConnectionNotFound ("run Connect-BackupService -Provider ArcGIS first"),
+        /// and with two (two regions) "pass -Connection", each leading only to this refusal once followed.
+        /// </summary>
+        [Theory]
+        [InlineData("ArcGIS", BackupKind.Instance, 0)]
+        [InlineData("TaurusDB", BackupKind.DisasterRecovery, 0)]
+        [InlineData("DDS", BackupKind.DisasterRecovery, 2)]
+        public void A_named_provider_without_the_kind_is_refused_for_it_before_its_connections_are_looked_for(string provider, BackupKind kind, int connections)
+        {
+            var store = new ConnectionStore();
+            foreach (var region in new[] { "eu-de", "eu-nl" }.Take(connections))
+                store.SetDefault(BackupService.Connect(new ConnectRequest { Provider = provider, Region = region, Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token) }));
+            var request = new BackupRequest { Kind = kind, InstanceId = TestData.DdsInstance, Name = "not-offered" };
+
+            var error = Assert.Throws<BackupToolsException>(() => BackupService.ConnectionForNewBackup(null, provider, kind, store, request));
+
+            Assert.Equal(ErrorIds.ProviderOperationNotSupported, error.ErrorId);
+            Assert.Equal(BackupErrorCategory.InvalidOperation, error.Category);
+            Assert.Equal("not-offered", Assert.IsType<BackupRequest>(error.Target).Name);
+            Assert.Equal(provider, error.Provider);
+            // A name no provider has is still ProviderNotFound, and a provider that offers the kind still needs a connection.
+            Assert.Equal(ErrorIds.ProviderNotFound, Assert.Throws<BackupToolsException>(() => BackupService.ConnectionForNewBackup(null, "Nope", kind, store, request)).ErrorId);
+            Assert.Equal(ErrorIds.ConnectionNotFound, Assert.Throws<BackupToolsException>(() => BackupService.ConnectionForNewBackup(null, "CloudFoundry", BackupKind.Instance, store, request)).ErrorId);
+        }
+
         /// <summary>-DomainName, like -IdentityEndpoint, applies only where the Credential method signs in to IAM: refused elsewhere, not dropped.</summary>
         [Theory]
         [InlineData("ArcGIS", null)]

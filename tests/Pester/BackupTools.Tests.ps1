@@ -383,6 +383,17 @@ catch { 'caught: ' + `$_.FullyQualifiedErrorId }
             (Get-SimulatorCounters $script:Sim.BaseUri).totalRequests | Should -Be 0
         }
 
+        It 'refuses a -Provider that offers no such backup as such, with no connection to it either' {
+            # Not ConnectionNotFound: connecting to ArcGIS, as that error advised, would only lead to this refusal.
+            Remove-Variable -Name BackupToolsConnectionStore -Scope Global -ErrorAction Ignore
+            $passcode = ConvertTo-SecureString 'pester-passcode-1' -AsPlainText -Force
+            { New-InstanceBackup -Provider ArcGIS -InstanceId 'site' -Name 'not-offered' -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ProviderOperationNotSupported,BackupTools.Commands.NewInstanceBackupCommand' -ExpectedMessage 'ArcGIS does not offer instance backups.'
+            { New-DisasterRecoveryBackup -Provider TaurusDB -Name 'not-offered' -Passcode $passcode -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ProviderOperationNotSupported,BackupTools.Commands.NewDisasterRecoveryBackupCommand'
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalRequests | Should -Be 0
+        }
+
         It 'writes ConnectionNotFound, sending nothing, when the session has no connection' {
             # BeforeEach connects again for the next test.
             Remove-Variable -Name BackupToolsConnectionStore -Scope Global -ErrorAction Ignore
