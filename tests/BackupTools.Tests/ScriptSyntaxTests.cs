@@ -124,6 +124,45 @@ namespace BackupTools.Tests
             Assert.True(conflicts.Count == 0, "parameters from different parameter sets: " + string.Join("; ", conflicts));
         }
 
+        /// <summary>The scripts Windows PowerShell 5.1 must parse: the Pester suite (it runs there too) and its setup.</summary>
+        public static IEnumerable<object[]> WindowsPowerShellScripts() =>
+            Directory.GetFiles(Path.Combine(ContractTests.RepoRoot(), "tests", "Pester"), "*.ps1", SearchOption.AllDirectories)
+                .Select(f => new object[] { Path.GetRelativePath(ContractTests.RepoRoot(), f) });
+
+        /// <summary>
+        /// The syntax PowerShell 7 added, which Windows PowerShell 5.1 cannot parse: one use anywhere in a file fails the
+        /// whole file there, a branch that checks the version included.
+        /// </summary>
+        internal static IEnumerable<Ast> PowerShell7Syntax(Ast ast) => ast.FindAll(n =>
+            n is TernaryExpressionAst
+            || n is PipelineChainAst
+            || (n is BinaryExpressionAst b && b.Operator == TokenKind.QuestionQuestion)
+            || (n is AssignmentStatementAst a && a.Operator == TokenKind.QuestionQuestionEquals)
+            || (n is MemberExpressionAst m && m.NullConditional)
+            || (n is IndexExpressionAst i && i.NullConditional)
+            || (n is ScriptBlockAst sb && sb.CleanBlock != null), true);
+
+        [Theory]
+        [MemberData(nameof(WindowsPowerShellScripts))]
+        public void A_Pester_file_uses_no_syntax_Windows_PowerShell_cannot_parse(string relativePath)
+        {
+            var ast = Parser.ParseFile(Path.Combine(ContractTests.RepoRoot(), relativePath), out _, out _);
+            var found = PowerShell7Syntax(ast).Select(n => $"{relativePath}:{n.Extent.StartLineNumber}: {n.Extent.Text}").ToList();
+            Assert.True(found.Count == 0, "PowerShell 7 syntax: " + string.Join("; ", found));
+        }
+
+        [Fact]
+        public void The_PowerShell_7_syntax_check_finds_each_form()
+        {
+            foreach (var code in new[] { "$a ? 1 : 2", "a && b", "a || b", "$a ?? 1", "$a ??= 1", "${a}?.B", "${a}?[0]", "function f { clean { } }" })
+            {
+                var ast = Parser.ParseInput(code, out _, out var errors);
+                Assert.Empty(errors);
+                Assert.True(PowerShell7Syntax(ast).Any(), code);
+            }
+            Assert.Empty(PowerShell7Syntax(Parser.ParseInput("if ($a) { 1 } else { 2 }; $a.B; $a[0]; a; b; $x = 1", out _, out _)));
+        }
+
         private static string CmdletName(System.Type t)
         {
             var a = (System.Management.Automation.CmdletAttribute)System.Attribute.GetCustomAttribute(t, typeof(System.Management.Automation.CmdletAttribute));
