@@ -159,7 +159,16 @@ namespace BackupTools.Commands
                                     $"{(string.IsNullOrEmpty(name) ? string.Empty : $" ({name})")}: it has no host of its own (ForEach-Object -Parallel, a thread job). " +
                                     "Wait-BackupJob -Job takes each of them as: ").Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
                     }
-                    else if (jobs.Count > 0) text.Append($"Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
+                    else if (jobs.Count > 0)
+                    {
+                        text.Append($"Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
+                        // Ctrl+C (SIGINT) ends a session run from a file or a command (pwsh -File, -Command) with the
+                        // stop, without running its finally blocks: the variable goes with the process, and this
+                        // warning in the log is all that is left of the backups.
+                        if (_stopRequested)
+                            text.Append(" If this session ends with the stop (pwsh -File or -Command does), Wait-BackupJob -Job takes each of them as: ")
+                                .Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
+                    }
                 }
                 catch (Exception ex) when (!(ex is OutOfMemoryException))
                 {
