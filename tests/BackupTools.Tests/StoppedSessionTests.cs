@@ -11,6 +11,7 @@ namespace BackupTools.Tests
     /// A command stopped by Ctrl+C (SIGINT) in a session that ends with the stop: `pwsh -File runbook.ps1` stops the
     /// pipeline and exits at once, without running the script's finally blocks, so $BackupToolsUnwrittenJobs goes with
     /// the process and the warning is the only trace left in the log. It names each job in a form Wait-BackupJob takes.
+    /// SIGTERM ends pwsh without even stopping the pipeline: what live commands hold is named on standard error.
     /// </summary>
     [Collection(TimingCollection.Name)]
     public sealed class StoppedSessionTests : IClassFixture<SimulatorFixture>, IDisposable
@@ -59,6 +60,61 @@ namespace BackupTools.Tests
                 Assert.Contains($"Provider = 'TaurusDB'; Endpoint = '{job.Endpoint}'; Scope = '{job.Scope}'", _host.Text.Replace("\n", string.Empty));
             foreach (var job in kept)
                 Assert.Contains($"JobId = '{job.JobId}'", _host.Text.Replace("\n", string.Empty));
+        }
+
+        [Fact]
+        public void A_SIGTERM_trace_names_the_jobs_of_live_commands_and_none_once_they_ended()
+        {
+            // SIGTERM ends pwsh without stopping its pipeline (no Dispose, no warning): the handler the module registers
+            // names what the live commands hold, from its own thread, as this test reads it while the wait runs.
+            _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            using var ps = _ps.Pipeline("'term-1', 'term-2' | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = $_ } } | " +
+                                        "New-InstanceBackup -Provider TaurusDB | Wait-BackupJob -PollingInterval 0.05");
+            var pending = ps.BeginInvoke();
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (_sim.Counters.Requests.Count(q => q.Method == "GET") < 2 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            Thread.Sleep(300);
+            var trace = Commands.BackupCmdletBase.LiveTrace();
+            ps.Stop();
+            try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+            Assert.NotNull(trace);
+            Assert.Contains("(SIGTERM)", trace);
+            Assert.Contains("BackupName = 'term-1'", trace);
+            Assert.Contains("BackupName = 'term-2'", trace);
+            Assert.Contains("Wait-BackupJob -Job takes each of them as: @{ Provider = 'TaurusDB'", trace);
+            Assert.DoesNotContain(TestData.Token, trace);
+            // Ended (stopped and disposed), the commands hold nothing a signal should name.
+            var after = Commands.BackupCmdletBase.LiveTrace() ?? string.Empty;
+            Assert.DoesNotContain("'term-1'", after);
+            Assert.DoesNotContain("'term-2'", after);
+        }
+
+        [Fact]
+        public void A_SIGTERM_trace_leaves_out_a_job_the_wait_saw_final_that_the_creating_command_wrote_running()
+        {
+            // New-InstanceBackup still holds each job as it wrote it (running); the wait after it has seen the first
+            // one succeed: that one is not named.
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            _ps.Set("opts", _sim.Options);
+            _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            using var ps = _ps.Pipeline("& { [pscustomobject]@{ InstanceId = $ti; Name = 'term-quick' }; $opts.JobDuration = [timespan]::FromSeconds(60); " +
+                                        "[pscustomobject]@{ InstanceId = $ti; Name = 'term-slow' } } | " +
+                                        "New-InstanceBackup -Provider TaurusDB | Wait-BackupJob -PollingInterval 0.05");
+            var pending = ps.BeginInvoke();
+            string trace = null;
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+                if (ps.Streams.Error.Count > 0) break;
+                trace = Commands.BackupCmdletBase.LiveTrace();
+                if (trace != null && trace.Contains("'term-slow'") && !trace.Contains("'term-quick'")) break;
+            }
+            ps.Stop();
+            try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+            Assert.NotNull(trace);
+            Assert.Contains("BackupName = 'term-slow'", trace);
+            Assert.DoesNotContain("'term-quick'", trace);
         }
     }
 }

@@ -37,6 +37,7 @@ namespace BackupTools.Commands
         {
             var pending = new PendingCreate { What = $"{connection.Provider} {request.WithoutSecrets()}" };
             lock (_pendingCreates) _pendingCreates.Add(pending);
+            Join();
             return pending;
         }
 
@@ -78,6 +79,7 @@ namespace BackupTools.Commands
         protected void WriteJob(BackupJob job)
         {
             if (HeldJobsAreItsOwn) (_writtenOwn ?? (_writtenOwn = new List<BackupJob>())).Add(job);
+            Trace(job);
             WriteObject(job);
         }
 
@@ -280,10 +282,15 @@ namespace BackupTools.Commands
         }
 
         /// <summary>Keeps a job this command will write later (after its wait), so that an error that stops the command cannot lose it.</summary>
-        protected void Hold(BackupJob job) => (_held ?? (_held = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer)))[job] = job;
+        protected void Hold(BackupJob job)
+        {
+            (_held ?? (_held = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer)))[job] = job;
+            Trace(job);
+        }
 
         private void Seen(BackupJob job, bool written)
         {
+            Trace(job);
             if (_following != null && _following.ContainsKey(job)) _following[job] = job;
             if (_held == null) return;
             if (written) _held.Remove(job);
@@ -467,7 +474,11 @@ namespace BackupTools.Commands
             // With -Any only the first final job is written, whatever happens to the others.
             if (!options.Any) foreach (var job in jobs) Hold(job);
             if (_following == null) _following = new Dictionary<BackupJob, BackupJob>(JobIdentity.Comparer);
-            foreach (var job in jobs) _following[job] = job;
+            foreach (var job in jobs)
+            {
+                _following[job] = job;
+                Trace(job);
+            }
             var progress = new WaitProgress(NewActivityId(), jobs.Count, ProgressWanted(), WriteProgress);
             // Changes held back by the progress throttle are written when it allows, even if no other event comes.
             PumpSink pumpSink = null;

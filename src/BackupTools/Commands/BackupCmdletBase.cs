@@ -38,6 +38,7 @@ namespace BackupTools.Commands
             _starts?.Dispose();
             DisposeReads();
             ReportUnwritten();
+            Leave();
             _stopping.Dispose();
             GC.SuppressFinalize(this);
         }

@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Reflection;
+using System.Threading.Tasks;
+using BackupTools.Jobs;
+
+namespace BackupTools.Commands
+{
+    public abstract partial class BackupCmdletBase
+    {
+        // The commands of the process that hold jobs (backups they created, jobs they wait for), until disposed. SIGTERM
+        // (a CI job cancelled or timed out, docker stop, systemd, Kubernetes) ends pwsh at once: no pipeline is stopped,
+        // no command disposed, no warning written. What these commands hold is then named on standard error.
+        private static readonly HashSet<BackupCmdletBase> LiveCommands = new HashSet<BackupCmdletBase>();
+        private static bool _terminationHooked;
+        private static object _terminationRegistration; // (kept: disposing it, or losing it, would unregister the handler)
+
+        // This command's jobs with the latest state it has seen, readable from the signal's thread.
+        private ConcurrentDictionary<BackupJob, BackupJob> _traced;
+
+        /// <summary>Remembers a job this command created, holds or follows (its latest state), for <see cref="LiveTrace"/>.</summary>
+        private void Trace(BackupJob job)
+        {
+            if (job == null) return;
+            if (_traced == null)
+            {
+                _traced = new ConcurrentDictionary<BackupJob, BackupJob>(JobIdentity.Comparer);
+                Join();
+            }
+            _traced[job] = job;
+        }
+
+        /// <summary>Counts this command among those whose jobs a SIGTERM names (a create started, or a wait).</summary>
+        private void Join()
+        {
+            lock (LiveCommands)
+            {
+                if (_left) return; // (disposed: nothing of it is live any more)
+                LiveCommands.Add(this);
+                if (_terminationHooked) return;
+                _terminationHooked = true;
+            }
+            _terminationRegistration = HookTermination();
+        }
+
+        private void Leave()
+        {
+            lock (LiveCommands)
+            {
+                _left = true;
+                LiveCommands.Remove(this);
+            }
+        }
+
+        private bool _left;
+
+        /// <summary>
+        /// Registers <see cref="OnTermination"/> for SIGTERM (PosixSignalRegistration, .NET 6 and later, found by
+        /// reflection: this assembly also loads on Windows PowerShell 5.1, which has none). The handler does not cancel
+        /// the signal: the process still ends as it would have. Null where it cannot be registered.
+        /// </summary>
+        private static object HookTermination()
+        {
+            try
+            {
+                var core = typeof(object).Assembly;
+                var registration = core.GetType("System.Runtime.InteropServices.PosixSignalRegistration");
+                var signal = core.GetType("System.Runtime.InteropServices.PosixSignal");
+                var context = core.GetType("System.Runtime.InteropServices.PosixSignalContext");
+                if (registration == null || signal == null || context == null) return null;
+                var handlerType = typeof(Action<>).MakeGenericType(context);
+                var create = registration.GetMethod("Create", BindingFlags.Public | BindingFlags.Static, null, new[] { signal, handlerType }, null);
+                var onTermination = typeof(BackupCmdletBase).GetMethod(nameof(OnTermination), BindingFlags.NonPublic | BindingFlags.Static);
+                if (create == null || onTermination == null) return null;
+                // (a method taking object binds to Action<PosixSignalContext>: the context is a reference type)
+                var handler = Delegate.CreateDelegate(handlerType, onTermination);
+                return create.Invoke(null, new object[] { Enum.Parse(signal, "SIGTERM"), handler });
+            }
+            catch (Exception ex) when (!(ex is OutOfMemoryException))
+            {
+                return null;
+            }
+        }
+
+        private static void OnTermination(object context)
+        {
+            try
+            {
+                var text = LiveTrace();
+                if (text == null) return;
+                Console.Error.WriteLine("WARNING: BackupTools: " + text);
+                Console.Error.Flush();
+            }
+            catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
+        }
+
+        /// <summary>
+        /// What the process's live commands hold that is not final: the jobs of backups they started or wait for, each as
+        /// a hashtable Wait-BackupJob -Job takes, and the creates still without an answer. Null when there is nothing.
+        /// </summary>
+        internal static string LiveTrace()
+        {
+            List<BackupCmdletBase> live;
+            lock (LiveCommands) live = new List<BackupCmdletBase>(LiveCommands);
+            // Each job once; one that any command has seen final is not named (the creating command before a wait
+            // still holds it as it was written, running).
+            var jobs = new List<BackupJob>();
+            var listed = new HashSet<BackupJob>(JobIdentity.Comparer);
+            var final = new HashSet<BackupJob>(JobIdentity.Comparer);
+            var mayHaveStarted = new List<string>();
+            void Add(BackupJob job)
+            {
+                if (job.IsFinal) final.Add(job);
+                else if (listed.Add(job)) jobs.Add(job);
+            }
+            foreach (var command in live)
+            {
+                List<PendingCreate> pending;
+                lock (command._pendingCreates) pending = new List<PendingCreate>(command._pendingCreates);
+                foreach (var p in pending)
+                {
+                    var create = p.Create;
+                    if (create == null) continue; // (not sent yet)
+                    if (create.Status == TaskStatus.RanToCompletion) Add(create.Result);
+                    else if (!create.IsCompleted) mayHaveStarted.Add(p.What);
+                }
+                var traced = command._traced;
+                if (traced == null) continue;
+                foreach (var job in traced.Values) Add(job);
+            }
+            jobs.RemoveAll(final.Contains);
+            if (jobs.Count == 0 && mayHaveStarted.Count == 0) return null;
+            var text = new System.Text.StringBuilder("the process was ended (SIGTERM) while it held ");
+            if (jobs.Count > 0)
+                text.Append($"{jobs.Count} backup job(s) not yet final; the backups go on, and their jobs went with the process. " +
+                            "Wait-BackupJob -Job takes each of them as: ").Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
+            if (mayHaveStarted.Count > 0)
+            {
+                text.Append(jobs.Count > 0 ? ". And " : string.Empty);
+                text.Append($"{mayHaveStarted.Count} create request(s) without an answer yet, which may have started a backup: " +
+                            "check the instances' backups before starting them again: ").Append(string.Join("; ", mayHaveStarted));
+            }
+            return text.ToString();
+        }
+    }
+}
