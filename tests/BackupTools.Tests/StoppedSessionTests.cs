@@ -63,6 +63,26 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void An_error_that_stops_the_wait_names_each_kept_job_in_the_warning()
+        {
+            // The runbook of the help ($ErrorActionPreference = 'Stop'), without a catch: in pwsh -File the failed job's
+            // error ends the process, and the warning is all its log keeps of the backup still running.
+            _sim.Options.FailNamePrefix = "fails";
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            _ps.Set("opts", _sim.Options);
+            _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token; $BackupToolsUnwrittenJobs = $null;" +
+                    "$ErrorActionPreference = 'Stop'; try { $done = & { [pscustomobject]@{ InstanceId = $ti; Name = 'fails-e1' }; " +
+                    "$opts.JobDuration = [timespan]::FromSeconds(60); [pscustomobject]@{ InstanceId = $ti; Name = 'slowe-2' } } | " +
+                    "New-InstanceBackup -Provider TaurusDB | Wait-BackupJob -PollingInterval 0.05 } catch { }");
+            var kept = _ps.Run("$BackupToolsUnwrittenJobs").Output.Select(o => o.BaseObject).OfType<BackupJob>().ToArray();
+            Assert.Equal(new[] { "slowe-2" }, kept.Select(j => j.BackupName));
+            var text = _host.Text.Replace("\n", string.Empty);
+            Assert.Contains("$BackupToolsUnwrittenJobs", text);
+            Assert.Contains($"JobId = '{kept[0].JobId}'", text);
+            Assert.DoesNotContain("BackupName = 'fails-e1'", text); // (the caught error's target)
+        }
+
+        [Fact]
         public void A_SIGTERM_trace_names_the_jobs_of_live_commands_and_none_once_they_ended()
         {
             // SIGTERM ends pwsh without stopping its pipeline (no Dispose, no warning): the handler the module registers

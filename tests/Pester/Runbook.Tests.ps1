@@ -103,3 +103,42 @@ Describe 'A runbook ended by a signal' -Skip:($PSVersionTable.PSEdition -eq 'Des
         $text | Should -Not -Match 'sim-token'
     }
 }
+
+Describe 'A runbook stopped by an error' {
+    BeforeEach {
+        Reset-Simulator $script:Sim.BaseUri
+        Invoke-RestMethod -Method Post -Uri "$($script:Sim.BaseUri)_sim/options" -ContentType 'application/json' -Body '{"jobDurationMs":1000,"notFoundWindowMs":0}' | Out-Null
+    }
+
+    It 'names the jobs it kept in its log when $ErrorActionPreference = ''Stop'' ends pwsh -File' {
+        # The runbook form the help recommends, without a catch: the failed backup's error ends the script (exit 1)
+        # and $BackupToolsUnwrittenJobs with it; the backup still running is named in the warning.
+        $manifest = (Join-Path $script:ModulePath 'BackupTools.psd1').Replace("'", "''")
+        $endpoint = "$($script:Sim.BaseUri)taurusdb/".Replace("'", "''")
+        $options = "$($script:Sim.BaseUri)_sim/options".Replace("'", "''")
+        $file = Join-Path $TestDrive 'runbook-stop.ps1'
+        Set-Content -LiteralPath $file -Value @"
+`$ErrorActionPreference = 'Stop'
+`$ProgressPreference = 'SilentlyContinue'
+Import-Module '$manifest'
+`$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
+`$null = Connect-BackupService -Provider TaurusDB -Endpoint '$endpoint' -ProjectId '$($script:Project)' -AccessToken `$t
+`$jobs = & {
+    [pscustomobject]@{ InstanceId = '$($script:Taurus)'; Name = 'fail-stop-1' }
+    `$null = Invoke-RestMethod -Method Post -Uri '$options' -ContentType 'application/json' -Body '{"jobDurationMs":60000}'
+    [pscustomobject]@{ InstanceId = '$($script:Taurus)'; Name = 'stop-2' }
+} | New-InstanceBackup -Provider TaurusDB
+`$done = `$jobs | Wait-BackupJob -PollingInterval 0.2 -Timeout 50
+'the runbook ran to its end'
+"@
+        $text = (& (Get-TestPowerShell) -NoProfile -NonInteractive -File $file 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
+        $exitCode = $LASTEXITCODE
+        $text = $text -replace '\x1b\[[0-9;]*m', ''
+        $exitCode | Should -Be 1
+        $text | Should -Not -Match 'ran to its end'
+        $text | Should -Match 'BackupJobFailed|fail-stop-1'
+        $text | Should -Match 'Wait-BackupJob -Job takes each of them as: @\{ Provider = ''TaurusDB'''
+        $text | Should -Match ([regex]::Escape("BackupName = 'stop-2'"))
+        (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 2
+    }
+}

@@ -164,11 +164,13 @@ namespace BackupTools.Commands
                     else if (jobs.Count > 0)
                     {
                         text.Append($"Their jobs are in ${UnwrittenVariable.Substring(7)} (Wait-BackupJob takes them).");
-                        // Ctrl+C (SIGINT) ends a session run from a file or a command (pwsh -File, -Command) with the
-                        // stop, without running its finally blocks: the variable goes with the process, and this
-                        // warning in the log is all that is left of the backups.
-                        if (_stopRequested)
-                            text.Append(" If this session ends with the stop (pwsh -File or -Command does), Wait-BackupJob -Job takes each of them as: ")
+                        // A session run from a file or a command (pwsh -File, -Command) ends with the stop: after
+                        // Ctrl+C (SIGINT), without running its finally blocks, and after an error that nothing
+                        // catches ($ErrorActionPreference = 'Stop', as a runbook sets it). The variable goes with the
+                        // process, and this warning in the log is all that is left of the backups.
+                        if (stopped)
+                            text.Append(" If this session ends with the stop (pwsh -File or -Command does, after Ctrl+C or an error nothing catches), " +
+                                        "Wait-BackupJob -Job takes each of them as: ")
                                 .Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
                     }
                 }
