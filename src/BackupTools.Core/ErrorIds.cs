@@ -47,7 +47,7 @@ namespace BackupTools
         {
             switch (errorId)
             {
-                case BackupParameterInvalid: return "Correct the parameter as the message says (for a missing default store, pass -StoreName).";
+                case BackupParameterInvalid: return "Correct the parameter as the message says.";
                 case BackupServiceError: return "Read the service's code and message; for 401 get a new token, for 403 check the account's permissions.";
                 case BackupResponseInvalid: return "Check that the endpoint is the service's API (not a proxy or login page); try again.";
                 case BackupCreateOutcomeUnknown: return "List the instance's backups on the service (by the backup name) before starting another one.";

@@ -51,6 +51,21 @@ namespace BackupTools.Tests
         }
 
         [Theory]
+        [InlineData("Wait-BackupJob -Job $job -PollingInterval 0")]
+        [InlineData("Wait-BackupJob -Job $job -Timeout -5")]
+        [InlineData("New-InstanceBackup -InstanceId $ti -Name 1-starts-with-digit")]
+        public void A_parameter_error_recommends_nothing_the_command_does_not_have(string command)
+        {
+            // The catalogue's action once added "(for a missing default store, pass -StoreName)" to every
+            // BackupParameterInvalid: a wait's -PollingInterval 0 was told to pass a parameter Wait-BackupJob has not.
+            var r = _ps.Run(Connect + "$job = [BackupTools.BackupJob]::new('TaurusDB', $taurus, 'job-1');" + command);
+            var record = r.Terminating?.ErrorRecord ?? Assert.Single(r.Errors);
+            Assert.StartsWith(ErrorIds.BackupParameterInvalid + ",", record.FullyQualifiedErrorId);
+            Assert.False(string.IsNullOrEmpty(record.ErrorDetails.RecommendedAction));
+            Assert.DoesNotContain("StoreName", record.ErrorDetails.RecommendedAction);
+        }
+
+        [Theory]
         [InlineData("-WhatIf")]
         [InlineData("")]
         public void A_request_timeout_of_zero_ends_the_command_before_WhatIf_or_any_create(string whatIf)
