@@ -457,5 +457,15 @@ $sets = @((Get-Command {name}).ParameterSets)
             Assert.True(longLines.Count == 0, "Lines over 80 characters: " + string.Join(", ", longLines));
             Assert.True(File.Exists(Path.Combine(OutputHelpDir, "about_BackupTools.help.txt")), "the about topic is not in the output's en-US");
         }
+
+        [Fact]
+        public void About_BackupTools_SEE_ALSO_names_every_cmdlet()
+        {
+            // Get-Help about_BackupTools ended with five of the six cmdlets: New-DisasterRecoveryBackup was missing.
+            var text = AboutText().Replace("\r\n", "\n");
+            var seeAlso = text.Substring(text.IndexOf("\nSEE ALSO\n", StringComparison.Ordinal));
+            var named = seeAlso.Split('\n').Select(l => l.Trim()).ToList();
+            Assert.All(CmdletNames(), c => Assert.Contains(c, named));
+        }
     }
 }
