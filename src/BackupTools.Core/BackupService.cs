@@ -630,7 +630,11 @@ namespace BackupTools
                     job) { Provider = job.Provider };
             if (!string.Equals(connection.Provider, job.Provider, StringComparison.OrdinalIgnoreCase))
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
-                    $"The job belongs to {job.Provider}, but the connection is to {connection.Provider}.", job) { Provider = job.Provider };
+                    $"The job belongs to {job.Provider}, but the connection is to {connection.Provider}.", job)
+                {
+                    Provider = job.Provider,
+                    RecommendedAction = $"Pass a connection to {job.Provider} with -Connection, or leave -Connection out: each job is then read with the session's connection to its own service.",
+                };
             if (!string.IsNullOrWhiteSpace(job.Endpoint) && BackupConnection.MakeKey(job.Provider, job.Endpoint) != connection.EndpointKey)
                 throw new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.InvalidArgument,
                     $"The job belongs to {job.Provider} at {job.Endpoint}, but the connection is to {connection.Endpoint}; it was not read there.", job)

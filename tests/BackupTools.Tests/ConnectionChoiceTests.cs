@@ -132,6 +132,24 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// A -Connection to another provider than the job's is refused with an action that fits what the user did: it
+        /// told them to "pass -Connection", which they had just done (the catalogue's action for ConnectionNotFound).
+        /// </summary>
+        [Fact]
+        public void A_connection_to_another_provider_recommends_one_to_the_job_s_own()
+        {
+            var c = BackupService.Connect(new ConnectRequest
+            {
+                Provider = "DDS", Endpoint = _sim.EndpointFor("DDS"), Scope = TestData.ProjectId, AccessToken = TestData.Secure(TestData.Token),
+            });
+            var job = new BackupJob("TaurusDB", _sim.EndpointFor("TaurusDB").ToString(), "job-1", scope: TestData.ProjectId);
+            var ex = Assert.Throws<BackupToolsException>(() => BackupService.CheckMatches(c, job));
+            Assert.Equal(ErrorIds.ConnectionNotFound, ex.ErrorId);
+            Assert.NotEqual(ErrorIds.DefaultAction(ErrorIds.ConnectionNotFound), ex.RecommendedAction);
+            Assert.Contains("TaurusDB", ex.RecommendedAction);
+        }
+
+        /// <summary>
         /// A job list written by hand may carry a password in its addresses (https://user:password@host/): the job keeps
         /// neither, so no view, Export-Clixml or error that quotes its Endpoint (there is no connection there) shows it.
         /// </summary>
