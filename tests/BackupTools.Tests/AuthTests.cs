@@ -131,6 +131,27 @@ namespace BackupTools.Tests
             else Assert.Equal(0, TokenRequests(provider));
         }
 
+        /// <summary>
+        /// A refused credential is reported with the service's code and message as every other service error is
+        /// ("HTTP 401 Unauthorized: The access token ... expired."): a renewed token read "HTTP 401: Unauthorized The access
+        /// token is missing, invalid or expired.. Dataverse refused", code and message run together, two periods; IAM's
+        /// "HTTP 401: 401 The username or password is wrong.. IAM refused" (its code is the status: said once now), UAA's
+        /// "HTTP 401: unauthorized Bad credentials".
+        /// </summary>
+        [Theory]
+        [InlineData("Dataverse", "TokenProvider", "answered HTTP 401 Unauthorized: The access token is missing, invalid or expired. Dataverse refused the TokenProvider credential")]
+        [InlineData("TaurusDB", "Credential", "answered HTTP 401: The username or password is wrong. IAM refused")]
+        [InlineData("CloudFoundry", "ClientCredential", "answered HTTP 401 unauthorized: Bad credentials. UAA refused client 'sim-client'")]
+        public async Task A_refused_credential_quotes_the_services_code_and_message_as_one_sentence(string provider, string method, string expected)
+        {
+            var c = BackupService.Connect(Request(provider, method, secret: "still-not-the-secret"));
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() =>
+                BackupService.StartAsync(c, BackupFor(provider), NullOperationLog.Instance, CancellationToken.None, TestData.FastRetry()));
+            Assert.Equal(ErrorIds.ConnectionAuthenticationFailed, ex.ErrorId);
+            Assert.Contains(expected, ex.Message);
+            Assert.DoesNotContain("..", ex.Message);
+        }
+
         [Fact]
         public async Task A_uaa_client_secret_with_reserved_characters_is_accepted()
         {

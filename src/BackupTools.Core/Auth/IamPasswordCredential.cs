@@ -137,7 +137,7 @@ namespace BackupTools
             var (code, message) = response.IsSuccess ? (null, null) : IamError(response);
             if (response.Status == 401 || response.Status == 403)
             {
-                var refused = Refused(_provider, $"{response.Call} answered HTTP {response.Status}{response.CutOffNote}" + Words(code, message) +
+                var refused = Refused(_provider, ServiceCall.Sentence($"{response.Call} answered HTTP {response.Status}{response.CutOffNote}" + ServiceCall.CodeAndMessage(code, message, response.Status)) +
                     $" IAM refused the user name, password or domain name for project {_projectId}. It was not tried again.", IdentityEndpoint);
                 refused.ServiceCode = code;
                 refused.ServiceMessage = message;
@@ -155,9 +155,6 @@ namespace BackupTools
                 expires = OnThisClock(e, response.ServiceDate);
             return (Secret.FromPlain(token), expires);
         }
-
-        private static string Words(string code, string message) =>
-            code == null && message == null ? "." : ": " + (code == null ? message : message == null ? code : code + " " + message) + ".";
 
         /// <summary>
         /// IAM's code and message, masked as any service text: Keystone's <c>{"error": {"code", "message", "title"}}</c>

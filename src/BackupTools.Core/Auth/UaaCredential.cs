@@ -87,10 +87,12 @@ namespace BackupTools
                 response = await call.To(uaa).SendAsync(http, isCreate: false, target: url).NoContext();
             }
             if (response.Status == 400 || response.Status == 401 || response.Status == 403)
-                throw Refused(_provider, $"{response.Call} answered HTTP {response.Status}{response.CutOffNote}" +
-                    (ServiceCall.ServiceWords(response) is string w ? ": " + w : string.Empty) +
-                    (_userName == null ? $". UAA refused client '{_clientId}' or its secret." : $". UAA refused the user name or password of '{_userName}'.") +
+            {
+                var (code, message) = ServiceCall.ServiceCodeAndMessage(response);
+                throw Refused(_provider, ServiceCall.Sentence($"{response.Call} answered HTTP {response.Status}{response.CutOffNote}" + ServiceCall.CodeAndMessage(code, message, response.Status)) +
+                    (_userName == null ? $" UAA refused client '{_clientId}' or its secret." : $" UAA refused the user name or password of '{_userName}'.") +
                     " It was not tried again.", url);
+            }
             if (!response.IsSuccess) throw response.ServiceError(null, ServiceCall.ServiceWords(response), url);
             var root = response.RequireJsonObject(url);
             var token = root.Str("access_token");

@@ -326,9 +326,8 @@ namespace BackupTools.Http
         private BackupToolsException RefusedBy(ServiceResponse response, BackupCredential credential, object target)
         {
             var (code, message) = ErrorOf(response);
-            var said = Words(code, message);
             var refused = BackupCredential.Refused(Connection.Provider,
-                $"{response.Call} answered HTTP 401{(said == null ? string.Empty : ": " + said)}{response.CutOffNote}. {Connection.Provider} refused the " +
+                Sentence($"{response.Call} answered HTTP 401{response.CutOffNote}{CodeAndMessage(code, message, response.Status)}") + $" {Connection.Provider} refused the " +
                 $"{credential.Method} credential" + (credential.CanRenew ? " even with a newly obtained token." : ".") +
                 " The request was not sent again.", target);
             // The service's own code (APIG.0301 for a signature that does not verify) and message, as on every other error.
@@ -353,6 +352,15 @@ namespace BackupTools.Http
 
         private static string Words(string code, string message) =>
             code == null && message == null ? null : code == null ? message : message == null ? code : code + " " + message;
+
+        /// <summary>
+        /// A service's code and message as a service error quotes them after its status (" DBS.200410: Backup failed"),
+        /// or nothing: end the text with <see cref="Sentence"/>, as a message may end in its own period.
+        /// </summary>
+        internal static string CodeAndMessage(string code, string message, int status) =>
+            // (IAM's Keystone code is the status again: "HTTP 401 401: ..." said it twice)
+            (string.IsNullOrEmpty(code) || code == status.ToString(System.Globalization.CultureInfo.InvariantCulture) ? string.Empty : " " + code) +
+            (string.IsNullOrEmpty(message) ? string.Empty : ": " + message);
 
         /// <summary>
         /// The code and message of an error body of this call's service, masked: as its provider's own parser reads them
