@@ -50,6 +50,20 @@ namespace BackupTools.Tests
             Assert.False(string.IsNullOrEmpty(record.ErrorDetails.RecommendedAction));
         }
 
+        [Fact]
+        public void A_create_failing_on_its_credential_names_its_row_as_the_target()
+        {
+            // A -TokenProvider script that fails names no target of its own: the record's target was empty ("(:)"), so
+            // `$rows | New-InstanceBackup -ErrorVariable e` could not tell which row failed; a read's names its job.
+            _ps.Set("dataverse", _sim.EndpointFor("Dataverse").ToString());
+            var r = _ps.Run("$null = Connect-BackupService -Provider Dataverse -Endpoint $dataverse -TokenProvider { throw 'vault locked' };" +
+                            "New-InstanceBackup -InstanceId 6f0e2a7c-3b1d-4c55-9a1e-2d4b8f7c9e01 -Name row-07");
+            var record = Assert.Single(r.Errors);
+            Assert.StartsWith(ErrorIds.ConnectionAuthenticationFailed + ",", record.FullyQualifiedErrorId);
+            var request = Assert.IsType<BackupRequest>(record.TargetObject);
+            Assert.Equal("row-07", request.Name);
+        }
+
         [Theory]
         [InlineData("Wait-BackupJob -Job $job -PollingInterval 0")]
         [InlineData("Wait-BackupJob -Job $job -Timeout -5")]

@@ -28,6 +28,8 @@ namespace BackupTools.Commands
         private sealed class PendingCreate
         {
             public string What;
+            // The row, without its secrets: the target of a create's error that names none (a -TokenProvider script that failed).
+            public BackupRequest Request;
             public volatile Task<BackupJob> Create;
             // Told of the create's error, on the pipeline thread, before it is written.
             public Action<BackupToolsException> Failed;
@@ -35,7 +37,8 @@ namespace BackupTools.Commands
 
         private PendingCreate Track(BackupConnection connection, BackupRequest request)
         {
-            var pending = new PendingCreate { What = $"{connection.Provider} {request.WithoutSecrets()}" };
+            var withoutSecrets = request.WithoutSecrets();
+            var pending = new PendingCreate { What = $"{connection.Provider} {withoutSecrets}", Request = withoutSecrets };
             lock (_pendingCreates) _pendingCreates.Add(pending);
             Join();
             return pending;
@@ -55,7 +58,7 @@ namespace BackupTools.Commands
         {
             pending.Failed?.Invoke(ex);
             if (!BackupService.CreateMayHaveStarted(ex)) Written(pending); // nothing started: nothing to trace
-            WriteError(ex, null, () => Written(pending));
+            WriteError(ex, pending.Request, () => Written(pending));
         }
 
         // The job of the error that stopped this command (a failed job with -ErrorAction Stop): it reached the user as
