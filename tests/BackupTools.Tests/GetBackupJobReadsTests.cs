@@ -123,6 +123,25 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task A_read_held_by_a_long_Retry_After_recommends_reading_again_after_the_pause()
+        {
+            // The held jobs' errors carried the 429's own action, "for 401 get a new token, for 403 check the account's
+            // permissions": nothing to do with a read that was not sent because the endpoint asked for quiet.
+            _sim.Options.JobDuration = TimeSpan.FromMinutes(10);
+            var jobs = await Start("TaurusDB", 3);
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", Method = "GET", StatusCode = 429, RetryAfter = "120", Times = int.MaxValue });
+            _ps.Set("jobs", jobs);
+            var r = _ps.Run(ConnectBoth + "$jobs | Get-BackupJob", TimeSpan.FromSeconds(60));
+            var held = r.Errors.Where(e => e.Exception.Message.Contains("was not sent")).ToList();
+            Assert.Equal(2, held.Count);
+            Assert.All(held, e =>
+            {
+                Assert.Contains("after the pause", e.ErrorDetails.RecommendedAction);
+                Assert.DoesNotContain("401", e.ErrorDetails.RecommendedAction);
+            });
+        }
+
+        [Fact]
         public async Task An_endpoints_short_Retry_After_is_waited_out_by_every_job_before_its_read()
         {
             _sim.Options.JobDuration = TimeSpan.FromMinutes(10);

@@ -182,11 +182,14 @@ namespace BackupTools.Jobs
             var cause = endpoint.PausedBy;
             var message = $"{job.Provider} job {job.JobId}: its status read was not sent: the endpoint asked for quiet for another {Math.Ceiling(left.TotalSeconds):0} s " +
                           $"(Retry-After), longer than a read waits ({_retry.MaxDelay.TotalSeconds:0.#} s).";
+            // (not the action of the answer that asked for the pause: this read was not sent, and there is nothing to fix)
+            const string action = "Read the job again after the pause, or use Wait-BackupJob, which waits pauses out.";
             if (cause != null)
             {
                 var held = cause.Restated($"{message} It answered another job's read: {cause.Message}", job, cause);
                 held.Provider = cause.Provider ?? job.Provider;
                 held.RetryAfter = left;
+                held.RecommendedAction = action;
                 return held;
             }
             return new BackupToolsException(ErrorIds.BackupServiceError, BackupErrorCategory.LimitsExceeded,
@@ -194,7 +197,7 @@ namespace BackupTools.Jobs
             {
                 Provider = job.Provider,
                 RetryAfter = left,
-                RecommendedAction = "Read the job again after the pause, or use Wait-BackupJob, which waits pauses out.",
+                RecommendedAction = action,
             };
         }
 
