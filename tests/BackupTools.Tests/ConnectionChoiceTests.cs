@@ -150,6 +150,34 @@ namespace BackupTools.Tests
         }
 
         /// <summary>
+        /// Several connections fit and none was chosen: the action is to choose one, as the message says. It was the
+        /// catalogue's "Run Connect-BackupService, or pass -Connection", to a session that had connections to spare.
+        /// </summary>
+        [Fact]
+        public void Several_fitting_connections_recommend_choosing_one_not_connecting()
+        {
+            BackupConnection To(string provider, Uri endpoint) => BackupService.Connect(new ConnectRequest
+            {
+                Provider = provider, Endpoint = endpoint, AccessToken = TestData.Secure(TestData.Token),
+                Scope = provider == "DDS" || provider == "TaurusDB" ? TestData.ProjectId : null,
+            });
+            var store = new ConnectionStore();
+            store.SetDefault(To("DDS", _sim.EndpointFor("DDS")));
+            store.SetDefault(To("TaurusDB", _sim.EndpointFor("TaurusDB")));
+            var services = Assert.Throws<BackupToolsException>(() => store.ForNewBackup(null, BackupKind.Instance));
+            Assert.Equal(ErrorIds.ConnectionNotFound, services.ErrorId);
+            Assert.Equal("Pass -Provider or -Connection to choose one.", services.RecommendedAction);
+
+            store.SetDefault(To("DDS", new Uri("http://localhost:" + _sim.EndpointFor("DDS").Port + "/dds/")));
+            foreach (var regions in new[] { () => store.ForNewBackup("DDS", BackupKind.Instance), () => store.ForNewBackup(null) })
+            {
+                var ex = Assert.Throws<BackupToolsException>(regions);
+                Assert.StartsWith("Pass -", ex.RecommendedAction);
+                Assert.DoesNotContain("Run Connect-BackupService", ex.RecommendedAction);
+            }
+        }
+
+        /// <summary>
         /// A job list written by hand may carry a password in its addresses (https://user:password@host/): the job keeps
         /// neither, so no view, Export-Clixml or error that quotes its Endpoint (there is no connection there) shows it.
         /// </summary>

@@ -56,7 +56,7 @@ namespace BackupTools.Session
                     var needsProject = string.IsNullOrEmpty(project) && only.GroupBy(c => c.EndpointKey).Any(g => g.Count() > 1);
                     throw NotFound($"The {job.Provider} job {job.JobId ?? job.StatusUrl} carries no Endpoint, and this session has {only.Count} connections to " +
                         $"{job.Provider} ({string.Join(", ", only.Select(c => c.Endpoint + (string.IsNullOrEmpty(c.Scope) ? string.Empty : $" project {c.Scope}")))}). Pass -Connection to choose one, or give the job its Endpoint" +
-                        (needsProject ? " and its Scope (project id)." : "."));
+                        (needsProject ? " and its Scope (project id)." : "."), ChooseOne);
                 }
                 var fitting = _connections.Where(c => c.EndpointKey == key && c.ServesProject(project)).ToList();
                 if (fitting.Count <= 1 || !string.IsNullOrEmpty(project)) return fitting.LastOrDefault();
@@ -64,7 +64,7 @@ namespace BackupTools.Session
                 // of its endpoint: never a guess.
                 throw NotFound($"The {job.Provider} job {job.JobId ?? job.StatusUrl} names no project, and this session has connections to " +
                     $"{fitting.Count} projects at {job.Endpoint} ({string.Join(", ", fitting.Select(c => c.Scope))}). Pass -Connection to choose one, " +
-                    "or give the job its Scope.");
+                    "or give the job its Scope.", ChooseOne);
             }
         }
 
@@ -85,7 +85,7 @@ namespace BackupTools.Session
                     var matches = ForNew().Where(c => string.Equals(c.Provider, provider, StringComparison.OrdinalIgnoreCase)).ToList();
                     if (matches.Count == 1) return matches[0];
                     if (matches.Count > 1)
-                        throw NotFound($"This session has {matches.Count} connections to {matches[0].Provider} ({string.Join(", ", matches.Select(c => c.Endpoint))}). Pass -Connection to choose one.");
+                        throw NotFound($"This session has {matches.Count} connections to {matches[0].Provider} ({string.Join(", ", matches.Select(c => c.Endpoint))}). Pass -Connection to choose one.", ChooseOne);
                     Providers.ProviderRegistry.Get(provider); // a name no provider has is ProviderNotFound, not a missing connection
                     throw NotFound($"There is no connection to {provider} in this session. Run Connect-BackupService -Provider {provider} first, or pass -Connection.");
                 }
@@ -129,11 +129,15 @@ namespace BackupTools.Session
         {
             var providers = fitting.Select(c => c.Provider).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             return providers.Count == 1
-                ? NotFound($"This session has {fitting.Count} connections to {providers[0]} ({string.Join(", ", fitting.Select(c => c.Endpoint))}). Pass -Connection to choose one.")
-                : NotFound($"This session has {what} ({string.Join(", ", providers)}). Pass -Provider or -Connection to choose one.");
+                ? NotFound($"This session has {fitting.Count} connections to {providers[0]} ({string.Join(", ", fitting.Select(c => c.Endpoint))}). Pass -Connection to choose one.", ChooseOne)
+                : NotFound($"This session has {what} ({string.Join(", ", providers)}). Pass -Provider or -Connection to choose one.", "Pass -Provider or -Connection to choose one.");
         }
 
-        private static BackupToolsException NotFound(string message) =>
-            new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound, message);
+        // Several connections fit: the catalogue's action ("Run Connect-BackupService, or pass -Connection") would send the
+        // user to connect again.
+        private const string ChooseOne = "Pass -Connection to choose one.";
+
+        private static BackupToolsException NotFound(string message, string action = null) =>
+            new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound, message) { RecommendedAction = action };
     }
 }
