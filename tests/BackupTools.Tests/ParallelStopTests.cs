@@ -82,7 +82,7 @@ namespace BackupTools.Tests
 
             Assert.Equal(3, Started());
             Assert.Empty(Kept()); // (the caller's variable: the jobs were kept in the task runspaces, gone now)
-            Assert.Contains("WARNING: BackupTools: 1 backup(s) it started were not written", error);
+            Assert.Contains("WARNING: BackupTools: 1 backup(s) New-InstanceBackup started were not written", error);
             Assert.Contains("Their jobs are in this runspace's $BackupToolsUnwrittenJobs, which goes with the runspace (PSTask:", error);
             var tables = Regex.Matches(error, @"@\{ Provider = 'Dataverse'[^}]*\}").Select(m => m.Value).ToArray();
             Assert.Equal(3, tables.Length);

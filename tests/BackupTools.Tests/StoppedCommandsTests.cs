@@ -113,7 +113,7 @@ namespace BackupTools.Tests
             // The failed job is the caught error's target: only the one still running is kept.
             Assert.Equal(new[] { "slowp-2" }, Kept().Select(j => j.BackupName));
             Assert.Equal("fails-p1", ((BackupJob)Run("$caught.TargetObject").Single().BaseObject).BackupName);
-            Assert.Contains("it was waiting for were written before the command was stopped", _host.Text);
+            Assert.Contains("backup(s) Wait-BackupJob was waiting for were written before the command was stopped", _host.Text);
             Assert.Contains("$BackupToolsUnwrittenJobs", _host.Text);
         }
 

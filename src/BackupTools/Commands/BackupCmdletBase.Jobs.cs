@@ -146,7 +146,10 @@ namespace BackupTools.Commands
             var text = new System.Text.StringBuilder();
             if (jobs.Count > 0)
             {
-                var whose = HeldJobsAreItsOwn ? "it started" : "it was waiting for";
+                // The command named: the warning stands alone after the command (a host line, not a record), and in
+                // `New-InstanceBackup | Wait-BackupJob` "it" could be either.
+                var command = MyInvocation?.MyCommand?.Name ?? "the command";
+                var whose = HeldJobsAreItsOwn ? $"{command} started" : $"{command} was waiting for";
                 try
                 {
                     // Jobs already kept (the creating command before it in the pipeline kept the same ones) are kept
