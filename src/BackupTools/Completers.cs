@@ -7,13 +7,16 @@ using System.Management.Automation.Language;
 
 namespace BackupTools.Commands
 {
-    /// <summary>Completes provider names from the provider table.</summary>
+    /// <summary>
+    /// Completes provider names from the provider table. A word holding wildcards (Get-BackupProvider -Name *DB) is
+    /// completed as the pattern it is, as PowerShell's own completers do: provider names hold no wildcard characters.
+    /// </summary>
     public sealed class ProviderNameCompleter : IArgumentCompleter
     {
         /// <inheritdoc />
         public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
             CommandAst commandAst, IDictionary fakeBoundParameters) =>
-            Completion.Matching(BackupService.ProviderNames, wordToComplete);
+            Completion.Matching(BackupService.ProviderNames, wordToComplete, wildcards: true);
     }
 
     /// <summary>
@@ -78,13 +81,20 @@ namespace BackupTools.Commands
 
     internal static class Completion
     {
-        public static IEnumerable<CompletionResult> Matching(IEnumerable<string> values, string word)
+        public static IEnumerable<CompletionResult> Matching(IEnumerable<string> values, string word, bool wildcards = false)
         {
             var typed = word ?? string.Empty;
             var quoted = typed.Length > 0 && (typed[0] == '\'' || typed[0] == '"');
             var prefix = typed.Trim('\'', '"');
+            Func<string, bool> matches = v => v.StartsWith(prefix, System.StringComparison.OrdinalIgnoreCase);
+            if (wildcards && WildcardPattern.ContainsWildcardCharacters(prefix))
+            {
+                var pattern = new WildcardPattern(prefix + "*", WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant); // (as Get-BackupProvider matches)
+                // (a pattern PowerShell cannot read, DDS[, completes to nothing, as the cmdlet refuses it)
+                matches = v => { try { return pattern.IsMatch(v); } catch (WildcardPatternException) { return false; } };
+            }
             return values
-                .Where(v => v.StartsWith(prefix, System.StringComparison.OrdinalIgnoreCase))
+                .Where(matches)
                 .OrderBy(v => v, System.StringComparer.OrdinalIgnoreCase)
                 .Select(v => new CompletionResult(Quoted(v, quoted), v, CompletionResultType.ParameterValue, v));
         }

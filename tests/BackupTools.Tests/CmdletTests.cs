@@ -463,6 +463,12 @@ namespace BackupTools.Tests
             // The other cmdlets still offer every provider.
             Assert.Equal(BackupService.ProviderNames.Count(), Complete("Connect-BackupService -Provider ").Length);
             Assert.Equal(BackupService.ProviderNames.Count(), Complete("Get-BackupProvider ").Length);
+            // Get-BackupProvider takes wildcards, and a pattern typed there completes as PowerShell's own completers do
+            // (Get-Process -Name *sh): it offered nothing.
+            Assert.Equal(new[] { "TaurusDB" }, Complete("Get-BackupProvider -Name *DB"));
+            Assert.Equal(new[] { "CloudFoundry" }, Complete("Get-BackupProvider -Provider *found"));
+            Assert.Equal(new[] { "ArcGIS" }, Complete("Get-BackupProvider Arc?I"));
+            Assert.Equal(0, _ps.Run("(TabExpansion2 -inputScript 'Get-BackupProvider -Name DDS[' -cursorColumn 29).CompletionMatches.Count").Output.Single().BaseObject);
         }
 
         [Fact]
