@@ -89,6 +89,17 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public async Task The_error_names_RetentionPeriod_too_which_also_gives_the_request_a_retention_date()
+        {
+            // New-DisasterRecoveryBackup -RetentionPeriod 3 makes a retention date: the error said "-RetentionDate was given"
+            // and recommended leaving out -StoreName and -RetentionDate, to a user who had given neither.
+            var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection(), Request(retention: DateTimeOffset.UtcNow.AddDays(3))));
+            Assert.Contains("-RetentionPeriod", ex.Message);
+            Assert.Contains("-RetentionPeriod", ex.RecommendedAction);
+            Assert.Contains("-RetentionDate", ex.RecommendedAction);
+        }
+
+        [Fact]
         public async Task An_HTTP_404_from_the_store_routes_is_taken_as_not_found_too()
         {
             _sim.Options.ArcGis109 = false;

@@ -294,7 +294,7 @@ namespace BackupTools.Providers.ArcGIS
         {
             var ten9 = Url.Combine(admin, "system", "disasterrecovery", "backuprestore", "backup");
             var why = !string.IsNullOrEmpty(request.StoreName) ? "not tried: -StoreName was given"
-                : request.RetentionDate != null ? "not tried: -RetentionDate was given, which is 10.9.1 and later"
+                : request.RetentionDate != null ? "not tried: a retention date was given (-RetentionDate or -RetentionPeriod), which is 10.9.1 and later"
                 : "tried, and it answered not found too";
             return new BackupToolsException(ex.ErrorId, ex.Category,
                 ex.Message + " Disaster-recovery backup stores (system/disasterrecovery/stores/{store}/backups/create) need ArcGIS Enterprise " +
@@ -305,7 +305,7 @@ namespace BackupTools.Providers.ArcGIS
                 ServiceCode = ex.ServiceCode,
                 ServiceMessage = ex.ServiceMessage,
                 HttpStatus = ex.HttpStatus,
-                RecommendedAction = "Check the deployment's version and the store's name; on ArcGIS Enterprise 10.9, leave out -StoreName and -RetentionDate.",
+                RecommendedAction = "Check the deployment's version and the store's name; on ArcGIS Enterprise 10.9, leave out -StoreName, -RetentionDate and -RetentionPeriod.",
             };
         }
 
