@@ -26,11 +26,14 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $root = $PSScriptRoot
-# The child sessions (Pester, demo) run in this very pwsh, not whichever one PATH finds first. Installed as a .NET tool
-# (dotnet tool install PowerShell), this process is dotnet running pwsh.dll: the pwsh next to the engine is used then.
+# The child sessions run in this very pwsh, not whichever one PATH finds first. As a .NET tool (dotnet pwsh) this
+# process is dotnet running pwsh.dll, and so are the children (the tool's own pwsh executable is built for one
+# platform only); a host embedding PowerShell uses the pwsh next to its engine.
 $pwsh = (Get-Process -Id $PID).Path
-$pwshName = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
-if ((Split-Path -Leaf $pwsh) -ne $pwshName) { $pwsh = Join-Path $PSHOME $pwshName }
+$pwshPrefix = @()
+$pwshLeaf = Split-Path -Leaf $pwsh
+if (($pwshLeaf -eq 'dotnet' -or $pwshLeaf -eq 'dotnet.exe') -and (Test-Path (Join-Path $PSHOME 'pwsh.dll'))) { $pwshPrefix = @(Join-Path $PSHOME 'pwsh.dll') }
+elseif ($pwshLeaf -ne $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })) { $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }) }
 
 function Invoke-Native([string] $File, [string[]] $Arguments) {
     & $File @Arguments
@@ -114,7 +117,7 @@ Import-Module '$($pester.Replace("'", "''"))'
 `$config.Output.Verbosity = 'Detailed'
 Invoke-Pester -Configuration `$config
 "@
-            Invoke-Native $pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+            Invoke-Native $pwsh ($pwshPrefix + @('-NoProfile', '-NonInteractive', '-Command', $script))
         }
         finally {
             $simulator.Process.Kill($true)
@@ -124,7 +127,7 @@ Invoke-Pester -Configuration `$config
         $package = Invoke-Package
         $simulator = Start-Simulator
         try {
-            Invoke-Native $pwsh @('-NoProfile', '-File', (Join-Path $root 'demo/Demo.ps1'), '-ModulePath', $package, '-SimulatorUri', $simulator.BaseUri)
+            Invoke-Native $pwsh ($pwshPrefix + @('-NoProfile', '-File', (Join-Path $root 'demo/Demo.ps1'), '-ModulePath', $package, '-SimulatorUri', $simulator.BaseUri))
         }
         finally {
             $simulator.Process.Kill($true)

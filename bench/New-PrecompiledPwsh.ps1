@@ -13,7 +13,9 @@
 .EXAMPLE
     dotnet tool restore
     dotnet pwsh ./bench/New-PrecompiledPwsh.ps1
-    out/pwsh-precompiled/pwsh ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/ -Runs 15
+    dotnet out/pwsh-precompiled/pwsh.dll ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/ -Runs 15
+.OUTPUTS
+    The copy's pwsh.dll, to run with dotnet (the tool's pwsh executable is built for one platform only).
 #>
 param(
     [string] $OutputPath = (Join-Path $PSScriptRoot '../out/pwsh-precompiled')
@@ -49,6 +51,6 @@ foreach ($name in $assemblies) {
     if ($LASTEXITCODE -ne 0) { throw "crossgen2 of $name.dll failed ($LASTEXITCODE):$([Environment]::NewLine)$($log -join [Environment]::NewLine)" }
     Write-Verbose "$name.dll compiled ahead for $rid"
 }
-$pwsh = Join-Path $OutputPath $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
-if (-not (Test-Path -LiteralPath $pwsh)) { throw "No pwsh executable in $PSHOME to start the copy with." }
-$pwsh
+$entry = Join-Path $OutputPath 'pwsh.dll'
+if (-not (Test-Path -LiteralPath $entry)) { throw "No pwsh.dll in $PSHOME: run this script in the PowerShell .NET tool (dotnet pwsh)." }
+$entry

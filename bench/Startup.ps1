@@ -26,7 +26,7 @@
     # Without a pwsh release: the .NET tool, precompiled once into out/pwsh-precompiled, then measured there.
     dotnet tool restore
     dotnet pwsh ./bench/New-PrecompiledPwsh.ps1
-    out/pwsh-precompiled/pwsh ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/ -Runs 15
+    dotnet out/pwsh-precompiled/pwsh.dll ./bench/Startup.ps1 -SimulatorUri http://127.0.0.1:5099/ -Runs 15
 #>
 param(
     [Parameter(Mandatory)] [string] $SimulatorUri,
@@ -90,20 +90,23 @@ $emptyChild = @"
 Import-Module '$($empty.Replace("'", "''"))'
 `$w.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)
 "@
-# This very pwsh; installed as a .NET tool (dotnet tool install PowerShell) this process is dotnet running pwsh.dll,
-# and the pwsh next to the engine is used.
+# The child sessions run in this very pwsh, not whichever one PATH finds first. As a .NET tool (dotnet pwsh) this
+# process is dotnet running pwsh.dll, and so are the children (the tool's own pwsh executable is built for one
+# platform only); a host embedding PowerShell uses the pwsh next to its engine.
 $pwsh = (Get-Process -Id $PID).Path
-$pwshName = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
-if ((Split-Path -Leaf $pwsh) -ne $pwshName) { $pwsh = Join-Path $PSHOME $pwshName }
+$pwshPrefix = @()
+$pwshLeaf = Split-Path -Leaf $pwsh
+if (($pwshLeaf -eq 'dotnet' -or $pwshLeaf -eq 'dotnet.exe') -and (Test-Path (Join-Path $PSHOME 'pwsh.dll'))) { $pwshPrefix = @(Join-Path $PSHOME 'pwsh.dll') }
+elseif ($pwshLeaf -ne $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })) { $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }) }
 try {
     $samples = foreach ($i in 1..$Runs) {
-        $line = & $pwsh -NoProfile -NonInteractive -Command $child
+        $line = & $pwsh @pwshPrefix -NoProfile -NonInteractive -Command $child
         if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the module child failed with exit code $LASTEXITCODE" }
         $import, $first, $warm = ($line -split ' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
-        $rawLine = & $pwsh -NoProfile -NonInteractive -Command $raw
+        $rawLine = & $pwsh @pwshPrefix -NoProfile -NonInteractive -Command $raw
         if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the smallest module's child failed with exit code $LASTEXITCODE" }
         $floorImport, $floorFirst, $bare = ($rawLine -split ' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
-        $emptyLine = & $pwsh -NoProfile -NonInteractive -Command $emptyChild
+        $emptyLine = & $pwsh @pwshPrefix -NoProfile -NonInteractive -Command $emptyChild
         if ($LASTEXITCODE -ne 0) { throw "Run ${i}: the empty manifest's child failed with exit code $LASTEXITCODE" }
         [pscustomobject]@{
             Import = $import; First = $first; Warm = $warm; Raw = $bare

@@ -52,7 +52,7 @@ $second
 }
 [pscustomobject]@{ State = [string]`$job.State; ModuleCopiesInDefault = @(`$inDefault).Count; CoreLocation = [BackupTools.BackupJob].Assembly.Location } | ConvertTo-Json -Compress
 "@
-        $output = & (Get-TestPowerShell) -NoProfile -NonInteractive -Command $script
+        $output = & (Get-TestPowerShell) @(Get-TestPowerShellPrefix) -NoProfile -NonInteractive -Command $script
         # A failing child writes its error to this console and nothing to the pipeline: say so rather than compare $null.
         if ($LASTEXITCODE -ne 0) { throw "The child PowerShell ($Order) ended with exit code ${LASTEXITCODE}: $($output -join [Environment]::NewLine)" }
         $output | Select-Object -Last 1 | ConvertFrom-Json

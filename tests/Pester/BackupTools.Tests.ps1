@@ -167,7 +167,7 @@ try {
 catch { 'caught: ' + `$_.FullyQualifiedErrorId }
 'kept: ' + [bool]`$global:BackupToolsUnwrittenJobs
 "@
-            $text = (& (Get-TestPowerShell) -NoProfile -NonInteractive -Command $child 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
+            $text = (& (Get-TestPowerShell) @(Get-TestPowerShellPrefix) -NoProfile -NonInteractive -Command $child 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
             $text | Should -Match 'control: host lines are captured'
             $text | Should -Match 'caught: BackupJobFailed,'
             $text | Should -Match 'kept: False'
@@ -251,7 +251,7 @@ catch { 'caught: ' + `$_.FullyQualifiedErrorId }
             $command = "Import-Module '$manifest'; `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force; " +
                 "`$null = Connect-BackupService -Provider DDS -Endpoint '$endpoint' -ProjectId '$($script:Project)' -AccessToken `$t; " +
                 "(Import-Clixml '$fileText' | Wait-BackupJob -PollingInterval 0.1 -Timeout 60).State"
-            $state = & (Get-TestPowerShell) -NoProfile -NonInteractive -Command $command
+            $state = & (Get-TestPowerShell) @(Get-TestPowerShellPrefix) -NoProfile -NonInteractive -Command $command
             $LASTEXITCODE | Should -Be 0 -Because 'the other process must import, connect and wait without an error'
             $state | Should -Be 'Succeeded'
         }
@@ -543,16 +543,17 @@ $token = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
 $null = Connect-BackupService -Provider DDS -Region eu-de -ProjectId 0123456789abcdef0123456789abcdef -AccessToken $token
 Import-Csv $Csv | New-InstanceBackup | Wait-BackupJob -Timeout 3600
 '@
-            # A new process, in which BackupTools is found by name (Import-Module BackupTools) in the package's folder.
+            # A new process, in which BackupTools is found by name (Import-Module BackupTools) in the package's folder,
+            # and Pester is this session's own (build.ps1 may have imported one from outside PSModulePath).
             $modules = (Split-Path (Split-Path $script:ModulePath)).Replace("'", "''")
             $child = @"
 `$env:PSModulePath = '$modules' + [System.IO.Path]::PathSeparator + `$env:PSModulePath
-Import-Module Pester -MinimumVersion 5.5.0
+Import-Module '$((Join-Path (Get-Module Pester).ModuleBase 'Pester.psd1').Replace("'", "''"))'
 `$r = Invoke-Pester -Path '$((Join-Path $folder 'Backup-Nightly.Tests.ps1').Replace("'", "''"))' -PassThru -Output None
 foreach (`$t in `$r.Failed) { 'failed: ' + `$t.ExpandedName + ': ' + `$t.ErrorRecord }
 'result: passed ' + `$r.PassedCount + ', failed ' + `$r.FailedCount
 "@
-            $text = (& (Get-TestPowerShell) -NoProfile -NonInteractive -Command $child 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
+            $text = (& (Get-TestPowerShell) @(Get-TestPowerShellPrefix) -NoProfile -NonInteractive -Command $child 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
             $text | Should -Match 'result: passed 2, failed 0' -Because $text
             # Its AfterAll stopped the simulator it started: the port is free again.
             $free = $false

@@ -37,7 +37,7 @@ Import-Module '$manifest'
 'the runbook ran to its end'
 "@
         $psi = New-Object System.Diagnostics.ProcessStartInfo (Get-TestPowerShell)
-        $psi.Arguments = "-NoProfile -NonInteractive -File `"$file`""
+        $psi.Arguments = ((@(Get-TestPowerShellPrefix) | ForEach-Object { "`"$_`" " }) -join '') + "-NoProfile -NonInteractive -File `"$file`""
         $psi.UseShellExecute = $false
         $psi.RedirectStandardOutput = $true
         $psi.RedirectStandardError = $true
@@ -131,7 +131,7 @@ Import-Module '$manifest'
 `$done = `$jobs | Wait-BackupJob -PollingInterval 0.2 -Timeout 50
 'the runbook ran to its end'
 "@
-        $text = (& (Get-TestPowerShell) -NoProfile -NonInteractive -File $file 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
+        $text = (& (Get-TestPowerShell) @(Get-TestPowerShellPrefix) -NoProfile -NonInteractive -File $file 2>&1 | ForEach-Object { "$_" }) -join [Environment]::NewLine
         $exitCode = $LASTEXITCODE
         $text = $text -replace '\x1b\[[0-9;]*m', ''
         $exitCode | Should -Be 1

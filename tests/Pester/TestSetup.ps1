@@ -43,13 +43,26 @@ function Get-TestModulePath {
 
 # The PowerShell to run a child case in: this one's own executable. Not the host process's path: in the Windows
 # PowerShell ISE that is powershell_ise.exe, which takes no -Command (the child would open an ISE window and run nothing).
+# Run as & (Get-TestPowerShell) @(Get-TestPowerShellPrefix) <arguments>.
 function Get-TestPowerShell {
     if ($PSVersionTable.PSEdition -eq 'Desktop') { return (Join-Path $PSHOME 'powershell.exe') }
     $path = (Get-Process -Id $PID).Path
     $exe = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
+    $leaf = Split-Path -Leaf $path
+    # PowerShell as a .NET tool (dotnet pwsh): dotnet runs pwsh.dll (Get-TestPowerShellPrefix); the tool's own pwsh
+    # executable is built for one platform only.
+    if ($leaf -eq 'dotnet' -or $leaf -eq 'dotnet.exe') { if (Test-Path (Join-Path $PSHOME 'pwsh.dll')) { return $path } }
     # A host embedding PowerShell 7 (an editor's console) is not pwsh itself: the pwsh next to the engine is used then.
-    if ((Split-Path -Leaf $path) -ne $exe) { $path = Join-Path $PSHOME $exe }
+    if ($leaf -ne $exe) { $path = Join-Path $PSHOME $exe }
     $path
+}
+
+# The arguments that come before a child's own: pwsh.dll where Get-TestPowerShell is dotnet, else none.
+function Get-TestPowerShellPrefix {
+    if ($PSVersionTable.PSEdition -eq 'Desktop') { return @() }
+    $leaf = Split-Path -Leaf (Get-Process -Id $PID).Path
+    if (($leaf -eq 'dotnet' -or $leaf -eq 'dotnet.exe') -and (Test-Path (Join-Path $PSHOME 'pwsh.dll'))) { return @(Join-Path $PSHOME 'pwsh.dll') }
+    @()
 }
 
 function Start-TestSimulator {
