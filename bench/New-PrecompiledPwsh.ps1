@@ -52,5 +52,5 @@ foreach ($name in $assemblies) {
     Write-Verbose "$name.dll compiled ahead for $rid"
 }
 $entry = Join-Path $OutputPath 'pwsh.dll'
-if (-not (Test-Path -LiteralPath $entry)) { throw "No pwsh.dll in $PSHOME: run this script in the PowerShell .NET tool (dotnet pwsh)." }
+if (-not (Test-Path -LiteralPath $entry)) { throw "No pwsh.dll in ${PSHOME}: run this script in the PowerShell .NET tool (dotnet pwsh)." }
 $entry

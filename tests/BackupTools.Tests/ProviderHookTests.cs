@@ -39,7 +39,7 @@ namespace BackupTools.Tests
             Assert.Equal(401, ex.HttpStatus);
             Assert.Equal("499", ex.ServiceCode);
             Assert.Equal("Token required by the gateway for ***.", ex.ServiceMessage);
-            Assert.Contains("499 Token required by the gateway for ***.", ex.Message);
+            Assert.Contains("HTTP 401 499: Token required by the gateway for ***.", ex.Message); // (code and message as every service error quotes them)
             Assert.DoesNotContain("sim-password", ex.ToString());
         }
 
