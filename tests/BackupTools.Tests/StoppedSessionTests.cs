@@ -136,5 +136,75 @@ namespace BackupTools.Tests
             Assert.Contains("BackupName = 'term-slow'", trace);
             Assert.DoesNotContain("'term-quick'", trace);
         }
+
+        private static int Count(string text, string what) => text.Split(what).Length - 1;
+
+        private const string ManyRows = "1..23 | ForEach-Object { [pscustomobject]@{ InstanceId = $ti; Name = \"many-$_\" } }";
+
+        [Fact]
+        public void Ctrl_C_on_many_jobs_names_the_first_20_in_the_warning_and_counts_the_rest()
+        {
+            // 10,000 jobs named one by one made a 4.6 MB warning: the first 20, and how many more are in the variable.
+            _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token; $BackupToolsUnwrittenJobs = $null");
+            using var ps = _ps.Pipeline(ManyRows + " | New-InstanceBackup -Provider TaurusDB | Wait-BackupJob -PollingInterval 0.05");
+            var pending = ps.BeginInvoke();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (_sim.Counters.Requests.Count(q => q.Method == "GET") < 23 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            Thread.Sleep(300);
+            ps.Stop();
+            try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+            var kept = _ps.Run("$BackupToolsUnwrittenJobs").Output.Select(o => o.BaseObject).OfType<BackupJob>().ToArray();
+            Assert.Equal(23, kept.Length);
+            var text = _host.Text.Replace("\n", string.Empty);
+            Assert.Equal(20, Count(text, "JobId = '"));
+            Assert.Contains("and 3 more: all are in $BackupToolsUnwrittenJobs", text);
+        }
+
+        [Fact]
+        public void Select_Object_First_after_a_wait_keeps_the_other_jobs_and_names_at_most_20()
+        {
+            // The pipeline ended because it had enough, and the session goes on with the variable; but the wait sees the
+            // same PipelineStoppedException as for an error that may end the session, so it names jobs: at most 20 (301
+            // jobs named one by one made a 140 KB warning).
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            _ps.Set("opts", _sim.Options);
+            _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token; $BackupToolsUnwrittenJobs = $null; " +
+                    "Import-Module -Assembly ([BackupTools.Tests.SelectFirstStandIn].Assembly) -Cmdlet Select-Object");
+            var first = _ps.Run("& { [pscustomobject]@{ InstanceId = $ti; Name = 'enough-quick' }; $opts.JobDuration = [timespan]::FromSeconds(60); " + ManyRows + " } | " +
+                                "New-InstanceBackup -Provider TaurusDB | Wait-BackupJob -PollingInterval 0.05 | Select-Object -First 1", TimeSpan.FromSeconds(60));
+            Assert.False(first.TimedOut);
+            Assert.Equal("enough-quick", Assert.IsType<BackupJob>(Assert.Single(first.Output).BaseObject).BackupName);
+            var kept = _ps.Run("$BackupToolsUnwrittenJobs").Output.Select(o => o.BaseObject).OfType<BackupJob>().ToArray();
+            Assert.Equal(23, kept.Count(j => j.BackupName.StartsWith("many-", StringComparison.Ordinal)));
+            var text = _host.Text.Replace("\n", string.Empty);
+            Assert.Contains("$BackupToolsUnwrittenJobs", text);
+            Assert.Equal(20, Count(text, "JobId = '"));
+            Assert.Contains("and 4 more: all are in $BackupToolsUnwrittenJobs", text);
+        }
+    }
+
+    /// <summary>
+    /// Select-Object -First for the hosted engine, which lacks it (Microsoft.PowerShell.Utility): as the real one, once it
+    /// has enough it ends the commands before it with the engine's StopUpstreamCommandsException.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Select, "Object")]
+    public sealed class SelectFirstStandIn : PSCmdlet
+    {
+        private int _selected;
+
+        [Parameter(ValueFromPipeline = true)]
+        public PSObject InputObject { get; set; }
+
+        [Parameter]
+        public int First { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            WriteObject(InputObject);
+            if (++_selected < First) return;
+            var stop = typeof(PSObject).Assembly.GetType("System.Management.Automation.StopUpstreamCommandsException", throwOnError: true);
+            throw (Exception)Activator.CreateInstance(stop, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public,
+                null, new object[] { this }, null);
+        }
     }
 }

@@ -86,6 +86,21 @@ namespace BackupTools.Commands
             WriteObject(job);
         }
 
+        /// <summary>At most this many jobs (or creates) are named one by one in a warning or a SIGTERM trace; the rest are counted.</summary>
+        internal const int NamedAtMost = 20;
+
+        /// <summary>
+        /// The first <see cref="NamedAtMost"/> of <paramref name="items"/>, each as <paramref name="name"/> gives it, joined
+        /// by "; ", then "; and N more" and <paramref name="rest"/> when there are more: 10,000 jobs named one by one made
+        /// a warning of 4.6 MB.
+        /// </summary>
+        internal static string NameAtMost<T>(List<T> items, Func<T, string> name, string rest)
+        {
+            var named = items.Count <= NamedAtMost ? items : items.GetRange(0, NamedAtMost);
+            var text = string.Join("; ", named.ConvertAll(item => name(item)));
+            return items.Count > named.Count ? $"{text}; and {items.Count - named.Count} more{rest}" : text;
+        }
+
         /// <summary>The command's EndProcessing finished: every job it wrote went where the pipeline took it.</summary>
         protected void RanToEnd() => _ranToEnd = true;
 
@@ -96,7 +111,10 @@ namespace BackupTools.Commands
         /// in a warning to the host, the only stream left. Nothing is said when everything was written. In a runspace
         /// without a host of its own (ForEach-Object -Parallel, a thread job), whose variable goes with it, the warning
         /// names each job as a hashtable Wait-BackupJob takes; stopped there, or when the host refuses it, it also goes
-        /// to the process's standard error, since the runspace's warning stream no longer reaches anyone.
+        /// to the process's standard error, since the runspace's warning stream no longer reaches anyone. A host's
+        /// warning names them so too when the command was stopped (the session may end with the stop), which includes a
+        /// command after it that had enough (Select-Object -First): this command sees the same PipelineStoppedException
+        /// as for an error. So at most <see cref="NamedAtMost"/> jobs are named, and the rest counted.
         /// </summary>
         private void ReportUnwritten()
         {
@@ -165,7 +183,8 @@ namespace BackupTools.Commands
                         var name = Runspace.DefaultRunspace?.Name;
                         text.Append($"Their jobs are in this runspace's ${UnwrittenVariable.Substring(7)}, which goes with the runspace" +
                                     $"{(string.IsNullOrEmpty(name) ? string.Empty : $" ({name})")}: it has no host of its own (ForEach-Object -Parallel, a thread job). " +
-                                    "Wait-BackupJob -Job takes each of them as: ").Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
+                                    "Wait-BackupJob -Job takes each of them as: ")
+                            .Append(NameAtMost(jobs, JobAsHashtable, ", not named here, and kept nowhere once the runspace has ended: check the instances' backups"));
                     }
                     else if (jobs.Count > 0)
                     {
@@ -177,14 +196,14 @@ namespace BackupTools.Commands
                         if (stopped)
                             text.Append(" If this session ends with the stop (pwsh -File or -Command does, after Ctrl+C or an error nothing catches), " +
                                         "Wait-BackupJob -Job takes each of them as: ")
-                                .Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
+                                .Append(NameAtMost(jobs, JobAsHashtable, $": all are in ${UnwrittenVariable.Substring(7)}"));
                     }
                 }
                 catch (Exception ex) when (!(ex is OutOfMemoryException))
                 {
                     text.Append($"{jobs.Count} backup(s) {whose} may not have reached you: the pipeline ended first. ");
-                    if (hostless) text.Append("Wait-BackupJob -Job takes each of them as: ").Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
-                    else text.Append("Their jobs: ").Append(string.Join("; ", jobs.ConvertAll(j => $"{j.Provider} {j.BackupName} job {j.JobId}")));
+                    if (hostless) text.Append("Wait-BackupJob -Job takes each of them as: ").Append(NameAtMost(jobs, JobAsHashtable, ", not named here"));
+                    else text.Append("Their jobs: ").Append(NameAtMost(jobs, j => $"{j.Provider} {j.BackupName} job {j.JobId}", ", not named here"));
                 }
             }
             if (text.Length == 0 && mayHaveStarted.Count == 0) return;
