@@ -181,6 +181,52 @@ namespace BackupTools.Tests
             Assert.Equal(20, Count(text, "JobId = '"));
             Assert.Contains("and 4 more: all are in $BackupToolsUnwrittenJobs", text);
         }
+
+        [Fact]
+        public void A_SIGTERM_trace_of_many_jobs_names_the_first_20_and_counts_the_rest()
+        {
+            _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            using var ps = _ps.Pipeline(ManyRows + " | New-InstanceBackup -Provider TaurusDB | Wait-BackupJob -PollingInterval 0.05");
+            var pending = ps.BeginInvoke();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (_sim.Counters.Requests.Count(q => q.Method == "GET") < 23 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            Thread.Sleep(300);
+            var trace = Commands.BackupCmdletBase.LiveTrace();
+            ps.Stop();
+            try { ps.EndInvoke(pending); } catch (PipelineStoppedException) { }
+            Assert.NotNull(trace);
+            Assert.Contains("23 backup job(s) not yet final", trace);
+            Assert.Equal(20, Count(trace, "JobId = '"));
+            Assert.Contains("and 3 more, not named here", trace);
+        }
+
+        [Fact]
+        public void The_SIGTERM_handler_gives_up_on_standard_error_that_nobody_reads_within_a_second()
+        {
+            // systemd and Kubernetes send SIGKILL after their grace: a write blocked on a full pipe must not hold the exit.
+            using var blocked = new BlockingWriter();
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var written = Commands.BackupCmdletBase.WriteTermination(blocked, "the trace");
+            watch.Stop();
+            blocked.Release();
+            Assert.False(written);
+            Assert.InRange(watch.Elapsed.TotalSeconds, 0.5, 2.5);
+        }
+
+        private sealed class BlockingWriter : System.IO.TextWriter
+        {
+            private readonly ManualResetEventSlim _gate = new ManualResetEventSlim();
+            public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+            public override void Write(char value) => _gate.Wait(TimeSpan.FromSeconds(10));
+            public override void Write(string value) => _gate.Wait(TimeSpan.FromSeconds(10));
+            public override void WriteLine(string value) => _gate.Wait(TimeSpan.FromSeconds(10));
+            public void Release() => _gate.Set();
+            protected override void Dispose(bool disposing)
+            {
+                Release();
+                base.Dispose(disposing);
+            }
+        }
     }
 
     /// <summary>

@@ -89,15 +89,44 @@ namespace BackupTools.Commands
             {
                 var text = LiveTrace();
                 if (text == null) return;
-                Console.Error.WriteLine("WARNING: BackupTools: " + text);
-                Console.Error.Flush();
+                WriteTermination(Console.Error, text);
             }
             catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
         }
 
+        /// <summary>How long the SIGTERM handler waits for its trace to be written before it lets the process end.</summary>
+        private static readonly TimeSpan TerminationWriteWait = TimeSpan.FromSeconds(1);
+
+        /// <summary>
+        /// Writes the SIGTERM trace from a thread of its own and waits for it at most <see cref="TerminationWriteWait"/>:
+        /// the runtime goes on with the exit only once the handler returns, and a write to a pipe nobody reads (a full
+        /// one: a supervisor that reads stderr only after the exit, or not at all) blocks for good; systemd and
+        /// Kubernetes then send SIGKILL after their grace, and the trace is lost anyway. The trace itself is short (at
+        /// most <see cref="NamedAtMost"/> jobs: some 10 KB, under a pipe's buffer), so it blocks only on a pipe that is
+        /// already full. False when the write did not end in time (the thread is a background one: it ends with the process).
+        /// </summary>
+        internal static bool WriteTermination(System.IO.TextWriter writer, string text)
+        {
+            var line = "WARNING: BackupTools: " + text;
+            var done = new System.Threading.ManualResetEventSlim(); // (not disposed: the writer may still hold it)
+            var thread = new System.Threading.Thread(() =>
+            {
+                try
+                {
+                    writer.WriteLine(line);
+                    writer.Flush();
+                }
+                catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
+                finally { done.Set(); }
+            }) { IsBackground = true, Name = "BackupTools SIGTERM trace" };
+            thread.Start();
+            return done.Wait(TerminationWriteWait);
+        }
+
         /// <summary>
         /// What the process's live commands hold that is not final: the jobs of backups they started or wait for, each as
-        /// a hashtable Wait-BackupJob -Job takes, and the creates still without an answer. Null when there is nothing.
+        /// a hashtable Wait-BackupJob -Job takes, and the creates still without an answer; at most <see cref="NamedAtMost"/>
+        /// of each, the rest counted (300 jobs named one by one made a trace of 139 KB). Null when there is nothing.
         /// </summary>
         internal static string LiveTrace()
         {
@@ -134,12 +163,13 @@ namespace BackupTools.Commands
             var text = new System.Text.StringBuilder("the process was ended (SIGTERM) while it held ");
             if (jobs.Count > 0)
                 text.Append($"{jobs.Count} backup job(s) not yet final; the backups go on, and their jobs went with the process. " +
-                            "Wait-BackupJob -Job takes each of them as: ").Append(string.Join("; ", jobs.ConvertAll(JobAsHashtable)));
+                            "Wait-BackupJob -Job takes each of them as: ")
+                    .Append(NameAtMost(jobs, JobAsHashtable, ", not named here: check the instances' backups"));
             if (mayHaveStarted.Count > 0)
             {
                 text.Append(jobs.Count > 0 ? ". And " : string.Empty);
                 text.Append($"{mayHaveStarted.Count} create request(s) without an answer yet, which may have started a backup: " +
-                            "check the instances' backups before starting them again: ").Append(string.Join("; ", mayHaveStarted));
+                            "check the instances' backups before starting them again: ").Append(NameAtMost(mayHaveStarted, w => w, ", not named here"));
             }
             return text.ToString();
         }
