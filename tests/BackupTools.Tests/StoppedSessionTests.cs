@@ -213,6 +213,25 @@ namespace BackupTools.Tests
             Assert.InRange(watch.Elapsed.TotalSeconds, 0.5, 2.5);
         }
 
+        [Fact]
+        public void An_abandoned_steppable_pipeline_is_not_held_for_the_life_of_the_process()
+        {
+            // A proxy function without an end block, a steppable pipeline never disposed: its command holds its jobs
+            // and its runspace's state; once nothing else refers to it, the signal's list must not keep it alive.
+            _ps.Run("$null = Connect-BackupService -Provider TaurusDB -Endpoint $taurus -ProjectId $project -AccessToken $token");
+            var before = Commands.BackupCmdletBase.LiveCommandCount();
+            _ps.Run("function Step { $sp = { New-InstanceBackup -Provider TaurusDB }.GetSteppablePipeline(); $sp.Begin($true); " +
+                    "$sp.Process([pscustomobject]@{ InstanceId = $ti; Name = 'abandoned-1' }) }; $null = Step");
+            Assert.True(Commands.BackupCmdletBase.LiveCommandCount() > before);
+            for (var i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+            Assert.DoesNotContain("'abandoned-1'", Commands.BackupCmdletBase.LiveTrace() ?? string.Empty);
+            Assert.Equal(before, Commands.BackupCmdletBase.LiveCommandCount());
+        }
+
         private sealed class BlockingWriter : System.IO.TextWriter
         {
             private readonly ManualResetEventSlim _gate = new ManualResetEventSlim();

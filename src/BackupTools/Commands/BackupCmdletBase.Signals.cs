@@ -11,8 +11,12 @@ namespace BackupTools.Commands
     {
         // The commands of the process that hold jobs (backups they created, jobs they wait for), until disposed. SIGTERM
         // (a CI job cancelled or timed out, docker stop, systemd, Kubernetes) ends pwsh at once: no pipeline is stopped,
-        // no command disposed, no warning written. What these commands hold is then named on standard error.
-        private static readonly HashSet<BackupCmdletBase> LiveCommands = new HashSet<BackupCmdletBase>();
+        // no command disposed, no warning written. What these commands hold is then named on standard error. Held
+        // weakly: a running pipeline holds its commands, and one never disposed (a steppable pipeline a proxy function
+        // began and never ended) must not stay, with its runspace's state, for the life of the process.
+        private static readonly Dictionary<long, WeakReference<BackupCmdletBase>> LiveCommands = new Dictionary<long, WeakReference<BackupCmdletBase>>();
+        private static long _lastLiveId;
+        private long _liveId; // (0: not among them)
         private static bool _terminationHooked;
         private static object _terminationRegistration; // (kept: disposing it, or losing it, would unregister the handler)
 
@@ -37,7 +41,12 @@ namespace BackupTools.Commands
             lock (LiveCommands)
             {
                 if (_left) return; // (disposed: nothing of it is live any more)
-                LiveCommands.Add(this);
+                if (_liveId == 0)
+                {
+                    LiveNow(); // (drops the entries of commands collected meanwhile)
+                    _liveId = ++_lastLiveId;
+                    LiveCommands.Add(_liveId, new WeakReference<BackupCmdletBase>(this));
+                }
                 if (_terminationHooked) return;
                 _terminationHooked = true;
             }
@@ -49,8 +58,28 @@ namespace BackupTools.Commands
             lock (LiveCommands)
             {
                 _left = true;
-                LiveCommands.Remove(this);
+                if (_liveId != 0) LiveCommands.Remove(_liveId);
             }
+        }
+
+        /// <summary>The live commands not yet collected; drops the entries of those that were. Call under the lock.</summary>
+        private static List<BackupCmdletBase> LiveNow()
+        {
+            var live = new List<BackupCmdletBase>(LiveCommands.Count);
+            List<long> gone = null;
+            foreach (var entry in LiveCommands)
+            {
+                if (entry.Value.TryGetTarget(out var command)) live.Add(command);
+                else (gone ?? (gone = new List<long>())).Add(entry.Key);
+            }
+            if (gone != null) foreach (var id in gone) LiveCommands.Remove(id);
+            return live;
+        }
+
+        /// <summary>How many commands are live (joined, not disposed, not collected).</summary>
+        internal static int LiveCommandCount()
+        {
+            lock (LiveCommands) return LiveNow().Count;
         }
 
         private bool _left;
@@ -131,7 +160,7 @@ namespace BackupTools.Commands
         internal static string LiveTrace()
         {
             List<BackupCmdletBase> live;
-            lock (LiveCommands) live = new List<BackupCmdletBase>(LiveCommands);
+            lock (LiveCommands) live = LiveNow();
             // Each job once; one that any command has seen final is not named (the creating command before a wait
             // still holds it as it was written, running).
             var jobs = new List<BackupJob>();

@@ -33,14 +33,21 @@ namespace BackupTools.Commands
         /// <inheritdoc />
         public void Dispose()
         {
-            // A pipeline that ended before EndProcessing (an upstream error): creates not yet sent must not go out.
-            _stopping.Cancel();
-            _starts?.Dispose();
-            DisposeReads();
-            ReportUnwritten();
-            Leave();
-            _stopping.Dispose();
-            GC.SuppressFinalize(this);
+            try
+            {
+                // A pipeline that ended before EndProcessing (an upstream error): creates not yet sent must not go out.
+                _stopping.Cancel();
+                _starts?.Dispose();
+                DisposeReads();
+                ReportUnwritten();
+            }
+            finally
+            {
+                // (whatever failed above, a disposed command is no longer one a SIGTERM trace names)
+                Leave();
+                _stopping.Dispose();
+                GC.SuppressFinalize(this);
+            }
         }
 
         /// <summary>The global variable that keeps the jobs of backups a command started but could not write.</summary>
