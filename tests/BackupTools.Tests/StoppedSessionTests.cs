@@ -214,6 +214,32 @@ namespace BackupTools.Tests
         }
 
         [Fact]
+        public void The_SIGTERM_handler_is_registered_off_the_pipeline_thread()
+        {
+            // The reflection and PosixSignalRegistration.Create cost the first create ~2 ms on the pipeline thread.
+            using var started = new ManualResetEventSlim();
+            using var release = new ManualResetEventSlim();
+            var caller = Environment.CurrentManagedThreadId;
+            var ranOn = 0;
+            var hook = new Commands.BackupCmdletBase.TerminationHook(() =>
+            {
+                ranOn = Environment.CurrentManagedThreadId;
+                started.Set();
+                release.Wait(TimeSpan.FromSeconds(3));
+                return new object();
+            });
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            hook.Ensure();
+            hook.Ensure(); // (once)
+            watch.Stop();
+            release.Set();
+            Assert.True(started.Wait(TimeSpan.FromSeconds(5)));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"Ensure took {watch.Elapsed}");
+            Assert.NotEqual(caller, ranOn);
+            Assert.Equal(1, hook.Registrations);
+        }
+
+        [Fact]
         public void An_abandoned_steppable_pipeline_is_not_held_for_the_life_of_the_process()
         {
             // A proxy function without an end block, a steppable pipeline never disposed: its command holds its jobs

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Reflection;
+using System.Threading;
 using System.Threading.Tasks;
 using BackupTools.Jobs;
 
@@ -17,8 +18,7 @@ namespace BackupTools.Commands
         private static readonly Dictionary<long, WeakReference<BackupCmdletBase>> LiveCommands = new Dictionary<long, WeakReference<BackupCmdletBase>>();
         private static long _lastLiveId;
         private long _liveId; // (0: not among them)
-        private static bool _terminationHooked;
-        private static object _terminationRegistration; // (kept: disposing it, or losing it, would unregister the handler)
+        private static readonly TerminationHook Termination = new TerminationHook(HookTermination);
 
         // This command's jobs with the latest state it has seen, readable from the signal's thread.
         private ConcurrentDictionary<BackupJob, BackupJob> _traced;
@@ -47,10 +47,38 @@ namespace BackupTools.Commands
                     _liveId = ++_lastLiveId;
                     LiveCommands.Add(_liveId, new WeakReference<BackupCmdletBase>(this));
                 }
-                if (_terminationHooked) return;
-                _terminationHooked = true;
             }
-            _terminationRegistration = HookTermination();
+            Termination.Ensure();
+        }
+
+        /// <summary>
+        /// Registers the SIGTERM handler once, on a thread-pool thread: the reflection and PosixSignalRegistration.Create
+        /// cost the first create some 2 ms on the pipeline thread, of a first call's start-up. Sound: until it is
+        /// registered a SIGTERM ends the process as it did before any command joined (a moment after the first create
+        /// started), and the registration is kept here for the life of the process.
+        /// </summary>
+        internal sealed class TerminationHook
+        {
+            private readonly Func<object> _register;
+            private int _ensured;
+            private int _registrations;
+            private object _registration; // (kept: disposing it, or losing it, would unregister the handler)
+
+            internal TerminationHook(Func<object> register) => _register = register;
+
+            /// <summary>How many times the registration ran (once, or not yet).</summary>
+            internal int Registrations => Volatile.Read(ref _registrations);
+
+            internal void Ensure()
+            {
+                if (Interlocked.Exchange(ref _ensured, 1) == 1) return;
+                ThreadPool.QueueUserWorkItem(_ =>
+                {
+                    Interlocked.Increment(ref _registrations);
+                    try { _registration = _register(); }
+                    catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
+                });
+            }
         }
 
         private void Leave()
