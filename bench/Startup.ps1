@@ -54,12 +54,16 @@ $child = @"
 Import-Module '$($manifest.Replace("'", "''"))'
 `$import = `$w.Elapsed.TotalMilliseconds
 `$t = ConvertTo-SecureString 'sim-token' -AsPlainText -Force
+# The names are made before the clock starts, as the hosted measure passes its name in: computing one in the script
+# is PowerShell's first .NET method calls ([guid], ToString, Substring), which are not the module's.
+`$cold = 'cold-' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+`$warmName = 'warm-' + [guid]::NewGuid().ToString('N').Substring(0, 8)
 `$w.Restart()
 `$null = Connect-BackupService -Provider DDS -Endpoint '${SimulatorUri}dds/' -ProjectId '$project' -AccessToken `$t
-`$null = New-InstanceBackup -InstanceId '$instance' -Name ('cold-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) | Get-BackupJob
+`$null = New-InstanceBackup -InstanceId '$instance' -Name `$cold | Get-BackupJob
 `$first = `$w.Elapsed.TotalMilliseconds
 `$w.Restart()
-`$null = New-InstanceBackup -InstanceId '$instance' -Name ('warm-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) | Get-BackupJob
+`$null = New-InstanceBackup -InstanceId '$instance' -Name `$warmName | Get-BackupJob
 `$warm = `$w.Elapsed.TotalMilliseconds
 [string]::Join(' ', [string[]]@(`$import, `$first, `$warm).ForEach({ `$_.ToString([cultureinfo]::InvariantCulture) }))
 "@

@@ -157,6 +157,14 @@ namespace BackupTools.Commands
                 foreach (var job in _following.Values)
                     if (listed.Add(job)) jobs.Add(job);
             if (jobs.Count == 0 && mayHaveStarted.Count == 0) return;
+            WarnUnwritten(jobs, unwritten, mayHaveStarted, stopped);
+        }
+
+        // The rare part of ReportUnwritten, apart: every command runs the part above when it ends, and a method's first
+        // call compiles all of it (the text below was most of the cmdlet code a runbook's first call compiled).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private void WarnUnwritten(List<BackupJob> jobs, HashSet<BackupJob> unwritten, List<string> mayHaveStarted, bool stopped)
+        {
             // A runspace made without a host (ForEach-Object -Parallel, a thread job) shows nothing itself: its host's
             // warnings go to its PowerShell's warning stream, which ForEach-Object and the job pass on to the caller. Its
             // $BackupToolsUnwrittenJobs goes when the runspace does, so the jobs are named in a form Wait-BackupJob takes.
