@@ -769,6 +769,58 @@ foreach (`$t in `$r.Failed) { 'failed: ' + `$t.ExpandedName + ': ' + `$t.ErrorRe
             }
         }
 
+        It 'shows examples that parse and bind, in the help of <_>' -ForEach @(
+            'Connect-BackupService', 'New-InstanceBackup', 'New-DisasterRecoveryBackup', 'Get-BackupJob', 'Wait-BackupJob', 'Get-BackupProvider'
+        ) {
+            # What a user copies: each example as Get-Help shows it parses, and each call of a BackupTools cmdlet in it
+            # names parameters the cmdlet has, with arguments, in one parameter set (PowerShell's own static binder).
+            $name = $_
+            $examples = @((Get-Help $name -Full).Examples.Example)
+            $examples.Count | Should -BeGreaterOrEqual 2
+            foreach ($example in $examples) {
+                $problems = @(Test-ExampleCode -Code ($example.Code -join "`n") -Cmdlets (Get-Module BackupTools).ExportedCmdlets.Keys)
+                $problems | Should -BeNullOrEmpty -Because "the example '$($example.Title.Trim('- '))' of $name is what users copy"
+            }
+        }
+
+        It 'shows code in about_BackupTools and the README that parses and binds' {
+            $cmdlets = (Get-Module BackupTools).ExportedCmdlets.Keys
+            # about_BackupTools: the blocks indented 8 columns that are code (a variable, a comment, a type, a cmdlet
+            # call with a parameter, a script block, dotnet), not the tables and catalogue entries indented alike.
+            $lines = @(Get-Content -LiteralPath (Join-Path $script:ModulePath 'en-US/about_BackupTools.help.txt'))
+            $blocks = New-Object System.Collections.Generic.List[string]
+            $current = $null
+            foreach ($line in $lines + '') {
+                if ($line.StartsWith('        ') -or ($null -ne $current -and $line.Trim() -eq '')) {
+                    if ($null -eq $current) { $current = New-Object System.Collections.Generic.List[string] }
+                    $current.Add($line)
+                }
+                elseif ($null -ne $current) {
+                    $first = @($current | Where-Object { $_.Trim() })[0].Trim()
+                    if ($first -match '^(?:[$#\[]|[A-Z][a-z]+-[A-Z]\w* -|\w+ \{$|dotnet )') { $blocks.Add(($current -join "`n")) }
+                    $current = $null
+                }
+            }
+            # (the concepts' runbook, Export-Clixml, the runbook with try/catch, the simulator, the worked Pester example...)
+            $blocks.Count | Should -BeGreaterOrEqual 8
+            ($blocks -join "`n") | Should -Match 'Mock New-InstanceBackup'
+            $readme = Get-Content -Raw -LiteralPath (Join-Path $script:RepoRoot 'README.md')
+            $readmeBlocks = @([regex]::Matches($readme, '(?ms)^```powershell\s*?\r?\n(.*?)^```') | ForEach-Object { $_.Groups[1].Value })
+            $readmeBlocks.Count | Should -BeGreaterOrEqual 1
+            foreach ($block in @($blocks) + $readmeBlocks) {
+                @(Test-ExampleCode -Code $block -Cmdlets $cmdlets) | Should -BeNullOrEmpty -Because "this is what users copy:`n$block"
+            }
+        }
+
+        It 'finds what a broken example gets wrong (the check above can fail)' {
+            $cmdlets = (Get-Module BackupTools).ExportedCmdlets.Keys
+            @(Test-ExampleCode -Code 'New-InstanceBackup -InstanceId x -Nmae y' -Cmdlets $cmdlets) | Should -Match 'Nmae'
+            @(Test-ExampleCode -Code 'Connect-BackupService -Provider DDS -AccessToken $t -Credential $c' -Cmdlets $cmdlets) | Should -Match 'AmbiguousParameterSet'
+            @(Test-ExampleCode -Code '$jobs | Wait-BackupJob -Timeout' -Cmdlets $cmdlets) | Should -Match 'MissingArgument'
+            @(Test-ExampleCode -Code '$jobs = @(' -Cmdlets $cmdlets) | Should -Match 'parse'
+            @(Test-ExampleCode -Code 'Get-BackupJob -Job $j | Wait-BackupJob' -Cmdlets $cmdlets) | Should -BeNullOrEmpty
+        }
+
         It 'names every error id of the catalogue in about_BackupTools' {
             $about = Get-Help about_BackupTools | Out-String
             $ids = @([BackupTools.ErrorIds].GetFields('Public, Static') | Where-Object IsLiteral | ForEach-Object { $_.GetRawConstantValue() })

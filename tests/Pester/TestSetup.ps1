@@ -146,3 +146,21 @@ function Get-FreeTcpPort {
     $listener.Start()
     try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
 }
+
+# What is wrong with example code a user would copy: parse errors, and for each call of one of -Cmdlets, what
+# PowerShell's static parameter binder finds (an unknown or ambiguous parameter, a missing argument, parameters of
+# two sets). Nothing when it is fine. The commands are bound as written, not run.
+function Test-ExampleCode([string] $Code, [string[]] $Cmdlets) {
+    $errors = $null
+    $tokens = $null
+    $ast = [System.Management.Automation.Language.Parser]::ParseInput($Code, [ref]$tokens, [ref]$errors)
+    foreach ($parseError in @($errors)) { "parse error: $($parseError.Message) at '$($parseError.Extent.Text)'" }
+    $commands = $ast.FindAll({ param($node) $node -is [System.Management.Automation.Language.CommandAst] }, $true)
+    foreach ($command in $commands) {
+        if ($Cmdlets -notcontains $command.GetCommandName()) { continue }
+        $bound = [System.Management.Automation.Language.StaticParameterBinder]::BindCommand($command, $true)
+        foreach ($key in @($bound.BindingExceptions.Keys)) {
+            "$($command.GetCommandName()) ($key): $($bound.BindingExceptions[$key].BindingException.ErrorId) in '$($command.Extent.Text)'"
+        }
+    }
+}
