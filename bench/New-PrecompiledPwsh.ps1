@@ -5,9 +5,12 @@
     dotnet pwsh) ships its engine as IL, JIT-compiled as it runs, where pwsh's releases ship it compiled ahead
     (ReadyToRun). Start-up figures taken in the tool's pwsh show the engine's JIT, not the module's cost.
 .DESCRIPTION
-    Copies $PSHOME to -OutputPath and compiles the engine's own assemblies there ahead of time with crossgen2 for this
-    platform and runtime (System.Management.Automation, the console host, the Utility, Management and Security
-    commands, the SDK and Newtonsoft.Json), as pwsh's release builds are. crossgen2 comes from the NuGet package folder,
+    Copies $PSHOME to -OutputPath and compiles its assemblies there ahead of time with crossgen2 for this platform and
+    runtime, as pwsh's release builds are (they publish ReadyToRun, dependencies included): the engine's own
+    (System.Management.Automation, the console host, the Utility, Management and Security commands, the SDK,
+    Newtonsoft.Json) must compile; the others are compiled where crossgen2 takes them (Microsoft.ApplicationInsights,
+    whose telemetry thread JIT-compiled some 150 methods during a first call in an engine-only copy, competing with it
+    for the CPU), and left as shipped otherwise. crossgen2 comes from the NuGet package folder,
     where `dotnet publish src/BackupTools -c Release` restores it (the package compiles the module's core the same way).
     The copy is for measuring, not for use: it is not signed, and it keeps the tool's other files as they are.
 .EXAMPLE
@@ -17,6 +20,7 @@
 .OUTPUTS
     The copy's pwsh.dll, to run with dotnet (the tool's pwsh executable is built for one platform only).
 #>
+[CmdletBinding()]
 param(
     [string] $OutputPath = (Join-Path $PSScriptRoot '../out/pwsh-precompiled')
 )
@@ -39,17 +43,22 @@ $OutputPath = [IO.Path]::GetFullPath($OutputPath)
 if ([IO.Path]::GetFullPath($PSHOME).TrimEnd('/', '\') -eq $OutputPath.TrimEnd('/', '\')) { throw "Run this script in the pwsh to copy, not in the copy ($OutputPath)." }
 if (Test-Path -LiteralPath $OutputPath) { Remove-Item -LiteralPath $OutputPath -Recurse -Force }
 Copy-Item -LiteralPath $PSHOME -Destination $OutputPath -Recurse
-$assemblies = 'System.Management.Automation', 'Microsoft.PowerShell.ConsoleHost', 'pwsh', 'Microsoft.PowerShell.Commands.Utility',
+$required = 'System.Management.Automation', 'Microsoft.PowerShell.ConsoleHost', 'pwsh', 'Microsoft.PowerShell.Commands.Utility',
     'Microsoft.PowerShell.Commands.Management', 'Microsoft.PowerShell.Security', 'Microsoft.PowerShell.SDK', 'Newtonsoft.Json'
-foreach ($name in $assemblies) {
-    $source = Join-Path $PSHOME "$name.dll"
-    if (-not (Test-Path -LiteralPath $source)) { Write-Warning "$name.dll is not in $PSHOME; left out."; continue }
+foreach ($name in $required) {
+    if (-not (Test-Path -LiteralPath (Join-Path $PSHOME "$name.dll"))) { Write-Warning "$name.dll is not in $PSHOME; left out." }
+}
+foreach ($source in Get-ChildItem -LiteralPath $PSHOME -Filter '*.dll' -File) {
+    $name = $source.BaseName
     # References as -r:<pattern>, one argument each: crossgen2 expands the pattern itself.
-    $arguments = @($source, '-o', (Join-Path $OutputPath "$name.dll"), "-r:$(Join-Path $PSHOME '*.dll')", "-r:$(Join-Path $runtime '*.dll')",
+    $arguments = @($source.FullName, '-o', (Join-Path $OutputPath "$name.dll"), "-r:$(Join-Path $PSHOME '*.dll')", "-r:$(Join-Path $runtime '*.dll')",
         '--targetos', $os, '--targetarch', $arch, '-O')
     $log = & $crossgen @arguments 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "crossgen2 of $name.dll failed ($LASTEXITCODE):$([Environment]::NewLine)$($log -join [Environment]::NewLine)" }
-    Write-Verbose "$name.dll compiled ahead for $rid"
+    if ($LASTEXITCODE -eq 0) { Write-Verbose "$name.dll compiled ahead for $rid"; continue }
+    # (crossgen2 may have left a partial output: the copy keeps the shipped file then)
+    Copy-Item -LiteralPath $source.FullName -Destination (Join-Path $OutputPath "$name.dll") -Force
+    if ($required -contains $name) { throw "crossgen2 of $name.dll failed ($LASTEXITCODE):$([Environment]::NewLine)$($log -join [Environment]::NewLine)" }
+    Write-Verbose "$name.dll left as shipped (crossgen2: $(@($log)[0]))"
 }
 $entry = Join-Path $OutputPath 'pwsh.dll'
 if (-not (Test-Path -LiteralPath $entry)) { throw "No pwsh.dll in ${PSHOME}: run this script in the PowerShell .NET tool (dotnet pwsh)." }
