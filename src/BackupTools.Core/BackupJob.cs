@@ -56,8 +56,8 @@ namespace BackupTools
             CreatedAt = createdAt ?? DateTimeOffset.UtcNow;
             EndedAt = endedAt;
             LastCheckedAt = lastCheckedAt;
-            Errors = (errors ?? Enumerable.Empty<BackupJobMessage>()).Where(m => m != null).ToArray();
-            Warnings = (warnings ?? Enumerable.Empty<BackupJobMessage>()).Where(m => m != null).ToArray();
+            Errors = BackupJobMessageCollection.Of(errors);
+            Warnings = BackupJobMessageCollection.Of(warnings);
         }
 
         /// <summary>The provider name (<c>TaurusDB</c>, <c>DDS</c>, <c>Dataverse</c>, <c>ArcGIS</c>, <c>CloudFoundry</c>).</summary>
@@ -90,10 +90,13 @@ namespace BackupTools
         public DateTimeOffset? EndedAt { get; }
         /// <summary>When the status was last read.</summary>
         public DateTimeOffset? LastCheckedAt { get; }
-        /// <summary>Errors the service reported, with its own codes.</summary>
-        public BackupJobMessage[] Errors { get; }
-        /// <summary>Warnings and information items the service reported.</summary>
-        public BackupJobMessage[] Warnings { get; }
+        /// <summary>
+        /// Errors the service reported, with its own codes. A read-only list whose text (what Export-Csv writes) is the
+        /// messages, "code: message", separated by "; ".
+        /// </summary>
+        public BackupJobMessageCollection Errors { get; }
+        /// <summary>Warnings and information items the service reported; a list like <see cref="Errors"/>.</summary>
+        public BackupJobMessageCollection Warnings { get; }
 
         /// <summary>
         /// The create's own Retry-After (Dataverse's 202): its first status read waits at least this long after
@@ -143,7 +146,7 @@ namespace BackupTools
                 status.State, status.RawStatus ?? RawStatus,
                 status.PercentComplete ?? (status.State == BackupJobState.Succeeded ? 100 : PercentComplete),
                 CreatedAt, status.EndedAt ?? EndedAt ?? (status.State.IsFinal() ? status.CheckedAt : (DateTimeOffset?)null),
-                status.CheckedAt, status.Errors ?? Errors, status.Warnings ?? Warnings) { SeenAt = SeenAt };
+                status.CheckedAt, status.Errors ?? Errors.Shared, status.Warnings ?? Warnings.Shared) { SeenAt = SeenAt };
         }
 
         /// <summary>
@@ -268,7 +271,18 @@ namespace BackupTools
 
         private static IEnumerable<BackupJobMessage> ParseMessages(IDictionary<string, object> bag, string name)
         {
-            if (!bag.TryGetValue(name, out var v) || v == null || v is string) yield break;
+            if (!bag.TryGetValue(name, out var v) || v == null) yield break;
+            // A CSV cell holds the messages' text (BackupJobMessageCollection.ToString): kept as one message, whose text
+            // is that cell again, so a failed job read back from a CSV file fails with its reasons and exports them again.
+            // Which "; " separates two messages and which is inside one is not known, so the text is not split.
+            if (v is string text)
+            {
+                text = text.Trim();
+                // Earlier versions' Export-Csv wrote the array's type name, which holds no message.
+                if (text.Length > 0 && text != "BackupTools.BackupJobMessage[]" && text != "System.Object[]")
+                    yield return new BackupJobMessage(null, text);
+                yield break;
+            }
             if (!(v is IEnumerable items)) yield break;
             foreach (var item in items)
             {

@@ -17,6 +17,30 @@ namespace BackupTools.Tests
         public void Text_is_code_and_message_without_repeating_the_code(string code, string message, string expected) =>
             Assert.Equal(expected, new BackupJobMessage(code, message).ToString());
 
+        /// <summary>
+        /// A job's Errors and Warnings read as their messages, "; " between two: Export-Csv writes a property's
+        /// ToString(), and an array's is its type name ("BackupTools.BackupJobMessage[]"), which lost every reason.
+        /// </summary>
+        [Fact]
+        public void A_jobs_errors_and_warnings_read_as_their_messages()
+        {
+            var job = new BackupJob("DDS", "https://dds.eu-de.otc.t-systems.com/", "job-1", state: BackupJobState.Failed,
+                errors: new[] { new BackupJobMessage("DBS.200410", "disk full"), null, new BackupJobMessage("DBS.200411", "DBS.200411: retry later") },
+                warnings: new[] { new BackupJobMessage("W1", "careful", "subject") });
+            Assert.Equal("DBS.200410: disk full; DBS.200411: retry later", job.Errors.ToString());
+            Assert.Equal("W1: careful", job.Warnings.ToString());
+            // Still a list of the messages (nulls left out), with an array's Count and Length.
+            Assert.Equal(2, job.Errors.Count);
+            Assert.Equal(2, job.Errors.Length);
+            Assert.Equal("DBS.200411", job.Errors[1].Code);
+            Assert.Equal("subject", Assert.Single(job.Warnings).Subject);
+            // None: an empty cell, not a type name.
+            var none = new BackupJob("DDS", "https://dds.eu-de.otc.t-systems.com/", "job-2");
+            Assert.Equal(string.Empty, none.Errors.ToString());
+            Assert.Equal(string.Empty, none.Warnings.ToString());
+            Assert.Empty(none.Errors);
+        }
+
         [Theory]
         [InlineData("Backup 'x' failed (simulated failure).", "failed: DBS.200410: Backup 'x' failed (simulated failure).")]
         [InlineData("disk full", "failed: DBS.200410: disk full.")]

@@ -123,7 +123,7 @@ namespace BackupTools.Tests
             {
                 var a = p.GetValue(original);
                 var b = p.GetValue(back);
-                if (a is BackupJobMessage[] ma) Assert.Equal(ma.Select(m => m.ToString()), ((BackupJobMessage[])b).Select(m => m.ToString()));
+                if (a is BackupJobMessageCollection ma) Assert.Equal(ma.Select(m => m.ToString()), ((BackupJobMessageCollection)b).Select(m => m.ToString()));
                 else Assert.Equal(a, b);
             }
         }

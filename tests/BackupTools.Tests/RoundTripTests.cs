@@ -289,6 +289,83 @@ namespace BackupTools.Tests
             Assert.Equal(Created, back.CreatedAt);
         }
 
+        /// <summary>A failed job with two reasons and a warning, as Wait-BackupJob writes one.</summary>
+        private BackupJob FailedWithReasons() =>
+            new BackupJob("DDS", _sim.EndpointFor("DDS").ToString(), "job-failed-csv", instanceId: TestData.DdsInstance, backupName: "csvfail",
+                scope: TestData.ProjectId, state: BackupJobState.Failed, rawStatus: "Failed", createdAt: Created, endedAt: Created.AddMinutes(5),
+                errors: new[] { new BackupJobMessage("DBS.200410", "DBS.200410: Backup 'csvfail' failed."), new BackupJobMessage("DBS.1", "disk full") },
+                warnings: new[] { new BackupJobMessage("W1", "careful") });
+
+        /// <summary>
+        /// Export-Csv writes each property's ToString(): the Errors and Warnings cells hold the service's codes and
+        /// reasons ("; " between two), and the row read back is the job failing with the same reasons, whose cells are
+        /// the same text again. Before: both cells were "BackupTools.BackupJobMessage[]", and the reasons were lost.
+        /// </summary>
+        [Fact]
+        public void A_failed_job_exported_to_CSV_keeps_its_reasons_and_reads_back_failing_with_them()
+        {
+            var culture = new CultureInfo("de-DE");
+            var job = FailedWithReasons();
+            var row = CsvRow(job, culture);
+            const string reasons = "DBS.200410: Backup 'csvfail' failed.; DBS.1: disk full";
+            Assert.Equal(reasons, row.Properties["Errors"].Value);
+            Assert.Equal("W1: careful", row.Properties["Warnings"].Value);
+
+            var back = Transform(row, culture);
+            Assert.Equal(BackupJobState.Failed, back.State);
+            Assert.Equal(reasons, back.Errors.ToString());
+            Assert.Equal("W1: careful", back.Warnings.ToString());
+            Assert.Equal(BackupTools.Jobs.JobOutcome.ErrorFor(job).Message, BackupTools.Jobs.JobOutcome.ErrorFor(back).Message);
+            // Exported again, the same cells.
+            var again = CsvRow(back, culture);
+            Assert.Equal(reasons, again.Properties["Errors"].Value);
+            Assert.Equal("W1: careful", again.Properties["Warnings"].Value);
+        }
+
+        /// <summary>
+        /// A row of an earlier version's Export-Csv (the array's type name in both cells) or with empty cells binds and
+        /// reads back a job without messages.
+        /// </summary>
+        [Theory]
+        [InlineData("BackupTools.BackupJobMessage[]")]
+        [InlineData("System.Object[]")]
+        [InlineData("")]
+        [InlineData("  ")]
+        public void A_CSV_messages_cell_that_holds_no_text_gives_no_messages(string cell)
+        {
+            var row = new PSObject();
+            row.Properties.Add(new PSNoteProperty("Provider", "DDS"));
+            row.Properties.Add(new PSNoteProperty("JobId", "j1"));
+            row.Properties.Add(new PSNoteProperty("State", "Failed"));
+            row.Properties.Add(new PSNoteProperty("Errors", cell));
+            row.Properties.Add(new PSNoteProperty("Warnings", cell));
+            var back = Transform(row, new CultureInfo("en-US"));
+            Assert.Empty(back.Errors);
+            Assert.Empty(back.Warnings);
+            Assert.Equal(string.Empty, back.Errors.ToString());
+        }
+
+        /// <summary>
+        /// Import-Csv | Wait-BackupJob through the binder: a running job's row (empty Errors and Warnings cells) is
+        /// followed to its end, and a failed job's row fails with the reasons its Errors cell holds.
+        /// </summary>
+        [Fact]
+        public void CSV_rows_with_messages_cells_bind_to_Wait_BackupJob()
+        {
+            var made = _ps.Run(ConnectDds + "New-InstanceBackup -InstanceId $di -Name csvrows");
+            Assert.Empty(made.Errors);
+            var running = Assert.Single(made.Objects<BackupJob>());
+            _ps.Set("rows", new[] { CsvRow(running, CultureInfo.CurrentCulture), CsvRow(FailedWithReasons(), CultureInfo.CurrentCulture) });
+            var r = _ps.Run("$rows | Wait-BackupJob -PollingInterval 0.05 -Timeout 30", TimeSpan.FromSeconds(60));
+            Assert.False(r.TimedOut);
+            Assert.Null(r.Terminating);
+            var done = r.Objects<BackupJob>().ToList();
+            Assert.Contains(done, j => j.JobId == running.JobId && j.State == BackupJobState.Succeeded);
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith(ErrorIds.BackupJobFailed + ",", error.FullyQualifiedErrorId);
+            Assert.Contains("failed: DBS.200410: Backup 'csvfail' failed.; DBS.1: disk full.", error.Exception.Message);
+        }
+
         [Fact]
         public void A_null_among_the_jobs_given_to_Job_is_left_out()
         {

@@ -110,11 +110,48 @@ Describe 'BackupTools' {
                 [pscustomobject]@{ Provider = 'DDS'; InstanceId = $script:Dds; Name = 'csv-dds'; Description = 'from csv' }
             ) | Export-Csv -Path $csv -NoTypeInformation
             $out = Join-Path $TestDrive 'results.csv'
-            Import-Csv $csv | New-InstanceBackup | Wait-BackupJob -PollingInterval 0.1 -Timeout 60 |
-                Select-Object Provider, BackupName, State | Export-Csv -Path $out -NoTypeInformation
+            $done = Import-Csv $csv | New-InstanceBackup | Wait-BackupJob -PollingInterval 0.1 -Timeout 60
+            $done | Select-Object Provider, BackupName, State | Export-Csv -Path $out -NoTypeInformation
             $rows = Import-Csv $out
             $rows.Count | Should -Be 2
             $rows.State | Should -Be @('Succeeded', 'Succeeded')
+            # The whole jobs: no messages are empty cells (not a type name), and the rows wait again as jobs.
+            $all = Join-Path $TestDrive 'jobs.csv'
+            $done | Export-Csv -Path $all -NoTypeInformation
+            $jobRows = @(Import-Csv $all)
+            $jobRows.Errors | Should -Be @('', '')
+            $jobRows.Warnings | Should -Be @('', '')
+            $again = @($jobRows | Wait-BackupJob -PollingInterval 0.1 -Timeout 60)
+            $again.Count | Should -Be 2
+            $again.State | Should -Be @('Succeeded', 'Succeeded')
+        }
+
+        It 'keeps a failed job''s reasons in Export-Csv, and its row read back fails with them' {
+            $csv = Join-Path $TestDrive 'failed.csv'
+            New-InstanceBackup -Provider TaurusDB -InstanceId $script:Taurus -Name 'fail-csv' |
+                Wait-BackupJob -PollingInterval 0.1 -Timeout 60 -ErrorVariable waitErrors -ErrorAction SilentlyContinue |
+                Export-Csv -Path $csv -NoTypeInformation
+            @($waitErrors).Count | Should -Be 1
+            $row = Import-Csv $csv
+            $row.State | Should -Be 'Failed'
+            # Export-Csv writes each property's ToString(): the messages, not 'BackupTools.BackupJobMessage[]'.
+            $row.Errors | Should -Match "^DBS\.200410: Backup 'fail-csv' failed"
+            $row.Errors | Should -Be $waitErrors[0].TargetObject.Errors.ToString()
+            $row.Warnings | Should -Be ''
+            # The row binds to Wait-BackupJob and fails with the same reasons, written as the first time.
+            $row | Wait-BackupJob -Timeout 10 -ErrorVariable againErrors -ErrorAction SilentlyContinue | Out-Null
+            @($againErrors).Count | Should -Be 1
+            $againErrors[0].FullyQualifiedErrorId | Should -Be 'BackupJobFailed,BackupTools.Commands.WaitBackupJobCommand'
+            $againErrors[0].Exception.Message | Should -Be $waitErrors[0].Exception.Message
+            # JSON and the object itself still see a list of messages.
+            $job = $waitErrors[0].TargetObject
+            $json = $job | ConvertTo-Json -Depth 3 | ConvertFrom-Json
+            @($json.Errors).Count | Should -Be 1
+            $json.Errors[0].Code | Should -Be 'DBS.200410'
+            $job.Errors.Count | Should -Be 1
+            $job.Errors.Length | Should -Be 1
+            $job.Errors[-1].Code | Should -Be 'DBS.200410'
+            @($job.Errors | ForEach-Object { $_.Code }) | Should -Be @('DBS.200410')
         }
 
         It '-WhatIf sends nothing' {

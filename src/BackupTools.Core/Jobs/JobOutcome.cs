@@ -1,5 +1,3 @@
-using System.Linq;
-
 namespace BackupTools.Jobs
 {
     /// <summary>The error a final or abandoned job adds to the error stream, carrying the service's own codes.</summary>
@@ -16,8 +14,8 @@ namespace BackupTools.Jobs
         {
             if (job.State != BackupJobState.Failed && job.State != BackupJobState.Cancelled) return null;
             var failed = job.State == BackupJobState.Failed;
-            var first = job.Errors.FirstOrDefault();
-            var reasons = job.Errors.Length == 0 ? $"the service reported '{job.RawStatus}'" : string.Join("; ", job.Errors.Select(e => e.ToString()));
+            var first = job.Errors.Count == 0 ? null : job.Errors[0];
+            var reasons = job.Errors.Count == 0 ? $"the service reported '{job.RawStatus}'" : job.Errors.ToString();
             return new BackupToolsException(failed ? ErrorIds.BackupJobFailed : ErrorIds.BackupJobCancelled,
                 failed ? BackupErrorCategory.InvalidResult : BackupErrorCategory.OperationStopped,
                 $"{Describe(job)} {(failed ? "failed" : "was cancelled")}: {reasons}{(EndsSentence(reasons) ? string.Empty : ".")}", job)
