@@ -193,21 +193,38 @@ $secret = [System.Security.SecureString]::new(); 'x'.ToCharArray() | ForEach-Obj
     Connect-BackupService -Provider Dataverse -Region crm12 -TokenProvider { 'token' }
     Connect-BackupService -Provider CloudFoundry -Endpoint https://api.sys.example.com -ClientId backup-bot -ClientSecret $secret
     Connect-BackupService -Provider DDS -Region eu-de -ProjectId 0123456789abcdef0123456789abcdef -AccessKeyId AK -SecretAccessKey $secret
+    Connect-BackupService -Provider TaurusDB -Region ap-southeast-1 -ProjectId fedcba9876543210fedcba9876543210 -AccessToken $secret
 )";
 
+        /// <summary>
+        /// What a user checks after connecting fits 80 columns: the provider, the endpoint (without its https://, every
+        /// DDS and Dataverse endpoint whole, a longer TaurusDB one cut after its region) and the project id whole; the
+        /// method follows from 97 columns on. Before, the endpoint (42) and the method (16) came first and the project
+        /// id was cut to 6 characters at 80 columns.
+        /// </summary>
         [Fact]
-        public void The_connection_table_shows_endpoint_and_method_whole_at_80_columns_and_the_project_id_from_106()
+        public void The_connection_table_shows_provider_endpoint_and_project_id_whole_at_80_columns_and_the_method_from_97()
         {
             var lines = Render(Connections, 80);
             AssertFits(lines, 80);
-            Assert.Equal(new[] { "Provider", "Endpoint", "Auth", "Scope" }, lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
-            AssertRowShows(lines, "Dataverse", "https://admin.services.crm12.dynamics.com/", "TokenProvider");
-            AssertRowShows(lines, "CloudFoundry", "https://api.sys.example.com/", "ClientCredential");
-            AssertRowShows(lines, "DDS", "https://dds.eu-de.otc.t-systems.com/", "AccessKey");
-            // The project id is last and takes what is left: whole from 106 columns on.
-            lines = Render(Connections, 106);
-            AssertFits(lines, 106);
-            AssertRowShows(lines, "DDS", "0123456789abcdef0123456789abcdef");
+            Assert.Equal(new[] { "Provider", "Endpoint", "Scope" }, lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            AssertRowShows(lines, "Dataverse", "admin.services.crm12.dynamics.com");
+            AssertRowShows(lines, "CloudFoundry", "api.sys.example.com");
+            AssertRowShows(lines, "DDS", "dds.eu-de.otc.t-systems.com", "0123456789abcdef0123456789abcdef");
+            AssertRowShows(lines, "TaurusDB", "fedcba9876543210fedcba9876543210");
+            Assert.Contains(lines, l => l.StartsWith("TaurusDB     gaussdbformysql.ap-southeast-1.", StringComparison.Ordinal));
+            // The method is last: whole from 97 columns on.
+            lines = Render(Connections, 97);
+            AssertFits(lines, 97);
+            Assert.Equal(new[] { "Provider", "Endpoint", "Scope", "Auth" }, lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            AssertRowShows(lines, "Dataverse", "admin.services.crm12.dynamics.com", "TokenProvider");
+            AssertRowShows(lines, "CloudFoundry", "api.sys.example.com", "ClientCredential");
+            AssertRowShows(lines, "DDS", "dds.eu-de.otc.t-systems.com", "0123456789abcdef0123456789abcdef", "AccessKey");
+            AssertRowShows(lines, "TaurusDB", "fedcba9876543210fedcba9876543210", "AccessToken");
+            // Only https:// is left out: a local simulator's http:// endpoint shows its scheme and path.
+            lines = Render("$secret = [System.Security.SecureString]::new(); $secret.AppendChar('x');" +
+                "Connect-BackupService -Provider DDS -Endpoint http://127.0.0.1:5123/dds/ -ProjectId 0123456789abcdef0123456789abcdef -AccessToken $secret", 80);
+            AssertRowShows(lines, "DDS", "http://127.0.0.1:5123/dds/", "0123456789abcdef0123456789abcdef");
         }
 
         [Fact]

@@ -96,8 +96,11 @@ Describe 'BackupTools' {
         It 'formats a connection as a table without its token' {
             $c = Connect-BackupService -Provider DDS -Endpoint "$($script:Sim.BaseUri)dds/" -ProjectId $script:Project -AccessToken $script:Token
             $text = $c | Format-Table | Out-String -Width 120
-            $text | Should -Match 'Provider\s+Endpoint\s+Auth\s+Scope'
-            $text | Should -Match ("DDS\s+" + [regex]::Escape("$($script:Sim.BaseUri)dds/") + "\s+AccessToken\s+$($script:Project)")
+            $text | Should -Match 'Provider\s+Endpoint\s+Scope\s+Auth'
+            $text | Should -Match ("DDS\s+" + [regex]::Escape("$($script:Sim.BaseUri)dds/") + "\s+$($script:Project)\s+AccessToken")
+            # At 80 columns the project id is whole (it was cut to 6 characters behind the method).
+            $narrow = $c | Format-Table | Out-String -Width 80
+            $narrow | Should -Match ("DDS\s+" + [regex]::Escape("$($script:Sim.BaseUri)dds/") + "\s+$($script:Project)" + '(\s|$)')
             $text | Should -Not -Match 'sim-token'
         }
     }
