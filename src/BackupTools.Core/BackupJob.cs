@@ -324,8 +324,37 @@ namespace BackupTools
         /// <summary>The read that answered "not found" (provider, method and URL), for the error once the grace has passed.</summary>
         public string Call { get; set; }
 
+        /// <summary>
+        /// The service's own refusal that said it does not know the job (its code, message and HTTP status, as the
+        /// provider reads its errors); null when the job was only missing from a list the service answered.
+        /// </summary>
+        public BackupToolsException Refusal { get; set; }
+
         /// <summary>"The service does not know the job": starting, within the provider's grace, or gone after it.</summary>
-        public static JobStatus NotFoundYet(BackupTools.Http.ServiceResponse response) =>
-            new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response?.RetryAfter, Call = response?.Call };
+        public static JobStatus NotFoundYet(BackupTools.Http.ServiceResponse response, BackupToolsException refusal = null) =>
+            new JobStatus { NotFound = true, State = BackupJobState.Running, RawStatus = "NotFound", RetryAfter = response?.RetryAfter, Call = response?.Call, Refusal = refusal };
+
+        /// <summary>
+        /// <see cref="ErrorIds.BackupJobNotFound"/> for <paramref name="job"/> once its grace has passed: <paramref name="message"/>
+        /// followed by what the service answered (<c>; it answered HTTP 404 DBS.200823: The job does not exist.</c>, or
+        /// naming the call when <paramref name="message"/> does not), then <paramref name="after"/>; and, as every service
+        /// error, the service's code, message and HTTP status (the refusal kept inside).
+        /// </summary>
+        internal BackupToolsException JobNotFound(BackupJob job, string message, bool messageNamesCall, string after = null)
+        {
+            var refusal = Refusal;
+            var text = refusal == null
+                ? BackupTools.Http.ServiceCall.Sentence(message)
+                : BackupTools.Http.ServiceCall.Sentence(message + (messageNamesCall ? "; it" : $": {Call ?? job.Provider}") + $" answered HTTP {refusal.HttpStatus}" +
+                    BackupTools.Http.ServiceCall.CodeAndMessage(refusal.ServiceCode, refusal.ServiceMessage, refusal.HttpStatus ?? 0));
+            return new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
+                after == null ? text : text + " " + after, job, refusal)
+            {
+                Provider = job.Provider,
+                ServiceCode = refusal?.ServiceCode,
+                ServiceMessage = refusal?.ServiceMessage,
+                HttpStatus = refusal?.HttpStatus,
+            };
+        }
     }
 }

@@ -588,8 +588,7 @@ namespace BackupTools
             if (status.NotFound)
             {
                 if (DateTimeOffset.UtcNow - job.NotFoundGraceFrom > provider.NotFoundGrace)
-                    throw new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
-                        $"{status.Call ?? job.Provider}: the service does not know job {job.JobId}.", job) { Provider = job.Provider };
+                    throw status.JobNotFound(job, $"{status.Call ?? job.Provider}: the service does not know job {job.JobId}", messageNamesCall: status.Call != null);
                 status.RawStatus = "NotFound (starting)";
             }
             return job.With(status);

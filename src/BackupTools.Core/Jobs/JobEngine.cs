@@ -451,9 +451,9 @@ namespace BackupTools.Jobs
                             var age = DateTimeOffset.UtcNow - job.CreatedAt;
                             if (DateTimeOffset.UtcNow - job.NotFoundGraceFrom > provider.NotFoundGrace)
                             {
-                                run.Events.CouldNotFollow(job, new BackupToolsException(ErrorIds.BackupJobNotFound, BackupErrorCategory.ObjectNotFound,
-                                    $"{job.Provider} no longer knows job {job.JobId} ({age.TotalSeconds:0} s after it was started). The backup's own state can be checked on the service.",
-                                    job) { Provider = job.Provider });
+                                run.Events.CouldNotFollow(job, status.JobNotFound(job,
+                                    $"{job.Provider} no longer knows job {job.JobId} ({age.TotalSeconds:0} s after it was started)", messageNamesCall: false,
+                                    "The backup's own state can be checked on the service."));
                                 return;
                             }
                             status.RawStatus = "NotFound (starting)";

@@ -145,7 +145,7 @@ namespace BackupTools.Providers.ArcGIS
             }
             catch (BackupToolsException ex) when (ex.ServiceCode == "404")
             {
-                return JobStatus.NotFoundYet(response);
+                return JobStatus.NotFoundYet(response, ex);
             }
 
             var raw = root.Str("status");

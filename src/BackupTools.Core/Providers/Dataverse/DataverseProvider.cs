@@ -150,7 +150,7 @@ namespace BackupTools.Providers.Dataverse
             var response = await call.GetAsync(url, request => AuthenticateAsync(call, request), job).NoContext();
 
             if (response.Status == 404)
-                return JobStatus.NotFoundYet(response);
+                return JobStatus.NotFoundYet(response, Error(response, job));
             if (!response.IsSuccess) throw Error(response, job);
 
             var body = response.RequireJsonObject(job);

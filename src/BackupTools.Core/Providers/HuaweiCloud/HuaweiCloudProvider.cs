@@ -154,7 +154,7 @@ namespace BackupTools.Providers.HuaweiCloud
             if (!response.IsSuccess)
             {
                 var error = Error(response, job);
-                if (IsNotFound(response, error)) return JobStatus.NotFoundYet(response);
+                if (IsNotFound(response, error)) return JobStatus.NotFoundYet(response, error);
                 throw error;
             }
 
@@ -169,7 +169,7 @@ namespace BackupTools.Providers.HuaweiCloud
                 if (ErrorCodeOf(root) != null)
                 {
                     var error = Error(response, job);
-                    if (IsNotFound(response, error)) return JobStatus.NotFoundYet(response);
+                    if (IsNotFound(response, error)) return JobStatus.NotFoundYet(response, error);
                     throw error;
                 }
                 throw response.Invalid("answered without a job status", job);
