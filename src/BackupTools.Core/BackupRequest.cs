@@ -22,12 +22,19 @@ namespace BackupTools
         public DateTimeOffset? RetentionDate { get; set; }
 
         /// <summary>
+        /// The period <see cref="RetentionDate"/> was worked out from (now plus it), when the user gave -RetentionPeriod
+        /// rather than -RetentionDate: a rule the date breaks is told in terms of the period.
+        /// </summary>
+        internal TimeSpan? RetentionPeriod { get; set; }
+
+        /// <summary>
         /// This request without its passcode: what an error carries as its target. An error record's target is
         /// serialized with it (Export-Clixml of <c>$Error</c>), and off Windows a SecureString is serialized readably.
         /// </summary>
         internal BackupRequest WithoutSecrets() => Passcode == null ? this : new BackupRequest
         {
             Kind = Kind, InstanceId = InstanceId, Name = Name, Description = Description, StoreName = StoreName, RetentionDate = RetentionDate,
+            RetentionPeriod = RetentionPeriod,
         };
 
         /// <summary>The text a confirmation prompt or -WhatIf shows as the target.</summary>

@@ -47,6 +47,7 @@ namespace BackupTools.Tests
         [Theory]
         [InlineData("-5")]
         [InlineData("0")]
+        [InlineData("0.001s")] // PowerShell 7 reads it as the Int16 0 (the s suffix), not as a thousandth of a second
         [InlineData("([timespan]::FromHours(-1))")]
         public void A_retention_period_that_is_not_positive_is_refused_naming_RetentionPeriod_before_sending(string period)
         {
@@ -59,6 +60,34 @@ namespace BackupTools.Tests
             Assert.DoesNotContain("RetentionDate", error.Exception.Message);
             Assert.Empty(r.Objects<BackupJob>());
             Assert.DoesNotContain(_sim.Counters.Requests, q => q.Method == "POST" && q.Path.EndsWith("/create", StringComparison.Ordinal));
+        }
+
+        [Theory]
+        [InlineData("([timespan]1)", "00:00:00.0000001")]
+        [InlineData("'00:00:00.0000001'", "00:00:00.0000001")]
+        public void A_retention_period_too_short_to_reach_the_service_is_refused_naming_RetentionPeriod_before_sending(string period, string shown)
+        {
+            // One tick: positive, but its retention date (now plus the period) has passed before the request is checked.
+            // Before: "RetentionDate 2026-11-25 … is not in the future", a parameter the user never gave.
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name dr-short -Passcode $pass -RetentionPeriod " + period);
+            Assert.Null(r.Terminating);
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(ErrorIds.BackupParameterInvalid, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("RetentionPeriod " + shown, error.Exception.Message);
+            Assert.DoesNotContain("RetentionDate", error.Exception.Message);
+            Assert.Contains("Nothing was sent", error.Exception.Message);
+            Assert.Empty(r.Objects<BackupJob>());
+            Assert.DoesNotContain(_sim.Counters.Requests, q => q.Method == "POST" && q.Path.EndsWith("/create", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public void A_negative_retention_period_of_under_a_day_is_shown_as_given_not_as_minus_zero_days()
+        {
+            // Before: "RetentionPeriod must be longer than zero (it was -0 days)": -1 ms rounded to days.
+            var r = _ps.Run(Connect + "New-DisasterRecoveryBackup -Name dr-neg -Passcode $pass -RetentionPeriod ([timespan]::FromMilliseconds(-1))");
+            var error = Assert.Single(r.Errors);
+            Assert.Contains("RetentionPeriod must be longer than zero (it was -00:00:00.0010000)", error.Exception.Message);
+            Assert.DoesNotContain("-0 days", error.Exception.Message);
         }
 
         [Fact]

@@ -35,12 +35,31 @@ namespace BackupTools.Validation
         public static DateTimeOffset FromNow(TimeSpan period)
         {
             if (period <= TimeSpan.Zero)
-                throw Refused($"RetentionPeriod must be longer than zero (it was {period.TotalDays:0.##} days): the backup's retention date would not be in the future.", period);
+                throw Refused($"RetentionPeriod must be longer than zero (it was {Shown(period)}): the backup's retention date would not be in the future.", period);
             var now = DateTimeOffset.UtcNow;
             if (period > DateTimeOffset.MaxValue - now)
                 throw Refused($"RetentionPeriod of {period.TotalDays:0} days ends outside the calendar (after the year 9999).", period);
             return now + period;
         }
+
+        /// <summary>
+        /// A period as the user can recognise it: whole days as a number of days (<c>-5 days</c>, what <c>-RetentionPeriod -5</c>
+        /// gives), anything else as a TimeSpan (<c>-00:00:00.0010000</c>), which a number of days would round away
+        /// (<c>-0 days</c>).
+        /// </summary>
+        internal static string Shown(TimeSpan period) =>
+            period.Ticks % TimeSpan.TicksPerDay == 0
+                ? (period.Ticks / TimeSpan.TicksPerDay).ToString(System.Globalization.CultureInfo.InvariantCulture) + " days"
+                : period.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>
+        /// The rule a retention date no longer in the future breaks, in terms of the parameter it came from: -RetentionPeriod
+        /// (now plus the period, already past when the request is checked) or -RetentionDate.
+        /// </summary>
+        internal static string NotInFuture(BackupRequest request, DateTimeOffset retention) =>
+            request.RetentionPeriod is TimeSpan period
+                ? $"RetentionPeriod {Shown(period)} is too short: the retention date it gives (now plus the period) had already passed when the request was checked, and the backup's retention date must be in the future."
+                : $"RetentionDate {retention:u} is not in the future.";
 
         private static BackupToolsException Refused(string message, object value) =>
             new BackupToolsException(ErrorIds.BackupParameterInvalid, BackupErrorCategory.InvalidArgument, message + " Nothing was sent.", value)

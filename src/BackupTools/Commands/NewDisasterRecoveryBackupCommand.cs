@@ -67,6 +67,7 @@ namespace BackupTools.Commands
             Passcode = Passcode,
             Description = Description,
             RetentionDate = Validation.Retention.From(RetentionDate, RetentionPeriod),
+            RetentionPeriod = RetentionPeriod,
         };
     }
 }

@@ -82,7 +82,7 @@ namespace BackupTools.Providers.ArcGIS
             DescriptionRule.Check(Info.Name, request.Description, request);
             StoreNameRule.Check(Info.Name, request.StoreName, request);
             if (request.RetentionDate is DateTimeOffset retention && retention <= DateTimeOffset.UtcNow)
-                throw Rule.Breach(Info.Name, $"RetentionDate {retention:u} is not in the future.", request);
+                throw Rule.Breach(Info.Name, Retention.NotInFuture(request, retention), request);
         }
 
         [AsyncMethodBuilder(typeof(CoreTaskMethodBuilder<>))]
