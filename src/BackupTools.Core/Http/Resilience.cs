@@ -15,7 +15,11 @@ namespace BackupTools.Http
         public int BusyRetries { get; set; } = 5;
         /// <summary>Retries when the create certainly did not reach or was not processed by the service (refused connection, DNS, 429, 503).</summary>
         public int NotProcessedRetries { get; set; } = 3;
-        /// <summary>First pause between attempts; doubles with jitter.</summary>
+        /// <summary>
+        /// The base of the pauses between attempts: Polly's exponential backoff with decorrelated jitter, each pause random
+        /// between none and a bound that about doubles per repeat (2.8, 5.7, 8.7, 17, 34 s for the default 2 s), within
+        /// <see cref="MaxDelay"/>.
+        /// </summary>
         public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(2);
         /// <summary>Longest pause between attempts (a service's Retry-After may ask for longer, and is honoured).</summary>
         public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(60);
@@ -56,7 +60,14 @@ namespace BackupTools.Http
         /// <summary>The options used when a caller gives none.</summary>
         public static CreateRetryOptions DefaultOptions => Defaults;
         private static ResiliencePipeline BuildReads(CreateRetryOptions options) =>
-            new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+            new ResiliencePipelineBuilder().AddRetry(ReadRetries(options)).Build();
+
+        /// <summary>
+        /// The retry strategy of status reads: what <see cref="Reads"/> builds its pipeline from (tests read its pauses;
+        /// the help's figures are checked against them).
+        /// </summary>
+        internal static RetryStrategyOptions ReadRetries(CreateRetryOptions options) =>
+            new RetryStrategyOptions
             {
                 // A pause asked for beyond the longest one between repeats is not waited out: the error is the answer.
                 ShouldHandle = new PredicateBuilder().Handle<BackupToolsException>(ex => IsTransientRead(ex) && !(ex.RetryAfter > options.MaxDelay)),
@@ -67,13 +78,20 @@ namespace BackupTools.Http
                 MaxDelay = options.MaxDelay,
                 DelayGenerator = RetryAfterFirst,
                 OnRetry = args => Log("status read", args),
-            }).Build();
+            };
 
         /// <param name="options">Retry limits and pauses.</param>
         /// <param name="uniqueNames">The service refuses a second backup of the same name, so a create whose outcome is
         /// unknown may be repeated: the repeat either creates it or answers "already exists".</param>
         private static ResiliencePipeline BuildCreates(CreateRetryOptions options, bool uniqueNames) =>
-            new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+            new ResiliencePipelineBuilder().AddRetry(CreateRetries(options, uniqueNames)).Build();
+
+        /// <summary>
+        /// The retry strategy of creates: what <see cref="Creates"/> builds its pipelines from (tests read its pauses;
+        /// the help's figures are checked against them).
+        /// </summary>
+        internal static RetryStrategyOptions CreateRetries(CreateRetryOptions options, bool uniqueNames) =>
+            new RetryStrategyOptions
             {
                 ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is BackupToolsException ex && ShouldRepeatCreate(ex, args.AttemptNumber, options, uniqueNames)),
                 MaxRetryAttempts = Math.Max(1, Math.Max(options.BusyRetries, options.NotProcessedRetries)),
@@ -83,7 +101,7 @@ namespace BackupTools.Http
                 MaxDelay = options.MaxDelay,
                 DelayGenerator = RetryAfterFirst,
                 OnRetry = args => Log("create", args),
-            }).Build();
+            };
 
         /// <summary>A status read worth repeating: the job is unaffected by it.</summary>
         internal static bool IsTransientRead(BackupToolsException ex)
