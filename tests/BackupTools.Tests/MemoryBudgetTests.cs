@@ -107,10 +107,13 @@ namespace BackupTools.Tests
                 Assert.Contains("job_id", await response.Content.ReadAsStringAsync());
             });
             _output.WriteLine($"create: {library:0} bytes, a bare POST {bare:0} bytes, beyond it {library - bare:0} bytes");
-            // Measured ~6,600-7,000 beyond the bare POST (the retry pipeline, the overall budget's timer, URLs, the
-            // JSON, the job); before the cut ~9,300 (a new HttpClient per create, the header and log strings of every
-            // answer, as for status reads).
-            Assert.True(library - bare < 8200, $"a create allocates {library - bare:0} bytes beyond a bare POST ({library:0} in all)");
+            // Measured ~6,600-7,000 beyond the bare POST when this was written (the retry pipeline, the overall budget's
+            // timer, URLs, the JSON, the job); since creates of TaurusDB and DDS keep a record of the backups handed out
+            // while they run (HandedOutBackups: the lost-answer reconciliation), ~7,800-8,200 on 2 loaded cores, and up
+            // to 8,460 under a CPU hog, over the old 8,200 budget. The waste it guards against cost ~2,300-2,700 more
+            // (before the cut, ~9,300 then: a new HttpClient per create, the header and log strings of every answer, as
+            // for status reads), so it comes back well over 9,000.
+            Assert.True(library - bare < 9000, $"a create allocates {library - bare:0} bytes beyond a bare POST ({library:0} in all)");
         }
 
         [Fact]
