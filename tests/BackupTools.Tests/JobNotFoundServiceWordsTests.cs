@@ -50,12 +50,18 @@ namespace BackupTools.Tests
             Assert.Single(System.Text.RegularExpressions.Regex.Matches(ex.Message, $"{job.Provider} GET "));
         }
 
+        /// <summary>Each service's answer for a job it does not know: HTTP status, code and message ({id}: the job's id).</summary>
+        public static TheoryData<string, int, string, string> UnknownJobAnswers => new TheoryData<string, int, string, string>
+        {
+            { "TaurusDB", 404, "DBS.200823", "The job does not exist." },
+            { "DDS", 404, "DBS.200823", "The job does not exist." },
+            { "Dataverse", 404, "OperationNotFound", "Operation '{id}' was not found." },
+            { "CloudFoundry", 404, "CF-ResourceNotFound", "Job not found" },
+            { "ArcGIS", 200, "404", "Job '{id}' does not exist or is inaccessible." },
+        };
+
         [Theory]
-        [InlineData("TaurusDB", 404, "DBS.200823", "The job does not exist.")]
-        [InlineData("DDS", 404, "DBS.200823", "The job does not exist.")]
-        [InlineData("Dataverse", 404, "OperationNotFound", "Operation '{id}' was not found.")]
-        [InlineData("CloudFoundry", 404, "CF-ResourceNotFound", "Job not found")]
-        [InlineData("ArcGIS", 200, "404", "Job '{id}' does not exist or is inaccessible.")]
+        [MemberData(nameof(UnknownJobAnswers))]
         public async Task A_read_of_a_job_the_service_does_not_know_carries_the_service_s_code_message_and_status(string provider, int status, string code, string message)
         {
             var (c, job) = UnknownJob(provider);
@@ -64,11 +70,7 @@ namespace BackupTools.Tests
         }
 
         [Theory]
-        [InlineData("TaurusDB", 404, "DBS.200823", "The job does not exist.")]
-        [InlineData("DDS", 404, "DBS.200823", "The job does not exist.")]
-        [InlineData("Dataverse", 404, "OperationNotFound", "Operation '{id}' was not found.")]
-        [InlineData("CloudFoundry", 404, "CF-ResourceNotFound", "Job not found")]
-        [InlineData("ArcGIS", 200, "404", "Job '{id}' does not exist or is inaccessible.")]
+        [MemberData(nameof(UnknownJobAnswers))]
         public async Task A_wait_for_a_job_the_service_does_not_know_carries_the_service_s_code_message_and_status(string provider, int status, string code, string message)
         {
             var (c, job) = UnknownJob(provider);
