@@ -157,6 +157,24 @@ Describe 'BackupTools' {
             @($job.Errors | ForEach-Object { $_.Code }) | Should -Be @('DBS.200410')
         }
 
+        It 'starts 2,000 backups of two services from one pipeline and waits on them all, one backup per row' {
+            # What a runbook over a large estate does, in one session: every row created once (the simulator's count),
+            # every job followed to its end and written once. Nothing here is timed.
+            $rows = foreach ($i in 1..2000) {
+                if ($i % 2) { [pscustomobject]@{ Provider = 'TaurusDB'; InstanceId = $script:Taurus; Name = "many-t$i" } }
+                else { [pscustomobject]@{ Provider = 'DDS'; InstanceId = $script:Dds; Name = "many-d$i" } }
+            }
+            $jobs = @($rows | New-InstanceBackup)
+            $done = @($jobs | Wait-BackupJob -PollingInterval 0.5 -Timeout 600)
+            $jobs.Count | Should -Be 2000
+            $done.Count | Should -Be 2000
+            @($done | Where-Object State -NE 'Succeeded').Count | Should -Be 0
+            @($done.JobId | Sort-Object -Unique).Count | Should -Be 2000
+            @($done.BackupName | Sort-Object -Unique).Count | Should -Be 2000
+            @($done | Where-Object Provider -EQ 'DDS').Count | Should -Be 1000
+            (Get-SimulatorCounters $script:Sim.BaseUri).totalCreates | Should -Be 2000
+        }
+
         It '-WhatIf sends nothing' {
             # No error either: a refused input or a missing connection also sends nothing and writes nothing.
             New-InstanceBackup -Provider DDS -InstanceId $script:Dds -Name 'whatif-run' -WhatIf -ErrorVariable whatIfErrors -ErrorAction SilentlyContinue |
