@@ -105,6 +105,19 @@ namespace BackupTools.Tests
             return r;
         }
 
+        /// <summary>
+        /// Waits until the first read has reached the service and taken the held answer (its fault is spent), so the
+        /// second read is refused and renews the token while the first is held. A fixed 200 ms after the first read's
+        /// start is not always enough on 2 busy cores: the second read could reach the service first and take the held
+        /// answer itself.
+        /// </summary>
+        private async Task FirstReadIsHeld()
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (_sim.Faults.Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+            Assert.Equal(0, _sim.Faults.Count);
+        }
+
         private static Task<string> TokenAtHand(BackupConnection c) =>
             c.Credential.GetTokenAsync(new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None));
 
@@ -125,7 +138,7 @@ namespace BackupTools.Tests
             _sim.Faults.Add(new FaultRule { Provider = provider, Method = "GET", PathContains = path, StatusCode = 400, Delay = TimeSpan.FromMilliseconds(800), Times = 1, Body = body });
             var log = new ListLog();
             var first = Task.Run(() => BackupService.RefreshAsync(c, job, log, CancellationToken.None, Retry()));
-            await Task.Delay(200);
+            await FirstReadIsHeld();
             var second = await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, Retry());
             Assert.Equal(BackupJobState.Running, second.State);
             Assert.NotEqual(sent, await TokenAtHand(c));
@@ -159,7 +172,7 @@ namespace BackupTools.Tests
                 : new FaultRule { Provider = provider, Method = "GET", PathContains = "/v3/jobs/", StatusCode = 200, Delay = TimeSpan.FromMilliseconds(800), Times = 1,
                     Body = "{\"guid\":\"" + job.JobId + "\",\"state\":\"FAILED\",\"errors\":[{\"code\":10008,\"title\":\"CF-Failed\",\"detail\":\"" + reason + "\"}],\"warnings\":[]}" });
             var first = Task.Run(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, Retry()));
-            await Task.Delay(200);
+            await FirstReadIsHeld();
             Assert.Equal(BackupJobState.Running, (await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, Retry())).State);
             Assert.NotEqual(sent, await TokenAtHand(c));
 
@@ -212,7 +225,7 @@ namespace BackupTools.Tests
                 ReasonPhrase = "Token " + sent + " of sim-password refused" });
             var log = new ListLog();
             var first = Task.Run(() => BackupService.RefreshAsync(c, job, log, CancellationToken.None, Retry()));
-            await Task.Delay(200);
+            await FirstReadIsHeld();
             Assert.Equal(BackupJobState.Running, (await BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, Retry())).State);
             Assert.NotEqual(sent, await TokenAtHand(c));
             await Assert.ThrowsAsync<BackupToolsException>(() => first);
