@@ -35,7 +35,9 @@ namespace BackupTools.Tests
                 : new BackupRequest { InstanceId = TestData.TaurusInstance, Name = "stall-" + Guid.NewGuid().ToString("N").Substring(0, 8) };
             var job = await BackupService.StartAsync(c, request, NullOperationLog.Instance, CancellationToken.None);
             _sim.Faults.Add(new FaultRule { Provider = provider, Method = "GET", Kind = FaultKind.StalledBody, Times = 1 });
-            var options = new CreateRetryOptions { RequestTimeout = TimeSpan.FromSeconds(1), ReadRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(50) };
+            // 3 s: the repeat, a plain read, must be answered within the timeout too (1 s is not always enough on 2 busy
+            // cores, and a repeat cut off as well ends the read); the stalled body still never comes.
+            var options = new CreateRetryOptions { RequestTimeout = TimeSpan.FromSeconds(3), ReadRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(50) };
 
             var watch = Stopwatch.StartNew();
             var refresh = BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None, options);
@@ -43,7 +45,7 @@ namespace BackupTools.Tests
             Assert.True(first == refresh, "the read was still waiting for the rest of the body after 30 s");
             var read = await refresh;
             Assert.Equal(BackupJobState.Running, read.State);
-            Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(0.9), $"answered after {watch.ElapsedMilliseconds} ms: the stalled answer was not the one read");
+            Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(2.9), $"answered after {watch.ElapsedMilliseconds} ms: the stalled answer was not the one read");
             Assert.Equal(2, _sim.Counters.StatusReadsFor(provider, job.JobId));
         }
 
@@ -78,7 +80,9 @@ namespace BackupTools.Tests
             using var client = deafStream
                 ? new System.Net.Http.HttpClient(new DeafBodyHandler(new System.Net.Http.SocketsHttpHandler()))
                 : new System.Net.Http.HttpClient();
-            var call = new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None, client) { RequestTimeout = TimeSpan.FromSeconds(1) };
+            // 3 s for the status and headers on 2 busy cores (with 1 s they could come after the timeout: no acceptance to
+            // keep); the body stalls for good.
+            var call = new ServiceCall(c, NullOperationLog.Instance, CancellationToken.None, client) { RequestTimeout = TimeSpan.FromSeconds(3) };
             var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Post, new Uri(c.Endpoint, "api/v1.2/InstanceBackups"))
             {
                 Content = new System.Net.Http.StringContent("{\"InstanceId\":\"" + Guid.NewGuid() + "\",\"Label\":\"cut-off\"}", System.Text.Encoding.UTF8, "application/json"),
@@ -90,11 +94,11 @@ namespace BackupTools.Tests
             var response = await send;
             Assert.Equal(202, response.Status);
             Assert.Contains("/api/v1.2/Operation/", response.Headers["Operation-Location"]);
-            Assert.Equal("no more of it within 1 s", response.CutOff);
+            Assert.Equal("no more of it within 3 s", response.CutOff);
             Assert.Equal(string.Empty, response.Body);
             Assert.Null(response.Json);
             var invalid = Assert.Throws<BackupToolsException>(() => response.RequireJsonObject(null));
-            Assert.Contains("answered HTTP 202 with a body that was cut off (no more of it within 1 s)", invalid.Message);
+            Assert.Contains("answered HTTP 202 with a body that was cut off (no more of it within 3 s)", invalid.Message);
         }
 
         /// <summary>Answers through a stream whose reads ignore their token, as .NET Framework's response stream does.</summary>
