@@ -57,7 +57,9 @@ namespace BackupTools.Tests
             // said to be accepted ("The service accepted the request"), which the 200 alone does not say.
             _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "/backups/create", Kind = FaultKind.StalledBody });
             var retry = TestData.FastRetry();
-            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            // 3 s for the 200 and its headers on 2 busy cores (after a 1 s timeout there was no status to judge); the body
+            // stalls for good.
+            retry.RequestTimeout = TimeSpan.FromSeconds(3);
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() => BackupService.StartAsync(Connection(), Request(store: "NoSuchStore"),
                 NullOperationLog.Instance, CancellationToken.None, retry));
             Assert.Equal(ErrorIds.BackupCreateOutcomeUnknown, ex.ErrorId);
