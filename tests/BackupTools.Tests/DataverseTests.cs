@@ -128,7 +128,9 @@ namespace BackupTools.Tests
             var request = Request(instance: Guid.NewGuid().ToString());
             _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "InstanceBackups", Kind = FaultKind.StalledBody });
             var retry = TestData.FastRetry();
-            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            // 3 s for the 202 and its headers on 2 busy cores (with 1 s they could come after the timeout: no acceptance
+            // to follow); the body stalls for good.
+            retry.RequestTimeout = TimeSpan.FromSeconds(3);
             var job = await Start(c, request, retry);
             Assert.Equal(1, _sim.Counters.BackupsFor(Provider, request.InstanceId));
             Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST"));
@@ -162,12 +164,13 @@ namespace BackupTools.Tests
             var request = Request(instance: Guid.NewGuid().ToString());
             _sim.Faults.Add(new FaultRule { Provider = Provider, Method = "POST", PathContains = "InstanceBackups", Kind = FaultKind.StalledBody });
             var retry = TestData.FastRetry();
-            retry.RequestTimeout = TimeSpan.FromSeconds(1);
+            // 3 s for the 401 and its headers on 2 busy cores; the body stalls for good.
+            retry.RequestTimeout = TimeSpan.FromSeconds(3);
             var ex = await Assert.ThrowsAsync<BackupToolsException>(() => Start(Connection("not-a-valid-token"), request, retry));
             Assert.Equal(ErrorIds.BackupServiceError, ex.ErrorId);
             Assert.Equal(BackupErrorCategory.AuthenticationError, ex.Category);
             Assert.Equal(401, ex.HttpStatus);
-            Assert.Contains("answered HTTP 401 (its body was cut off: no more of it within 1 s)", ex.Message);
+            Assert.Contains("answered HTTP 401 (its body was cut off: no more of it within 3 s)", ex.Message);
             Assert.False(BackupService.CreateMayHaveStarted(ex), ex.Message);
             Assert.Equal(1, _sim.Counters.Requests.Count(r => r.Method == "POST"));
             Assert.Equal(0, _sim.Counters.BackupsFor(Provider, request.InstanceId));
