@@ -121,7 +121,10 @@ namespace BackupTools.Tests
         [Fact]
         public async Task A_job_not_found_at_first_is_treated_as_starting()
         {
-            Sim.Options.NotFoundWindow = TimeSpan.FromMilliseconds(300);
+            // Not found for its first 3 s (runs 4 s): the read right after the create must land inside the window, which
+            // 300 ms did not promise on 2 busy cores (a later read finds the job, running, and proves nothing).
+            Sim.Options.NotFoundWindow = TimeSpan.FromSeconds(3);
+            Sim.Options.JobDuration = TimeSpan.FromSeconds(4);
             var c = Connection();
             var job = await BackupService.StartAsync(c, Request(InstanceId), NullOperationLog.Instance, CancellationToken.None);
 
