@@ -33,9 +33,12 @@ namespace BackupTools.Tests
         {
             _sim = fixture.Sim;
             _sim.Reset();
-            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(300);
+            // Renewals happen during the waits too: tokens live 2 s (renewed after 1.6 s) and jobs run 2.5 s. With 500 ms
+            // a renewed token could expire on its way back to the service on 2 busy cores, and the request was refused
+            // "even with a newly obtained token" (as AuthTests saw at 400 ms and at 1 s).
+            _sim.Options.JobDuration = TimeSpan.FromMilliseconds(2500);
             _sim.Options.NotFoundWindow = TimeSpan.Zero;
-            _sim.Options.TokenLifetime = TimeSpan.FromMilliseconds(500); // renewals happen during the waits too
+            _sim.Options.TokenLifetime = TimeSpan.FromSeconds(2);
             _sim.Options.Password = Password;
             _sim.Options.ClientSecret = ClientSecret;
             lock (_sim.Options.AccessKeys) _sim.Options.AccessKeys[Ak] = SecretKey;
