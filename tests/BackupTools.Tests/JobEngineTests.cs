@@ -479,17 +479,19 @@ namespace BackupTools.Tests
             var refused = new BackupToolsException(ErrorIds.BackupServiceUnreachable, BackupErrorCategory.ConnectionError, "TaurusDB GET …: Connection refused.", job);
             var http503 = new BackupToolsException(ErrorIds.BackupServiceError, BackupErrorCategory.ResourceUnavailable, "TaurusDB GET … answered HTTP 503.", job) { HttpStatus = 503 };
             var signIn = new BackupToolsException(ErrorIds.BackupServiceUnreachable, BackupErrorCategory.ConnectionError, "IAM POST …: Connection refused.", new Uri("https://iam.example/"));
-            var options = new WaitOptions { EndpointOutageFailures = 5, EndpointOutageTime = TimeSpan.FromMilliseconds(300) };
+            var options = new WaitOptions { EndpointOutageFailures = 5, EndpointOutageTime = TimeSpan.FromMilliseconds(600) };
             using var wait = new CancellationTokenSource();
-            // Scaled as the outage time is: a failure more than 250 ms after the one before starts the run again.
-            var endpoint = new JobEngine.Endpoint(EndpointGate.Use(c.EndpointKey + "|outage-test", 4), c, wait.Token, options) { QuietGap = TimeSpan.FromMilliseconds(250) };
+            // A failure more than 1 s after the one before starts the run again (the test below is about that gap; here it
+            // only has to be wider than the 200 ms pauses between failures however long a busy machine makes them: with
+            // 250 ms against 110 ms pauses, one pause stretched by 140 ms would start the run again and fail the test).
+            var endpoint = new JobEngine.Endpoint(EndpointGate.Use(c.EndpointKey + "|outage-test", 4), c, wait.Token, options) { QuietGap = TimeSpan.FromSeconds(1) };
             try
             {
                 // Enough failures, not enough time.
                 for (var i = 0; i < 10; i++) Assert.False(endpoint.Failed(noAnswer));
                 // An answer (a success, or an HTTP error) starts the count again; a sign-in's failure is not the endpoint's.
                 endpoint.Answered();
-                Thread.Sleep(400);
+                Thread.Sleep(800); // (past the outage time, inside the gap: only the answer starts the count again)
                 for (var i = 0; i < 4; i++) Assert.False(endpoint.Failed(noAnswer));
                 Assert.False(endpoint.Failed(http503));
                 Assert.False(endpoint.Failed(signIn));
@@ -497,10 +499,10 @@ namespace BackupTools.Tests
                 for (var i = 0; i < 4; i++)
                 {
                     Assert.False(endpoint.Failed(refused));
-                    Thread.Sleep(110);
+                    Thread.Sleep(200);
                 }
                 Assert.False(endpoint.Token.IsCancellationRequested);
-                // Five in a row over 300 ms: down, its token cancelled (its jobs' pauses, queue places and reads end).
+                // Five in a row over 600 ms: down, its token cancelled (its jobs' pauses, queue places and reads end).
                 Assert.True(endpoint.Failed(refused));
                 Assert.True(endpoint.IsDown);
                 Assert.True(endpoint.Token.IsCancellationRequested);
@@ -527,17 +529,19 @@ namespace BackupTools.Tests
             // A laptop: one read fails as the Wi-Fi drops before it sleeps; on waking every overdue job reads at once
             // while the Wi-Fi reconnects, and 19 fail within a second. Measured from the first failure to the last, the
             // sleep counted as outage and every job of the endpoint was given up. Scaled: 20 over 600 ms stands for 20
-            // over 5 minutes, and a silence of 300 ms for one longer than any job's pause and read.
+            // over 5 minutes, and a silence of 1 s for one longer than any job's pause and read (2 s asleep is longer;
+            // 300 ms, against 100 ms pauses between the failures that follow, left 200 ms for a busy machine to stretch
+            // a pause by before it started the run again and failed the test).
             var c = TestData.Connect(_sim, "TaurusDB");
             var job = new BackupJob("TaurusDB", c.Endpoint.ToString(), "j1", scope: TestData.ProjectId);
             var refused = new BackupToolsException(ErrorIds.BackupServiceUnreachable, BackupErrorCategory.ConnectionError, "TaurusDB GET …: Network is unreachable.", job);
             var options = new WaitOptions { EndpointOutageFailures = 20, EndpointOutageTime = TimeSpan.FromMilliseconds(600) };
             using var wait = new CancellationTokenSource();
-            var endpoint = new JobEngine.Endpoint(EndpointGate.Use(c.EndpointKey + "|quiet-gap", 4), c, wait.Token, options) { QuietGap = TimeSpan.FromMilliseconds(300) };
+            var endpoint = new JobEngine.Endpoint(EndpointGate.Use(c.EndpointKey + "|quiet-gap", 4), c, wait.Token, options) { QuietGap = TimeSpan.FromSeconds(1) };
             try
             {
                 Assert.False(endpoint.Failed(refused));
-                Thread.Sleep(1000); // asleep: nothing is read
+                Thread.Sleep(2000); // asleep: nothing is read
                 for (var i = 0; i < 19; i++) Assert.False(endpoint.Failed(refused), $"given up at failure {i + 2} of a burst after a silence");
                 Assert.False(endpoint.IsDown);
                 // The burst started a run of its own: failures that go on, spread over the outage time, still give it up.
