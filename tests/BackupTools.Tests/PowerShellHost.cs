@@ -19,13 +19,24 @@ namespace BackupTools.Tests
 
         public static string ModuleManifest => Path.Combine(AppContext.BaseDirectory, "BackupTools.psd1");
 
+        /// <summary>
+        /// Hosts are set up one at a time in the process. In a loaded run of two classes side by side, a runspace set up
+        /// while the other class set up its own, seconds into the run, once lacked a Core cmdlet ("The term
+        /// 'ForEach-Object' is not recognized"), as PowerShell has lost what a runspace was given when several were
+        /// opened at once (PowerShell/PowerShell#7377). Only the set-up is serialized: the pipelines still run at once.
+        /// </summary>
+        private static readonly object SettingUp = new object();
+
         /// <param name="host">A host of the test's own (one that captures what is written to it), or none.</param>
         public PowerShellHost(System.Management.Automation.Host.PSHost host = null)
         {
-            var iss = InitialSessionState.CreateDefault2();
-            iss.ImportPSModule(new[] { ModuleManifest });
-            _runspace = host == null ? RunspaceFactory.CreateRunspace(iss) : RunspaceFactory.CreateRunspace(host, iss);
-            _runspace.Open();
+            lock (SettingUp)
+            {
+                var iss = InitialSessionState.CreateDefault2();
+                iss.ImportPSModule(new[] { ModuleManifest });
+                _runspace = host == null ? RunspaceFactory.CreateRunspace(iss) : RunspaceFactory.CreateRunspace(host, iss);
+                _runspace.Open();
+            }
         }
 
         public void Set(string name, object value) => _runspace.SessionStateProxy.SetVariable(name, value);
