@@ -466,7 +466,9 @@ namespace BackupTools.Tests
         public async Task A_sign_in_goes_on_for_the_others_when_the_read_that_started_it_is_cancelled()
         {
             var (c, job) = await JobWithDroppedToken();
-            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/auth/tokens", StatusCode = null, Delay = TimeSpan.FromSeconds(1), Times = 1 });
+            // (Held 3 s: long enough for the second read to join it on a busy machine before it ends.)
+            _sim.Faults.Add(new FaultRule { Provider = "TaurusDB", PathContains = "/auth/tokens", StatusCode = null, Delay = TimeSpan.FromSeconds(3), Times = 1 });
+            var credential = (RenewableTokenCredential)c.Credential;
             using (var cts = new CancellationTokenSource())
             {
                 var requests = _sim.Counters.TotalRequests;
@@ -475,17 +477,27 @@ namespace BackupTools.Tests
                 for (var i = 0; i < 100 && _sim.Counters.TotalRequests < requests + 2; i++) await Task.Delay(20);
                 Assert.Equal(requests + 2, _sim.Counters.TotalRequests);
                 var second = Task.Run(() => BackupService.RefreshAsync(c, job, NullOperationLog.Instance, CancellationToken.None));
-                // The second read's own refused read has been answered, so it is joining the sign-in under way: cancelled
-                // before it joined (200 ms after its start was not always enough in a full run on 2 busy cores), the
-                // first read left the sign-in to nobody, and the second rightly started another.
+                // The second read's own refused read has been answered, and the second read has joined the sign-in under
+                // way (two reads wait for it): cancelled before it joined, the first read left the sign-in to nobody, and
+                // the second rightly started another. (200 ms after its start, then 200 ms after its refused read was
+                // answered, stood for the join: a busy machine may take longer to get from that answer to the join.)
                 for (var i = 0; i < 100 && _sim.Counters.TotalRequests < requests + 3; i++) await Task.Delay(20);
                 Assert.Equal(requests + 3, _sim.Counters.TotalRequests);
-                await Task.Delay(200);
+                for (var i = 0; i < 200 && WaitingForSignIn(credential) < 2; i++) await Task.Delay(10);
+                Assert.Equal(2, WaitingForSignIn(credential));
                 cts.Cancel();
                 await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
                 Assert.Equal(BackupJobState.Running, (await second).State);
             }
             Assert.Equal(2, await SettledTokenRequests("TaurusDB"));
+        }
+
+        /// <summary>How many callers wait for the credential's sign-in under way (0 when none is under way): its private state, read as it is.</summary>
+        private static int WaitingForSignIn(RenewableTokenCredential credential)
+        {
+            var flight = typeof(RenewableTokenCredential).GetField("_flight", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+                .GetValue(credential);
+            return flight == null ? 0 : (int)flight.GetType().GetField("Waiting").GetValue(flight);
         }
 
         /// <summary>
