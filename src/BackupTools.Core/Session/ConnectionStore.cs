@@ -85,7 +85,7 @@ namespace BackupTools.Session
                     var matches = ForNew().Where(c => string.Equals(c.Provider, provider, StringComparison.OrdinalIgnoreCase)).ToList();
                     if (matches.Count == 1) return matches[0];
                     if (matches.Count > 1)
-                        throw NotFound($"This session has {matches.Count} connections to {matches[0].Provider} ({string.Join(", ", matches.Select(c => c.Endpoint))}). Pass -Connection to choose one.", ChooseOne);
+                        throw NotFound($"This session has {matches.Count} connections to {matches[0].Provider} ({string.Join(", ", matches.Select(c => c.Endpoint))}). {ChooseOne}", ChooseOne);
                     Providers.ProviderRegistry.Get(provider); // a name no provider has is ProviderNotFound, not a missing connection
                     throw NotFound($"There is no connection to {provider} in this session. Run Connect-BackupService -Provider {provider} first, or pass -Connection.");
                 }
@@ -129,13 +129,14 @@ namespace BackupTools.Session
         {
             var providers = fitting.Select(c => c.Provider).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             return providers.Count == 1
-                ? NotFound($"This session has {fitting.Count} connections to {providers[0]} ({string.Join(", ", fitting.Select(c => c.Endpoint))}). Pass -Connection to choose one.", ChooseOne)
-                : NotFound($"This session has {what} ({string.Join(", ", providers)}). Pass -Provider or -Connection to choose one.", "Pass -Provider or -Connection to choose one.");
+                ? NotFound($"This session has {fitting.Count} connections to {providers[0]} ({string.Join(", ", fitting.Select(c => c.Endpoint))}). {ChooseOne}", ChooseOne)
+                : NotFound($"This session has {what} ({string.Join(", ", providers)}). {ChooseProvider}", ChooseProvider);
         }
 
         // Several connections fit: the catalogue's action ("Run Connect-BackupService, or pass -Connection") would send the
         // user to connect again.
         private const string ChooseOne = "Pass -Connection to choose one.";
+        private const string ChooseProvider = "Pass -Provider or -Connection to choose one.";
 
         private static BackupToolsException NotFound(string message, string action = null) =>
             new BackupToolsException(ErrorIds.ConnectionNotFound, BackupErrorCategory.ObjectNotFound, message) { RecommendedAction = action };
